@@ -1,0 +1,212 @@
+import Fluent
+import Vapor
+
+/// Login with e-mail + password, TOTP second factor (mandatory for operator and tenant admins),
+/// throttling per account and per IP, logout.
+struct LoginController {
+    static let window: TimeInterval = 15 * 60
+    static let maxFailuresPerAccount = 5
+    static let maxFailuresPerIP = 20
+
+    func addRoutes(to web: any RoutesBuilder) {
+        web.get("anmelden", use: form)
+        web.post("anmelden", use: login)
+        web.get("anmelden", "code", use: codeForm)
+        web.post("anmelden", "code", use: code)
+        web.get("anmelden", "einrichten", use: setupForm)
+        web.post("anmelden", "einrichten", use: setup)
+        web.post("abmelden", use: logout)
+    }
+
+    struct LoginView: Encodable {
+        var email: String
+        var demoAccounts: [DemoAccountView]
+    }
+
+    struct LoginInput: Content { var email: String?; var passwort: String? }
+
+    func loginView(_ req: Request, email: String = "") -> LoginView {
+        LoginView(email: email, demoAccounts: req.application.rathaus.demo ? DemoData.accounts.map(DemoAccountView.init) : [])
+    }
+
+    @Sendable func form(req: Request) async throws -> Response {
+        try await req.render("login", title: req.t("login_title"), loginView(req), form: true)
+    }
+
+    /// Refuses further attempts once too many failed recently (per account and per IP).
+    static func checkThrottle(_ req: Request, email: String) async throws {
+        let since = Date().addingTimeInterval(-window)
+        let byAccount = try await LoginAttempt.query(on: req.db).filter(\.$email == email)
+            .filter(\.$success == false).filter(\.$at > since).count()
+        let byIP = try await LoginAttempt.query(on: req.db).filter(\.$ip == req.clientIP)
+            .filter(\.$success == false).filter(\.$at > since).count()
+        if byAccount >= maxFailuresPerAccount || byIP >= maxFailuresPerIP {
+            throw AppError(.tooManyRequests, "auth.throttled",
+                           de: "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.",
+                           en: "Too many failed sign-in attempts. Please wait 15 minutes and try again.")
+        }
+    }
+
+    static func recordAttempt(_ req: Request, email: String, success: Bool) async throws {
+        try await LoginAttempt(email: email, ip: req.clientIP, success: success, at: Date()).create(on: req.db)
+    }
+
+    @Sendable func login(req: Request) async throws -> Response {
+        let input = try? req.content.decode(LoginInput.self)
+        let email = (input?.email ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let password = input?.passwort ?? ""
+        do {
+            guard !email.isEmpty, email.count <= 254 else {
+                throw AppError.invalid("email", de: "Bitte geben Sie Ihre E-Mail-Adresse an.", en: "Please enter your e-mail address.")
+            }
+            guard !password.isEmpty, password.count <= 200 else {
+                throw AppError.invalid("passwort", de: "Bitte geben Sie Ihr Passwort an.", en: "Please enter your password.")
+            }
+            try await Self.checkThrottle(req, email: email)
+            let user = try await User.query(on: req.db).filter(\.$email == email).first()
+            // verify against a fixed hash when the account does not exist, so timing tells nothing
+            let hash = user?.passwordHash ?? "$2b$12$C6UzMDM.H6dfI/f/IKcEeO5R9ZqHFyP6Wv6yv4tEvWGuGkn3N2Jqa"
+            let ok = (try? await req.password.async.verify(password, created: hash)) ?? false
+            guard ok, let user, !user.disabled, let role = user.staffRole, let id = user.id else {
+                try await Self.recordAttempt(req, email: email, success: false)
+                try await req.db.transaction { db in
+                    try await Audit.record(on: db, actor: "anonym", actorID: nil, tenant: user?.tenantARS, action: "auth.login_failed",
+                                           objectType: "user", objectID: email, before: nil, after: "IP \(req.clientIP)")
+                }
+                throw AppError(.unauthorized, "auth.invalid", de: "E-Mail-Adresse oder Passwort ist falsch.",
+                               en: "E-mail address or password is wrong.", field: "email")
+            }
+            try await Self.recordAttempt(req, email: email, success: true)
+            try await Self.rotateSession(req)
+            req.session.data["uid"] = id.uuidString
+            if role.requiresTOTP {
+                req.session.data["auth"] = "pending"
+                return req.redirect(to: user.totpEnabled ? "/anmelden/code" : "/anmelden/einrichten", redirectType: .normal)
+            }
+            req.session.data["auth"] = "full"
+            try await req.db.transaction { db in
+                try await Audit.record(on: db, actor: "user:\(email)", actorID: id.uuidString, tenant: user.tenantARS,
+                                       action: "auth.login", objectType: "user", objectID: email, before: nil, after: "IP \(req.clientIP)")
+            }
+            return req.redirect(to: Self.home(role: role, tenant: user.tenantARS), redirectType: .normal)
+        } catch let e as AppError {
+            return try await req.renderError("login", title: req.t("login_title"), loginView(req, email: email), e)
+        }
+    }
+
+    /// A new session id after the password check, so a planted session id is worth nothing.
+    static func rotateSession(_ req: Request) async throws {
+        if let old = req.session.id {
+            try await SessionRecord.query(on: req.db).filter(\.$key == old).delete()
+        }
+        req.session.id = nil
+        req.session.data["csrf"] = nil
+    }
+
+    static func home(role: Role, tenant: String?) -> String {
+        switch role {
+        case .operator: "/betrieb"
+        case .state: "/uebersicht"
+        case .tenantAdmin, .clerk: tenant.map { "/mandanten/\($0)" } ?? "/"
+        }
+    }
+
+    /// The user who passed the password step and still owes the second factor.
+    func pendingUser(_ req: Request) async throws -> User {
+        guard req.hasSession, req.session.data["auth"] == "pending", let uid = req.session.data["uid"],
+              let id = UUID(uuidString: uid), let user = try await User.find(id, on: req.db) else {
+            throw AppError(.unauthorized, "auth.pending_missing", de: "Bitte melden Sie sich zuerst mit E-Mail-Adresse und Passwort an.",
+                           en: "Please sign in with e-mail and password first.")
+        }
+        return user
+    }
+
+    struct CodeView: Encodable {
+        var demoCode: String?
+        var secret: String?
+        var uri: String?
+    }
+
+    func codeView(_ req: Request, _ user: User, secret: String? = nil) -> CodeView {
+        var demoCode: String? = nil
+        let s = secret ?? user.totpSecret
+        if req.application.rathaus.demo, user.isDemo, let s {
+            demoCode = TOTP.code(secret: s, step: TOTP.step(at: Date()))
+        }
+        return CodeView(demoCode: demoCode, secret: secret, uri: secret.map { TOTP.otpauthURI(secret: $0, account: user.email) })
+    }
+
+    @Sendable func codeForm(req: Request) async throws -> Response {
+        let user = try await pendingUser(req)
+        guard user.totpEnabled else { return req.redirect(to: "/anmelden/einrichten") }
+        return try await req.render("login-code", title: req.t("login_code_title"), codeView(req, user), form: true)
+    }
+
+    struct CodeInput: Content { var code: String? }
+
+    @Sendable func code(req: Request) async throws -> Response {
+        let user = try await pendingUser(req)
+        let code = (try? req.content.decode(CodeInput.self))?.code ?? ""
+        do {
+            try await Self.checkThrottle(req, email: user.email)
+            guard let secret = user.totpSecret, user.totpEnabled,
+                  let step = TOTP.verify(code: code, secret: secret, at: Date(), after: user.totpLastStep) else {
+                try await Self.recordAttempt(req, email: user.email, success: false)
+                throw AppError(.unauthorized, "auth.totp_invalid", de: "Der Sicherheitscode ist falsch oder abgelaufen. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer Authenticator-App ein.",
+                               en: "The security code is wrong or expired. Enter the current six-digit code from your authenticator app.", field: "code")
+            }
+            try await finish(req, user, step: step, action: "auth.login")
+            return req.redirect(to: Self.home(role: user.staffRole ?? .clerk, tenant: user.tenantARS), redirectType: .normal)
+        } catch let e as AppError {
+            return try await req.renderError("login-code", title: req.t("login_code_title"), codeView(req, user), e)
+        }
+    }
+
+    func finish(_ req: Request, _ user: User, step: Int, action: String) async throws {
+        user.totpLastStep = step
+        try await req.db.transaction { db in
+            try await user.save(on: db)
+            try await Audit.record(on: db, actor: "user:\(user.email)", actorID: user.id?.uuidString, tenant: user.tenantARS,
+                                   action: action, objectType: "user", objectID: user.email, before: nil, after: "IP \(req.clientIP), 2FA")
+        }
+        req.session.data["auth"] = "full"
+        req.session.data["totp_setup"] = nil
+    }
+
+    @Sendable func setupForm(req: Request) async throws -> Response {
+        let user = try await pendingUser(req)
+        guard !user.totpEnabled else { return req.redirect(to: "/anmelden/code") }
+        let secret = req.session.data["totp_setup"] ?? (user.isDemo ? user.totpSecret : nil) ?? TOTP.newSecret()
+        req.session.data["totp_setup"] = secret
+        return try await req.render("login-setup", title: req.t("login_setup_title"), codeView(req, user, secret: secret), form: true)
+    }
+
+    @Sendable func setup(req: Request) async throws -> Response {
+        let user = try await pendingUser(req)
+        guard !user.totpEnabled else { return req.redirect(to: "/anmelden/code") }
+        guard let secret = req.session.data["totp_setup"] else { return req.redirect(to: "/anmelden/einrichten") }
+        let code = (try? req.content.decode(CodeInput.self))?.code ?? ""
+        do {
+            try await Self.checkThrottle(req, email: user.email)
+            guard let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0) else {
+                try await Self.recordAttempt(req, email: user.email, success: false)
+                throw AppError(.badRequest, "auth.totp_invalid", de: "Der Code passt nicht zum angezeigten Schlüssel. Prüfen Sie die Uhrzeit Ihres Geräts und geben Sie den aktuellen Code ein.",
+                               en: "The code does not match the key shown. Check your device's clock and enter the current code.", field: "code")
+            }
+            user.totpSecret = secret
+            user.totpEnabled = true
+            try await finish(req, user, step: step, action: "auth.totp_enrolled")
+            return req.redirect(to: Self.home(role: user.staffRole ?? .clerk, tenant: user.tenantARS), redirectType: .normal)
+        } catch let e as AppError {
+            return try await req.renderError("login-setup", title: req.t("login_setup_title"), codeView(req, user, secret: secret), e)
+        }
+    }
+
+    @Sendable func logout(req: Request) async throws -> Response {
+        if let old = req.session.id {
+            try await SessionRecord.query(on: req.db).filter(\.$key == old).delete()
+        }
+        req.session.destroy()
+        return req.redirect(to: "/", redirectType: .normal)
+    }
+}

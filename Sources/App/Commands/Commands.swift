@@ -1,0 +1,228 @@
+import Fluent
+import Vapor
+import RathausCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A command failure with a German message and a non-zero exit.
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// `rathaus import gebiete <datei> [--dry-run] [--land 16] [--ergaenzung gemeinden.csv] [--nachfolger alt_neu.csv]`
+struct ImportCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "art", help: "Was importiert wird: gebiete")
+        var kind: String
+        @Argument(name: "datei", help: "gebiete_*.csv oder die amtliche GV100AD-Datei (*.ASC)")
+        var file: String
+        @Flag(name: "dry-run", help: "Nur zeigen, was sich ändern würde")
+        var dryRun: Bool
+        @Option(name: "land", help: "Nur dieses Land übernehmen (z. B. 16)")
+        var land: String?
+        @Option(name: "ergaenzung", help: "gemeinden_*.csv mit PLZ-Listen und Koordinaten")
+        var extras: String?
+        @Option(name: "nachfolger", help: "CSV alt_ars,neu_ars für aufgelöste Gemeinden")
+        var successors: String?
+    }
+
+    var help: String { "Importiert Gebietseinheiten (Destatis GV100AD oder CSV) und zeigt, was sich geändert hat." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.kind == "gebiete" else { throw CommandFailure(message: "Unbekannte Art „\(signature.kind)“. Möglich: gebiete") }
+        let started = Date()
+        guard let text = try? String(contentsOfFile: signature.file, encoding: .utf8) else {
+            throw CommandFailure(message: "Datei \(signature.file) kann nicht gelesen werden (UTF-8 erwartet).")
+        }
+        var records: [GebietRecord]
+        switch GebieteFormat.detect(Substring(text)) {
+        case .gebieteCSV: records = try GebieteParser.parseGebieteCSV(text)
+        case .gv100ad: records = try GebieteParser.parseGV100AD(text)
+        case .gemeindenCSV:
+            throw CommandFailure(message: "gemeinden_*.csv ergänzt nur PLZ und Koordinaten; bitte mit --ergaenzung zusammen mit gebiete_*.csv oder GV100AD angeben.")
+        case nil:
+            throw CommandFailure(message: "Format nicht erkannt. Erwartet: gebiete_*.csv (Kopf „ebene,ars,…“) oder GV100AD-Festbreitendatei.")
+        }
+        if let land = signature.land { records = records.filter { $0.ars.landCode == land } }
+        if let extras = signature.extras {
+            guard let t = try? String(contentsOfFile: extras, encoding: .utf8) else {
+                throw CommandFailure(message: "Ergänzungsdatei \(extras) kann nicht gelesen werden.")
+            }
+            GebieteParser.enrich(&records, with: GebieteParser.parseGemeindenCSV(t))
+        }
+        var successors: [String: String] = [:]
+        if let path = signature.successors {
+            guard let t = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CommandFailure(message: "Nachfolger-Datei \(path) kann nicht gelesen werden.")
+            }
+            for row in CSV.parse(t) where row.count >= 2 && (try? ARS(row[0])) != nil { successors[row[0]] = row[1] }
+        }
+        let parsed = Date().timeIntervalSince(started)
+        context.console.print("\(records.count) Einheiten gelesen (\(String(format: "%.2f", parsed)) s).")
+        let tty = isatty(STDERR_FILENO) == 1
+        let report = try await GebieteImporter().run(records, on: context.application.db, dryRun: signature.dryRun,
+                                                     successors: successors, actor: "cli:import") { done, total in
+            guard tty, total > 0 else { return }
+            let width = 30
+            let filled = width * done / total
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            FileHandle.standardError.write("\r[\(bar)] \(done)/\(total)".data(using: .utf8)!)
+            if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        }
+        func list(_ title: String, _ items: [GebieteImportReport.Change]) {
+            guard !items.isEmpty else { return }
+            context.console.print("\(title) (\(items.count)):")
+            for c in items.prefix(40) { context.console.print("  \(c.ars) \(c.name): \(c.details)") }
+            if items.count > 40 { context.console.print("  … und \(items.count - 40) weitere") }
+        }
+        list("Neu", report.added)
+        list("Geändert", report.changed)
+        list("Aufgelöst (bleiben mit Datum und Nachfolger erhalten, nichts wird gelöscht)", report.dissolved)
+        let took = Date().timeIntervalSince(started)
+        context.console.print((signature.dryRun ? "Probelauf, nichts gespeichert: " : "Gespeichert: ") + report.summaryDE
+                              + " in \(String(format: "%.2f", took)) s")
+    }
+}
+
+/// `rathaus user create --role operator --email … [--name …] [--tenant ARS]`
+struct UserCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "aktion", help: "create")
+        var action: String
+        @Option(name: "role", help: "operator | state | tenant-admin | clerk")
+        var role: String?
+        @Option(name: "email", help: "E-Mail-Adresse (Anmeldename)")
+        var email: String?
+        @Option(name: "name", help: "Anzeigename")
+        var name: String?
+        @Option(name: "tenant", help: "ARS des Mandanten (für tenant-admin und clerk)")
+        var tenant: String?
+    }
+
+    var help: String { "Legt ein Mitarbeiterkonto an (z. B. den ersten Betriebs-Admin) und zeigt das Startpasswort einmal an." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.action == "create" else { throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: create") }
+        guard let role = signature.role.flatMap(Role.init(rawValue:)) else {
+            throw CommandFailure(message: "--role muss operator, state, tenant-admin oder clerk sein.")
+        }
+        let email: String
+        do { email = try TextInput.email(signature.email, field: "email")! } catch let e as AppError {
+            throw CommandFailure(message: e.messageDE)
+        }
+        let db = context.application.db
+        var tenant: String? = nil
+        if role.isTenantBound || role == .state {
+            guard let t = signature.tenant else { throw CommandFailure(message: "--tenant <ARS> ist für die Rolle \(role.rawValue) nötig.") }
+            do { tenant = try await Tenants.tenant(t, on: db).ars } catch let e as AppError { throw CommandFailure(message: e.messageDE) }
+        }
+        if try await User.query(on: db).filter(\.$email == email).first() != nil {
+            throw CommandFailure(message: "Ein Konto mit \(email) gibt es bereits.")
+        }
+        var bytes = [UInt8](repeating: 0, count: 15)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let password = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "x").replacingOccurrences(of: "+", with: "y")
+        let hash = try await context.application.password.async.hash(password)
+        let tenantARS = tenant
+        let user = User(email: email, name: signature.name ?? email, passwordHash: hash, role: role, tenantARS: tenantARS)
+        try await db.transaction { tx in
+            try await user.create(on: tx)
+            try await Audit.record(on: tx, actor: "cli:user", actorID: nil, tenant: tenantARS, action: "user.create",
+                                   objectType: "user", objectID: email, before: nil, after: "Rolle \(role.rawValue)")
+        }
+        context.console.print("Konto \(email) (\(role.rawValue)) angelegt." + (role.requiresTOTP ? " Bei der ersten Anmeldung wird der zweite Faktor (TOTP) eingerichtet." : ""))
+        context.console.print("Startpasswort (nur jetzt sichtbar):")
+        context.console.print(password)
+    }
+}
+
+/// `rathaus token create --tenant <ARS> --scope membership[,operator…] [--name …]`, `token revoke --prefix rh_…`
+struct TokenCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "aktion", help: "create | revoke")
+        var action: String
+        @Option(name: "tenant", help: "ARS des Mandanten")
+        var tenant: String?
+        @Option(name: "scope", help: "membership, operator, audit, payments (mehrere mit Komma)")
+        var scope: String?
+        @Option(name: "name", help: "Bezeichnung")
+        var name: String?
+        @Option(name: "prefix", help: "Anfang des Tokens (zum Widerrufen)")
+        var prefix: String?
+    }
+
+    var help: String { "Erzeugt einen API-Token (letzte Zeile der Ausgabe) oder widerruft einen." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let db = context.application.db
+        switch signature.action {
+        case "create":
+            guard let t = signature.tenant else { throw CommandFailure(message: "--tenant <ARS> fehlt.") }
+            let tenant: Gebiet
+            do { tenant = try await Tenants.tenant(t, on: db) } catch let e as AppError { throw CommandFailure(message: e.messageDE) }
+            let raw = (signature.scope ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let scopes = raw.compactMap(Scope.init(rawValue:))
+            guard !scopes.isEmpty, scopes.count == raw.count else {
+                throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments bestehen.")
+            }
+            let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: scopes, name: signature.name ?? "CLI", createdBy: "cli:token")
+            try await db.transaction { tx in
+                try await token.create(on: tx)
+                try await Audit.record(on: tx, actor: "cli:token", actorID: nil, tenant: tenant.ars, action: "token.create",
+                                       objectType: "api_token", objectID: token.prefix, before: nil, after: "Scopes \(token.scopes)")
+            }
+            context.console.print("Token für \(tenant.name) (\(tenant.ars)), Scopes \(token.scopes). Er wird nur jetzt angezeigt:")
+            context.console.print(clear)
+        case "revoke":
+            guard let p = signature.prefix, p.count >= 6 else { throw CommandFailure(message: "--prefix <Anfang des Tokens> fehlt.") }
+            let tokens = try await APIToken.query(on: db).filter(\.$prefix =~ p).filter(\.$revokedAt == nil).all()
+            guard tokens.count == 1, let token = tokens.first else {
+                throw CommandFailure(message: tokens.isEmpty ? "Kein aktiver Token mit diesem Anfang." : "Mehrere Tokens passen; bitte längeren Anfang angeben.")
+            }
+            try await db.transaction { tx in
+                token.revokedAt = Date()
+                try await token.save(on: tx)
+                try await Audit.record(on: tx, actor: "cli:token", actorID: nil, tenant: token.tenantARS, action: "token.revoke",
+                                       objectType: "api_token", objectID: token.prefix, before: nil, after: nil)
+            }
+            context.console.print("Token \(token.prefix)… widerrufen.")
+        default:
+            throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: create, revoke")
+        }
+    }
+}
+
+/// `rathaus audit verify`: recomputes the hash chain; exits non-zero naming the first broken entry.
+struct AuditCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "aktion", help: "verify")
+        var action: String
+    }
+
+    var help: String { "Prüft die Hash-Kette des Audit-Protokolls." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard signature.action == "verify" else { throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: verify") }
+        let result = try await Audit.verify(on: context.application.db)
+        if let broken = result.firstBroken {
+            context.console.error("Audit-Kette gebrochen bei Eintrag \(broken.seq): \(broken.reason) (\(result.checked) Einträge davor in Ordnung)")
+            throw CommandFailure(message: "Audit-Kette gebrochen bei Eintrag \(broken.seq)")
+        }
+        context.console.print("Audit-Kette in Ordnung: \(result.checked) Einträge geprüft.")
+    }
+}
+
+/// `rathaus migrate`: migrations (with the cross-instance lock) and reference data, as on start.
+struct MigrateCommand: AsyncCommand {
+    struct Signature: CommandSignature {}
+    var help: String { "Legt die Datenbank an bzw. bringt sie auf den neuesten Stand und lädt die Referenzdaten." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        // configure() has already migrated under the lock; report the state
+        let gebiete = try await Gebiet.query(on: context.application.db).count()
+        let engine = context.application.rathaus.databaseURL == nil ? "SQLite" : "PostgreSQL"
+        context.console.print("Datenbank (\(engine)) ist auf dem neuesten Stand; \(gebiete) Gebietseinheiten vorhanden.")
+    }
+}

@@ -1,0 +1,64 @@
+import Fluent
+import Vapor
+
+struct DemoAccount: Sendable {
+    let email: String
+    let name: String
+    let role: Role
+    let tenant: String?
+}
+
+struct DemoAccountView: Encodable {
+    var email: String
+    var name: String
+    var role: String
+    var tenant: String?
+    init(_ a: DemoAccount) { email = a.email; name = a.name; role = a.role.rawValue; tenant = a.tenant }
+}
+
+/// Clearly marked demo accounts for `rathaus serve --demo`, one per role. Never created otherwise.
+/// Their TOTP secret is public on purpose: the second-factor page shows the current code for
+/// demo accounts in demo mode, so a newcomer can click through every role.
+enum DemoData {
+    static let password = "Demo-Passwort-2026"
+    static let totpSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    static let accounts: [DemoAccount] = [
+        DemoAccount(email: "betrieb@demo.rathaus.test", name: "Demo Betrieb (KIV)", role: .operator, tenant: nil),
+        DemoAccount(email: "land@demo.rathaus.test", name: "Demo Land Thüringen", role: .state, tenant: "16"),
+        DemoAccount(email: "admin.erfurt@demo.rathaus.test", name: "Demo Admin Erfurt", role: .tenantAdmin, tenant: "16051"),
+        DemoAccount(email: "admin.bad-berka@demo.rathaus.test", name: "Demo Admin Bad Berka", role: .tenantAdmin, tenant: "160710003003"),
+        DemoAccount(email: "admin.vg-kranichfeld@demo.rathaus.test", name: "Demo Admin VG Kranichfeld", role: .tenantAdmin, tenant: "160715007"),
+        DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
+    ]
+
+    static func seed(_ app: Application) async throws {
+        let hash = try await app.password.async.hash(password)
+        for a in accounts {
+            if try await User.query(on: app.db).filter(\.$email == a.email).first() != nil { continue }
+            let u = User(email: a.email, name: a.name, passwordHash: hash, role: a.role, tenantARS: a.tenant, isDemo: true)
+            if a.role.requiresTOTP {
+                u.totpSecret = totpSecret
+                u.totpEnabled = true
+            }
+            try await app.db.transaction { db in
+                try await u.create(on: db)
+                try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: a.tenant, action: "user.create",
+                                       objectType: "user", objectID: a.email, before: nil, after: "Demo-Konto, Rolle \(a.role.rawValue)")
+            }
+        }
+        if try await SurveyRound.query(on: app.db).count() == 0 {
+            let r = SurveyRound()
+            r.title = "Interessenbekundung Beitritt 2027 (Demo)"
+            r.status = "open"
+            r.openedOn = BusinessDate.today()
+            r.closesOn = nil
+            r.createdBy = "system:demo"
+            try await app.db.transaction { db in
+                try await r.create(on: db)
+                try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: nil, action: "survey.open",
+                                       objectType: "survey_round", objectID: r.id?.uuidString ?? "", before: nil, after: r.title)
+            }
+        }
+        app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")
+    }
+}

@@ -1,0 +1,84 @@
+import Fluent
+import Vapor
+
+/// Resolves the acting principal: a bearer token on `/api`, the session elsewhere.
+/// The API never reads the session cookie, so it needs no CSRF protection.
+struct PrincipalMiddleware: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        if req.url.path.hasPrefix("/api/") {
+            if let bearer = req.headers.bearerAuthorization {
+                let hash = APIToken.hash(bearer.token)
+                guard let token = try await APIToken.query(on: req.db).filter(\.$tokenHash == hash).first(),
+                      token.revokedAt == nil, let id = token.id else {
+                    throw AppError(.unauthorized, "auth.token", de: "Der API-Token ist ungültig oder widerrufen.",
+                                   en: "The API token is invalid or revoked.")
+                }
+                req.principal = .apiClient(TokenPrincipal(tokenID: id, prefix: token.prefix, tenantARS: token.tenantARS,
+                                                          scopes: token.scopeSet))
+            }
+        } else if req.hasSession, let uid = req.session.data["uid"], req.session.data["auth"] == "full",
+                  let id = UUID(uuidString: uid) {
+            if let user = try await User.find(id, on: req.db), !user.disabled, let role = user.staffRole {
+                req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, role: role,
+                                                      tenantARS: user.tenantARS, isDemo: user.isDemo))
+            } else {
+                req.session.destroy()
+            }
+        }
+        return try await next.respond(to: req)
+    }
+}
+
+/// Every state-changing HTML form carries the session's CSRF token (`_csrf` field or
+/// `X-CSRF-Token` header); requests without it are refused before any handler runs.
+struct CSRFMiddleware: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let changing: [HTTPMethod] = [.POST, .PUT, .PATCH, .DELETE]
+        if changing.contains(req.method), !req.url.path.hasPrefix("/api/") {
+            let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))
+            guard req.hasSession, let expected = req.session.data["csrf"], let sent,
+                  constantTimeEqual(expected, sent) else {
+                throw AppError.csrf
+            }
+        }
+        return try await next.respond(to: req)
+    }
+}
+
+/// Security headers for every response; no inline script is ever needed.
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let res = try await next.respond(to: req)
+        res.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        res.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        if req.url.path.hasPrefix("/einbetten") == false {
+            res.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+        }
+        res.headers.replaceOrAdd(name: "Content-Security-Policy",
+                                 value: "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'; form-action 'self'")
+        if res.headers.contentType?.type == "text" && res.headers.contentType?.subType == "html" {
+            res.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        }
+        return res
+    }
+}
+
+extension Request {
+    /// The session's CSRF token, created on first use.
+    func csrfToken() -> String {
+        if let t = session.data["csrf"] { return t }
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let t = Data(bytes).base64EncodedString()
+        session.data["csrf"] = t
+        return t
+    }
+
+    var clientIP: String {
+        // behind the provider's load balancer the first X-Forwarded-For hop is the client
+        if let fwd = headers.first(name: .xForwardedFor)?.split(separator: ",").first {
+            return fwd.trimmingCharacters(in: .whitespaces)
+        }
+        return remoteAddress?.ipAddress ?? "unbekannt"
+    }
+}

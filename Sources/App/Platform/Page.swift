@@ -1,0 +1,69 @@
+import Vapor
+
+/// The context every HTML page gets: language, texts, the signed-in person, CSRF token and
+/// navigation decided by the policy. `content` is the page's own data.
+struct Page<Content: Encodable>: Encodable {
+    var lang: String
+    var title: String
+    var t: [String: String]
+    var user: UserView?
+    var nav: Nav
+    var csrf: String
+    var demo: Bool
+    var path: String
+    var otherLang: String
+    var errors: [FieldError]
+    var content: Content
+}
+
+struct UserView: Encodable {
+    var name: String
+    var email: String
+    var roleLabel: String
+    var tenantARS: String?
+    var isDemo: Bool
+}
+
+struct Nav: Encodable {
+    var operatorArea: Bool
+    var overview: Bool
+    var audit: Bool
+    var tenantHome: String?
+}
+
+struct FieldError: Encodable, Sendable {
+    var field: String
+    var message: String
+}
+
+extension Request {
+    func page<C: Encodable>(title: String, _ content: C, errors: [FieldError] = [], form: Bool = false) async throws -> Page<C> {
+        var user: UserView? = nil
+        var tenantHome: String? = nil
+        if let s = principal.staff {
+            user = UserView(name: s.name, email: s.email, roleLabel: t("role_\(s.role.rawValue)"),
+                            tenantARS: s.tenantARS, isDemo: s.isDemo)
+            if s.role.isTenantBound, let ars = s.tenantARS { tenantHome = "/mandanten/\(ars)" }
+        }
+        let nav = Nav(operatorArea: can(.surveyManage), overview: can(.overviewView), audit: can(.auditView),
+                      tenantHome: tenantHome)
+        return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, nav: nav,
+                    csrf: (form || user != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: url.path,
+                    otherLang: lang == .de ? "en" : "de", errors: errors, content: content)
+    }
+
+    func render<C: Encodable>(_ template: String, title: String, _ content: C, errors: [FieldError] = [],
+                              status: HTTPResponseStatus = .ok, form: Bool = false) async throws -> Response {
+        let p = try await page(title: title, content, errors: errors, form: form || !errors.isEmpty)
+        let res = try await view.render(template, p).encodeResponse(for: self)
+        res.status = status
+        return res
+    }
+
+    /// Renders a form again with an error summary for `error`.
+    func renderError<C: Encodable>(_ template: String, title: String, _ content: C, _ error: AppError) async throws -> Response {
+        try await render(template, title: title, content,
+                         errors: [FieldError(field: error.field ?? "", message: error.message(lang))],
+                         status: error.status)
+    }
+}

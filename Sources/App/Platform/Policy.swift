@@ -1,0 +1,86 @@
+import Vapor
+import Fluent
+
+/// Everything a principal may be asked permission for. One place decides; routes ask it,
+/// templates receive what it answered.
+enum Action: String, Sendable, CaseIterable {
+    case surveyManage          // open and close survey rounds
+    case surveyAnswer          // answer for a tenant
+    case surveyResults         // read results per Kreis and overall
+    case membershipApply       // file a Beitrittsantrag for a tenant
+    case membershipDecide      // approve / reject
+    case membershipNotice      // give notice for a tenant
+    case membershipView        // read a tenant's membership
+    case overviewView          // members / applicants / not joined, all tenants
+    case auditView             // browse the audit trail
+    case tokensManage          // create and revoke API tokens for a tenant
+}
+
+enum Policy {
+    /// May `principal` do `action` on an object of `tenant` (nil = not tenant-specific)?
+    static func allows(_ principal: Principal, _ action: Action, tenant: String?) -> Bool {
+        switch principal {
+        case .anonymous:
+            return false
+        case .staff(let s):
+            switch s.role {
+            case .operator:
+                // the operator decides, it does not speak for a municipality
+                return ![.surveyAnswer, .membershipApply, .membershipNotice].contains(action)
+            case .state:
+                return [.surveyResults, .overviewView, .membershipView].contains(action)
+            case .tenantAdmin:
+                guard let tenant, tenant == s.tenantARS else { return false }
+                return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage].contains(action)
+            case .clerk:
+                guard let tenant, tenant == s.tenantARS else { return false }
+                return action == .membershipView
+            }
+        case .apiClient(let t):
+            if t.scopes.contains(.operator),
+               [.surveyManage, .surveyResults, .membershipDecide, .membershipView, .overviewView, .auditView].contains(action) {
+                return true
+            }
+            if t.scopes.contains(.audit), action == .auditView { return true }
+            if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,
+               [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView].contains(action) {
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Tenants whose objects the principal may list; nil = all.
+    static func visibleTenants(_ principal: Principal, for action: Action) -> Set<String>? {
+        switch principal {
+        case .anonymous: return []
+        case .staff(let s):
+            if allows(principal, action, tenant: nil) { return nil }
+            return s.tenantARS.map { [$0] } ?? []
+        case .apiClient(let t):
+            if allows(principal, action, tenant: nil) { return nil }
+            return [t.tenantARS]
+        }
+    }
+}
+
+extension Request {
+    /// Throws 401 for anonymous callers and 403 when the policy says no.
+    func authorize(_ action: Action, tenant: String? = nil) throws {
+        if case .anonymous = principal { throw AppError.unauthenticated }
+        guard Policy.allows(principal, action, tenant: tenant) else { throw AppError.forbidden }
+    }
+
+    func can(_ action: Action, tenant: String? = nil) -> Bool {
+        Policy.allows(principal, action, tenant: tenant)
+    }
+}
+
+extension QueryBuilder {
+    /// The one tenant condition for tenant-owned tables: limits a query to the tenants the
+    /// principal may see for `action`.
+    func scoped(to principal: Principal, for action: Action, tenantField: KeyPath<Model, FieldProperty<Model, String>>) -> Self {
+        guard let tenants = Policy.visibleTenants(principal, for: action) else { return self }
+        return self.filter(tenantField ~~ Array(tenants))
+    }
+}

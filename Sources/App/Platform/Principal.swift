@@ -1,0 +1,93 @@
+import Vapor
+import Fluent
+import RathausCore
+
+/// Staff roles. Citizen and business accounts (Servicekonto) are further `AccountKind`s of the
+/// same `users` table and get their own roles when that feature lands.
+enum Role: String, Codable, Sendable, CaseIterable {
+    /// Operator admin of the shared IT provider.
+    case `operator`
+    /// Staff of the Land (state ministry): reads results and overviews.
+    case state
+    /// Administrator of one tenant (Gemeinde, VG, Kreis).
+    case tenantAdmin = "tenant-admin"
+    /// Sachbearbeiter: clerk of one tenant, optionally limited to offices.
+    case clerk
+
+    /// Roles that must use a second factor.
+    var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }
+    /// Roles bound to one tenant.
+    var isTenantBound: Bool { self == .tenantAdmin || self == .clerk }
+}
+
+enum AccountKind: String, Codable, Sendable {
+    case staff, citizen, business
+}
+
+/// Scopes of API tokens for machine clients.
+enum Scope: String, Codable, Sendable, CaseIterable {
+    /// Membership and survey actions of the token's own tenant.
+    case membership
+    /// Operator actions: open surveys, decide applications, read all tenants, audit.
+    case `operator`
+    /// Read the audit trail.
+    case audit
+    /// Payments (XBezahldienste), for the e-payment feature.
+    case payments
+}
+
+/// Who is acting on this request.
+enum Principal: Sendable {
+    case anonymous
+    case staff(StaffPrincipal)
+    case apiClient(TokenPrincipal)
+
+    /// Label written into the audit trail.
+    var auditActor: String {
+        switch self {
+        case .anonymous: "anonym"
+        case .staff(let s): "user:\(s.email)"
+        case .apiClient(let t): "token:\(t.prefix)"
+        }
+    }
+
+    var actorID: String? {
+        switch self {
+        case .anonymous: nil
+        case .staff(let s): s.userID.uuidString
+        case .apiClient(let t): t.tokenID.uuidString
+        }
+    }
+
+    var staff: StaffPrincipal? {
+        if case .staff(let s) = self { return s }
+        return nil
+    }
+}
+
+struct StaffPrincipal: Sendable {
+    let userID: UUID
+    let email: String
+    let name: String
+    let role: Role
+    let tenantARS: String?
+    let isDemo: Bool
+}
+
+struct TokenPrincipal: Sendable {
+    let tokenID: UUID
+    let prefix: String
+    let tenantARS: String
+    let scopes: Set<Scope>
+}
+
+struct PrincipalKey: StorageKey {
+    typealias Value = Principal
+}
+
+extension Request {
+    var principal: Principal {
+        get { storage[PrincipalKey.self] ?? .anonymous }
+        set { storage[PrincipalKey.self] = newValue }
+    }
+}

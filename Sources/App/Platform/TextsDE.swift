@@ -1,0 +1,1 @@
+enum TextsDE { static let all: [String: String] = [:] }

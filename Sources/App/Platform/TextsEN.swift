@@ -1,0 +1,1 @@
+enum TextsEN { static let all: [String: String] = [:] }

@@ -1,0 +1,136 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Leaf
+import SQLKit
+import Vapor
+
+/// Settings read once at start. Tests pass their own.
+struct RathausConfig: Sendable {
+    /// Seed clearly marked demo accounts (never in production unless asked for with `--demo`).
+    var demo: Bool = false
+    /// `DATABASE_URL` (PostgreSQL). Nil → SQLite in `dataDirectory`.
+    var databaseURL: String? = nil
+    /// SQLite file directory (`RATHAUS_DATA_DIR`, default `./rathaus-data`). Nil with no URL → in-memory.
+    var dataDirectory: String? = "rathaus-data"
+    /// bcrypt cost; tests lower it to keep the suite fast.
+    var bcryptCost: Int = 12
+    /// Mark cookies `Secure` (set when the platform is served over HTTPS: `RATHAUS_SECURE_COOKIES=1`).
+    var secureCookies: Bool = false
+    /// Load the shipped Thuringian territorial data on first start.
+    var loadReferenceData: Bool = true
+
+    static func fromEnvironment(demo: Bool) -> RathausConfig {
+        var c = RathausConfig()
+        c.demo = demo
+        c.databaseURL = Environment.get("DATABASE_URL").flatMap { $0.isEmpty ? nil : $0 }
+        c.dataDirectory = Environment.get("RATHAUS_DATA_DIR").flatMap { $0.isEmpty ? nil : $0 } ?? "rathaus-data"
+        if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
+        c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
+        return c
+    }
+}
+
+struct RathausConfigKey: StorageKey { typealias Value = RathausConfig }
+
+extension Application {
+    var rathaus: RathausConfig {
+        get { storage[RathausConfigKey.self] ?? RathausConfig() }
+        set { storage[RathausConfigKey.self] = newValue }
+    }
+}
+
+/// The one configuration that the executable and the tests call.
+public func configure(_ app: Application, demo: Bool) async throws {
+    try await configure(app, RathausConfig.fromEnvironment(demo: demo))
+}
+
+func configure(_ app: Application, _ config: RathausConfig) async throws {
+    app.rathaus = config
+
+    // Database: PostgreSQL when DATABASE_URL is set, else embedded SQLite.
+    if let url = config.databaseURL {
+        app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
+    } else if let dir = config.dataDirectory {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        app.databases.use(.sqlite(.file(dir + "/rathaus.sqlite")), as: .sqlite)
+    } else {
+        app.databases.use(.sqlite(.memory), as: .sqlite)
+    }
+
+    app.migrations.add(M001CreateGebiete())
+    app.migrations.add(M002CreateUsers())
+    app.migrations.add(SessionRecord.migration)
+    app.migrations.add(M004CreateLoginAttempts())
+    app.migrations.add(M005CreateAPITokens())
+    app.migrations.add(M006CreateAuditLog())
+    app.migrations.add(M007CreateMemberships())
+    app.migrations.add(M008CreateSurveys())
+
+    app.passwords.use(.bcrypt(cost: config.bcryptCost))
+
+    // Sessions live in the database so several instances share them.
+    app.sessions.use(.fluent)
+    let secure = config.secureCookies
+    app.sessions.configuration = SessionsConfiguration(cookieName: "rathaus_session") { id in
+        HTTPCookies.Value(string: id.string, expires: Date().addingTimeInterval(8 * 3600), maxAge: 8 * 3600,
+                          path: "/", isSecure: secure, isHTTPOnly: true, sameSite: .lax)
+    }
+
+    // Views ship inside the module's resources, so the binary works from any directory.
+    let views = Bundle.module.resourceURL!.appendingPathComponent("Resources/Views").path + "/"
+    app.leaf.configuration.rootDirectory = views
+    app.leaf.cache.isEnabled = app.environment.isRelease
+    app.views.use(.leaf)
+
+    // Bounded request bodies; forms and API payloads of this feature are small.
+    app.routes.defaultMaxBodySize = "1mb"
+
+    app.middleware = Middlewares()
+    app.middleware.use(MetricsMiddleware())
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(RathausErrorMiddleware())
+    app.middleware.use(FileMiddleware(publicDirectory: Bundle.module.resourceURL!.appendingPathComponent("Resources/Public").path + "/"))
+    app.middleware.use(app.sessions.middleware)
+    app.middleware.use(PrincipalMiddleware())
+    app.middleware.use(CSRFMiddleware())
+
+    try routes(app)
+
+    app.asyncCommands.use(ImportCommand(), as: "import")
+    app.asyncCommands.use(UserCommand(), as: "user")
+    app.asyncCommands.use(TokenCommand(), as: "token")
+    app.asyncCommands.use(AuditCommand(), as: "audit")
+    // our migrate also takes the cross-instance lock and loads reference data
+    app.commands.commands.removeValue(forKey: "migrate")
+    app.asyncCommands.use(MigrateCommand(), as: "migrate")
+
+    try await prepareDatabase(app)
+}
+
+/// Migrates and loads reference data. On PostgreSQL a session advisory lock makes instances that
+/// start at the same time take turns; the second finds everything done.
+func prepareDatabase(_ app: Application) async throws {
+    if let pg = app.db as? any PostgresDatabase {
+        try await pg.withConnection { conn in
+            conn.query("SELECT pg_advisory_lock(7261000)").flatMap { _ in
+                app.eventLoopGroup.any().makeFutureWithTask {
+                    try await migrateAndSeed(app)
+                }.flatMap { _ in conn.query("SELECT pg_advisory_unlock(7261000)").map { _ in () } }
+                .flatMapError { error in conn.query("SELECT pg_advisory_unlock(7261000)").flatMapThrowing { _ in throw error } }
+            }
+        }.get()
+    } else {
+        try await migrateAndSeed(app)
+    }
+}
+
+private func migrateAndSeed(_ app: Application) async throws {
+    try await app.autoMigrate()
+    if app.rathaus.loadReferenceData {
+        try await ReferenceData.loadIfEmpty(on: app.db, logger: app.logger)
+    }
+    if app.rathaus.demo {
+        try await DemoData.seed(app)
+    }
+}

@@ -1,0 +1,15 @@
+import Vapor
+
+func routes(_ app: Application) throws {
+    let api = app.grouped("api", "v1")
+    api.get("openapi.json", use: OpenAPIController.document)
+
+    HealthController().addRoutes(to: app)
+    HomeController().addRoutes(to: app)
+    GebieteController().addRoutes(api: api, web: app)
+    LoginController().addRoutes(to: app)
+    TenantWebController().addRoutes(to: app)
+    OperatorWebController().addRoutes(to: app)
+    MembershipAPIController().addRoutes(to: api)
+    AuditController().addRoutes(api: api, web: app)
+}

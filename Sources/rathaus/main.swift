@@ -1,0 +1,22 @@
+import App
+import Foundation
+import Vapor
+
+// `--demo` belongs to Rathaus, not to Vapor's serve command: take it out before Vapor parses.
+var arguments = CommandLine.arguments
+let demo = arguments.contains("--demo")
+arguments.removeAll { $0 == "--demo" }
+
+var env = try Environment.detect(arguments: arguments)
+try LoggingSystem.bootstrap(from: &env)
+let app = try await Application.make(env)
+
+do {
+    try await configure(app, demo: demo)
+    try await app.execute()
+} catch {
+    app.logger.error("\(String(describing: error))")
+    try? await app.asyncShutdown()
+    exit(1)
+}
+try await app.asyncShutdown()

@@ -1,0 +1,3 @@
+import XCTest
+@testable import RathausCore
+final class CTests: XCTestCase { func testX() {} }

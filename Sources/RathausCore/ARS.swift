@@ -21,7 +21,7 @@ public struct ARS: Hashable, Comparable, Sendable, CustomStringConvertible, Coda
         }
         guard isASCIIDigits(s) else {
             throw ValidationFailure(code: "ars.digits",
-                                    de: "Der Regionalschlüssel „\(s.prefix(20))“ darf nur Ziffern enthalten.",
+                                    de: "Ein Regionalschlüssel (ARS) darf nur Ziffern enthalten.",
                                     en: "The regional key may contain digits only.")
         }
         guard ARS.level(forLength: s.count) != nil else {

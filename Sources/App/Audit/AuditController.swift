@@ -70,7 +70,8 @@ struct AuditController {
         var action: String
         var actor: String
         var next: String?
-        var chainOK: Bool?
+        var chainChecked: Bool
+        var chainOK: Bool
     }
 
     @Sendable func page(req: Request) async throws -> Response {
@@ -89,9 +90,10 @@ struct AuditController {
             if let a = f.actor { parts.append("akteur=\(a.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
             next = "/betrieb/audit?" + parts.joined(separator: "&")
         }
-        let chainOK: Bool? = req.query[String.self, at: "pruefen"] == "1" ? (try await Audit.verify(on: req.db).firstBroken == nil) : nil
+        let check = req.query[String.self, at: "pruefen"] == "1"
+        let chainOK = check ? (try await Audit.verify(on: req.db).firstBroken == nil) : false
         return try await req.render("operator/audit", title: req.t("audit_title"),
                                     PageView(entries: page.map(AuditEntryDTO.init), total: total, tenant: f.tenant ?? "",
-                                             action: f.action ?? "", actor: f.actor ?? "", next: next, chainOK: chainOK))
+                                             action: f.action ?? "", actor: f.actor ?? "", next: next, chainChecked: check, chainOK: chainOK))
     }
 }

@@ -124,6 +124,7 @@ struct GebieteController {
         var g: GebietDTO
         var parents: [GebietDTO]
         var children: [GebietDTO]
+        var hasChildren: Bool
         var membership: String?
         var canManage: Bool
     }
@@ -139,7 +140,7 @@ struct GebieteController {
         let children = try await Gebiet.query(on: req.db).filter(\.$parentARS == g.ars).sort(\.$id).limit(500).all()
         let m = g.joinable ? try await MembershipService.membership(of: g.ars, on: req.db) : nil
         let view = DetailView(g: GebietDTO(g), parents: parents, children: children.map(GebietDTO.init),
-                              membership: g.joinable ? req.t("status_\(m?.status ?? "none")") : nil,
+                              hasChildren: !children.isEmpty, membership: g.joinable ? req.t("status_\(m?.status ?? "none")") : nil,
                               canManage: req.can(.membershipView, tenant: g.ars))
         return try await req.render("gebiete/detail", title: g.name, view)
     }

@@ -103,7 +103,7 @@ struct GebieteImporter {
 /// The Thuringian territorial units shipped with the product (see Resources/gebiete/README.md).
 enum ReferenceData {
     static var directory: URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Resources/gebiete")
+        Bundle.module.bundleURL.appendingPathComponent("Resources/gebiete")
     }
 
     static func thuringia() throws -> [GebietRecord] {

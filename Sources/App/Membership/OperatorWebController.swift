@@ -18,16 +18,18 @@ struct OperatorWebController {
         web.get("uebersicht.csv", use: overviewCSV)
     }
 
-    struct DashboardView: Encodable { var applications: [OverviewRow]; var rounds: [SurveyRoundDTO]; var counts: [String: Int] }
+    struct DashboardView: Encodable { var applications: [OverviewRow]; var hasApplications: Bool; var rounds: [SurveyRoundDTO]; var counts: Counts }
 
     @Sendable func dashboard(req: Request) async throws -> Response {
         try req.authorize(.membershipDecide)
         let rows = try await Overview.rows(on: req.db)
-        var counts: [String: Int] = [:]
-        for r in rows { counts[r.status, default: 0] += 1 }
+        let counts = Counts(total: rows.count, member: rows.filter { $0.status == "member" || $0.status == "notice_given" }.count,
+                            applied: rows.filter { $0.status == "applied" }.count,
+                            none: rows.filter { $0.status == "none" || $0.status == "rejected" }.count)
+        let applications = rows.filter { $0.status == "applied" }
         let rounds = try await SurveyRound.query(on: req.db).sort(\.$openedOn, .descending).all()
         return try await req.render("operator/dashboard", title: req.t("operator_title"),
-                                    DashboardView(applications: rows.filter { $0.status == "applied" }, rounds: rounds.map(SurveyRoundDTO.init), counts: counts))
+                                    DashboardView(applications: applications, hasApplications: !applications.isEmpty, rounds: rounds.map(SurveyRoundDTO.init), counts: counts))
     }
 
     struct RoundsView: Encodable { var rounds: [SurveyRoundDTO]; var title: String; var until: String }

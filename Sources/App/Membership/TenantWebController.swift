@@ -26,6 +26,7 @@ struct TenantWebController {
         var statusLabel: String
         var share: String?
         var openRounds: [RoundState]
+        var hasRounds: Bool
         var canApply: Bool
         var canWithdraw: Bool
         var canNotice: Bool
@@ -50,7 +51,7 @@ struct TenantWebController {
         let mayApply = req.can(.membershipApply, tenant: tenant.ars)
         let view = HomeView(tenant: GebietDTO(tenant), membership: MembershipDTO(tenant, m),
                             statusLabel: req.t("status_\(state.rawValue)"), share: m?.shareCents.map { Money(cents: $0).formattedDE },
-                            openRounds: roundStates,
+                            openRounds: roundStates, hasRounds: !roundStates.isEmpty,
                             canApply: mayApply && MembershipStateMachine.next(state, .apply) != nil,
                             canWithdraw: mayApply && MembershipStateMachine.next(state, .withdraw) != nil,
                             canNotice: req.can(.membershipNotice, tenant: tenant.ars) && MembershipStateMachine.next(state, .giveNotice) != nil,

@@ -13,6 +13,10 @@ struct Page<Content: Encodable>: Encodable {
     var path: String
     var otherLang: String
     var errors: [FieldError]
+    var hasErrors: Bool
+    /// First field in error and its message, for the inline message next to the field.
+    var errorField: String
+    var errorMessage: String
     var content: Content
 }
 
@@ -49,7 +53,8 @@ extension Request {
                       tenantHome: tenantHome)
         return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, nav: nav,
                     csrf: (form || user != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: url.path,
-                    otherLang: lang == .de ? "en" : "de", errors: errors, content: content)
+                    otherLang: lang == .de ? "en" : "de", errors: errors, hasErrors: !errors.isEmpty,
+                    errorField: errors.first?.field ?? "", errorMessage: errors.first?.message ?? "", content: content)
     }
 
     func render<C: Encodable>(_ template: String, title: String, _ content: C, errors: [FieldError] = [],

@@ -2,6 +2,7 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Leaf
+import LeafKit
 import SQLKit
 import Vapor
 
@@ -78,8 +79,11 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     }
 
     // Views ship inside the module's resources, so the binary works from any directory.
-    let views = Bundle.module.resourceURL!.appendingPathComponent("Resources/Views").path + "/"
+    let views = Bundle.module.bundleURL.appendingPathComponent("Resources/Views").path + "/"
     app.leaf.configuration.rootDirectory = views
+    // the default limits refuse any path with a hidden component, and SwiftPM builds into `.build/`
+    app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+                                                  sandboxDirectory: views, viewDirectory: views))
     app.leaf.cache.isEnabled = app.environment.isRelease
     app.views.use(.leaf)
 
@@ -90,7 +94,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.middleware.use(MetricsMiddleware())
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(RathausErrorMiddleware())
-    app.middleware.use(FileMiddleware(publicDirectory: Bundle.module.resourceURL!.appendingPathComponent("Resources/Public").path + "/"))
+    app.middleware.use(FileMiddleware(publicDirectory: Bundle.module.bundleURL.appendingPathComponent("Resources/Public").path + "/"))
     app.middleware.use(app.sessions.middleware)
     app.middleware.use(PrincipalMiddleware())
     app.middleware.use(CSRFMiddleware())

@@ -278,16 +278,17 @@ public enum GebieteParser {
     }
 
     /// Parent = the nearest enclosing unit present in the data
-    /// (Gemeinde → Verband → Kreis → Region/RB → Land).
+    /// (Gemeinde → Verband → Kreis → RB → Land).
     static func assignParents(_ records: inout [GebietRecord]) {
         let keys = Set(records.map(\.ars.value))
         for i in records.indices {
             let v = records[i].ars.value
             let candidates: [Int]
             switch records[i].level {
-            case .gemeinde: candidates = [9, 5, 4, 3, 2]
-            case .gemeindeverband: candidates = [5, 4, 3, 2]
-            case .kreis: candidates = [4, 3, 2]
+            // a Region (Baden-Württemberg) is a planning area, not in the chain of Kreise
+            case .gemeinde: candidates = [9, 5, 3, 2]
+            case .gemeindeverband: candidates = [5, 3, 2]
+            case .kreis: candidates = [3, 2]
             case .region: candidates = [3, 2]
             case .regierungsbezirk: candidates = [2]
             case .land: candidates = []

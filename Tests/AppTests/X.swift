@@ -1,4 +1,0 @@
-import XCTest
-import XCTVapor
-@testable import App
-final class XTests: XCTestCase { func testX() {} }

@@ -1,3 +1,0 @@
-import XCTest
-@testable import RathausCore
-final class CTests: XCTestCase { func testX() {} }

@@ -76,7 +76,7 @@ extension Request {
 
     var clientIP: String {
         // behind the provider's load balancer the first X-Forwarded-For hop is the client
-        if let fwd = headers.first(name: .xForwardedFor)?.split(separator: ",").first {
+        if application.rathaus.trustForwardedFor, let fwd = headers.first(name: .xForwardedFor)?.split(separator: ",").first {
             return fwd.trimmingCharacters(in: .whitespaces)
         }
         return remoteAddress?.ipAddress ?? "unbekannt"

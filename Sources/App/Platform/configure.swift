@@ -18,6 +18,9 @@ struct RathausConfig: Sendable {
     var bcryptCost: Int = 12
     /// Mark cookies `Secure` (set when the platform is served over HTTPS: `RATHAUS_SECURE_COOKIES=1`).
     var secureCookies: Bool = false
+    /// Take the client address from `X-Forwarded-For` (only behind the provider's own proxy:
+    /// `RATHAUS_TRUST_PROXY=1`), otherwise a client could pick its own address for throttling.
+    var trustForwardedFor: Bool = false
     /// Load the shipped Thuringian territorial data on first start.
     var loadReferenceData: Bool = true
 
@@ -28,6 +31,7 @@ struct RathausConfig: Sendable {
         c.dataDirectory = Environment.get("RATHAUS_DATA_DIR").flatMap { $0.isEmpty ? nil : $0 } ?? "rathaus-data"
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
+        c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
         return c
     }
 }

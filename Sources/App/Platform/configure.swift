@@ -37,6 +37,7 @@ struct RathausConfig: Sendable {
 }
 
 struct RathausConfigKey: StorageKey { typealias Value = RathausConfig }
+struct DummyPasswordHashKey: StorageKey { typealias Value = String }
 
 extension Application {
     var rathaus: RathausConfig {
@@ -73,6 +74,8 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M008CreateSurveys())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
+    // compared against when an account does not exist, so response time does not reveal accounts
+    app.storage[DummyPasswordHashKey.self] = try Bcrypt.hash("rathaus-kein-konto", cost: config.bcryptCost)
 
     // Sessions live in the database so several instances share them.
     app.sessions.use(.fluent)

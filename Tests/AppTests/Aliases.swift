@@ -1,0 +1,2 @@
+import RathausCore
+typealias RathausCoreBase32 = Base32

@@ -1,0 +1,98 @@
+import Fluent
+import XCTVapor
+import XCTest
+@testable import App
+
+/// Walks every registered route as staff (session) and as an API client of tenant A, aimed at
+/// objects of tenant B, and expects 401/403/404 — never B's data, never a change to B.
+final class TenantIsolationTests: XCTestCase {
+    /// Routes anyone may call, and why.
+    static let publicRoutes: Set<String> = [
+        "GET /", "GET /health", "GET /metrics", "GET /api/v1/openapi.json",
+        "GET /gebiete", "GET /gebiete/:ars", "GET /api/v1/gebiete", "GET /api/v1/gebiete/:ars",   // public reference data
+        "GET /sprache/:lang", "GET /anmelden", "POST /anmelden", "GET /anmelden/code", "POST /anmelden/code",
+        "GET /anmelden/einrichten", "POST /anmelden/einrichten", "POST /abmelden",                 // the login itself
+        "GET /api/v1/umfragen", "GET /api/v1/umfragen/:id",    // statewide survey rounds, readable by every signed-in body
+        "GET /api/v1/mitgliedschaften",                        // scoped list, checked separately below
+    ]
+
+    func testForeignTenantIsRefusedOnEveryRoute() async throws {
+        let app = try await makeTestApp()
+        let victim = "16052"  // Gera
+        let adminA = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
+        let clerkA = try await createUser(app, email: "clerk@erfurt.test", role: .clerk, tenant: "16051")
+        let tokenA = try await createToken(app, tenant: "16051", scopes: [.membership])
+        // B's objects
+        let mB = Membership(tenantARS: victim)
+        mB.status = "applied"; mB.appliedOn = "2026-01-10"; mB.councilResolution = "SR"; mB.councilResolutionOn = "2026-01-05"; mB.shareCents = 100
+        try await mB.create(on: app.db)
+        let (tB, _) = APIToken.generate(tenant: victim, scopes: [.membership], name: "B", createdBy: "test")
+        try await tB.create(on: app.db)
+        let round = SurveyRound()
+        round.title = "R"; round.status = "open"; round.openedOn = "2026-01-01"; round.createdBy = "test"
+        try await round.create(on: app.db)
+        let ansB = SurveyAnswer()
+        ansB.roundID = try round.requireID(); ansB.tenantARS = victim; ansB.interest = "no"; ansB.services = ""
+        ansB.contactName = "B"; ansB.contactEmail = "b@gera.de"; ansB.comment = "geheim-B"; ansB.answeredBy = "test"
+        try await ansB.create(on: app.db)
+        let auditBefore = try await AuditEntry.query(on: app.db).count()
+
+        let bodies: [String: String] = [
+            "antrag": #"{"antragsdatum":"2026-01-15","ratsbeschluss":"x","ratsbeschlussDatum":"2026-01-10","anteilCent":100}"#,
+            "genehmigung": #"{"wirksamAb":"2026-02-01"}"#, "ablehnung": #"{"begruendung":"x"}"#,
+            "kuendigung": #"{"kuendigungZum":"2099-12-31"}"#, "umfragen": #"{"titel":"x"}"#,
+            ":ars": #"{"interesse":"yes","ansprechpartner":"A","email":"a@b.de"}"#,
+        ]
+        let forms: [String: String] = ["titel": "x", "wirksamAb": "2026-02-01", "begruendung": "x", "kuendigungZum": "2099-12-31",
+                                       "antragsdatum": "2026-01-15", "ratsbeschluss": "x", "ratsbeschlussDatum": "2026-01-10",
+                                       "anteil": "1,00", "interesse": "yes", "ansprechpartner": "A", "email": "a@b.de", "name": "x"]
+        var checked = 0
+        for user in [adminA, clerkA] {
+            let b = Browser(app)
+            try await b.login(user)
+            for route in app.routes.all {
+                let pattern = "/" + route.path.map(\.description).joined(separator: "/")
+                let key = "\(route.method.rawValue) \(pattern == "/" ? "/" : pattern)"
+                if Self.publicRoutes.contains(key) { continue }
+                let path = "/" + route.path.map { c -> String in
+                    guard case .parameter(let name) = c else { return c.description }
+                    switch name {
+                    case "ars": return victim
+                    case "id": return pattern.contains("tokens") ? tB.id!.uuidString : round.id!.uuidString
+                    default: return "x"
+                    }
+                }.joined(separator: "/")
+                let res: TestingHTTPResponse
+                if pattern.hasPrefix("/api/") {
+                    let last = route.path.last.map(\.description) ?? ""
+                    res = try await api(app, route.method, path, token: tokenA, json: route.method == .GET ? nil : bodies[last] ?? "{}")
+                } else if route.method == .GET {
+                    res = try await b.get(path)
+                } else {
+                    res = try await b.post(path, forms)
+                    XCTAssertFalse(res.text.contains("Formular ist abgelaufen"), "\(key): refused by CSRF, not by the policy")
+                }
+                XCTAssertTrue([401, 403, 404].contains(res.status.code), "\(user.email) \(key) → \(res.status.code)")
+                XCTAssertFalse(res.text.contains("geheim-B"), key)
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 40)
+
+        // the scoped list shows A only
+        let list = try await api(app, .GET, "/api/v1/mitgliedschaften?limit=1000", token: tokenA)
+        let arsList = try XCTUnwrap(list.json()["items"] as? [[String: Any]]).compactMap { $0["ars"] as? String }
+        XCTAssertEqual(arsList, ["16051"])
+
+        // nothing of B changed, and no audit entry was written by the attempts
+        let mAfter = try await Membership.query(on: app.db).filter(\.$tenantARS == victim).first()
+        XCTAssertEqual(mAfter?.status, "applied")
+        let tAfter = try await APIToken.find(tB.id, on: app.db)
+        XCTAssertNil(tAfter?.revokedAt)
+        let ansAfter = try await SurveyAnswer.find(ansB.id, on: app.db)
+        XCTAssertEqual(ansAfter?.interest, "no")
+        let auditAfter = try await AuditEntry.query(on: app.db).filter(\.$action != "auth.login").count()
+        XCTAssertEqual(auditAfter, auditBefore)
+        try await app.asyncShutdown()
+    }
+}

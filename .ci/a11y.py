@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Accessibility check: crawls the running demo server as a visitor and as every demo role,
+runs axe-core (WCAG 2.x A/AA rules) on each page in headless Chromium and fails on any violation.
+
+Usage: a11y.py BASE_URL   (server started with `rathaus serve --demo`)
+"""
+import sys
+import time
+from urllib.parse import urljoin, urlparse
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from selenium_axe_python import Axe
+
+BASE = sys.argv[1].rstrip("/")
+PASSWORD = "Demo-Passwort-2026"
+ROLES = [
+    "betrieb@demo.rathaus.test",
+    "land@demo.rathaus.test",
+    "admin.erfurt@demo.rathaus.test",
+    "admin.vg-kranichfeld@demo.rathaus.test",
+    "sachbearbeitung.erfurt@demo.rathaus.test",
+]
+SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/")
+MAX_PAGES = 12
+
+
+def driver():
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
+        opts.add_argument(a)
+    opts.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+def normalise(url):
+    p = urlparse(url)
+    # one representative per page kind: drop paging and filters except the first variant
+    return p.path + (("?" + p.query) if p.query and len(p.query) < 40 else "")
+
+
+PASSES = [0]
+
+
+def crawl(d, start_paths, label, results, limit=MAX_PAGES):
+    seen, queue, pages = set(), list(start_paths), 0
+    while queue and pages < limit:
+        path = queue.pop(0)
+        if path in seen or any(s in path for s in SKIP):
+            continue
+        seen.add(path)
+        d.get(BASE + path)
+        pages += 1
+        axe = Axe(d)
+        axe.inject()
+        res = axe.run(options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+        PASSES[0] += len(res["passes"])
+        for v in res["violations"]:
+            results.append((label, path, v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]))
+        for a in d.find_elements(By.CSS_SELECTOR, "a[href]"):
+            href = a.get_attribute("href") or ""
+            if urlparse(href).netloc != urlparse(BASE).netloc:
+                continue
+            n = normalise(href)
+            if n not in seen and n not in queue:
+                # pages of the signed-in role first, the public unit pages (all alike) last
+                if n.startswith("/gebiete/"):
+                    queue.append(n)
+                else:
+                    queue.insert(0, n)
+        # the language switch leads to the English version of the same page; check that once too
+    return pages
+
+
+def login(d, email):
+    d.delete_all_cookies()
+    d.get(BASE + "/anmelden")
+    d.find_element(By.ID, "email").send_keys(email)
+    d.find_element(By.ID, "passwort").send_keys(PASSWORD)
+    d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    WebDriverWait(d, 10).until(lambda drv: urlparse(drv.current_url).path != "/anmelden")
+    if "/anmelden/code" in d.current_url:
+        code = d.find_element(By.ID, "demo-code").text
+        d.find_element(By.ID, "code").send_keys(code)
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+        WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in urlparse(drv.current_url).path)
+    if "/anmelden" in urlparse(d.current_url).path:
+        raise SystemExit(f"login failed for {email}: {d.current_url}")
+
+
+def main():
+    d = driver()
+    results, total = [], 0
+    try:
+        total += crawl(d, ["/", "/gebiete", "/gebiete/160715007", "/anmelden", "/gibt-es-nicht", "/gebiete?ebene=dorf"], "anonym", results, limit=20)
+        d.get(BASE + "/sprache/en?zurueck=/gebiete")
+        total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
+        d.get(BASE + "/sprache/de?zurueck=/")
+        # a form with errors, as a user sees it after a mistake
+        d.get(BASE + "/anmelden")
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+        total += crawl(d, [], "x", results)
+        axe = Axe(d); axe.inject()
+        for v in axe.run()["violations"]:
+            results.append(("anonym", "/anmelden (Fehler)", v["id"], v["help"], []))
+        for email in ROLES:
+            login(d, email)
+            start = urlparse(d.current_url).path
+            total += crawl(d, [start, "/"], email, results)
+            time.sleep(0.2)
+    finally:
+        d.quit()
+    print(f"a11y: {total} Seiten geprüft, {PASSES[0]} bestandene Regelprüfungen, {len(results)} Verstöße")
+    for r in results:
+        print("  ", r)
+    sys.exit(1 if results or total < 30 or PASSES[0] == 0 else 0)
+
+
+if __name__ == "__main__":
+    main()

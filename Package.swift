@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "rathaus", targets: ["rathaus"]),
         .library(name: "RathausCore", targets: ["RathausCore"]),
+        .library(name: "Finder", targets: ["Finder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -20,10 +21,13 @@ let package = Package(
     targets: [
         // Pure domain value types: no Vapor, no I/O.
         .target(name: "RathausCore"),
+        // Zuständigkeitsfinder: German search, places, responsibility resolution, opening hours (in memory).
+        .target(name: "Finder", dependencies: ["RathausCore"]),
         .target(
             name: "App",
             dependencies: [
                 "RathausCore",
+                "Finder",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -36,6 +40,7 @@ let package = Package(
         ),
         .executableTarget(name: "rathaus", dependencies: ["App"]),
         .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore"]),
+        .testTarget(name: "FinderTests", dependencies: ["Finder"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -25,6 +25,22 @@ final class AuthTests: XCTestCase {
         try await app.asyncShutdown()
     }
 
+    func testSessionsExpireOnTheServerAfterEightHours() async throws {
+        let app = try await makeTestApp()
+        let clerk = try await createUser(app, email: "clerk@erfurt.test", role: .clerk, tenant: "16051")
+        let b = Browser(app)
+        try await b.login(clerk)
+        let ok = try await b.get("/mandanten/16051")
+        XCTAssertEqual(ok.status, .ok)
+        let record = try await SessionRecord.query(on: app.db).filter(\.$key == SessionID(string: b.cookie!)).first()
+        let stored = try XCTUnwrap(record)
+        stored.data["since"] = String(Date().timeIntervalSince1970 - 9 * 3600)
+        try await stored.save(on: app.db)
+        let expired = try await b.get("/mandanten/16051")
+        XCTAssertEqual(expired.status, .unauthorized)
+        try await app.asyncShutdown()
+    }
+
     func testWrongPasswordAndThrottlingPerAccount() async throws {
         let app = try await makeTestApp()
         try await createUser(app, email: "clerk@erfurt.test", role: .clerk, tenant: "16051")

@@ -14,6 +14,9 @@ final class TenantIsolationTests: XCTestCase {
         "GET /anmelden/einrichten", "POST /anmelden/einrichten", "POST /abmelden",                 // the login itself
         "GET /api/v1/umfragen", "GET /api/v1/umfragen/:id",    // statewide survey rounds, readable by every signed-in body
         "GET /api/v1/mitgliedschaften",                        // scoped list, checked separately below
+        // the finder is public information: services, responsibilities, offices
+        "GET /finder", "GET /einbetten/finder", "GET /leistungen/:key", "GET /api/v1/leistungen", "GET /api/v1/leistungen/:key",
+        "GET /api/v1/zustaendigkeiten", "GET /api/v1/organisationseinheiten", "GET /api/v1/organisationseinheiten/:id",
     ]
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {
@@ -21,7 +24,7 @@ final class TenantIsolationTests: XCTestCase {
         let victim = "16052"  // Gera
         let adminA = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         let clerkA = try await createUser(app, email: "clerk@erfurt.test", role: .clerk, tenant: "16051")
-        let tokenA = try await createToken(app, tenant: "16051", scopes: [.membership])
+        let tokenA = try await createToken(app, tenant: "16051", scopes: [.membership, .finder])
         // B's objects
         let mB = Membership(tenantARS: victim)
         mB.status = "applied"; mB.appliedOn = "2026-01-10"; mB.councilResolution = "SR"; mB.councilResolutionOn = "2026-01-05"; mB.shareCents = 100
@@ -35,17 +38,37 @@ final class TenantIsolationTests: XCTestCase {
         ansB.roundID = try round.requireID(); ansB.tenantARS = victim; ansB.interest = "no"; ansB.services = ""
         ansB.contactName = "B"; ansB.contactEmail = "b@gera.de"; ansB.comment = "geheim-B"; ansB.answeredBy = "test"
         try await ansB.create(on: app.db)
+        let officeB = Office()
+        officeB.tenantARS = victim; officeB.name = "Bürgeramt Gera"; officeB.kind = "Bürgeramt"; officeB.street = "Markt 1"
+        officeB.postalCode = "07545"; officeB.city = "Gera"; officeB.visitorAddress = ""; officeB.phone = ""; officeB.email = ""
+        officeB.website = ""; officeB.openingHoursJSON = "{}"; officeB.accessibility = ""; officeB.appointmentURL = ""
+        officeB.isMain = true; officeB.isDemo = false
+        try await officeB.create(on: app.db)
+        let entryB = Responsibility()
+        entryB.leikaKey = "99110009104000"; entryB.areaARS = victim; entryB.role = "responsible"
+        entryB.officeID = try officeB.requireID(); entryB.tenantARS = victim
+        try await entryB.create(on: app.db)
+        let officeA = Office()
+        officeA.tenantARS = "16051"; officeA.name = "Bürgeramt Erfurt"; officeA.kind = "Bürgeramt"; officeA.street = "Markt 1"
+        officeA.postalCode = "99084"; officeA.city = "Erfurt"; officeA.visitorAddress = ""; officeA.phone = ""; officeA.email = ""
+        officeA.website = ""; officeA.openingHoursJSON = "{}"; officeA.accessibility = ""; officeA.appointmentURL = ""
+        officeA.isMain = true; officeA.isDemo = false
+        try await officeA.create(on: app.db)
         let auditBefore = try await AuditEntry.query(on: app.db).count()
 
         let bodies: [String: String] = [
             "antrag": #"{"antragsdatum":"2026-01-15","ratsbeschluss":"x","ratsbeschlussDatum":"2026-01-10","anteilCent":100}"#,
             "genehmigung": #"{"wirksamAb":"2026-02-01"}"#, "ablehnung": #"{"begruendung":"x"}"#,
             "kuendigung": #"{"kuendigungZum":"2099-12-31"}"#, "umfragen": #"{"titel":"x"}"#,
+            "organisationseinheiten": #"{"name":"X","art":"Y","strasse":"Z 1","plz":"07545","ort":"Gera"}"#,
+            "zustaendigkeiten": #"{"leistung":"99008001000000","gebiet":"16052","organisationseinheit":"\#(officeA.id!.uuidString)"}"#,
             ":ars": #"{"interesse":"yes","ansprechpartner":"A","email":"a@b.de"}"#,
         ]
         let forms: [String: String] = ["titel": "x", "wirksamAb": "2026-02-01", "begruendung": "x", "kuendigungZum": "2099-12-31",
                                        "antragsdatum": "2026-01-15", "ratsbeschluss": "x", "ratsbeschlussDatum": "2026-01-10",
-                                       "anteil": "1,00", "interesse": "yes", "ansprechpartner": "A", "email": "a@b.de", "name": "x"]
+                                       "anteil": "1,00", "interesse": "yes", "ansprechpartner": "A", "email": "a@b.de", "name": "x",
+                                       "art": "Y", "strasse": "Z 1", "plz": "07545", "ort": "Gera", "leistung": "99008001000000",
+                                       "gebiet": "16052", "organisationseinheit": officeA.id!.uuidString, "rolle": "responsible"]
         var checked = 0
         for user in [adminA, clerkA] {
             let b = Browser(app)
@@ -58,14 +81,19 @@ final class TenantIsolationTests: XCTestCase {
                     guard case .parameter(let name) = c else { return c.description }
                     switch name {
                     case "ars": return victim
-                    case "id": return pattern.contains("tokens") ? tB.id!.uuidString : round.id!.uuidString
+                    case "id":
+                        if pattern.contains("tokens") { return tB.id!.uuidString }
+                        if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
+                        if pattern.contains("zustaendigkeiten") { return entryB.id!.uuidString }
+                        return round.id!.uuidString
                     default: return "x"
                     }
                 }.joined(separator: "/")
                 let res: TestingHTTPResponse
                 if pattern.hasPrefix("/api/") {
                     let last = route.path.last.map(\.description) ?? ""
-                    res = try await api(app, route.method, path, token: tokenA, json: route.method == .GET ? nil : bodies[last] ?? "{}")
+                    let bodyKey = route.path.dropLast().last.map(\.description) == ":ars" || route.path.count < 4 ? last : (route.path.dropLast().last?.description ?? last)
+                    res = try await api(app, route.method, path, token: tokenA, json: route.method == .GET ? nil : bodies[last] ?? bodies[bodyKey] ?? "{}")
                 } else if route.method == .GET {
                     res = try await b.get(path)
                 } else {
@@ -87,6 +115,10 @@ final class TenantIsolationTests: XCTestCase {
         // nothing of B changed, and no audit entry was written by the attempts
         let mAfter = try await Membership.query(on: app.db).filter(\.$tenantARS == victim).first()
         XCTAssertEqual(mAfter?.status, "applied")
+        let officeAfter = try await Office.find(officeB.id, on: app.db)
+        XCTAssertEqual(officeAfter?.name, "Bürgeramt Gera")
+        let entryAfter = try await Responsibility.find(entryB.id, on: app.db)
+        XCTAssertNotNil(entryAfter)
         let tAfter = try await APIToken.find(tB.id, on: app.db)
         XCTAssertNil(tAfter?.revokedAt)
         let ansAfter = try await SurveyAnswer.find(ansB.id, on: app.db)

@@ -46,10 +46,12 @@ final class KeysTests: XCTestCase {
 
     func testLeitwegIDCheckDigits() throws {
         // examples of the KoSIT format specification and of the official XRechnung test suite
-        for valid in ["04011000-1234512345-06", "991-33333TEST-33", "04011000-12348-91", "90000000-03083-72"] {
+        for valid in ["04011000-1234512345-06", "991-33333TEST-33", "04011000-12348-91", "90000000-03083-72",
+                      "992-90009-96", "04011000-900X999-08", "09564000-NUE0001-49"] {
             XCTAssertNoThrow(try LeitwegID(valid), valid)
         }
         XCTAssertEqual(try LeitwegID("991-33333test-33").description, "991-33333TEST-33")
+        XCTAssertThrowsError(try LeitwegID("04011000-1234512345-07"))
         XCTAssertThrowsError(try LeitwegID("90000000-03083-12")) { XCTAssertEqual(($0 as? ValidationFailure)?.code, "leitweg.pruefziffer") }
         XCTAssertThrowsError(try LeitwegID("0401100012345")) { XCTAssertEqual(($0 as? ValidationFailure)?.code, "leitweg.format") }
         XCTAssertThrowsError(try LeitwegID("0-12345-03")) { XCTAssertEqual(($0 as? ValidationFailure)?.code, "leitweg.grob") }

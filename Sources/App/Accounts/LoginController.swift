@@ -101,6 +101,7 @@ struct LoginController {
         }
         req.session.id = nil
         req.session.data["csrf"] = nil
+        req.session.data["since"] = String(Date().timeIntervalSince1970)
     }
 
     static func home(role: Role, tenant: String?) -> String {

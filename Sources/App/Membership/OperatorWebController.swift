@@ -23,9 +23,7 @@ struct OperatorWebController {
     @Sendable func dashboard(req: Request) async throws -> Response {
         try req.authorize(.membershipDecide)
         let rows = try await Overview.rows(on: req.db)
-        let counts = Counts(total: rows.count, member: rows.filter { $0.status == "member" || $0.status == "notice_given" }.count,
-                            applied: rows.filter { $0.status == "applied" }.count,
-                            none: rows.filter { $0.status == "none" || $0.status == "rejected" }.count)
+        let counts = Self.counts(rows)
         let applications = rows.filter { $0.status == "applied" }
         let rounds = try await SurveyRound.query(on: req.db).sort(\.$openedOn, .descending).all()
         return try await req.render("operator/dashboard", title: req.t("operator_title"),
@@ -134,11 +132,19 @@ struct OperatorWebController {
         var status: String
         var q: String
         var counts: Counts
+        var byKreis: [KreisCount]
         var csvLink: String
         var canDecide: Bool
     }
     struct Row: Encodable { var r: OverviewRow; var statusLabel: String }
     struct Counts: Encodable { var total: Int; var member: Int; var applied: Int; var none: Int }
+    struct KreisCount: Encodable { var ars: String; var name: String; var counts: Counts }
+
+    static func counts(_ rows: [OverviewRow]) -> Counts {
+        Counts(total: rows.count, member: rows.filter { $0.status == "member" || $0.status == "notice_given" }.count,
+               applied: rows.filter { $0.status == "applied" }.count,
+               none: rows.filter { $0.status == "none" || $0.status == "rejected" }.count)
+    }
 
     struct OverviewFilter { var kreis: String?; var status: String?; var q: String? }
 
@@ -177,11 +183,16 @@ struct OperatorWebController {
         if let k = f.kreis { query.append("kreis=\(k)") }
         if let s = f.status { query.append("status=\(s)") }
         if let q = f.q { query.append("q=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")") }
-        let counts = Counts(total: rows.count, member: rows.filter { $0.status == "member" || $0.status == "notice_given" }.count,
-                            applied: rows.filter { $0.status == "applied" }.count,
-                            none: rows.filter { $0.status == "none" || $0.status == "rejected" }.count)
+        let counts = Self.counts(rows)
+        // members / applicants / not joined per Kreis, over all tenants (filters narrow only the list)
+        let all = try await Overview.rows(on: req.db)
+        var groups: [String: [OverviewRow]] = [:]
+        for r in all { groups[r.kreisArs, default: []].append(r) }
+        let byKreis = groups.keys.sorted().map { k in
+            KreisCount(ars: k, name: groups[k]?.first?.kreisName ?? k, counts: Self.counts(groups[k] ?? []))
+        }
         let view = OverviewView(rows: rows.map { Row(r: $0, statusLabel: req.t("status_\($0.status)")) }, kreise: kreise.map(GebietDTO.init),
-                                kreis: f.kreis ?? "", status: f.status ?? "", q: f.q ?? "", counts: counts,
+                                kreis: f.kreis ?? "", status: f.status ?? "", q: f.q ?? "", counts: counts, byKreis: byKreis,
                                 csvLink: "/uebersicht.csv" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
                                 canDecide: req.can(.membershipDecide))
         return try await req.render("operator/overview", title: req.t("overview_title"), view)

@@ -32,6 +32,7 @@ struct TenantWebController {
         var canNotice: Bool
         var canAnswer: Bool
         var canTokens: Bool
+        var canFinder: Bool
     }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
@@ -56,7 +57,8 @@ struct TenantWebController {
                             canWithdraw: mayApply && MembershipStateMachine.next(state, .withdraw) != nil,
                             canNotice: req.can(.membershipNotice, tenant: tenant.ars) && MembershipStateMachine.next(state, .giveNotice) != nil,
                             canAnswer: req.can(.surveyAnswer, tenant: tenant.ars),
-                            canTokens: req.can(.tokensManage, tenant: tenant.ars))
+                            canTokens: req.can(.tokensManage, tenant: tenant.ars),
+                            canFinder: req.can(.finderManage, tenant: tenant.ars))
         return try await req.render("tenant/home", title: tenant.name, view)
     }
 

@@ -4,6 +4,8 @@ import Vapor
 /// Resolves the acting principal: a bearer token on `/api`, the session elsewhere.
 /// The API never reads the session cookie, so it needs no CSRF protection.
 struct PrincipalMiddleware: AsyncMiddleware {
+    static let sessionLifetime: TimeInterval = 8 * 3600
+
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         if req.url.path.hasPrefix("/api/") {
             if let bearer = req.headers.bearerAuthorization {
@@ -18,7 +20,11 @@ struct PrincipalMiddleware: AsyncMiddleware {
             }
         } else if req.hasSession, let uid = req.session.data["uid"], req.session.data["auth"] == "full",
                   let id = UUID(uuidString: uid) {
-            if let user = try await User.find(id, on: req.db), !user.disabled, let role = user.staffRole {
+            // absolute lifetime on the server side too: a copied cookie stops working after 8 hours
+            let since = req.session.data["since"].flatMap(Double.init) ?? 0
+            if Date().timeIntervalSince1970 - since > Self.sessionLifetime {
+                req.session.destroy()
+            } else if let user = try await User.find(id, on: req.db), !user.disabled, let role = user.staffRole {
                 req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, role: role,
                                                       tenantARS: user.tenantARS, isDemo: user.isDemo))
             } else {
@@ -54,8 +60,10 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         if req.url.path.hasPrefix("/einbetten") == false {
             res.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
         }
+        // the finder snippet (/einbetten/…) may be framed by municipal websites, nothing else may
+        let ancestors = req.url.path.hasPrefix("/einbetten") ? "*" : "'none'"
         res.headers.replaceOrAdd(name: "Content-Security-Policy",
-                                 value: "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'; form-action 'self'")
+                                 value: "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors \(ancestors); form-action 'self'")
         if res.headers.contentType?.type == "text" && res.headers.contentType?.subType == "html" {
             res.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         }

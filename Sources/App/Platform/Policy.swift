@@ -14,6 +14,8 @@ enum Action: String, Sendable, CaseIterable {
     case overviewView          // members / applicants / not joined, all tenants
     case auditView             // browse the audit trail
     case tokensManage          // create and revoke API tokens for a tenant
+    case finderManage          // offices and responsibilities of a tenant
+    case serviceTextsEdit      // statewide service texts (tenant = nil) or a tenant's local texts
 }
 
 enum Policy {
@@ -28,10 +30,13 @@ enum Policy {
                 // the operator decides, it does not speak for a municipality
                 return ![.surveyAnswer, .membershipApply, .membershipNotice].contains(action)
             case .state:
+                // the state's editors maintain the statewide service texts
+                if action == .serviceTextsEdit && tenant == nil { return true }
                 return [.surveyResults, .overviewView, .membershipView].contains(action)
             case .tenantAdmin:
                 guard let tenant, tenant == s.tenantARS else { return false }
-                return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage].contains(action)
+                return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
+                        .finderManage, .serviceTextsEdit].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return action == .membershipView
@@ -42,6 +47,10 @@ enum Policy {
                 return true
             }
             if t.scopes.contains(.audit), action == .auditView { return true }
+            if t.scopes.contains(.operator), action == .finderManage { return true }
+            if t.scopes.contains(.finder), let tenant, tenant == t.tenantARS, [.finderManage, .serviceTextsEdit].contains(action) {
+                return true
+            }
             if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,
                [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView].contains(action) {
                 return true

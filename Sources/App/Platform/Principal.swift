@@ -34,6 +34,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case audit
     /// Payments (XBezahldienste), for the e-payment feature.
     case payments
+    /// Offices, responsibilities and local service texts of the token's tenant (Zuständigkeitsfinder).
+    case finder
 }
 
 /// Who is acting on this request.

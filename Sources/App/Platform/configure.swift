@@ -72,6 +72,8 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M006CreateAuditLog())
     app.migrations.add(M007CreateMemberships())
     app.migrations.add(M008CreateSurveys())
+    app.migrations.add(M009CreateFinder())
+    app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
     // compared against when an account does not exist, so response time does not reveal accounts
@@ -143,5 +145,7 @@ private func migrateAndSeed(_ app: Application) async throws {
     }
     if app.rathaus.demo {
         try await DemoData.seed(app)
+        try await FinderDemoData.seed(app)
     }
+    try await app.finder.rebuild(on: app.db)
 }

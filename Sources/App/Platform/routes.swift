@@ -12,4 +12,6 @@ func routes(_ app: Application) throws {
     OperatorWebController().addRoutes(to: app)
     MembershipAPIController().addRoutes(to: api)
     AuditController().addRoutes(api: api, web: app)
+    FinderAPIController().addRoutes(to: api)
+    FinderWebController().addRoutes(to: app)
 }

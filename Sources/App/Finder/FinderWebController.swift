@@ -1,0 +1,293 @@
+import Fluent
+import Vapor
+import Finder
+import RathausCore
+
+/// The citizen's finder page, the embeddable snippet, service pages, and the tenant's pages for
+/// offices and responsibilities.
+struct FinderWebController {
+    func addRoutes(to web: any RoutesBuilder) {
+        web.get("finder", use: finder)
+        web.get("einbetten", "finder", use: embed)
+        web.get("leistungen", ":key", use: servicePage)
+        let t = web.grouped("mandanten", ":ars")
+        t.get("organisationseinheiten", use: offices)
+        t.post("organisationseinheiten", use: createOffice)
+        t.get("organisationseinheiten", ":id", use: editOffice)
+        t.post("organisationseinheiten", ":id", use: updateOffice)
+        t.get("zustaendigkeiten", use: entries)
+        t.post("zustaendigkeiten", use: createEntry)
+        t.post("zustaendigkeiten", ":id", "loeschen", use: deleteEntry)
+    }
+
+    struct ServiceLink: Encodable { var key: String; var name: String; var typisierung: String; var link: String }
+    struct CandidateLink: Encodable { var name: String; var kreis: String; var link: String }
+    struct HoursRow: Encodable { var day: String; var times: String }
+    struct OfficeView: Encodable {
+        var name: String; var kind: String; var street: String; var postalCode: String; var city: String
+        var phone: String; var email: String; var website: String; var appointment: String; var accessibility: String
+        var openNow: Bool; var nextOpening: String; var hours: [HoursRow]; var closures: [HoursRow]; var demo: Bool
+        var areaName: String; var isDefault: Bool
+    }
+    struct TextView: Encodable { var label: String; var text: String }
+    struct PathView: Encodable { var area: String; var level: String; var outcome: String }
+    struct ResultView: Encodable {
+        var service: ServiceLink
+        var place: String
+        var office: OfficeView?
+        var contact: OfficeView?
+        var texts: [TextView]
+        var path: [PathView]
+    }
+    struct FinderView: Encodable {
+        var leistung: String
+        var ort: String
+        var services: [ServiceLink]
+        var hasServices: Bool
+        var candidates: [CandidateLink]
+        var hasCandidates: Bool
+        var result: ResultView?
+        var message: String?
+        var embed: Bool
+    }
+
+    static let dayNames = ["", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+
+    static func officeView(_ o: Office.Snapshot, area: String, isDefault: Bool, now: Date) -> OfficeView {
+        let hours = (1...7).map { d in
+            HoursRow(day: dayNames[d], times: (o.hours.weekly[d] ?? []).isEmpty ? "geschlossen" : (o.hours.weekly[d] ?? []).map(\.text).joined(separator: ", "))
+        }
+        let today = BusinessDate.today(now)
+        let closures = o.hours.exceptions.filter { $0.date >= today }.prefix(5).map {
+            HoursRow(day: $0.date + ($0.note.isEmpty ? "" : " (\($0.note))"), times: $0.intervals.isEmpty ? "geschlossen" : $0.intervals.map(\.text).joined(separator: ", "))
+        }
+        var next = ""
+        if let n = o.hours.nextOpening(after: now), !o.hours.isOpen(at: now) {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "de_DE")
+            f.timeZone = TimeZone(identifier: "Europe/Berlin")
+            f.dateFormat = "EEEE, d. MMMM, HH:mm 'Uhr'"
+            next = f.string(from: n)
+        }
+        return OfficeView(name: o.name, kind: o.kind, street: o.street, postalCode: o.postalCode, city: o.city, phone: o.phone,
+                          email: o.email, website: o.website, appointment: o.appointmentURL, accessibility: o.accessibility,
+                          openNow: o.hours.isOpen(at: now), nextOpening: next, hours: hours, closures: Array(closures), demo: o.isDemo,
+                          areaName: area, isDefault: isDefault)
+    }
+
+    func build(_ req: Request, embed: Bool) async throws -> FinderView {
+        let snap = try await req.finderSnapshot()
+        let leistung = String((req.query[String.self, at: "leistung"] ?? "").prefix(200))
+        let ort = String((req.query[String.self, at: "ort"] ?? "").prefix(100))
+        let explicitKey = req.query[String.self, at: "schluessel"]
+        let explicitARS = req.query[String.self, at: "ars"]
+        var view = FinderView(leistung: leistung, ort: ort, services: [], hasServices: false, candidates: [], hasCandidates: false,
+                              result: nil, message: nil, embed: embed)
+        func link(key: String, ars: String?) -> String {
+            var q = ["schluessel=\(key)", "leistung=\(enc(leistung))", "ort=\(enc(ort))"]
+            if let ars { q.append("ars=\(ars)") }
+            return (embed ? "/einbetten/finder?" : "/finder?") + q.joined(separator: "&")
+        }
+        var chosen: Int32? = nil
+        if let k = explicitKey, let i = snap.catalogue.index[k] { chosen = i }
+        if !leistung.isEmpty {
+            let hits = snap.catalogue.search.search(leistung, limit: 8)
+            view.services = hits.map { h in
+                let s = snap.catalogue.services[h.id]
+                return ServiceLink(key: s.key.value, name: s.name, typisierung: s.typisierung, link: link(key: s.key.value, ars: explicitARS))
+            }
+            view.hasServices = !hits.isEmpty
+            if chosen == nil, let first = hits.first { chosen = Int32(first.id) }
+            if hits.isEmpty { view.message = req.t("finder_no_service") }
+        }
+        guard let service = chosen else { return view }
+        let s = snap.catalogue.services[Int(service)]
+        var area: Int32? = nil
+        if let a = explicitARS, let i = snap.areaIndex[a] { area = i }
+        else if !ort.isEmpty {
+            switch snap.places.find(ort) {
+            case .none: view.message = req.t("finder_no_place")
+            case .one(let p): area = snap.areaIndex[p.ars]
+            case .several(let list):
+                view.candidates = list.map { CandidateLink(name: $0.name, kreis: $0.kreis, link: link(key: s.key.value, ars: $0.ars)) }
+                view.hasCandidates = true
+            }
+        }
+        guard let area else { return view }
+        let now = Date()
+        let list = FinderService.resolve(snap, service: service, area: area, now: now)
+        let responsible = snap.resolver.resolve(service: service, area: area, role: .responsible)
+        let contact = snap.resolver.resolve(service: service, area: area, role: .contact)
+        let tenants = [""] + snap.resolver.chain(of: area).map { snap.areas[Int($0)].ars }
+        let texts = try await ServiceTexts.current(for: s.key.value, tenants: tenants, on: req.db)
+        view.result = ResultView(
+            service: ServiceLink(key: s.key.value, name: s.name, typisierung: s.typisierung, link: "/leistungen/\(s.key.value)"),
+            place: snap.areas[Int(area)].name,
+            office: responsible.office >= 0 ? Self.officeView(snap.offices[Int(responsible.office)], area: snap.areas[Int(responsible.area)].name, isDefault: responsible.isDefault, now: now) : nil,
+            contact: contact.office >= 0 && !contact.isDefault ? Self.officeView(snap.offices[Int(contact.office)], area: snap.areas[Int(contact.area)].name, isDefault: false, now: now) : nil,
+            texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
+            path: list.pfad.map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
+        return view
+    }
+
+    static func fee(_ t: ServiceText) -> String {
+        guard let min = t.feeMinCents else { return "" }
+        let max = t.feeMaxCents ?? min
+        return min == max ? " (\(Money(cents: min).formattedDE))" : " (\(Money(cents: min).formattedDE) bis \(Money(cents: max).formattedDE))"
+    }
+
+    private func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "" }
+
+    @Sendable func finder(req: Request) async throws -> Response {
+        try await req.render("finder/search", title: req.t("finder_title"), try await build(req, embed: false))
+    }
+
+    /// A plain HTML fragment for municipal websites (no layout, frameable, no cookies needed).
+    @Sendable func embed(req: Request) async throws -> Response {
+        let page = try await req.page(title: req.t("finder_title"), try await build(req, embed: true))
+        let res = try await req.view.render("finder/embed", page).encodeResponse(for: req)
+        return res
+    }
+
+    struct ServicePageView: Encodable { var service: LeistungDTO; var texts: [TextView] }
+
+    @Sendable func servicePage(req: Request) async throws -> Response {
+        let snap = try await req.finderSnapshot()
+        let (_, s) = try FinderService.service(req.parameters.get("key"), in: snap, field: "key")
+        let texts = try await ServiceTexts.current(for: s.key.value, tenants: [""], on: req.db)
+        return try await req.render("finder/service", title: s.name, ServicePageView(service: LeistungDTO(s), texts: texts.map {
+            TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0))
+        }))
+    }
+
+    // MARK: tenant pages
+
+    struct OfficeRow: Encodable { var id: String; var name: String; var kind: String; var address: String; var main: Bool; var demo: Bool }
+    struct OfficesView: Encodable { var tenant: GebietDTO; var offices: [OfficeRow]; var form: OfficeForm; var editing: String? }
+    struct OfficeForm: Content {
+        var name: String?; var art: String?; var strasse: String?; var plz: String?; var ort: String?; var telefon: String?
+        var email: String?; var webseite: String?; var terminvereinbarung: String?; var barrierefreiheit: String?
+        var oeffnungszeiten: String?; var hauptsitz: String?
+
+        func input() throws -> OfficeInput {
+            var hours: OpeningHoursDTO? = nil
+            if let text = oeffnungszeiten, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                switch OpeningHours.parse(text) {
+                case .success(let h): hours = OpeningHoursDTO(h)
+                case .failure(let e): throw AppError.invalid("oeffnungszeiten", de: e.message, en: "Opening hours: \(e.message)")
+                }
+            }
+            return OfficeInput(name: name, art: art, strasse: strasse, plz: plz, ort: ort, besucheradresse: nil, lat: nil, lon: nil,
+                               telefon: telefon, email: email, webseite: webseite, oeffnungszeiten: hours, barrierefreiheit: barrierefreiheit,
+                               terminvereinbarung: terminvereinbarung, hauptsitz: hauptsitz == "1")
+        }
+
+        static func from(_ o: Office) -> OfficeForm {
+            OfficeForm(name: o.name, art: o.kind, strasse: o.street, plz: o.postalCode, ort: o.city, telefon: o.phone, email: o.email,
+                       webseite: o.website, terminvereinbarung: o.appointmentURL, barrierefreiheit: o.accessibility,
+                       oeffnungszeiten: o.openingHours.text, hauptsitz: o.isMain ? "1" : nil)
+        }
+    }
+
+    func officesPage(_ req: Request, _ tenant: Gebiet, form: OfficeForm = OfficeForm(), editing: String? = nil, error: AppError? = nil) async throws -> Response {
+        let rows = try await Office.query(on: req.db).filter(\.$tenantARS == tenant.ars).sort(\.$name).all()
+        let view = OfficesView(tenant: GebietDTO(tenant), offices: rows.map {
+            OfficeRow(id: $0.id?.uuidString ?? "", name: $0.name, kind: $0.kind, address: "\($0.street), \($0.postalCode) \($0.city)", main: $0.isMain, demo: $0.isDemo)
+        }, form: form, editing: editing)
+        if let error { return try await req.renderError("finder/offices", title: req.t("offices_title"), view, error) }
+        return try await req.render("finder/offices", title: req.t("offices_title"), view, form: true)
+    }
+
+    static func tenant(_ req: Request) async throws -> Gebiet {
+        let t = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
+        try req.authorize(.finderManage, tenant: t.ars)
+        return t
+    }
+
+    @Sendable func offices(req: Request) async throws -> Response {
+        try await officesPage(req, try await Self.tenant(req), form: OfficeForm(oeffnungszeiten: OpeningHours.typicalCitizenOffice.text))
+    }
+
+    @Sendable func createOffice(req: Request) async throws -> Response {
+        let tenant = try await Self.tenant(req)
+        let form = (try? req.content.decode(OfficeForm.self)) ?? OfficeForm()
+        do {
+            _ = try await OfficeWrites.create(req, tenant: tenant.ars, try form.input())
+            return req.redirect(to: "/mandanten/\(tenant.ars)/organisationseinheiten", redirectType: .normal)
+        } catch let e as AppError {
+            return try await officesPage(req, tenant, form: form, error: e)
+        }
+    }
+
+    static func ownOffice(_ req: Request, _ tenant: Gebiet) async throws -> Office {
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)),
+              let o = try await Office.query(on: req.db).filter(\.$id == id).filter(\.$tenantARS == tenant.ars).first() else {
+            throw AppError(.notFound, "office.unknown", de: "Diese Organisationseinheit gibt es bei diesem Mandanten nicht.", en: "No such office.")
+        }
+        return o
+    }
+
+    @Sendable func editOffice(req: Request) async throws -> Response {
+        let tenant = try await Self.tenant(req)
+        let o = try await Self.ownOffice(req, tenant)
+        return try await officesPage(req, tenant, form: .from(o), editing: o.id?.uuidString)
+    }
+
+    @Sendable func updateOffice(req: Request) async throws -> Response {
+        let tenant = try await Self.tenant(req)
+        let o = try await Self.ownOffice(req, tenant)
+        let form = (try? req.content.decode(OfficeForm.self)) ?? OfficeForm()
+        do {
+            _ = try await OfficeWrites.update(req, o, try form.input())
+            return req.redirect(to: "/mandanten/\(tenant.ars)/organisationseinheiten", redirectType: .normal)
+        } catch let e as AppError {
+            return try await officesPage(req, tenant, form: form, editing: o.id?.uuidString, error: e)
+        }
+    }
+
+    struct EntryRow: Encodable { var id: String; var key: String; var service: String; var area: String; var role: String; var office: String }
+    struct OfficeOption: Encodable { var id: String; var name: String }
+    struct EntriesView: Encodable { var tenant: GebietDTO; var entries: [EntryRow]; var hasEntries: Bool; var offices: [OfficeOption]; var form: ResponsibilityForm }
+    struct ResponsibilityForm: Content { var leistung: String?; var gebiet: String?; var organisationseinheit: String?; var rolle: String? }
+
+    func entriesPage(_ req: Request, _ tenant: Gebiet, form: ResponsibilityForm? = nil, error: AppError? = nil) async throws -> Response {
+        let rows = try await Responsibility.query(on: req.db).filter(\.$tenantARS == tenant.ars).sort(\.$leikaKey).limit(500).all()
+        let offices = try await Office.query(on: req.db).filter(\.$tenantARS == tenant.ars).sort(\.$name).all()
+        var names: [UUID: String] = [:]
+        for o in offices { names[o.id!] = o.name }
+        let catalogue = req.application.finder.catalogue
+        let view = EntriesView(tenant: GebietDTO(tenant), entries: rows.map {
+            EntryRow(id: $0.id?.uuidString ?? "", key: $0.leikaKey, service: catalogue.service($0.leikaKey)?.name ?? "", area: $0.areaARS,
+                     role: req.t("role_entry_\($0.role)"), office: names[$0.officeID] ?? "")
+        }, hasEntries: !rows.isEmpty, offices: offices.map { OfficeOption(id: $0.id!.uuidString, name: $0.name) },
+           form: form ?? ResponsibilityForm(leistung: nil, gebiet: tenant.ars, organisationseinheit: nil, rolle: "responsible"))
+        if let error { return try await req.renderError("finder/entries", title: req.t("entries_title"), view, error) }
+        return try await req.render("finder/entries", title: req.t("entries_title"), view, form: true)
+    }
+
+    @Sendable func entries(req: Request) async throws -> Response {
+        try await entriesPage(req, try await Self.tenant(req))
+    }
+
+    @Sendable func createEntry(req: Request) async throws -> Response {
+        let tenant = try await Self.tenant(req)
+        let form = (try? req.content.decode(ResponsibilityForm.self)) ?? ResponsibilityForm()
+        do {
+            _ = try await OfficeWrites.createEntry(req, tenant: tenant.ars, ResponsibilityInput(
+                leistung: form.leistung, gebiet: form.gebiet, organisationseinheit: form.organisationseinheit.flatMap(UUID.init(uuidString:)), rolle: form.rolle))
+            return req.redirect(to: "/mandanten/\(tenant.ars)/zustaendigkeiten", redirectType: .normal)
+        } catch let e as AppError {
+            return try await entriesPage(req, tenant, form: form, error: e)
+        }
+    }
+
+    @Sendable func deleteEntry(req: Request) async throws -> Response {
+        let tenant = try await Self.tenant(req)
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)),
+              let e = try await Responsibility.query(on: req.db).filter(\.$id == id).filter(\.$tenantARS == tenant.ars).first() else {
+            throw AppError(.notFound, "responsibility.unknown", de: "Diesen Eintrag gibt es bei diesem Mandanten nicht.", en: "No such entry.")
+        }
+        try await OfficeWrites.deleteEntry(req, e)
+        return req.redirect(to: "/mandanten/\(tenant.ars)/zustaendigkeiten", redirectType: .normal)
+    }
+}

@@ -1,6 +1,7 @@
 import Fluent
 import XCTVapor
 import XCTest
+import Finder
 @testable import App
 
 /// Walks every registered route as staff (session) and as an API client of tenant A, aimed at
@@ -81,6 +82,8 @@ final class TenantIsolationTests: XCTestCase {
                     guard case .parameter(let name) = c else { return c.description }
                     switch name {
                     case "ars": return victim
+                    case "key": return "99110009104000"
+                    case "modul": return "unterlagen"
                     case "id":
                         if pattern.contains("tokens") { return tB.id!.uuidString }
                         if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
@@ -93,7 +96,19 @@ final class TenantIsolationTests: XCTestCase {
                 if pattern.hasPrefix("/api/") {
                     let last = route.path.last.map(\.description) ?? ""
                     let bodyKey = route.path.dropLast().last.map(\.description) == ":ars" || route.path.count < 4 ? last : (route.path.dropLast().last?.description ?? last)
-                    res = try await api(app, route.method, path, token: tokenA, json: route.method == .GET ? nil : bodies[last] ?? bodies[bodyKey] ?? "{}")
+                    if last == "import" {
+                        // an XZuFi message that writes an office for tenant B
+                        let xml = XZuFi.render(XZuFi.Message(messageID: "walk", created: "2026-01-01T00:00:00Z", offices: [
+                            XZuFi.Office(id: officeB.id!.uuidString, agency: victim, name: "Übernommen", kind: "X", street: "Y 1", postalCode: "07545",
+                                         city: "Gera", areaARS: victim, phone: "", email: "", website: "", appointmentURL: "", accessibility: "",
+                                         latitude: nil, longitude: nil, hours: OpeningHours(), isMain: true, responsibilities: [])]))
+                        var h = HTTPHeaders()
+                        h.bearerAuthorization = BearerAuthorization(token: tokenA)
+                        h.contentType = .xml
+                        res = try await app.testable().sendRequest(route.method, path, headers: h, body: ByteBuffer(string: xml))
+                    } else {
+                        res = try await api(app, route.method, path, token: tokenA, json: route.method == .GET ? nil : bodies[last] ?? bodies[bodyKey] ?? #"{"text":"x"}"#)
+                    }
                 } else if route.method == .GET {
                     res = try await b.get(path)
                 } else {

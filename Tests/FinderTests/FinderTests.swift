@@ -178,3 +178,51 @@ final class OpeningHoursTests: XCTestCase {
         XCTAssertNotNil(OpeningHours(weekly: [1: [.init("08:00", "12:00"), .init("11:00", "13:00")]]).validate())
     }
 }
+
+final class XZuFiTests: XCTestCase {
+    func sample() -> XZuFi.Message {
+        var hours = OpeningHours.typicalCitizenOffice
+        hours.exceptions = [.init(date: "2026-12-24", intervals: [], note: "Heiligabend & Ruhe <zu>")]
+        return XZuFi.Message(
+            messageID: "m1", created: "2026-11-29T10:00:00Z",
+            services: [XZuFi.Service(id: "land-99008001000000", agency: "", leikaKey: "99008001000000", name: "Personalausweis", typisierung: "2/3",
+                                     texts: [XZuFi.Text(module: "06", text: "Der Ausweis \"für\" alle"), XZuFi.Text(module: "kosten", text: "37 Euro", feeMinCents: 3700, feeMaxCents: 3700),
+                                             XZuFi.Text(module: "synonyme", text: "Perso, Ausweis")])],
+            offices: [XZuFi.Office(id: "A5D5E1D2-0F7B-4C55-9E0A-4B1C2D3E4F50", agency: "16051", name: "Bürgeramt Erfurt", kind: "Bürgeramt", street: "Bürgermeister-Wagner-Straße 1",
+                                   postalCode: "99084", city: "Erfurt", areaARS: "16051", phone: "0361 6550", email: "buergeramt@erfurt.de",
+                                   website: "https://www.erfurt.de", appointmentURL: "", accessibility: "barrierefrei", latitude: 50.97, longitude: 11.03,
+                                   hours: hours, isMain: true,
+                                   responsibilities: [XZuFi.Responsibility(id: "r1", leikaKey: "99110009104000", areaARS: "160510000000", role: "01")])],
+            deletions: [XZuFi.Deletion(klasse: "Organisationseinheit", id: "alt-1", agency: "16051")])
+    }
+
+    func testRoundTripIsIdentity() throws {
+        let m = sample()
+        let xml = XZuFi.render(m)
+        XCTAssertTrue(xml.contains("xmlns:xzufi=\"http://xoev.de/schemata/xzufi/2_2_0\""))
+        var back = try XZuFi.parse(Data(xml.utf8))
+        back.services[0].texts.sort { $0.module < $1.module }
+        var expected = m
+        expected.services[0].texts.sort { $0.module < $1.module }
+        XCTAssertEqual(back, expected)
+    }
+
+    func testHostileInputIsRefused() {
+        let xxe = #"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>"#
+        XCTAssertThrowsError(try XZuFi.parse(Data(xxe.utf8)))
+        XCTAssertThrowsError(try XZuFi.parse(Data("kein xml".utf8)))
+        XCTAssertThrowsError(try XZuFi.parse(Data(#"<a xmlns="urn:other"/>"#.utf8)))
+        let deep = String(repeating: "<a>", count: 100) + String(repeating: "</a>", count: 100)
+        XCTAssertThrowsError(try XZuFi.parse(Data(deep.utf8))) { XCTAssertTrue(($0 as? XZuFi.ParseError)?.messageDE.contains("tiefer") ?? false) }
+        XCTAssertThrowsError(try XZuFi.parse(Data(repeating: 0x20, count: 2000), maxBytes: 1000))
+    }
+
+    func testOpeningHoursTextForm() throws {
+        let h = try OpeningHours.parse("Mo 08:00-12:00, 13:00-15:30\nDo: 09:00-18:00\n2026-12-24 geschlossen").get()
+        XCTAssertEqual(h.weekly[1]?.count, 2)
+        XCTAssertEqual(h.exceptions.first?.intervals, [])
+        XCTAssertEqual(try OpeningHours.parse(h.text).get(), h)
+        if case .success = OpeningHours.parse("Montag bis Freitag") { XCTFail("no times") }
+        if case .success = OpeningHours.parse("Mo 12:00-08:00") { XCTFail("reversed") }
+    }
+}

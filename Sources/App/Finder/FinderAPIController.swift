@@ -59,7 +59,8 @@ struct FinderAPIController {
         var tenants = [""]
         if let ars = req.query[String.self, at: "ars"], !ars.isEmpty {
             let area = try FinderService.place(ars: ars, plz: nil, name: nil, in: snap)
-            tenants += snap.resolver.resolve(service: snap.catalogue.index[s.key.value]!, area: area).path.map { snap.areas[Int($0.area)].ars }
+            // local texts of every body the place belongs to (Gemeinde, VG, Kreis, Land)
+            tenants += snap.resolver.chain(of: area).map { snap.areas[Int($0)].ars }
         }
         let texts = try await ServiceTexts.current(for: s.key.value, tenants: tenants, on: req.db)
         return ServiceDetail(leistung: LeistungDTO(s), texte: texts.map {

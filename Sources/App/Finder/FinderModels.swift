@@ -34,7 +34,11 @@ final class Office: Model, @unchecked Sendable {
 
     var openingHours: OpeningHours {
         get { (try? JSONDecoder().decode(OpeningHours.self, from: Data(openingHoursJSON.utf8))) ?? OpeningHours() }
-        set { openingHoursJSON = (try? String(decoding: JSONEncoder().encode(newValue), as: UTF8.self)) ?? "{}" }
+        set {
+            let e = JSONEncoder()
+            e.outputFormatting = .sortedKeys
+            openingHoursJSON = (try? String(decoding: e.encode(newValue), as: UTF8.self)) ?? "{}"
+        }
     }
 }
 

@@ -47,7 +47,7 @@ enum Policy {
                 return true
             }
             if t.scopes.contains(.audit), action == .auditView { return true }
-            if t.scopes.contains(.operator), action == .finderManage { return true }
+            if t.scopes.contains(.operator), action == .finderManage || action == .serviceTextsEdit { return true }
             if t.scopes.contains(.finder), let tenant, tenant == t.tenantARS, [.finderManage, .serviceTextsEdit].contains(action) {
                 return true
             }

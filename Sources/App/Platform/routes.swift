@@ -14,4 +14,5 @@ func routes(_ app: Application) throws {
     AuditController().addRoutes(api: api, web: app)
     FinderAPIController().addRoutes(to: api)
     FinderWebController().addRoutes(to: app)
+    XZuFiController().addRoutes(to: api)
 }

@@ -23,7 +23,7 @@ ROLES = [
     "admin.vg-kranichfeld@demo.rathaus.test",
     "sachbearbeitung.erfurt@demo.rathaus.test",
 ]
-SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/")
+SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/")
 MAX_PAGES = 12
 
 
@@ -94,7 +94,9 @@ def main():
     d = driver()
     results, total = [], 0
     try:
-        total += crawl(d, ["/", "/gebiete", "/gebiete/160715007", "/anmelden", "/gibt-es-nicht", "/gebiete?ebene=dorf"], "anonym", results, limit=20)
+        total += crawl(d, ["/", "/gebiete", "/gebiete/160715007", "/anmelden", "/gibt-es-nicht", "/gebiete?ebene=dorf",
+                          "/finder?leistung=Hund+anmelden&ort=Erfurt", "/finder?leistung=Hund+anmelden&ort=99438",
+                          "/leistungen/99008001000000", "/einbetten/finder?leistung=Perso&ort=Tonndorf"], "anonym", results, limit=24)
         d.get(BASE + "/sprache/en?zurueck=/gebiete")
         total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
         d.get(BASE + "/sprache/de?zurueck=/")

@@ -114,6 +114,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(UserCommand(), as: "user")
     app.asyncCommands.use(TokenCommand(), as: "token")
     app.asyncCommands.use(AuditCommand(), as: "audit")
+    app.asyncCommands.use(BenchCommand(), as: "bench")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

@@ -98,11 +98,14 @@ enum Audit {
         try await e.create(on: db)
     }
 
-    static func timestamp(_ d: Date) -> String {
+    /// Formatter creation is expensive; one shared instance (formatting is thread-safe).
+    nonisolated(unsafe) private static let iso: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: d)
-    }
+        return f
+    }()
+
+    static func timestamp(_ d: Date) -> String { iso.string(from: d) }
 
     struct VerifyResult: Sendable {
         var checked: Int

@@ -89,11 +89,15 @@ struct FinderAPIController {
             guard (try? ARS(ars)) != nil else { throw AppError.invalid("ars", de: "Der Regionalschlüssel ist ungültig.", en: "Invalid regional key.") }
             list = list.filter { $0.tenantARS == ars }
         }
-        list.sort { $0.id.uuidString < $1.id.uuidString }
         let total = list.count
-        if let c = paging.cursor { list = list.filter { $0.id.uuidString > c } }
+        // snapshot offices are ordered by tenant and name; the cursor is the position
+        if let c = paging.cursor {
+            guard let start = Int(c), start >= 0 else { throw AppError.invalid("cursor", de: "Der Cursor ist ungültig. Verwenden Sie den Wert aus „next“.", en: "Invalid cursor.") }
+            list = Array(list.dropFirst(start))
+        }
+        let offset = total - list.count
         let page = Array(list.prefix(paging.limit))
-        return ListEnvelope(items: page.map { OfficeDTO($0) }, total: total, next: list.count > paging.limit ? page.last?.id.uuidString : nil)
+        return ListEnvelope(items: page.map { OfficeDTO($0) }, total: total, next: list.count > paging.limit ? String(offset + page.count) : nil)
     }
 
     static func officeRow(_ req: Request) async throws -> Office {

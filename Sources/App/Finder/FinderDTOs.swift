@@ -28,7 +28,8 @@ struct OpeningHoursDTO: Content {
     var ausnahmen: [ExceptionDTO]
 
     init(_ h: OpeningHours) {
-        func fmt(_ m: Int) -> String { String(format: "%02d:%02d", m / 60, m % 60) }
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        func fmt(_ m: Int) -> String { two(m / 60) + ":" + two(m % 60) }
         woche = h.weekly.keys.sorted().map { d in DayDTO(wochentag: d, zeiten: (h.weekly[d] ?? []).map { IntervalDTO(von: fmt($0.from), bis: fmt($0.to)) }) }
         ausnahmen = h.exceptions.map { ExceptionDTO(datum: $0.date, zeiten: $0.intervals.map { IntervalDTO(von: fmt($0.from), bis: fmt($0.to)) }, hinweis: $0.note.isEmpty ? nil : $0.note) }
     }
@@ -80,9 +81,10 @@ struct OfficeDTO: Content {
         besucheradresse = o.visitorAddress.isEmpty ? nil : o.visitorAddress; lat = o.latitude; lon = o.longitude
         telefon = o.phone.isEmpty ? nil : o.phone; email = o.email.isEmpty ? nil : o.email
         webseite = o.website.isEmpty ? nil : o.website
-        oeffnungszeiten = OpeningHoursDTO(o.hours)
-        jetztGeoeffnet = o.hours.isOpen(at: now)
-        naechsteOeffnung = o.hours.nextOpening(after: now).map { Audit.timestamp($0) }
+        oeffnungszeiten = o.hoursDTO
+        let state = o.openState(at: now)
+        jetztGeoeffnet = state.open
+        naechsteOeffnung = state.next
         barrierefreiheit = o.accessibility.isEmpty ? nil : o.accessibility
         terminvereinbarung = o.appointmentURL.isEmpty ? nil : o.appointmentURL
         demo = o.isDemo
@@ -181,12 +183,14 @@ struct ResolutionList: Content {
     var next: String?
     var leistung: LeistungDTO
     var ort: MatchedAreaDTO
-    var pfad: [PathStepDTO]
+    /// The path tried; at the top level only when no office was found (each item carries its own).
+    var pfad: [PathStepDTO]?
 
     func encode(to encoder: any Encoder) throws {
         enum K: String, CodingKey { case items, total, next, leistung, ort, pfad }
         var c = encoder.container(keyedBy: K.self)
         try c.encode(items, forKey: .items); try c.encode(total, forKey: .total); try c.encode(next, forKey: .next)
-        try c.encode(leistung, forKey: .leistung); try c.encode(ort, forKey: .ort); try c.encode(pfad, forKey: .pfad)
+        try c.encode(leistung, forKey: .leistung); try c.encode(ort, forKey: .ort)
+        try c.encodeIfPresent(pfad, forKey: .pfad)
     }
 }

@@ -67,20 +67,21 @@ enum FinderService {
         let s = snap.catalogue.services[Int(service)]
         let place = snap.areas[Int(area)]
         var items: [ResolutionDTO] = []
-        var firstPath: [PathStepDTO] = []
-        for role in ResponsibilityResolver.Role.allCases {
-            let r = snap.resolver.resolve(service: service, area: area, role: role)
-            let path = r.path.map { step($0, snap, typisierung: s.typisierung) }
-            if role == .responsible { firstPath = path }
-            // a contact point only counts when one is entered explicitly; defaults are the responsible office
-            guard r.office >= 0, role == .responsible || !r.isDefault else { continue }
+        let responsible = snap.resolver.resolve(service: service, area: area, role: .responsible)
+        let path = responsible.path.map { step($0, snap, typisierung: s.typisierung) }
+        func item(_ r: ResponsibilityResolver.Resolution, role: String, path: [PathStepDTO]) -> ResolutionDTO {
             let a = snap.areas[Int(r.area)]
-            items.append(ResolutionDTO(rolle: role == .responsible ? "zustaendig" : "ansprechpunkt",
-                                       organisationseinheit: OfficeDTO(snap.offices[Int(r.office)], now: now),
-                                       gebiet: MatchedAreaDTO(ars: a.ars, ebene: a.level, name: a.name), standard: r.isDefault, pfad: path))
+            return ResolutionDTO(rolle: role, organisationseinheit: OfficeDTO(snap.offices[Int(r.office)], now: now),
+                                 gebiet: MatchedAreaDTO(ars: a.ars, ebene: a.level, name: a.name), standard: r.isDefault, pfad: path)
+        }
+        if responsible.office >= 0 { items.append(item(responsible, role: "zustaendig", path: path)) }
+        // a contact point only counts when one is entered explicitly; defaults are the responsible office
+        let contact = snap.resolver.resolve(service: service, area: area, role: .contact)
+        if contact.office >= 0, !contact.isDefault {
+            items.append(item(contact, role: "ansprechpunkt", path: contact.path.map { step($0, snap, typisierung: s.typisierung) }))
         }
         return ResolutionList(items: items, total: items.count, next: nil, leistung: LeistungDTO(s),
-                              ort: MatchedAreaDTO(ars: place.ars, ebene: place.level, name: place.name), pfad: firstPath)
+                              ort: MatchedAreaDTO(ars: place.ars, ebene: place.level, name: place.name), pfad: items.isEmpty ? path : nil)
     }
 }
 

@@ -143,12 +143,26 @@ extension Office {
         let accessibility: String
         let appointmentURL: String
         let isDemo: Bool
+        /// Computed once per snapshot: the API sends the same opening hours on every request.
+        let hoursDTO: OpeningHoursDTO
+        /// "open now / next opening" changes once a minute; remembered for the current minute.
+        private let openCache = NIOLockedValueBox<(minute: Int, open: Bool, next: String?)>((-1, false, nil))
+
+        func openState(at now: Date) -> (open: Bool, next: String?) {
+            let minute = Int(now.timeIntervalSince1970 / 60)
+            if let hit = openCache.withLockedValue({ $0.minute == minute ? ($0.open, $0.next) : nil }) { return hit }
+            let open = hours.isOpen(at: now)
+            let next = hours.nextOpening(after: now).map { Audit.timestamp($0) }
+            openCache.withLockedValue { $0 = (minute, open, next) }
+            return (open, next)
+        }
 
         init(_ o: Office) {
             id = o.id ?? UUID(); tenantARS = o.tenantARS; name = o.name; kind = o.kind; street = o.street
             postalCode = o.postalCode; city = o.city; visitorAddress = o.visitorAddress; latitude = o.latitude
             longitude = o.longitude; phone = o.phone; email = o.email; website = o.website; hours = o.openingHours
             accessibility = o.accessibility; appointmentURL = o.appointmentURL; isDemo = o.isDemo
+            hoursDTO = OpeningHoursDTO(hours)
         }
     }
 }

@@ -126,7 +126,7 @@ struct FinderWebController {
             office: responsible.office >= 0 ? Self.officeView(snap.offices[Int(responsible.office)], area: snap.areas[Int(responsible.area)].name, isDefault: responsible.isDefault, now: now) : nil,
             contact: contact.office >= 0 && !contact.isDefault ? Self.officeView(snap.offices[Int(contact.office)], area: snap.areas[Int(contact.area)].name, isDefault: false, now: now) : nil,
             texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
-            path: list.pfad.map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
+            path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
         return view
     }
 

@@ -63,6 +63,8 @@ final class GebieteTests: XCTestCase {
             let res = try await api(app, .GET, "/api/v1/gebiete?\(q)")
             XCTAssertEqual(res.status, .badRequest, q)
         }
+        let lower = try await api(app, .GET, "/api/v1/gebiete?q=kranichfeld&ebene=gemeinde")
+        XCTAssertEqual(try lower.json()["total"] as? Int, 1, "name search ignores case on every engine")
         let byPLZ = try await api(app, .GET, "/api/v1/gebiete?q=99438")
         let names = try XCTUnwrap(byPLZ.json()["items"] as? [[String: Any]]).compactMap { $0["name"] as? String }
         XCTAssertTrue(names.contains("Bad Berka, Stadt"), "\(names)")

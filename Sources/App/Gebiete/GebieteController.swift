@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 import RathausCore
 
@@ -57,7 +58,12 @@ struct GebieteController {
             if s.allSatisfy(\.isNumber) {
                 q = q.group(.or) { $0.filter(\.$id =~ s).filter(\.$plzList ~~ s) }
             } else {
-                q = q.filter(\.$name ~~ s)
+                // case-insensitive on both engines: SQLite's LIKE already is (for ASCII), PostgreSQL needs ILIKE
+                if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+                    q = q.filter(\.$name, .custom("ILIKE"), "%\(s)%")
+                } else {
+                    q = q.filter(\.$name ~~ s)
+                }
             }
         }
         return q

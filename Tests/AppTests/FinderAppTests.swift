@@ -166,3 +166,23 @@ final class FinderAppTests: XCTestCase {
         try await app.asyncShutdown()
     }
 }
+
+final class FinderJSONTests: XCTestCase {
+    /// The hand-written response decodes to exactly what the Codable DTOs would have produced.
+    func testHandWrittenResolutionJSONMatchesTheDTOs() async throws {
+        let app = try await makeTestApp(demo: true)
+        let snap = try await app.finder.rebuild(on: app.db)
+        let service = snap.catalogue.index["99110009104000"]!
+        for ars in ["160715007087", "160510000000", "160710003003"] {
+            let area = snap.areaIndex[ars]!
+            let now = Date()
+            let list = FinderService.resolve(snap, service: service, area: area, now: now)
+            let manual = try JSONSerialization.jsonObject(with: Data(FinderJSON.resolution(list, snap: snap).utf8)) as? NSDictionary
+            let viaCodable = try JSONSerialization.jsonObject(with: JSONEncoder().encode(list)) as? NSDictionary
+            XCTAssertEqual(manual, viaCodable, ars)
+        }
+        let tricky = FinderJSON.string("a\"b\\c\nd\u{1}é")
+        XCTAssertEqual(try JSONSerialization.jsonObject(with: Data("[\(tricky)]".utf8)) as? [String], ["a\"b\\c\nd\u{1}é"])
+        try await app.asyncShutdown()
+    }
+}

@@ -33,7 +33,7 @@ struct FinderAPIController {
     @Sendable func services(req: Request) async throws -> ListEnvelope<ServiceHit> {
         let catalogue = req.application.finder.catalogue
         let paging = try Paging.from(req, defaultLimit: 20, maxLimit: 500)
-        if let q = req.query[String.self, at: "q"], !q.trimmingCharacters(in: .whitespaces).isEmpty {
+        if let q = req.queryParams["q"], !q.trimmingCharacters(in: .whitespaces).isEmpty {
             guard q.count <= 200 else { throw AppError.invalid("q", de: "Der Suchbegriff darf höchstens 200 Zeichen lang sein.", en: "Query too long.") }
             let hits = catalogue.search.search(q, limit: paging.limit)
             let items = hits.map { h -> ServiceHit in
@@ -71,11 +71,15 @@ struct FinderAPIController {
 
     @Sendable func resolve(req: Request) async throws -> Response {
         let snap = try await req.finderSnapshot()
-        let (service, _) = try FinderService.service(req.query[String.self, at: "leistung"], in: snap)
+        let q = req.queryParams
+        let (service, _) = try FinderService.service(q["leistung"], in: snap)
         do {
-            let area = try FinderService.place(ars: req.query[String.self, at: "ars"], plz: req.query[String.self, at: "plz"],
-                                               name: req.query[String.self, at: "ort"], in: snap)
-            return try await FinderService.resolve(snap, service: service, area: area).encodeResponse(for: req)
+            let area = try FinderService.place(ars: q["ars"], plz: q["plz"], name: q["ort"], in: snap)
+            let list = FinderService.resolve(snap, service: service, area: area)
+            // the hottest endpoint: offices are pre-serialised per snapshot, the rest is written directly
+            let res = Response(status: .ok, body: .init(string: FinderJSON.resolution(list, snap: snap)))
+            res.headers.contentType = .json
+            return res
         } catch let a as AmbiguousPlace {
             return a.response()
         }

@@ -91,6 +91,29 @@ struct OfficeDTO: Content {
     }
 }
 
+/// `OfficeDTO` without the fields that change by the minute; serialised once per snapshot.
+struct OfficeStaticDTO: Encodable {
+    var id: UUID
+    var mandant: String
+    var name: String
+    var art: String
+    var strasse: String
+    var plz: String
+    var ort: String
+    var besucheradresse: String?
+    var lat: Double?
+    var lon: Double?
+    var telefon: String?
+    var email: String?
+    var webseite: String?
+    var oeffnungszeiten: OpeningHoursDTO
+    var barrierefreiheit: String?
+    var terminvereinbarung: String?
+    var demo: Bool
+
+    var json: String { FinderJSON.encoded(self) }
+}
+
 /// Input for creating or changing an office.
 struct OfficeInput: Content {
     var name: String?

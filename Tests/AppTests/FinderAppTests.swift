@@ -186,3 +186,38 @@ final class FinderJSONTests: XCTestCase {
         try await app.asyncShutdown()
     }
 }
+
+final class ServiceTextWebTests: XCTestCase {
+    func testStateEditorAndTenantAdminWriteVersionedTexts() async throws {
+        let app = try await makeTestApp(demo: true)
+        let state = try await createUser(app, email: "redaktion@tmik.test", role: .state, tenant: "16")
+        let admin = try await createUser(app, email: "admin@bad-berka.test", role: .tenantAdmin, tenant: "160710003003")
+        let sb = Browser(app), ab = Browser(app)
+        try await sb.login(state)
+        try await ab.login(admin)
+        let page = try await sb.get("/leistungen/99008001012000")
+        XCTAssertTrue(page.text.contains("landesweit (Landesredaktion)"))
+        let bad = try await sb.post("/leistungen/99008001012000/texte", ["geltung": "land", "modul": "kosten", "text": "Gebühr", "gebuehrVon": "37,00", "gebuehrBis": "22,80"])
+        XCTAssertEqual(bad.status, .badRequest)
+        XCTAssertTrue(bad.text.contains("href=\"#gebuehrBis\""))
+        let ok = try await sb.post("/leistungen/99008001012000/texte", ["geltung": "land", "modul": "kosten", "text": "Gebühr nach PAuswGebV", "gebuehrVon": "22,80", "gebuehrBis": "37,00"])
+        XCTAssertEqual(ok.status, .seeOther, ok.text)
+        try await sb.post("/leistungen/99008001012000/texte", ["geltung": "land", "modul": "kosten", "text": "Gebühr nach PAuswGebV, Stand 2026", "gebuehrVon": "22,80", "gebuehrBis": "37,00"])
+        let versions = try await ServiceText.query(on: app.db).filter(\.$leikaKey == "99008001012000").sort(\.$version).all()
+        XCTAssertEqual(versions.map(\.version), [1, 2], "every edit is a new version")
+        XCTAssertEqual(versions.last?.feeMaxCents, 3700)
+        // the tenant adds a local text; it may not write statewide ones
+        let notState = try await ab.post("/leistungen/99008001012000/texte", ["geltung": "land", "modul": "kosten", "text": "x"])
+        XCTAssertEqual(notState.status, .forbidden)
+        let local = try await ab.post("/leistungen/99008001012000/texte", ["geltung": "160710003003", "modul": "unterlagen", "text": "Biometrisches Passfoto"])
+        XCTAssertEqual(local.status, .seeOther)
+        let foreign = try await ab.post("/leistungen/99008001012000/texte", ["geltung": "16051", "modul": "unterlagen", "text": "x"])
+        XCTAssertEqual(foreign.status, .forbidden)
+        let finder = try await api(app, .GET, "/finder?schluessel=99008001012000&ort=Bad+Berka")
+        XCTAssertTrue(finder.text.contains("Biometrisches Passfoto"))
+        XCTAssertTrue(finder.text.contains("22,80 € bis 37,00 €"))
+        let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "service_text.write").count()
+        XCTAssertEqual(audit, 3)
+        try await app.asyncShutdown()
+    }
+}

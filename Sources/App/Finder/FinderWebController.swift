@@ -10,6 +10,7 @@ struct FinderWebController {
         web.get("finder", use: finder)
         web.get("einbetten", "finder", use: embed)
         web.get("leistungen", ":key", use: servicePage)
+        web.post("leistungen", ":key", "texte", use: saveText)
         let t = web.grouped("mandanten", ":ars")
         t.get("organisationseinheiten", use: offices)
         t.post("organisationseinheiten", use: createOffice)
@@ -149,15 +150,90 @@ struct FinderWebController {
         return res
     }
 
-    struct ServicePageView: Encodable { var service: LeistungDTO; var texts: [TextView] }
+    struct ModuleOption: Encodable { var code: String; var label: String; var selected: Bool }
+    struct ScopeOption: Encodable { var value: String; var label: String }
+    struct TextForm: Content { var modul: String?; var geltung: String?; var text: String?; var gebuehrVon: String?; var gebuehrBis: String? }
+    struct ServicePageView: Encodable {
+        var service: LeistungDTO
+        var texts: [TextView]
+        var canEdit: Bool
+        var modules: [ModuleOption]
+        var scopes: [ScopeOption]
+        var form: TextForm
+        var saved: Bool
+    }
 
-    @Sendable func servicePage(req: Request) async throws -> Response {
+    /// Where the signed-in person may write texts: statewide (state editors, operator) and/or their tenant.
+    static func scopes(_ req: Request) -> [ScopeOption] {
+        var out: [ScopeOption] = []
+        if req.can(.serviceTextsEdit) { out.append(ScopeOption(value: "land", label: req.t("texts_statewide"))) }
+        if let t = req.principal.staff?.tenantARS, req.can(.serviceTextsEdit, tenant: t) {
+            out.append(ScopeOption(value: t, label: req.t("texts_local") + " " + t))
+        }
+        return out
+    }
+
+    func servicePageResponse(_ req: Request, form: TextForm = TextForm(), saved: Bool = false, error: AppError? = nil) async throws -> Response {
         let snap = try await req.finderSnapshot()
         let (_, s) = try FinderService.service(req.parameters.get("key"), in: snap, field: "key")
-        let texts = try await ServiceTexts.current(for: s.key.value, tenants: [""], on: req.db)
-        return try await req.render("finder/service", title: s.name, ServicePageView(service: LeistungDTO(s), texts: texts.map {
-            TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0))
-        }))
+        var tenants = [""]
+        if let t = req.principal.staff?.tenantARS { tenants.append(t) }
+        let texts = try await ServiceTexts.current(for: s.key.value, tenants: tenants, on: req.db)
+        let scopes = Self.scopes(req)
+        let view = ServicePageView(service: LeistungDTO(s), texts: texts.map {
+            TextView(label: req.t("module_\($0.module)") + ($0.tenantARS.isEmpty ? "" : " (\(req.t("texts_local")) \($0.tenantARS))"),
+                     text: $0.text + Self.fee($0) + " · Version \($0.version)")
+        }, canEdit: !scopes.isEmpty, modules: TextModule.allCases.map {
+            ModuleOption(code: $0.rawValue, label: req.t("module_\($0.rawValue)"), selected: $0.rawValue == form.modul)
+        }, scopes: scopes, form: form, saved: saved)
+        if let error { return try await req.renderError("finder/service", title: s.name, view, error) }
+        return try await req.render("finder/service", title: s.name, view, form: !scopes.isEmpty)
+    }
+
+    @Sendable func servicePage(req: Request) async throws -> Response {
+        try await servicePageResponse(req, saved: req.query[String.self, at: "gespeichert"] == "1")
+    }
+
+    @Sendable func saveText(req: Request) async throws -> Response {
+        let snap = try await req.finderSnapshot()
+        let (_, s) = try FinderService.service(req.parameters.get("key"), in: snap, field: "key")
+        let form = (try? req.content.decode(TextForm.self)) ?? TextForm()
+        let scope = form.geltung ?? ""
+        if scope == "land" { try req.authorize(.serviceTextsEdit) } else {
+            guard !scope.isEmpty, req.principal.staff?.tenantARS == scope else { throw AppError.forbidden }
+            try req.authorize(.serviceTextsEdit, tenant: scope)
+        }
+        do {
+            guard let module = form.modul, TextModule(rawValue: module) != nil else {
+                throw AppError.invalid("modul", de: "Bitte wählen Sie ein Textmodul.", en: "Please choose a text module.")
+            }
+            let text = try TextInput.required(form.text, field: "text", label: "den Text", max: 20_000)
+            var min: Int64? = nil, max: Int64? = nil
+            if let v = form.gebuehrVon, !v.trimmingCharacters(in: .whitespaces).isEmpty {
+                do { min = try Money(parsing: v).cents } catch { throw AppError(.badRequest, error, field: "gebuehrVon") }
+            }
+            if let v = form.gebuehrBis, !v.trimmingCharacters(in: .whitespaces).isEmpty {
+                do { max = try Money(parsing: v).cents } catch { throw AppError(.badRequest, error, field: "gebuehrBis") }
+            }
+            if let lo = min, let hi = max, hi < lo {
+                throw AppError.invalid("gebuehrBis", de: "Der Höchstbetrag darf nicht unter dem Mindestbetrag liegen.", en: "Maximum below minimum.")
+            }
+            if min == nil, max != nil { throw AppError.invalid("gebuehrVon", de: "Bitte auch den Mindestbetrag angeben.", en: "Please give the minimum too.") }
+            if let lo = min, lo < 0 { throw AppError.invalid("gebuehrVon", de: "Gebühren können nicht negativ sein.", en: "Fees cannot be negative.") }
+            let tenant = scope == "land" ? "" : scope
+            let key = s.key.value
+            let actor = req.principal.auditActor
+            let (feeMin, feeMax) = (min, max)
+            try await req.db.transaction { db in
+                if try await ServiceTextWrites.write(db: db, key: key, tenant: tenant, module: module, text: text, feeMin: feeMin, feeMax: feeMax, editor: actor) {
+                    try await req.audit(on: db, "service_text.write", tenant: tenant.isEmpty ? nil : tenant, objectType: "service_text",
+                                        objectID: "\(key)/\(module)", after: String(text.prefix(200)))
+                }
+            }
+            return req.redirect(to: "/leistungen/\(key)?gespeichert=1", redirectType: .normal)
+        } catch let e as AppError {
+            return try await servicePageResponse(req, form: form, error: e)
+        }
     }
 
     // MARK: tenant pages

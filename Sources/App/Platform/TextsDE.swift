@@ -241,5 +241,14 @@ enum TextsDE {
         "module_formulare": "Formulare und Onlinedienst",
         "module_synonyme": "Auch bekannt als",
         "tenant_finder": "Organisationseinheiten und Zuständigkeiten",
+        "texts_statewide": "landesweit (Landesredaktion)",
+        "texts_local": "nur für Mandant",
+        "texts_saved": "Der Text wurde als neue Version gespeichert.",
+        "texts_edit": "Text bearbeiten",
+        "texts_scope": "Gilt für",
+        "texts_module": "Textmodul",
+        "texts_text": "Text",
+        "texts_fee_from": "Gebühr ab (Euro, freiwillig)",
+        "texts_fee_to": "Gebühr bis (Euro, freiwillig)",
     ]
 }

@@ -241,5 +241,14 @@ enum TextsEN {
         "module_formulare": "Forms and online service",
         "module_synonyme": "Also known as",
         "tenant_finder": "Offices and responsibilities",
+        "texts_statewide": "statewide (state editors)",
+        "texts_local": "only for tenant",
+        "texts_saved": "The text was saved as a new version.",
+        "texts_edit": "Edit text",
+        "texts_scope": "Applies to",
+        "texts_module": "Text module",
+        "texts_text": "Text",
+        "texts_fee_from": "Fee from (euros, optional)",
+        "texts_fee_to": "Fee up to (euros, optional)",
     ]
 }

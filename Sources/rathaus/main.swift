@@ -6,6 +6,10 @@ import Vapor
 var arguments = CommandLine.arguments
 let demo = arguments.contains("--demo")
 arguments.removeAll { $0 == "--demo" }
+// `rathaus leitweg-id A B C`: ConsoleKit takes one positional argument, so the IDs travel as one
+if arguments.count > 3, arguments[1] == "leitweg-id" {
+    arguments = Array(arguments[0...1]) + [arguments[2...].joined(separator: " ")]
+}
 
 var env = try Environment.detect(arguments: arguments)
 try LoggingSystem.bootstrap(from: &env)

@@ -2,6 +2,7 @@ import Fluent
 import XCTVapor
 import XCTest
 import Finder
+import RathausCore
 @testable import App
 
 /// Walks every registered route as staff (session) and as an API client of tenant A, aimed at
@@ -18,6 +19,8 @@ final class TenantIsolationTests: XCTestCase {
         // the finder is public information: services, responsibilities, offices
         "GET /finder", "GET /einbetten/finder", "GET /leistungen/:key", "GET /api/v1/leistungen", "GET /api/v1/leistungen/:key",
         "GET /api/v1/zustaendigkeiten", "GET /api/v1/organisationseinheiten", "GET /api/v1/organisationseinheiten/:id",
+        // the Leitweg-ID lookup is public so suppliers can address invoices
+        "GET /leitweg-ids", "GET /api/v1/leitweg-ids", "GET /api/v1/leitweg-ids/:id",
     ]
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {
@@ -55,6 +58,10 @@ final class TenantIsolationTests: XCTestCase {
         officeA.website = ""; officeA.openingHoursJSON = "{}"; officeA.accessibility = ""; officeA.appointmentURL = ""
         officeA.isMain = true; officeA.isDemo = false
         try await officeA.create(on: app.db)
+        let leitwegB = LeitwegEntry()
+        leitwegB.tenantARS = victim; leitwegB.leitwegID = "16052-KASSE-15"; leitwegB.label = "Stadtkasse Gera"; leitwegB.active = true
+        leitwegB.leitwegID = try LeitwegID.make(grob: "16052", fein: "KASSE").description
+        try await leitwegB.create(on: app.db)
         let auditBefore = try await AuditEntry.query(on: app.db).count()
 
         let bodies: [String: String] = [
@@ -88,6 +95,7 @@ final class TenantIsolationTests: XCTestCase {
                         if pattern.contains("tokens") { return tB.id!.uuidString }
                         if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
                         if pattern.contains("zustaendigkeiten") { return entryB.id!.uuidString }
+                        if pattern.contains("leitweg") { return leitwegB.leitwegID }
                         return round.id!.uuidString
                     default: return "x"
                     }
@@ -134,6 +142,10 @@ final class TenantIsolationTests: XCTestCase {
         XCTAssertEqual(officeAfter?.name, "Bürgeramt Gera")
         let entryAfter = try await Responsibility.find(entryB.id, on: app.db)
         XCTAssertNotNil(entryAfter)
+        let lwAfter = try await LeitwegEntry.find(leitwegB.id, on: app.db)
+        XCTAssertEqual(lwAfter?.active, true)
+        let lwCount = try await LeitwegEntry.query(on: app.db).count()
+        XCTAssertEqual(lwCount, 1, "no Leitweg-ID created for B")
         let tAfter = try await APIToken.find(tB.id, on: app.db)
         XCTAssertNil(tAfter?.revokedAt)
         let ansAfter = try await SurveyAnswer.find(ansB.id, on: app.db)

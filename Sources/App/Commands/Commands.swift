@@ -226,3 +226,30 @@ struct MigrateCommand: AsyncCommand {
         context.console.print("Datenbank (\(engine)) ist auf dem neuesten Stand; \(gebiete) Gebietseinheiten vorhanden.")
     }
 }
+
+/// `rathaus leitweg-id <id>…`: checks format and check digits; exit 0 when all are valid, 1 otherwise.
+/// Needs no database entry: it answers what the Leitweg-ID format specification says.
+struct LeitwegCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Argument(name: "ids", help: "eine oder mehrere Leitweg-IDs, durch Leerzeichen getrennt")
+        var ids: String
+    }
+
+    var help: String { "Prüft Leitweg-IDs (Aufbau und Prüfziffer nach ISO 7064 MOD 97-10)." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        // several IDs arrive as one argument separated by spaces (see main.swift) or commas
+        let all = signature.ids.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+        var invalid = 0
+        for raw in all where !raw.isEmpty {
+            do {
+                let id = try LeitwegID(raw)
+                context.console.print("\(id.description): gültig")
+            } catch {
+                invalid += 1
+                context.console.print("\(raw): ungültig – \(error.messageDE)")
+            }
+        }
+        if invalid > 0 { throw CommandFailure(message: "\(invalid) von \(all.count) Leitweg-IDs ungültig") }
+    }
+}

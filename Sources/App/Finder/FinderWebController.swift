@@ -274,9 +274,9 @@ struct FinderWebController {
         return try await req.render("finder/offices", title: req.t("offices_title"), view, form: true)
     }
 
-    static func tenant(_ req: Request) async throws -> Gebiet {
+    static func tenant(_ req: Request, for action: Action = .finderManage) async throws -> Gebiet {
         let t = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
-        try req.authorize(.finderManage, tenant: t.ars)
+        try req.authorize(action, tenant: t.ars)
         return t
     }
 

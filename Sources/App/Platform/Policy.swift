@@ -16,6 +16,7 @@ enum Action: String, Sendable, CaseIterable {
     case tokensManage          // create and revoke API tokens for a tenant
     case finderManage          // offices and responsibilities of a tenant
     case serviceTextsEdit      // statewide service texts (tenant = nil) or a tenant's local texts
+    case leitwegManage         // a tenant's Leitweg-IDs (e-invoice addresses)
 }
 
 enum Policy {
@@ -36,7 +37,7 @@ enum Policy {
             case .tenantAdmin:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
-                        .finderManage, .serviceTextsEdit].contains(action)
+                        .finderManage, .serviceTextsEdit, .leitwegManage].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return action == .membershipView
@@ -47,7 +48,7 @@ enum Policy {
                 return true
             }
             if t.scopes.contains(.audit), action == .auditView { return true }
-            if t.scopes.contains(.operator), action == .finderManage || action == .serviceTextsEdit { return true }
+            if t.scopes.contains(.operator), [.finderManage, .serviceTextsEdit, .leitwegManage].contains(action) { return true }
             if t.scopes.contains(.finder), let tenant, tenant == t.tenantARS, [.finderManage, .serviceTextsEdit].contains(action) {
                 return true
             }

@@ -73,6 +73,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M007CreateMemberships())
     app.migrations.add(M008CreateSurveys())
     app.migrations.add(M009CreateFinder())
+    app.migrations.add(M010CreateLeitwegIDs())
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
@@ -115,6 +116,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(TokenCommand(), as: "token")
     app.asyncCommands.use(AuditCommand(), as: "audit")
     app.asyncCommands.use(BenchCommand(), as: "bench")
+    app.asyncCommands.use(LeitwegCommand(), as: "leitweg-id")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

@@ -15,4 +15,5 @@ func routes(_ app: Application) throws {
     FinderAPIController().addRoutes(to: api)
     FinderWebController().addRoutes(to: app)
     XZuFiController().addRoutes(to: api)
+    LeitwegController().addRoutes(api: api, web: app)
 }

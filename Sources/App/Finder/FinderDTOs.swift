@@ -55,44 +55,41 @@ struct OpeningHoursDTO: Content {
     }
 }
 
+/// An office as the API returns it: the static part (serialised once per snapshot for the hot
+/// endpoint) plus the two fields that change by the minute, flattened into one JSON object.
 struct OfficeDTO: Content {
-    var id: UUID
-    var mandant: String
-    var name: String
-    var art: String
-    var strasse: String
-    var plz: String
-    var ort: String
-    var besucheradresse: String?
-    var lat: Double?
-    var lon: Double?
-    var telefon: String?
-    var email: String?
-    var webseite: String?
-    var oeffnungszeiten: OpeningHoursDTO
+    var office: OfficeStaticDTO
     var jetztGeoeffnet: Bool
     var naechsteOeffnung: String?
-    var barrierefreiheit: String?
-    var terminvereinbarung: String?
-    var demo: Bool
+
+    var id: UUID { office.id }
+
+    private enum Keys: String, CodingKey { case jetztGeoeffnet, naechsteOeffnung }
 
     init(_ o: Office.Snapshot, now: Date = Date()) {
-        id = o.id; mandant = o.tenantARS; name = o.name; art = o.kind; strasse = o.street; plz = o.postalCode; ort = o.city
-        besucheradresse = o.visitorAddress.isEmpty ? nil : o.visitorAddress; lat = o.latitude; lon = o.longitude
-        telefon = o.phone.isEmpty ? nil : o.phone; email = o.email.isEmpty ? nil : o.email
-        webseite = o.website.isEmpty ? nil : o.website
-        oeffnungszeiten = o.hoursDTO
+        office = o.staticDTO
         let state = o.openState(at: now)
         jetztGeoeffnet = state.open
         naechsteOeffnung = state.next
-        barrierefreiheit = o.accessibility.isEmpty ? nil : o.accessibility
-        terminvereinbarung = o.appointmentURL.isEmpty ? nil : o.appointmentURL
-        demo = o.isDemo
+    }
+
+    init(from decoder: any Decoder) throws {
+        office = try OfficeStaticDTO(from: decoder)
+        let c = try decoder.container(keyedBy: Keys.self)
+        jetztGeoeffnet = try c.decode(Bool.self, forKey: .jetztGeoeffnet)
+        naechsteOeffnung = try c.decodeIfPresent(String.self, forKey: .naechsteOeffnung)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try office.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(jetztGeoeffnet, forKey: .jetztGeoeffnet)
+        try c.encodeIfPresent(naechsteOeffnung, forKey: .naechsteOeffnung)
     }
 }
 
 /// `OfficeDTO` without the fields that change by the minute; serialised once per snapshot.
-struct OfficeStaticDTO: Encodable {
+struct OfficeStaticDTO: Codable, Sendable {
     var id: UUID
     var mandant: String
     var name: String

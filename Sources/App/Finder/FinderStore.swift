@@ -143,9 +143,8 @@ extension Office {
         let accessibility: String
         let appointmentURL: String
         let isDemo: Bool
-        /// Computed once per snapshot: the API sends the same opening hours on every request.
-        let hoursDTO: OpeningHoursDTO
-        /// The office as JSON without the per-minute fields (`jetztGeoeffnet`, `naechsteOeffnung`).
+        /// The office without the per-minute fields (`jetztGeoeffnet`, `naechsteOeffnung`), and as JSON.
+        let staticDTO: OfficeStaticDTO
         let staticJSON: String
         /// "open now / next opening" changes once a minute; remembered for the current minute.
         private let openCache = NIOLockedValueBox<(minute: Int, open: Bool, next: String?)>((-1, false, nil))
@@ -164,13 +163,15 @@ extension Office {
             postalCode = o.postalCode; city = o.city; visitorAddress = o.visitorAddress; latitude = o.latitude
             longitude = o.longitude; phone = o.phone; email = o.email; website = o.website; hours = o.openingHours
             accessibility = o.accessibility; appointmentURL = o.appointmentURL; isDemo = o.isDemo
-            hoursDTO = OpeningHoursDTO(hours)
-            staticJSON = OfficeStaticDTO(id: id, mandant: tenantARS, name: name, art: kind, strasse: street, plz: postalCode, ort: city,
+            // computed once per snapshot: the API sends the same office data on every request
+            let hoursDTO = OpeningHoursDTO(hours)
+            staticDTO = OfficeStaticDTO(id: id, mandant: tenantARS, name: name, art: kind, strasse: street, plz: postalCode, ort: city,
                                          besucheradresse: visitorAddress.isEmpty ? nil : visitorAddress, lat: latitude, lon: longitude,
                                          telefon: phone.isEmpty ? nil : phone, email: email.isEmpty ? nil : email,
                                          webseite: website.isEmpty ? nil : website, oeffnungszeiten: hoursDTO,
                                          barrierefreiheit: accessibility.isEmpty ? nil : accessibility,
-                                         terminvereinbarung: appointmentURL.isEmpty ? nil : appointmentURL, demo: isDemo).json
+                                         terminvereinbarung: appointmentURL.isEmpty ? nil : appointmentURL, demo: isDemo)
+            staticJSON = staticDTO.json
         }
     }
 }

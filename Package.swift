@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "rathaus", targets: ["rathaus"]),
         .library(name: "RathausCore", targets: ["RathausCore"]),
         .library(name: "Finder", targets: ["Finder"]),
+        .library(name: "XRechnung", targets: ["XRechnung"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -23,11 +24,16 @@ let package = Package(
         .target(name: "RathausCore"),
         // Zuständigkeitsfinder: German search, places, responsibility resolution, opening hours (in memory).
         .target(name: "Finder", dependencies: ["RathausCore"]),
+        // libxml2 (Debian: libxml2-dev) for well-formedness and XSD validation only.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
+        .target(name: "XRechnung", dependencies: ["CLibXML2"], resources: [.copy("Resources")]),
         .target(
             name: "App",
             dependencies: [
                 "RathausCore",
                 "Finder",
+                "XRechnung",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -41,6 +47,7 @@ let package = Package(
         .executableTarget(name: "rathaus", dependencies: ["App"]),
         .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore"]),
         .testTarget(name: "FinderTests", dependencies: ["Finder"]),
+        .testTarget(name: "XRechnungTests", dependencies: ["XRechnung"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

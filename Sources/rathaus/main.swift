@@ -4,6 +4,10 @@ import Vapor
 
 // `--demo` belongs to Rathaus, not to Vapor's serve command: take it out before Vapor parses.
 var arguments = CommandLine.arguments
+// `rathaus xrechnung …` needs neither Vapor nor a database and takes any number of paths.
+if arguments.count > 1, arguments[1] == "xrechnung" {
+    exit(XRechnungCLI.run(Array(arguments.dropFirst(2))))
+}
 let demo = arguments.contains("--demo")
 arguments.removeAll { $0 == "--demo" }
 // `rathaus leitweg-id A B C`: ConsoleKit takes one positional argument, so the IDs travel as one

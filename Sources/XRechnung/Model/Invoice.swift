@@ -1,0 +1,265 @@
+import Foundation
+
+/// An amount or quantity as written in the file: the exact Decimal plus the literal, because
+/// rules such as BR-DEC-* count decimal places of the literal and a round trip must keep it.
+public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public let value: Decimal
+    public let literal: String
+    public var currency: String?
+
+    public init?(_ literal: String, currency: String? = nil) {
+        let t = literal.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard DecimalValue.isXSDDecimal(t), let v = Decimal(string: t, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        self.value = v
+        self.literal = t
+        self.currency = currency
+    }
+
+    public init(_ value: Decimal, currency: String? = nil) {
+        self.value = value
+        self.literal = NSDecimalNumber(decimal: value).stringValue
+        self.currency = currency
+    }
+
+    public var description: String { literal }
+
+    /// Digits after the decimal point as written.
+    public var fractionDigits: Int {
+        guard let dot = literal.firstIndex(of: ".") else { return 0 }
+        return literal.distance(from: dot, to: literal.endIndex) - 1
+    }
+
+    static func isXSDDecimal(_ s: String) -> Bool {
+        var sawDigit = false, sawDot = false
+        for (i, ch) in s.enumerated() {
+            if ch == "+" || ch == "-" { if i != 0 { return false }; continue }
+            if ch == "." { if sawDot { return false }; sawDot = true; continue }
+            guard ch.isASCII, ch.isNumber else { return false }
+            sawDigit = true
+        }
+        return sawDigit
+    }
+}
+
+public struct Identifier: Sendable, Equatable, Hashable {
+    public var value: String
+    public var scheme: String?
+    public var schemeVersion: String?
+    public init(_ value: String, scheme: String? = nil, schemeVersion: String? = nil) {
+        self.value = value
+        self.scheme = scheme
+        self.schemeVersion = schemeVersion
+    }
+}
+
+public struct Address: Sendable, Equatable {
+    public var line1: String?        // BT-35 / BT-50 / BT-64 / BT-75
+    public var line2: String?        // BT-36
+    public var line3: String?        // BT-162
+    public var city: String?         // BT-37
+    public var postCode: String?     // BT-38
+    public var subdivision: String?  // BT-39
+    public var country: String?      // BT-40
+    public init() {}
+}
+
+public struct Contact: Sendable, Equatable {
+    public var name: String?   // BT-41 / BT-56
+    public var phone: String?  // BT-42 / BT-57
+    public var email: String?  // BT-43 / BT-58
+    public init() {}
+}
+
+/// Seller (BG-4), Buyer (BG-7), Payee (BG-10) and tax representative (BG-11) share this shape;
+/// which terms a role may carry is checked by the rules.
+public struct Party: Sendable, Equatable {
+    public var name: String?                    // BT-27 / BT-44 / BT-59 / BT-62
+    public var tradingName: String?             // BT-28 / BT-45
+    public var identifiers: [Identifier] = []   // BT-29 / BT-46 / BT-60
+    public var legalRegistration: Identifier?   // BT-30 / BT-47 / BT-61
+    public var vatID: String?                   // BT-31 / BT-48 / BT-63
+    public var taxRegistrationID: String?       // BT-32 (FC)
+    public var legalInfo: String?               // BT-33
+    public var electronicAddress: Identifier?   // BT-34 / BT-49
+    public var address: Address?                // BG-5 / BG-8 / BG-12
+    public var contact: Contact?                // BG-6 / BG-9
+    public init() {}
+}
+
+public struct PrecedingInvoice: Sendable, Equatable {
+    public var number: String     // BT-25
+    public var issueDate: String? // BT-26
+}
+
+public struct Note: Sendable, Equatable {
+    public var subjectCode: String? // BT-21
+    public var text: String         // BT-22
+}
+
+public struct Period: Sendable, Equatable {
+    public var start: String?          // BT-73 / BT-134
+    public var end: String?            // BT-74 / BT-135
+    public var descriptionCode: String? // BT-8
+}
+
+public struct Delivery: Sendable, Equatable {
+    public var partyName: String?      // BT-70
+    public var locationID: Identifier? // BT-71
+    public var date: String?           // BT-72
+    public var address: Address?       // BG-15
+}
+
+public struct CreditTransfer: Sendable, Equatable {
+    public var accountID: String        // BT-84
+    public var accountName: String?     // BT-85
+    public var providerID: String?      // BT-86
+}
+
+public struct PaymentInstructions: Sendable, Equatable {
+    public var typeCode: String?        // BT-81
+    public var typeText: String?        // BT-82
+    public var remittanceInfo: String?  // BT-83
+    public var creditTransfers: [CreditTransfer] = [] // BG-17
+    public var cardNumber: String?      // BT-87 (BG-18)
+    public var cardHolder: String?      // BT-88
+    public var hasCard = false
+    public var mandateReference: String? // BT-89 (BG-19)
+    public var creditorID: String?       // BT-90
+    public var debitedAccount: String?   // BT-91
+    public var hasDirectDebit: Bool { mandateReference != nil || creditorID != nil || debitedAccount != nil }
+    public init() {}
+}
+
+/// Document level allowance (BG-20) or charge (BG-21), also line level (BG-27 / BG-28).
+public struct AllowanceCharge: Sendable, Equatable {
+    public var isCharge: Bool
+    public var amount: DecimalValue?       // BT-92 / BT-99 / BT-136 / BT-141
+    public var baseAmount: DecimalValue?   // BT-93 / BT-100 / BT-137 / BT-142
+    public var percentage: DecimalValue?   // BT-94 / BT-101 / BT-138 / BT-143
+    public var vatCategory: String?        // BT-95 / BT-102
+    public var vatRate: DecimalValue?      // BT-96 / BT-103
+    public var reason: String?             // BT-97 / BT-104 / BT-139 / BT-144
+    public var reasonCode: String?         // BT-98 / BT-105 / BT-140 / BT-145
+    public var location: String = ""
+}
+
+public struct Totals: Sendable, Equatable {
+    public var lineNetSum: DecimalValue?       // BT-106
+    public var allowanceSum: DecimalValue?     // BT-107
+    public var chargeSum: DecimalValue?        // BT-108
+    public var withoutVAT: DecimalValue?       // BT-109
+    public var vatTotal: DecimalValue?         // BT-110 (in invoice currency)
+    public var vatTotalTaxCurrency: DecimalValue? // BT-111
+    public var withVAT: DecimalValue?          // BT-112
+    public var paid: DecimalValue?             // BT-113
+    public var rounding: DecimalValue?         // BT-114
+    public var due: DecimalValue?              // BT-115
+    public init() {}
+}
+
+public struct VATBreakdown: Sendable, Equatable {
+    public var taxableAmount: DecimalValue?  // BT-116
+    public var taxAmount: DecimalValue?      // BT-117
+    public var category: String?             // BT-118
+    public var rate: DecimalValue?           // BT-119
+    public var exemptionReason: String?      // BT-120
+    public var exemptionCode: String?        // BT-121
+    public var location: String = ""
+}
+
+public struct Attachment: Sendable, Equatable {
+    public var id: String                 // BT-122
+    public var description: String?       // BT-123
+    public var uri: String?               // BT-124
+    public var content: String?           // BT-125 (base64 as in the file)
+    public var mimeCode: String?
+    public var filename: String?
+}
+
+public struct ItemAttribute: Sendable, Equatable {
+    public var name: String   // BT-160
+    public var value: String  // BT-161
+}
+
+public struct InvoiceLine: Sendable, Equatable {
+    public var id: String = ""                 // BT-126
+    public var note: String?                   // BT-127
+    public var objectID: Identifier?           // BT-128
+    public var quantity: DecimalValue?         // BT-129
+    public var unitCode: String?               // BT-130
+    public var netAmount: DecimalValue?        // BT-131
+    public var orderLineReference: String?     // BT-132
+    public var accountingReference: String?    // BT-133
+    public var period: Period?                 // BG-26
+    public var allowances: [AllowanceCharge] = [] // BG-27
+    public var charges: [AllowanceCharge] = []    // BG-28
+    public var netPrice: DecimalValue?         // BT-146
+    public var priceDiscount: DecimalValue?    // BT-147
+    public var grossPrice: DecimalValue?       // BT-148
+    public var baseQuantity: DecimalValue?     // BT-149
+    public var baseQuantityUnit: String?       // BT-150
+    public var vatCategory: String?            // BT-151
+    public var vatRate: DecimalValue?          // BT-152
+    public var itemName: String?               // BT-153
+    public var itemDescription: String?        // BT-154
+    public var sellersItemID: String?          // BT-155
+    public var buyersItemID: String?           // BT-156
+    public var standardItemID: Identifier?     // BT-157
+    public var classifications: [Identifier] = [] // BT-158
+    public var originCountry: String?          // BT-159
+    public var attributes: [ItemAttribute] = [] // BG-32
+    public var subLines: [InvoiceLine] = []    // XRechnung extension BG-DEX-01
+    public var location: String = ""
+}
+
+/// The semantic model of EN 16931-1 (BT-1 … BT-165, BG-1 … BG-32) shared by both syntaxes.
+public struct Invoice: Sendable, Equatable {
+    public enum Syntax: String, Sendable { case ublInvoice = "UBL-Invoice", ublCreditNote = "UBL-CreditNote", cii = "CII" }
+
+    public var syntax: Syntax
+    public var number: String?                  // BT-1
+    public var issueDate: String?               // BT-2
+    public var typeCode: String?                // BT-3
+    public var currency: String?                // BT-5
+    public var taxCurrency: String?             // BT-6
+    public var taxPointDate: String?            // BT-7
+    public var dueDate: String?                 // BT-9
+    public var buyerReference: String?          // BT-10 (Leitweg-ID in XRechnung)
+    public var projectReference: String?        // BT-11
+    public var contractReference: String?       // BT-12
+    public var orderReference: String?          // BT-13
+    public var salesOrderReference: String?     // BT-14
+    public var receivingAdviceReference: String? // BT-15
+    public var despatchAdviceReference: String?  // BT-16
+    public var tenderReference: String?         // BT-17
+    public var invoicedObject: Identifier?      // BT-18
+    public var buyerAccountingReference: String? // BT-19
+    public var paymentTerms: String?            // BT-20
+    public var notes: [Note] = []               // BG-1
+    public var processID: String?               // BT-23
+    public var specificationID: String?         // BT-24
+    public var precedingInvoices: [PrecedingInvoice] = [] // BG-3
+    public var seller = Party()                 // BG-4
+    public var buyer = Party()                  // BG-7
+    public var payee: Party?                    // BG-10
+    public var taxRepresentative: Party?        // BG-11
+    public var delivery: Delivery?              // BG-13
+    public var invoicingPeriod: Period?         // BG-14
+    public var payment: [PaymentInstructions] = [] // BG-16 (UBL may repeat PaymentMeans)
+    public var allowances: [AllowanceCharge] = [] // BG-20
+    public var charges: [AllowanceCharge] = []    // BG-21
+    public var totals = Totals()                // BG-22
+    public var vatBreakdown: [VATBreakdown] = [] // BG-23
+    public var attachments: [Attachment] = []   // BG-24
+    public var lines: [InvoiceLine] = []        // BG-25
+    /// XRechnung extension: third party payments (BG-DEX-09).
+    public var thirdPartyPayments: [ThirdPartyPayment] = []
+
+    public init(syntax: Syntax) { self.syntax = syntax }
+}
+
+public struct ThirdPartyPayment: Sendable, Equatable {
+    public var type: String?             // BT-DEX-001
+    public var amount: DecimalValue?     // BT-DEX-002
+    public var description: String?      // BT-DEX-003
+}

@@ -1,0 +1,92 @@
+import Foundation
+
+/// The inventory of rule ids the official pipeline can report (rules.tsv: EN 16931 validation
+/// artefacts 1.3.15 and XRechnung schematron 2.5.0 with merged Peppol rules), with the declared
+/// flag, the scenario level changes and the rule's own assertion text (used as English message).
+public struct RuleCatalogue: Sendable {
+    public struct Entry: Sendable {
+        public let id: String
+        public let ruleset: String
+        public let syntaxes: String
+        public let flag: Severity
+        public let customLevels: [String: Severity]
+        public let description: String
+        public var isXRechnung: Bool { ruleset.hasPrefix("XRechnung") }
+    }
+
+    public let entries: [String: Entry]
+
+    public static let shared: RuleCatalogue = {
+        guard let url = Optional(Bundle.module.bundleURL.appendingPathComponent("Resources/rules/rules.tsv")),
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return RuleCatalogue(entries: [:]) }
+        return RuleCatalogue(tsv: text)
+    }()
+
+    init(entries: [String: Entry]) { self.entries = entries }
+
+    public init(tsv: String) {
+        var map: [String: Entry] = [:]
+        for (i, line) in tsv.split(separator: "\n", omittingEmptySubsequences: true).enumerated() where i > 0 {
+            let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 7 else { continue }
+            var levels: [String: Severity] = [:]
+            for part in f[5].split(separator: ";") {
+                let kv = part.split(separator: "=")
+                guard kv.count == 2 else { continue }
+                levels[String(kv[0])] = Severity.parse(String(kv[1]))
+            }
+            map[f[0]] = Entry(id: f[0], ruleset: f[2], syntaxes: f[3], flag: Severity.parse(f[4]), customLevels: levels, description: f[6])
+        }
+        entries = map
+    }
+
+    public var count: Int { entries.count }
+}
+
+extension Severity {
+    static func parse(_ s: String) -> Severity {
+        switch s {
+        case "warning": return .warning
+        case "information": return .information
+        default: return .error // "fatal" and "error"
+        }
+    }
+}
+
+/// What a rule check sees: the element tree (for syntax rules), the semantic model (for
+/// business rules), the scenario; it collects findings with the scenario's levels applied.
+public final class RuleContext {
+    public let root: XElement
+    public let invoice: Invoice
+    public let scenario: Scenario
+    let catalogue: RuleCatalogue
+    public private(set) var findings: [Finding] = []
+
+    init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue) {
+        self.root = root
+        self.invoice = invoice
+        self.scenario = scenario
+        self.catalogue = catalogue
+    }
+
+    var isUBL: Bool { scenario.syntax != .cii }
+    var isCII: Bool { scenario.syntax == .cii }
+    var xr: Bool { scenario.runsXRechnungRules }
+    var isExtension: Bool { scenario.profile == .xrechnungExtension }
+    var isCVD: Bool { scenario.profile == .cvd }
+
+    /// Reports a violation of `rule` at `location`. XRechnung/Peppol rules are dropped in the
+    /// plain EN 16931 scenario; the level comes from the catalogue and the scenario.
+    func fail(_ rule: String, _ location: String, de: String) {
+        let entry = catalogue.entries[rule]
+        if let entry, entry.isXRechnung, !xr { return }
+        var severity = entry?.flag ?? .error
+        if let key = scenario.levelKey, let custom = entry?.customLevels[key] { severity = custom }
+        let en = entry?.description ?? rule
+        findings.append(Finding(rule: rule, severity: severity, location: location, messageDE: de, messageEN: en))
+    }
+
+    func fail(_ rule: String, _ element: XElement?, de: String) {
+        fail(rule, element?.xpath ?? root.xpath, de: de)
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// The business rules, written from EN 16931-1, the XRechnung 3.0.2 specification and the
+/// assertion texts of the pinned artefacts. Rules that are the same in both syntaxes work on
+/// the semantic model; syntax rules (UBL-SR/CR, CII-SR) and the XRechnung CIUS rules, which
+/// the official artefacts bind to concrete paths, work on the element tree.
+enum Rules {
+    static func run(_ c: RuleContext) {
+        Core.run(c)
+        TotalRules.run(c)
+        VATRules.run(c)
+        CodeListRules.run(c)
+        DecimalRules.run(c)
+        if c.isUBL { UBLSyntax.run(c) } else { CIISyntax.run(c) }
+        if c.xr {
+            XRechnungCIUS.run(c)
+            Peppol.run(c)
+        }
+    }
+}
+
+// MARK: - helpers
+
+/// XPath 2.0 `round(x * 100) div 100`: half rounds towards positive infinity.
+func round2(_ x: Decimal) -> Decimal {
+    var v = x * 100 + Decimal(string: "0.5")!
+    var r = Decimal()
+    NSDecimalRound(&r, &v, 0, .down)
+    // .down truncates toward zero; floor for negatives:
+    if r > v { r -= 1 }
+    return r / 100
+}
+
+func sum(_ xs: [DecimalValue?]) -> Decimal { xs.reduce(Decimal(0)) { $0 + ($1?.value ?? 0) } }
+
+extension Optional where Wrapped == String {
+    var isBlank: Bool { self?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true }
+}
+
+// MARK: - EN 16931 core (BR-01 … BR-65, BR-CO-03/04/09/17-26)
+
+enum Core {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let r = c.root
+        let ubl = c.isUBL
+        let loc = r.xpath
+        if inv.specificationID.isBlank { c.fail("BR-01", loc, de: "Die Spezifikationskennung (BT-24) fehlt.") }
+        if inv.number.isBlank { c.fail("BR-02", loc, de: "Die Rechnungsnummer (BT-1) fehlt.") }
+        if inv.issueDate.isBlank { c.fail("BR-03", loc, de: "Das Rechnungsdatum (BT-2) fehlt.") }
+        if inv.typeCode.isBlank { c.fail("BR-04", loc, de: "Der Rechnungstyp (BT-3) fehlt.") }
+        if inv.currency.isBlank { c.fail("BR-05", loc, de: "Der Währungscode der Rechnung (BT-5) fehlt.") }
+        if inv.seller.name.isBlank { c.fail("BR-06", loc, de: "Der Name des Verkäufers (BT-27) fehlt.") }
+        if inv.buyer.name.isBlank { c.fail("BR-07", loc, de: "Der Name des Käufers (BT-44) fehlt.") }
+        if inv.seller.address == nil { c.fail("BR-08", loc, de: "Die Postanschrift des Verkäufers (BG-5) fehlt.") }
+        else if inv.seller.address?.country.isBlank ?? true { c.fail("BR-09", loc, de: "Der Ländercode in der Anschrift des Verkäufers (BT-40) fehlt.") }
+        if inv.buyer.address == nil { c.fail("BR-10", loc, de: "Die Postanschrift des Käufers (BG-8) fehlt.") }
+        else if inv.buyer.address?.country.isBlank ?? true { c.fail("BR-11", loc, de: "Der Ländercode in der Anschrift des Käufers (BT-55) fehlt.") }
+        if inv.totals.lineNetSum == nil { c.fail("BR-12", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) fehlt.") }
+        if inv.totals.withoutVAT == nil { c.fail("BR-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) fehlt.") }
+        if inv.totals.withVAT == nil { c.fail("BR-14", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) fehlt.") }
+        if inv.totals.due == nil { c.fail("BR-15", loc, de: "Der fällige Zahlungsbetrag (BT-115) fehlt.") }
+        if inv.lines.isEmpty { c.fail("BR-16", loc, de: "Die Rechnung enthält keine Rechnungsposition (BG-25).") }
+        if let p = inv.payee, p.name.isBlank { c.fail("BR-17", loc, de: "Der Name des Zahlungsempfängers (BT-59) fehlt.") }
+        if let t = inv.taxRepresentative {
+            if t.name.isBlank { c.fail("BR-18", loc, de: "Der Name des Steuervertreters (BT-62) fehlt.") }
+            if t.address == nil { c.fail("BR-19", loc, de: "Die Anschrift des Steuervertreters (BG-12) fehlt.") }
+            else if t.address?.country.isBlank ?? true { c.fail("BR-20", loc, de: "Der Ländercode des Steuervertreters (BT-69) fehlt.") }
+            if t.vatID.isBlank { c.fail("BR-56", loc, de: "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63) fehlt.") }
+        }
+        if let a = inv.delivery?.address, a.country.isBlank { c.fail("BR-57", loc, de: "Der Ländercode der Lieferanschrift (BT-80) fehlt.") }
+        for line in inv.lines { lineRules(c, line) }
+        if let p = inv.invoicingPeriod, let s = p.start, let e = p.end, e < s {
+            c.fail("BR-29", loc, de: "Das Ende des Abrechnungszeitraums (BT-74) liegt vor dessen Beginn (BT-73).")
+        }
+        if let p = inv.invoicingPeriod, p.start == nil, p.end == nil, ubl || p.descriptionCode == nil {
+            c.fail("BR-CO-19", loc, de: "Ein Abrechnungszeitraum (BG-14) braucht ein Anfangs- (BT-73) oder Enddatum (BT-74).")
+        }
+        for a in inv.allowances {
+            if a.amount == nil { c.fail("BR-31", a.location, de: "Der Betrag des Nachlasses auf Dokumentenebene (BT-92) fehlt.") }
+            if a.vatCategory.isBlank { c.fail("BR-32", a.location, de: "Die Umsatzsteuerkategorie des Nachlasses (BT-95) fehlt.") }
+            if a.reason.isBlank && a.reasonCode.isBlank {
+                c.fail("BR-33", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
+                c.fail("BR-CO-21", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
+            }
+        }
+        for a in inv.charges {
+            if a.amount == nil { c.fail("BR-36", a.location, de: "Der Betrag des Zuschlags auf Dokumentenebene (BT-99) fehlt.") }
+            if a.vatCategory.isBlank { c.fail("BR-37", a.location, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt.") }
+            if a.reason.isBlank && a.reasonCode.isBlank {
+                c.fail("BR-38", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
+                c.fail("BR-CO-22", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
+            }
+        }
+        for b in inv.vatBreakdown {
+            if b.taxableAmount == nil { c.fail("BR-45", b.location, de: "Die Bemessungsgrundlage der Umsatzsteueraufschlüsselung (BT-116) fehlt.") }
+            if b.taxAmount == nil { c.fail("BR-46", b.location, de: "Der Steuerbetrag der Umsatzsteueraufschlüsselung (BT-117) fehlt.") }
+            if b.category.isBlank { c.fail("BR-47", b.location, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt.") }
+            if b.rate == nil, b.category != "O" { c.fail("BR-48", b.location, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.") }
+            if let t = b.taxAmount?.value, let base = b.taxableAmount?.value, let rate = b.rate?.value,
+               ["S", "Z", "E", "AE", "K", "G", "O", "L", "M"].contains(b.category ?? "") == false,
+               t != round2(base * rate / 100) {
+                c.fail("BR-CO-17", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein, auf zwei Stellen gerundet.")
+            }
+        }
+        if inv.vatBreakdown.isEmpty { c.fail("BR-CO-18", loc, de: "Die Rechnung muss mindestens eine Umsatzsteueraufschlüsselung (BG-23) enthalten.") }
+        for p in inv.payment {
+            if p.typeCode.isBlank, p.typeCode != nil || !p.creditTransfers.isEmpty { c.fail("BR-49", loc, de: "Der Code für das Zahlungsmittel (BT-81) fehlt.") }
+            for t in p.creditTransfers where t.accountID.isEmpty {
+                c.fail("BR-50", loc, de: "Die Kennung des Zahlungskontos (BT-84) fehlt.")
+            }
+            if ["30", "58"].contains(p.typeCode ?? ""), p.creditTransfers.isEmpty {
+                c.fail("BR-61", loc, de: "Bei Überweisung (Code 30 oder 58) muss die Kennung des Zahlungskontos (BT-84) angegeben sein.")
+            }
+        }
+        for a in inv.attachments where a.id.isEmpty { c.fail("BR-52", loc, de: "Jeder rechnungsbegründende Unterlage (BG-24) braucht eine Kennung (BT-122).") }
+        if let tc = inv.taxCurrency, !tc.isEmpty, inv.totals.vatTotalTaxCurrency == nil {
+            c.fail("BR-53", loc, de: "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein.")
+        }
+        for p in inv.precedingInvoices where p.number.isEmpty { c.fail("BR-55", loc, de: "Der Verweis auf eine vorausgegangene Rechnung braucht deren Nummer (BT-25).") }
+        if let e = inv.seller.electronicAddress, e.scheme.isBlank { c.fail("BR-62", loc, de: "Zur elektronischen Adresse des Verkäufers (BT-34) fehlt die Schema-Kennung.") }
+        if let e = inv.buyer.electronicAddress, e.scheme.isBlank { c.fail("BR-63", loc, de: "Zur elektronischen Adresse des Käufers (BT-49) fehlt die Schema-Kennung.") }
+        if inv.taxPointDate != nil, inv.invoicingPeriod?.descriptionCode != nil {
+            c.fail("BR-CO-03", loc, de: "Umsatzsteuerdatum (BT-7) und dessen Code (BT-8) schließen einander aus.")
+        }
+        // BR-CO-09: VAT identifiers start with an ISO 3166-1 alpha-2 prefix (Greece: EL).
+        for (vat, label) in [(inv.seller.vatID, "BT-31"), (inv.taxRepresentative?.vatID, "BT-63"), (inv.buyer.vatID, "BT-48")] {
+            guard let v = vat, !v.isEmpty else { continue }
+            let prefix = String(v.prefix(2))
+            if !(CodeLists.countries.contains(prefix) || prefix == "EL") || prefix == "1A" {
+                c.fail("BR-CO-09", loc, de: "Die Umsatzsteuer-Identifikationsnummer (\(label)) „\(v)“ muss mit dem Ländercode nach ISO 3166-1 beginnen (z. B. DE).")
+            }
+        }
+        if let due = inv.totals.due?.value, due > 0, inv.dueDate == nil, inv.paymentTerms.isBlank {
+            c.fail("BR-CO-25", loc, de: "Ist ein Betrag zu zahlen (BT-115 > 0), muss ein Fälligkeitsdatum (BT-9) oder Zahlungsbedingungen (BT-20) angegeben sein.")
+        }
+        let s = inv.seller
+        if s.vatID.isBlank, s.identifiers.isEmpty, s.legalRegistration == nil, !ubl || s.taxRegistrationID.isBlank {
+            c.fail("BR-CO-26", loc, de: "Für den Verkäufer muss eine Kennung (BT-29), eine Registernummer (BT-30) oder eine Umsatzsteuer-Identifikationsnummer (BT-31) angegeben sein.")
+        }
+        for a in inv.seller.identifiers + inv.buyer.identifiers where a.value.isEmpty { _ = a }
+    }
+
+    static func lineRules(_ c: RuleContext, _ l: InvoiceLine) {
+        let loc = l.location
+        if l.id.isEmpty { c.fail("BR-21", loc, de: "Die Positionsnummer (BT-126) fehlt.") }
+        if l.quantity == nil { c.fail("BR-22", loc, de: "Die Menge der Position \(l.id) (BT-129) fehlt.") }
+        if l.quantity != nil, l.unitCode.isBlank { c.fail("BR-23", loc, de: "Die Einheit der Menge in Position \(l.id) (BT-130) fehlt.") }
+        if l.netAmount == nil { c.fail("BR-24", loc, de: "Der Nettobetrag der Position \(l.id) (BT-131) fehlt.") }
+        if l.itemName.isBlank { c.fail("BR-25", loc, de: "Der Artikelname der Position \(l.id) (BT-153) fehlt.") }
+        if l.netPrice == nil { c.fail("BR-26", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) fehlt.") }
+        if let p = l.netPrice?.value, p < 0 { c.fail("BR-27", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) darf nicht negativ sein.") }
+        if let p = l.grossPrice?.value, p < 0 { c.fail("BR-28", loc, de: "Der Bruttopreis der Position \(l.id) (BT-148) darf nicht negativ sein.") }
+        if let p = l.period {
+            if let s = p.start, let e = p.end, e < s { c.fail("BR-30", loc, de: "Das Ende des Leistungszeitraums der Position \(l.id) (BT-135) liegt vor dessen Beginn (BT-134).") }
+            if p.start == nil, p.end == nil { c.fail("BR-CO-20", loc, de: "Ein Leistungszeitraum der Position \(l.id) (BG-26) braucht ein Anfangs- oder Enddatum.") }
+        }
+        for a in l.allowances {
+            if a.amount == nil { c.fail("BR-41", a.location, de: "Der Betrag des Nachlasses in Position \(l.id) (BT-136) fehlt.") }
+            if a.reason.isBlank && a.reasonCode.isBlank {
+                c.fail("BR-42", a.location, de: "Ein Nachlass in Position \(l.id) braucht einen Grund (BT-139) oder Grund-Code (BT-140).")
+                c.fail("BR-CO-23", a.location, de: "Ein Nachlass in Position \(l.id) braucht einen Grund (BT-139) oder Grund-Code (BT-140).")
+            }
+        }
+        for a in l.charges {
+            if a.amount == nil { c.fail("BR-43", a.location, de: "Der Betrag des Zuschlags in Position \(l.id) (BT-141) fehlt.") }
+            if a.reason.isBlank && a.reasonCode.isBlank {
+                c.fail("BR-44", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
+                c.fail("BR-CO-24", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
+            }
+        }
+        if l.vatCategory.isBlank { c.fail("BR-CO-04", loc, de: "Die Umsatzsteuerkategorie der Position \(l.id) (BT-151) fehlt.") }
+        for a in l.attributes where a.name.isEmpty || a.value.isEmpty {
+            c.fail("BR-54", loc, de: "Ein Artikelattribut in Position \(l.id) braucht Name (BT-160) und Wert (BT-161).")
+        }
+        if let s = l.standardItemID, s.scheme.isBlank { c.fail("BR-64", loc, de: "Zur Artikelkennung nach Schema (BT-157) in Position \(l.id) fehlt die Schema-Kennung.") }
+        for k in l.classifications where k.scheme.isBlank { c.fail("BR-65", loc, de: "Zur Artikelklassifizierung (BT-158) in Position \(l.id) fehlt die Schema-Kennung.") }
+    }
+}
+
+// MARK: - totals (BR-CO-10 … BR-CO-16)
+
+enum TotalRules {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let t = inv.totals
+        let loc = c.isUBL ? "\(c.root.xpath)/cac:LegalMonetaryTotal" : "\(c.root.xpath)/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+        if let v = t.lineNetSum?.value, v != round2(sum(inv.lines.map(\.netAmount))) {
+            c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106 = \(t.lineNetSum!.literal)) stimmt nicht mit der Summe der Positionsbeträge (\(round2(sum(inv.lines.map(\.netAmount))))) überein.")
+        }
+        if let v = t.allowanceSum?.value, v != round2(sum(inv.allowances.map(\.amount))) {
+            c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) stimmt nicht mit der Summe der einzelnen Nachlässe (BT-92) überein.")
+        }
+        if let v = t.chargeSum?.value, v != round2(sum(inv.charges.map(\.amount))) {
+            c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) stimmt nicht mit der Summe der einzelnen Zuschläge (BT-99) überein.")
+        }
+        if let without = t.withoutVAT?.value, let lines = t.lineNetSum?.value {
+            let expected = round2(lines + (t.chargeSum?.value ?? 0) - (t.allowanceSum?.value ?? 0))
+            if without != expected {
+                c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein, erwartet \(expected).")
+            }
+        }
+        if let vat = t.vatTotal?.value, !inv.vatBreakdown.isEmpty {
+            let expected = round2(sum(inv.vatBreakdown.map(\.taxAmount)))
+            if vat != expected {
+                c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+            }
+        }
+        if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
+            let expected = round2(without + (t.vatTotal?.value ?? 0))
+            if with != expected {
+                c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+            }
+        }
+        if let due = t.due?.value, let with = t.withVAT?.value {
+            let paid: Decimal = t.paid?.value ?? 0
+            let rounding: Decimal = t.rounding?.value ?? 0
+            if c.isExtension && c.isUBL {
+                // BR-DEX-09 replaces BR-CO-16: third party payments reduce the amount due.
+                let third = sum(inv.thirdPartyPayments.map(\.amount))
+                if round2(due - rounding) != round2(with - paid + third) {
+                    c.fail("BR-DEX-09", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) + Summe der Zahlungen Dritter (BT-DEX-002) sein.")
+                }
+            }
+            if round2(due - rounding) != round2(with - paid) {
+                c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein, erwartet \(round2(with - paid + rounding)).")
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+
+/// BR-CL-*: code lists, checked where the syntax carries the code.
+enum CodeListRules {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let loc = c.root.xpath
+        if let t = inv.typeCode, !t.isEmpty {
+            let ok = c.scenario.syntax == .ublCreditNote ? CodeLists.creditNoteTypes.contains(t)
+                : (c.isCII ? CodeLists.invoiceTypes.union(CodeLists.creditNoteTypes).contains(t) : CodeLists.invoiceTypes.contains(t))
+            if !ok { c.fail("BR-CL-01", loc, de: "Der Rechnungstyp (BT-3) „\(t)“ ist kein zulässiger Code aus UNTDID 1001 (z. B. 380 Rechnung, 381 Gutschrift, 384 Rechnungskorrektur).") }
+        }
+        if let cur = inv.currency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-04", loc, de: "Der Währungscode (BT-5) „\(cur)“ ist kein ISO-4217-Code.") }
+        if let cur = inv.taxCurrency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-05", loc, de: "Der Steuerwährungscode (BT-6) „\(cur)“ ist kein ISO-4217-Code.") }
+        if let code = inv.invoicingPeriod?.descriptionCode, !CodeLists.taxPointCodes.contains(code) {
+            c.fail("BR-CL-06", loc, de: "Der Code des Umsatzsteuerdatums (BT-8) „\(code)“ ist nicht zulässig (3, 35 oder 432).")
+        }
+        for n in inv.notes { if let s = n.subjectCode, !CodeLists.textSubjects.contains(s) { c.fail("BR-CL-08", loc, de: "Der Betreff-Code der Bemerkung (BT-21) „\(s)“ ist kein Code aus UNTDID 4451.") } }
+
+        let ext = c.isExtension
+        c.root.walk { e in
+            switch e.name {
+            case "PaymentMeansCode" where c.isUBL, "TypeCode" where c.isCII && e.parent?.name == "SpecifiedTradeSettlementPaymentMeans":
+                if !CodeLists.paymentMeans.contains(e.normalizedText) { c.fail("BR-CL-16", e, de: "Der Zahlungsmittel-Code (BT-81) „\(e.normalizedText)“ ist kein Code aus UNCL 4461 (z. B. 58 SEPA-Überweisung).") }
+            case "IdentificationCode" where c.isUBL && e.parent?.name == "Country", "CountryID" where c.isCII:
+                if !CodeLists.countries.contains(e.normalizedText) { c.fail("BR-CL-14", e, de: "Der Ländercode „\(e.normalizedText)“ ist kein Code nach ISO 3166-1 (z. B. DE).") }
+            case "IdentificationCode" where c.isUBL && e.parent?.name == "OriginCountry":
+                if !CodeLists.countries.contains(e.normalizedText) { c.fail("BR-CL-15", e, de: "Das Herkunftsland „\(e.normalizedText)“ ist kein Code nach ISO 3166-1.") }
+            default: break
+            }
+            if let cur = e.attribute("currencyID"), !CodeLists.currencies.contains(cur) {
+                c.fail("BR-CL-03", e, de: "Der Währungscode „\(cur)“ ist kein ISO-4217-Code.")
+            }
+            if let scheme = e.attribute("schemeID") {
+                schemeRules(c, e, scheme: scheme, ext: ext)
+            }
+            if let list = e.attribute("listID"), e.name == "ItemClassificationCode" || e.name == "ClassCode" {
+                if !CodeLists.itemClassification.contains(list) { c.fail("BR-CL-13", e, de: "Das Schema der Artikelklassifizierung (BT-158) „\(list)“ ist kein Code aus UNTDID 7143.") }
+            }
+            if let mime = e.attribute("mimeCode"), e.name == "EmbeddedDocumentBinaryObject" || e.name == "AttachmentBinaryObject" {
+                if ext {
+                    if !(CodeLists.mimeCodes.contains(mime) || mime == "application/xml") { c.fail("BR-DEX-01", e, de: "Der MIME-Code „\(mime)“ der Anlage (BT-125) ist nicht zulässig.") }
+                    if !CodeLists.mimeCodes.contains(mime) { c.fail("BR-CL-24", e, de: "Der MIME-Code „\(mime)“ der Anlage (BT-125) ist nicht zulässig (PDF, PNG, JPEG, CSV, XLSX, ODS).") }
+                } else if !CodeLists.mimeCodes.contains(mime) {
+                    c.fail("BR-CL-24", e, de: "Der MIME-Code „\(mime)“ der Anlage (BT-125) ist nicht zulässig (PDF, PNG, JPEG, CSV, XLSX, ODS).")
+                }
+            }
+        }
+        let vatCats = inv.lines.compactMap(\.vatCategory) + inv.vatBreakdown.compactMap(\.category)
+            + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+        for cat in Set(vatCats) where !CodeLists.vatCategories.contains(cat) {
+            c.fail(c.isUBL ? "BR-CL-17" : "BR-CL-18", loc, de: "Die Umsatzsteuerkategorie „\(cat)“ ist kein Code aus UNCL 5305 (S, Z, E, AE, K, G, O, L, M).")
+        }
+        for a in inv.allowances + inv.lines.flatMap(\.allowances) {
+            if let r = a.reasonCode, !CodeLists.allowanceReasons.contains(r) { c.fail("BR-CL-19", a.location, de: "Der Grund-Code des Nachlasses „\(r)“ ist kein Code aus UNCL 5189.") }
+        }
+        for a in inv.charges + inv.lines.flatMap(\.charges) {
+            if let r = a.reasonCode, !CodeLists.chargeReasons.contains(r) { c.fail("BR-CL-20", a.location, de: "Der Grund-Code des Zuschlags „\(r)“ ist kein Code aus UNCL 7161.") }
+        }
+    }
+
+    /// Identifier scheme codes: ISO 6523 ICD for party, legal, item and location identifiers,
+    /// CEF EAS for electronic addresses; the extension scenario admits XR01–XR03 instead (BR-DEX-04…08).
+    static func schemeRules(_ c: RuleContext, _ e: XElement, scheme: String, ext: Bool) {
+        let parent = e.parent?.name ?? ""
+        func inAncestors(_ name: String) -> Bool {
+            var p = e.parent
+            while let x = p { if x.name == name { return true }; p = x.parent }
+            return false
+        }
+        if c.isUBL {
+            switch (parent, e.name) {
+            case ("PartyIdentification", "ID"):
+                let sepaOK = scheme == "SEPA" && (inAncestors("AccountingSupplierParty") || inAncestors("PayeeParty"))
+                if !(CodeLists.icd.contains(scheme) || sepaOK) { c.fail("BR-CL-10", e, de: "Das Schema „\(scheme)“ der Kennung ist nicht in der Liste ISO 6523 ICD.") }
+                if ext, !(CodeLists.icdExtension.contains(scheme) || sepaOK) { c.fail("BR-DEX-04", e, de: "Das Schema „\(scheme)“ der Kennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+            case ("PartyLegalEntity", "CompanyID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-11", e, de: "Das Schema „\(scheme)“ der Registernummer ist nicht in der Liste ISO 6523 ICD.") }
+                if ext, !CodeLists.icdExtension.contains(scheme) { c.fail("BR-DEX-05", e, de: "Das Schema „\(scheme)“ der Registernummer ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+            case ("StandardItemIdentification", "ID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-21", e, de: "Das Schema „\(scheme)“ der Artikelkennung (BT-157) ist nicht in der Liste ISO 6523 ICD (z. B. 0160 für GTIN).") }
+                if ext, !CodeLists.icdExtension.contains(scheme) { c.fail("BR-DEX-06", e, de: "Das Schema „\(scheme)“ der Artikelkennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+            case (_, "EndpointID"):
+                if !CodeLists.eas.contains(scheme) { c.fail("BR-CL-25", e, de: "Das Schema „\(scheme)“ der elektronischen Adresse ist nicht in der CEF-EAS-Liste (z. B. EM für E-Mail, 0204 für die Leitweg-ID).") }
+                if ext, !CodeLists.easExtension.contains(scheme) { c.fail("BR-DEX-07", e, de: "Das Schema „\(scheme)“ der elektronischen Adresse ist nicht in der CEF-EAS-Liste (mit XR01–XR03).") }
+            case ("DeliveryLocation", "ID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-26", e, de: "Das Schema „\(scheme)“ der Lieferort-Kennung (BT-71) ist nicht in der Liste ISO 6523 ICD.") }
+                if ext, !CodeLists.icdExtension.contains(scheme) { c.fail("BR-DEX-08", e, de: "Das Schema „\(scheme)“ der Lieferort-Kennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+            default: break
+            }
+        } else {
+            switch (parent, e.name) {
+            case (_, "GlobalID") where parent == "SpecifiedTradeProduct":
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-21", e, de: "Das Schema „\(scheme)“ der Artikelkennung (BT-157) ist nicht in der Liste ISO 6523 ICD (z. B. 0160 für GTIN).") }
+            case ("ShipToTradeParty", "GlobalID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-26", e, de: "Das Schema „\(scheme)“ der Lieferort-Kennung (BT-71) ist nicht in der Liste ISO 6523 ICD.") }
+            case (_, "GlobalID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-10", e, de: "Das Schema „\(scheme)“ der Kennung ist nicht in der Liste ISO 6523 ICD.") }
+            case ("SpecifiedLegalOrganization", "ID"):
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-11", e, de: "Das Schema „\(scheme)“ der Registernummer ist nicht in der Liste ISO 6523 ICD.") }
+            case ("URIUniversalCommunication", "URIID"):
+                if !CodeLists.eas.contains(scheme) { c.fail("BR-CL-25", e, de: "Das Schema „\(scheme)“ der elektronischen Adresse ist nicht in der CEF-EAS-Liste (z. B. EM für E-Mail, 0204 für die Leitweg-ID).") }
+            default: break
+            }
+        }
+    }
+}
+
+/// UBL syntax rules (UBL-SR-*, UBL-CR-*) that concern elements the semantic model drops.
+enum UBLSyntax {
+    static func run(_ c: RuleContext) {
+        let r = c.root
+        r.walk { e in
+            if e.name == "PartyTaxScheme", e.child("CompanyID") == nil, e.first("TaxScheme", "ID") != nil {
+                c.fail("UBL-SR-53", e, de: "Zu einem Steuerschema (PartyTaxScheme) muss die Steuernummer bzw. Umsatzsteuer-Identifikationsnummer (CompanyID) angegeben sein; sonst das ganze PartyTaxScheme weglassen.")
+            }
+            if e.name == "TaxCategory", e.child("ID")?.attribute("schemeID") != nil {
+                c.fail("UBL-CR-678", e, de: "Die Steuerkategorie-Kennung (TaxCategory/ID) soll kein schemeID-Attribut tragen.")
+            }
+            if e.name == "ClassifiedTaxCategory", e.child("ID")?.attribute("schemeID") != nil {
+                c.fail("UBL-CR-679", e, de: "Die Steuerkategorie der Position (ClassifiedTaxCategory/ID) soll kein schemeID-Attribut tragen.")
+            }
+        }
+        for pm in r.children("PaymentMeans") where pm.child("CreditAccount") != nil {
+            c.fail("UBL-CR-434", pm, de: "PaymentMeans/CreditAccount gehört nicht in eine XRechnung.")
+        }
+        for p in r.children("PrepaidPayment") {
+            c.fail("UBL-CR-470", p, de: "PrepaidPayment gehört nicht in eine Rechnung nach EN 16931 (nur in der XRechnung-Extension als Zahlung Dritter).")
+        }
+        let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
+        for line in r.children(lineName) {
+            if line.child("SubInvoiceLine") != nil {
+                c.fail("UBL-CR-646", line, de: "Unterpositionen (SubInvoiceLine) sind nur in der XRechnung-Extension erlaubt.")
+            }
+            if line.first("OrderLineReference", "OrderReference") != nil {
+                c.fail("UBL-CR-528", line, de: "OrderLineReference/OrderReference gehört nicht in eine XRechnung.")
+            }
+            if (line.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 {
+                c.fail("UBL-SR-48", line, de: "Jede Position muss genau eine Steuerkategorie (ClassifiedTaxCategory) haben.")
+            }
+        }
+        if c.isExtension {
+            // BR-DEX-03: every sub invoice line carries exactly one VAT category.
+            var bad = false
+            r.walk { e in
+                if e.name == "SubInvoiceLine", (e.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 { bad = true }
+            }
+            if bad { c.fail("BR-DEX-03", r, de: "Jede Unterposition (BG-DEX-01) muss genau eine Umsatzsteuerangabe (BG-DEX-06) enthalten.") }
+            for p in r.children("PrepaidPayment") {
+                if p.child("ID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-10", p, de: "Die Art der Zahlung eines Dritten (BT-DEX-001) fehlt.") }
+                if p.child("PaidAmount")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-11", p, de: "Der Betrag der Zahlung eines Dritten (BT-DEX-002) fehlt.") }
+                if p.child("InstructionID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-12", p, de: "Die Beschreibung der Zahlung eines Dritten (BT-DEX-003) fehlt.") }
+                if let a = p.child("PaidAmount"), let dot = a.normalizedText.firstIndex(of: "."), a.normalizedText[dot...].count - 1 > 2 {
+                    c.fail("BR-DEX-13", p, de: "Der Betrag der Zahlung eines Dritten (BT-DEX-002) hat mehr als zwei Nachkommastellen.")
+                }
+                if p.child("PaidAmount")?.attribute("currencyID") != c.invoice.currency {
+                    c.fail("BR-DEX-14", p, de: "Die Währung der Zahlung eines Dritten (BT-DEX-002) muss die Rechnungswährung (BT-5) sein.")
+                }
+            }
+        }
+    }
+}
+
+/// CII syntax rules (CII-SR-*) and the CII-only XRechnung rules.
+enum CIISyntax {
+    static func run(_ c: RuleContext) {
+        let r = c.root
+        var taxPoints = 0
+        r.walk { e in if e.name == "TaxPointDate" { taxPoints += 1 } }
+        if taxPoints > 1 { c.fail("CII-SR-461", r, de: "Das Umsatzsteuerdatum (BT-7, TaxPointDate) darf nur einmal vorkommen.") }
+        let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
+        func contactNames(_ party: XElement?) -> Int {
+            guard let party else { return 0 }
+            return party.children("DefinedTradeContact").reduce(0) { $0 + $1.children("PersonName").count + $1.children("DepartmentName").count }
+        }
+        if contactNames(agreement?.child("SellerTradeParty")) > 1 {
+            c.fail("CII-SR-465", agreement?.child("SellerTradeParty"), de: "Für den Ansprechpartner des Verkäufers (BT-41) ist nur ein Element erlaubt (PersonName oder DepartmentName).")
+        }
+        if contactNames(agreement?.child("BuyerTradeParty")) > 1 {
+            c.fail("CII-SR-466", agreement?.child("BuyerTradeParty"), de: "Für den Ansprechpartner des Käufers (BT-56) ist nur ein Element erlaubt (PersonName oder DepartmentName).")
+        }
+        if c.xr {
+            for item in r.all("SupplyChainTradeTransaction", "IncludedSupplyChainTradeLineItem") {
+                guard let ag = item.child("SpecifiedLineTradeAgreement") else { continue }
+                let gross = ag.child("GrossPriceProductTradePrice")?.child("BasisQuantity")
+                let net = ag.child("NetPriceProductTradePrice")?.child("BasisQuantity")
+                var bad = false
+                if let g = gross, let n = net, DecimalValue(g.normalizedText)?.value != DecimalValue(n.normalizedText)?.value { bad = true }
+                if let n = net, let unit = n.attribute("unitCode"), gross?.attribute("unitCode") != unit, gross != nil { bad = true }
+                if bad { c.fail("BR-TMP-3", item, de: "Die Basismenge des Preises (BT-149) und ihre Einheit (BT-150) müssen beim Brutto- und beim Nettopreis gleich sein.") }
+                if item.child("SpecifiedLineTradeSettlement")?.children("ApplicableTradeTax").count != 1 {
+                    c.fail("BR-TMP-1", item, de: "Jede Position darf genau eine Umsatzsteuerangabe (BG-30) enthalten.")
+                }
+            }
+        }
+    }
+}

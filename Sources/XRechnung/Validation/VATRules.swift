@@ -1,0 +1,172 @@
+import Foundation
+
+/// The VAT category rule families of EN 16931 (BR-S, BR-Z, BR-E, BR-AE, BR-IC (K), BR-G, BR-O).
+/// Each family follows the same pattern: breakdown present (-01), seller identification for
+/// lines/allowances/charges (-02/-03/-04), rates (-05/-06/-07), taxable amount (-08), tax
+/// amount (-09), exemption reason (-10).
+enum VATRules {
+    struct Family {
+        let code: String
+        let prefix: String
+        let name: String
+        let exactlyOneBreakdown: Bool
+        let rateMustBeZero: Bool
+        let exemptionRequired: Bool?   // true: required, false: forbidden, nil: not checked
+        let needsBuyerID: Bool
+    }
+
+    static let families: [Family] = [
+        Family(code: "S", prefix: "BR-S", name: "Normalsatz (S)", exactlyOneBreakdown: false, rateMustBeZero: false, exemptionRequired: false, needsBuyerID: false),
+        Family(code: "Z", prefix: "BR-Z", name: "Nullsatz (Z)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: false, needsBuyerID: false),
+        Family(code: "E", prefix: "BR-E", name: "steuerbefreit (E)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: false),
+        Family(code: "AE", prefix: "BR-AE", name: "Umkehrung der Steuerschuldnerschaft (AE)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: true),
+        Family(code: "K", prefix: "BR-IC", name: "innergemeinschaftliche Lieferung (K)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: true),
+        Family(code: "G", prefix: "BR-G", name: "Ausfuhr (G)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: false),
+    ]
+
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let loc = c.root.xpath
+        let sellerTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
+        let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
+        let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
+        for f in families {
+            let lines = inv.lines.filter { $0.vatCategory == f.code }
+            let allowances = inv.allowances.filter { $0.vatCategory == f.code }
+            let charges = inv.charges.filter { $0.vatCategory == f.code }
+            let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
+            let used = !lines.isEmpty || !allowances.isEmpty || !charges.isEmpty
+            if used && (f.exactlyOneBreakdown ? breakdowns.count != 1 : breakdowns.isEmpty) {
+                c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
+            }
+            let ok: Bool
+            switch f.code {
+            case "S", "Z", "E": ok = sellerTaxID
+            case "G": ok = sellerVATorRep
+            default: ok = sellerVATorRep && (f.code == "K" ? !inv.buyer.vatID.isBlank : buyerID)
+            }
+            let who = f.needsBuyerID ? "die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31 oder BT-63) und eine Kennung des Käufers (BT-48 oder BT-47)" : "eine Umsatzsteuer-Identifikationsnummer oder Steuernummer des Verkäufers (BT-31, BT-32) oder seines Steuervertreters (BT-63)"
+            if !lines.isEmpty && !ok { c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            if !allowances.isEmpty && !ok { c.fail("\(f.prefix)-03", loc, de: "Nachlässe mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            if !charges.isEmpty && !ok { c.fail("\(f.prefix)-04", loc, de: "Zuschläge mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            func rateBad(_ r: DecimalValue?) -> Bool {
+                guard let r else { return f.code != "S" ? false : true }
+                return f.rateMustBeZero ? r.value != 0 : r.value <= 0
+            }
+            for l in lines where rateBad(l.vatRate) {
+                c.fail("\(f.prefix)-05", l.location, de: f.rateMustBeZero ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) 0 sein." : "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) größer als 0 sein.")
+            }
+            for a in allowances where rateBad(a.vatRate) {
+                c.fail("\(f.prefix)-06", a.location, de: "Der Steuersatz des Nachlasses (BT-96) passt nicht zur Kategorie \(f.name).")
+            }
+            for a in charges where rateBad(a.vatRate) {
+                c.fail("\(f.prefix)-07", a.location, de: "Der Steuersatz des Zuschlags (BT-103) passt nicht zur Kategorie \(f.name).")
+            }
+            for b in breakdowns {
+                guard let base = b.taxableAmount?.value else { continue }
+                let rate = b.rate?.value
+                func sameRate(_ r: DecimalValue?) -> Bool { f.code != "S" || (r?.value ?? -1) == (rate ?? -2) }
+                let expected = sum(lines.filter { sameRate($0.vatRate) }.map(\.netAmount))
+                    + sum(charges.filter { sameRate($0.vatRate) }.map(\.amount))
+                    - sum(allowances.filter { sameRate($0.vatRate) }.map(\.amount))
+                if base != round2(expected) && base != expected {
+                    c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).")
+                }
+                if let tax = b.taxAmount?.value {
+                    if f.rateMustBeZero {
+                        if tax != 0 { c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.") }
+                    } else if let rate, tax != round2(base * rate / 100) {
+                        c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage × \(rate) % sein, erwartet \(round2(base * rate / 100)).")
+                    }
+                }
+                let hasExemption = !b.exemptionReason.isBlank || !b.exemptionCode.isBlank
+                if f.exemptionRequired == true && !hasExemption {
+                    c.fail("\(f.prefix)-10", b.location, de: "Für die Kategorie \(f.name) muss ein Befreiungsgrund (BT-120) oder Befreiungsgrund-Code (BT-121) angegeben sein.")
+                }
+                if f.exemptionRequired == false && hasExemption {
+                    c.fail("\(f.prefix)-10", b.location, de: "Für die Kategorie \(f.name) darf kein Befreiungsgrund (BT-120, BT-121) angegeben sein.")
+                }
+            }
+        }
+        notSubjectToVAT(c)
+    }
+
+    /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.
+    static func notSubjectToVAT(_ c: RuleContext) {
+        let inv = c.invoice
+        let loc = c.root.xpath
+        let lines = inv.lines.filter { $0.vatCategory == "O" }
+        let allowances = inv.allowances.filter { $0.vatCategory == "O" }
+        let charges = inv.charges.filter { $0.vatCategory == "O" }
+        let breakdowns = inv.vatBreakdown.filter { $0.category == "O" }
+        let anyVATID = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true) || !inv.buyer.vatID.isBlank
+        if (!lines.isEmpty || !allowances.isEmpty || !charges.isEmpty) && breakdowns.count != 1 {
+            c.fail("BR-O-01", loc, de: "Positionen, Nachlässe oder Zuschläge „nicht steuerbar“ (O) brauchen genau eine Umsatzsteueraufschlüsselung mit Kategorie O.")
+        }
+        if !lines.isEmpty && anyVATID { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }
+        if !allowances.isEmpty && anyVATID { c.fail("BR-O-03", loc, de: "Eine Rechnung mit Nachlässen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummern enthalten.") }
+        if !charges.isEmpty && anyVATID { c.fail("BR-O-04", loc, de: "Eine Rechnung mit Zuschlägen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummern enthalten.") }
+        for l in lines where l.vatRate != nil { c.fail("BR-O-05", l.location, de: "Position \(l.id) „nicht steuerbar“ (O) darf keinen Steuersatz (BT-152) enthalten.") }
+        for a in allowances where a.vatRate != nil { c.fail("BR-O-06", a.location, de: "Ein Nachlass „nicht steuerbar“ (O) darf keinen Steuersatz (BT-96) enthalten.") }
+        for a in charges where a.vatRate != nil { c.fail("BR-O-07", a.location, de: "Ein Zuschlag „nicht steuerbar“ (O) darf keinen Steuersatz (BT-103) enthalten.") }
+        for b in breakdowns {
+            if let base = b.taxableAmount?.value {
+                let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
+                if base != round2(expected) { c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).") }
+            }
+            if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
+            if b.exemptionReason.isBlank && b.exemptionCode.isBlank { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
+        }
+        if !breakdowns.isEmpty {
+            if inv.vatBreakdown.contains(where: { $0.category != "O" }) { c.fail("BR-O-11", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine andere Umsatzsteuerkategorie in der Aufschlüsselung enthalten.") }
+            if inv.lines.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-12", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine Position mit anderer Umsatzsteuerkategorie enthalten.") }
+            if inv.allowances.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-13", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Nachlass mit anderer Umsatzsteuerkategorie enthalten.") }
+            if inv.charges.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-14", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Zuschlag mit anderer Umsatzsteuerkategorie enthalten.") }
+        }
+    }
+}
+
+/// BR-DEC-*: amounts carry at most two decimals.
+enum DecimalRules {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        func check(_ v: DecimalValue?, _ rule: String, _ term: String, _ loc: String) {
+            if let v, v.fractionDigits > 2 { c.fail(rule, loc, de: "\(term) „\(v.literal)“ hat mehr als zwei Nachkommastellen.") }
+        }
+        for a in inv.allowances {
+            check(a.amount, "BR-DEC-01", "Der Betrag des Nachlasses (BT-92)", a.location)
+            check(a.baseAmount, "BR-DEC-02", "Der Grundbetrag des Nachlasses (BT-93)", a.location)
+        }
+        for a in inv.charges {
+            check(a.amount, "BR-DEC-05", "Der Betrag des Zuschlags (BT-99)", a.location)
+            check(a.baseAmount, "BR-DEC-06", "Der Grundbetrag des Zuschlags (BT-100)", a.location)
+        }
+        let t = inv.totals
+        let loc = c.root.xpath
+        check(t.lineNetSum, "BR-DEC-09", "Die Summe der Positionen (BT-106)", loc)
+        check(t.allowanceSum, "BR-DEC-10", "Die Summe der Nachlässe (BT-107)", loc)
+        check(t.chargeSum, "BR-DEC-11", "Die Summe der Zuschläge (BT-108)", loc)
+        check(t.withoutVAT, "BR-DEC-12", "Der Gesamtbetrag ohne Umsatzsteuer (BT-109)", loc)
+        check(t.vatTotal, "BR-DEC-13", "Die Umsatzsteuer (BT-110)", loc)
+        check(t.vatTotalTaxCurrency, "BR-DEC-15", "Die Umsatzsteuer in Steuerwährung (BT-111)", loc)
+        check(t.withVAT, "BR-DEC-14", "Der Gesamtbetrag mit Umsatzsteuer (BT-112)", loc)
+        check(t.paid, "BR-DEC-16", "Der gezahlte Betrag (BT-113)", loc)
+        check(t.rounding, "BR-DEC-17", "Der Rundungsbetrag (BT-114)", loc)
+        check(t.due, "BR-DEC-18", "Der fällige Betrag (BT-115)", loc)
+        for b in inv.vatBreakdown {
+            check(b.taxableAmount, "BR-DEC-19", "Die Bemessungsgrundlage (BT-116)", b.location)
+            check(b.taxAmount, "BR-DEC-20", "Der Steuerbetrag (BT-117)", b.location)
+        }
+        for l in inv.lines {
+            check(l.netAmount, "BR-DEC-23", "Der Nettobetrag der Position \(l.id) (BT-131)", l.location)
+            for a in l.allowances {
+                check(a.amount, "BR-DEC-24", "Der Nachlass in Position \(l.id) (BT-136)", a.location)
+                check(a.baseAmount, "BR-DEC-25", "Der Grundbetrag des Nachlasses in Position \(l.id) (BT-137)", a.location)
+            }
+            for a in l.charges {
+                check(a.amount, "BR-DEC-27", "Der Zuschlag in Position \(l.id) (BT-141)", a.location)
+                check(a.baseAmount, "BR-DEC-28", "Der Grundbetrag des Zuschlags in Position \(l.id) (BT-142)", a.location)
+            }
+        }
+    }
+}

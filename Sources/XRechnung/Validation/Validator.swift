@@ -1,0 +1,170 @@
+import Foundation
+
+public enum Severity: String, Sendable, Codable, Comparable {
+    case error, warning, information
+
+    public static func < (a: Severity, b: Severity) -> Bool {
+        let order: [Severity] = [.error, .warning, .information]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+
+    public var german: String {
+        switch self {
+        case .error: return "Fehler"
+        case .warning: return "Warnung"
+        case .information: return "Hinweis"
+        }
+    }
+}
+
+/// One reported rule violation: the official rule id, the severity after the scenario's level
+/// changes, where (XPath) and what to change.
+public struct Finding: Sendable, Equatable, Codable {
+    public let rule: String
+    public let severity: Severity
+    public let location: String
+    public let messageDE: String
+    public let messageEN: String
+}
+
+/// The scenarios of the official validator configuration (validator-configuration-xrechnung
+/// 2026-01-31), selected by exact match of the specification identifier (BT-24) and the syntax.
+public struct Scenario: Sendable, Equatable {
+    public enum Profile: String, Sendable { case en16931, xrechnung, xrechnungExtension, cvd }
+    public let profile: Profile
+    public let syntax: Invoice.Syntax
+
+    public static let xrechnungID = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+    public static let extensionID = xrechnungID + "#conformant#urn:xeinkauf.de:kosit:extension:xrechnung_3.0"
+    public static let cvdID = xrechnungID + "#compliant#urn:xeinkauf.de:kosit:xrechnung:cvd_0.9"
+    public static let en16931ID = "urn:cen.eu:en16931:2017"
+
+    public static func select(specificationID: String?, syntax: Invoice.Syntax) -> Scenario? {
+        guard let id = specificationID else { return nil }
+        switch id {
+        case xrechnungID: return Scenario(profile: .xrechnung, syntax: syntax)
+        case extensionID: return syntax == .ublCreditNote ? nil : Scenario(profile: .xrechnungExtension, syntax: syntax)
+        case cvdID: return Scenario(profile: .cvd, syntax: syntax)
+        case en16931ID: return Scenario(profile: .en16931, syntax: syntax)
+        default: return nil
+        }
+    }
+
+    var syntaxLabel: String {
+        switch syntax {
+        case .ublInvoice: return "UBL Invoice"
+        case .ublCreditNote: return "UBL CreditNote"
+        case .cii: return "CII"
+        }
+    }
+
+    /// The name the official configuration gives this scenario.
+    public var name: String {
+        switch profile {
+        case .en16931: return "EN16931 (\(syntaxLabel))"
+        case .xrechnung: return "EN16931 XRechnung (\(syntaxLabel))"
+        case .xrechnungExtension: return "EN16931 XRechnung Extension (\(syntaxLabel))"
+        case .cvd: return "EN16931 XRechnung CVD (\(syntaxLabel))"
+        }
+    }
+
+    /// Key used in rules.tsv's `xr_custom_levels`.
+    var levelKey: String? {
+        switch profile {
+        case .en16931: return nil
+        case .xrechnung: return "XR(\(syntaxLabel))"
+        case .xrechnungExtension: return "XR Extension(\(syntaxLabel))"
+        case .cvd: return "XR CVD(\(syntaxLabel))"
+        }
+    }
+
+    var runsXRechnungRules: Bool { profile != .en16931 }
+}
+
+/// The validation result for one file.
+public struct ValidationReport: Sendable {
+    public var syntax: Invoice.Syntax?
+    public var scenario: Scenario?
+    public var invoice: Invoice?
+    public var findings: [Finding] = []
+    public var sha256: String = ""
+
+    public var errors: [Finding] { findings.filter { $0.severity == .error } }
+    public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
+    public var information: [Finding] { findings.filter { $0.severity == .information } }
+    /// Accepted as the official validator accepts: a scenario matched and no error-level finding.
+    public var isValid: Bool { scenario != nil && errors.isEmpty }
+}
+
+public struct ValidatorOptions: Sendable {
+    public var limits = XMLLimits()
+    /// Run the XRechnung CIUS rules even without a matching scenario (diagnostic only; the
+    /// verdict stays "rejected").
+    public var diagnoseWithoutScenario = true
+    public init() {}
+}
+
+/// The pipeline: safe parse → syntax detection → scenario → XSD → rules.
+public final class XRechnungValidator: Sendable {
+    public let schemas: SchemaSet?
+    public let catalogue: RuleCatalogue
+    public let options: ValidatorOptions
+
+    public init(schemas: SchemaSet? = SchemaSet.shared, catalogue: RuleCatalogue = .shared, options: ValidatorOptions = ValidatorOptions()) {
+        self.schemas = schemas
+        self.catalogue = catalogue
+        self.options = options
+    }
+
+    public func validate(_ data: Data) -> ValidationReport {
+        var report = ValidationReport()
+        let parsed: ParsedXML
+        do {
+            parsed = try SafeXML.parse(data, limits: options.limits)
+        } catch {
+            report.findings.append(Finding(rule: error.rule, severity: .error, location: "/", messageDE: error.messageDE, messageEN: error.messageEN))
+            return report
+        }
+        let root = parsed.root
+        let syntax: Invoice.Syntax
+        switch (root.name, root.namespace) {
+        case ("Invoice", XMLNamespaces.ublInvoice): syntax = .ublInvoice
+        case ("CreditNote", XMLNamespaces.ublCreditNote): syntax = .ublCreditNote
+        case ("CrossIndustryInvoice", XMLNamespaces.rsm): syntax = .cii
+        default:
+            report.findings.append(Finding(rule: "XML-ROOT", severity: .error, location: "/" + root.name,
+                messageDE: "Das Wurzelelement „\(root.name)“ ist keine Rechnung. Erwartet wird UBL Invoice, UBL CreditNote oder CII CrossIndustryInvoice (mit den Namensräumen aus XRechnung 3.0).",
+                messageEN: "The root element '\(root.name)' is not an invoice. Expected UBL Invoice, UBL CreditNote or CII CrossIndustryInvoice."))
+            return report
+        }
+        report.syntax = syntax
+        let invoice = syntax == .cii ? CIIReader.read(root) : UBLReader.read(root)
+        report.invoice = invoice
+        let scenario = Scenario.select(specificationID: invoice.specificationID, syntax: syntax)
+        report.scenario = scenario
+        if scenario == nil {
+            let id = invoice.specificationID ?? "(fehlt)"
+            report.findings.append(Finding(rule: "KOSIT-NO-SCENARIO", severity: .error, location: syntax == .cii ? "/rsm:CrossIndustryInvoice/rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID" : "/\(root.name)/cbc:CustomizationID",
+                messageDE: "Die Spezifikationskennung (BT-24) „\(id)“ passt zu keinem angenommenen Format. Angenommen werden XRechnung 3.0 (\(Scenario.xrechnungID)), die XRechnung-Extension, XRechnung CVD und EN 16931 (\(Scenario.en16931ID)).",
+                messageEN: "The specification identifier (BT-24) '\(id)' matches no accepted scenario (XRechnung 3.0, its extension, CVD, or EN 16931)."))
+        }
+        if let schemas {
+            let kind: SchemaSet.Kind = syntax == .cii ? .cii : (syntax == .ublInvoice ? .ublInvoice : .ublCreditNote)
+            let errs = schemas.validate(parsed, as: kind)
+            if !errs.isEmpty {
+                for e in errs.prefix(10) {
+                    report.findings.append(Finding(rule: "XSD", severity: .error, location: "Zeile \(e.line)",
+                        messageDE: "Die Datei entspricht nicht dem XML-Schema (\(syntax == .cii ? "CII D16B" : "UBL 2.1")), Zeile \(e.line): \(e.message)",
+                        messageEN: "Schema violation at line \(e.line): \(e.message)"))
+                }
+                return report // like the official pipeline: no rule checks after an XSD failure
+            }
+        }
+        guard scenario != nil || options.diagnoseWithoutScenario else { return report }
+        let effective = scenario ?? Scenario(profile: .xrechnung, syntax: syntax)
+        let ctx = RuleContext(root: root, invoice: invoice, scenario: effective, catalogue: catalogue)
+        Rules.run(ctx)
+        report.findings.append(contentsOf: ctx.findings)
+        return report
+    }
+}

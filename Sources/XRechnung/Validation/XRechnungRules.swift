@@ -1,0 +1,340 @@
+import Foundation
+
+/// XRechnung 3.0.2 CIUS rules (BR-DE-*, BR-TMP-*), bound to the syntax as the XRechnung
+/// schematron binds them. Only run in the XRechnung scenarios.
+enum XRechnungCIUS {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let r = c.root
+        let ubl = c.isUBL
+        let settlement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")
+
+        if ubl ? r.child("PaymentMeans") == nil : settlement?.child("SpecifiedTradeSettlementPaymentMeans") == nil {
+            c.fail("BR-DE-1", r, de: "Die Zahlungsanweisungen (BG-16, z. B. Zahlungsart und IBAN) fehlen.")
+        }
+        if inv.buyerReference.isBlank {
+            c.fail("BR-DE-15", r, de: "Die Käuferreferenz (BT-10) fehlt. Bei öffentlichen Auftraggebern ist das die Leitweg-ID.")
+        }
+        // BR-DE-16: VAT categories S, Z, E, AE, K, G, L, M require the seller's tax number or a tax representative.
+        let supported: Set<String> = ["S", "Z", "E", "AE", "K", "G", "L", "M"]
+        let used = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+        if used.contains(where: supported.contains) {
+            let hasTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || inv.taxRepresentative != nil
+            if !hasTaxID {
+                c.fail("BR-DE-16", r, de: "Bei Umsatzsteuerkategorien S, Z, E, AE, K, G, L oder M muss die Umsatzsteuer-Identifikationsnummer (BT-31) oder Steuernummer (BT-32) des Verkäufers oder ein Steuervertreter (BG-11) angegeben sein.")
+            }
+        }
+        if let t = inv.typeCode, !["326", "380", "384", "389", "381", "875", "876", "877"].contains(t) {
+            c.fail("BR-DE-17", r, de: "Der Rechnungstyp (BT-3) soll 326, 380, 384, 389, 381, 875, 876 oder 877 sein, nicht „\(t)“.")
+        }
+        let firstTerms: XElement? = ubl ? r.child("PaymentTerms")?.child("Note") : settlement?.child("SpecifiedTradePaymentTerms")?.child("Description")
+        if let note = firstTerms, !skontoOK(note.text) {
+            c.fail("BR-DE-18", note, de: "Die Skonto-Angabe in den Zahlungsbedingungen (BT-20) hat nicht das XRechnung-Format. Richtig ist je Zeile z. B. „#SKONTO#TAGE=14#PROZENT=2.00#“ (optional „#BASISBETRAG=100.00#“), in Großbuchstaben, ohne Leerzeichen, jede Skonto-Zeile mit einem Zeilenumbruch abgeschlossen.")
+        }
+        if c.isCII, let s = settlement, s.children("SpecifiedTradePaymentTerms").contains(where: { $0.children("Description").count > 1 }) {
+            c.fail("BR-DE-18-a", s, de: "Die Zahlungsbedingungen (BT-20) dürfen nur einmal angegeben sein.")
+        }
+        if ubl, ![Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID].contains(inv.specificationID ?? "") {
+            c.fail("BR-DE-21", r, de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
+        }
+        if c.isCII, ![Scenario.xrechnungID, Scenario.extensionID].contains(inv.specificationID ?? "") {
+            c.fail("BR-DE-21", r.child("ExchangedDocumentContext"), de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
+        }
+        let filenames = inv.attachments.compactMap(\.filename)
+        if Set(filenames).count != filenames.count {
+            c.fail("BR-DE-22", r, de: "Die Dateinamen der eingebetteten Anlagen (BT-125, Attribut filename) müssen eindeutig sein.")
+        }
+        if inv.typeCode == "384", inv.precedingInvoices.isEmpty {
+            c.fail("BR-DE-26", r, de: "Eine Rechnungskorrektur (Code 384) soll auf die vorausgegangene Rechnung (BG-3) verweisen.")
+        }
+        // Seller contact and addresses.
+        let sellerParty = ubl ? r.first("AccountingSupplierParty", "Party") : r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "SellerTradeParty")
+        if let sp = sellerParty {
+            let contact = ubl ? sp.child("Contact") : sp.child("DefinedTradeContact")
+            if contact == nil { c.fail("BR-DE-2", sp, de: "Die Kontaktangaben des Verkäufers (BG-6) fehlen.") }
+            if let k = contact {
+                let name = ubl ? k.child("Name") : (k.child("PersonName") ?? k.child("DepartmentName"))
+                let nameOK = ubl ? !(name?.normalizedText.isEmpty ?? true) : [k.child("PersonName"), k.child("DepartmentName")].contains { !($0?.normalizedText.isEmpty ?? true) }
+                if !nameOK { c.fail("BR-DE-5", k, de: "Der Ansprechpartner des Verkäufers (BT-41) fehlt.") }
+                let phone = ubl ? k.child("Telephone") : k.first("TelephoneUniversalCommunication", "CompleteNumber")
+                let mail = ubl ? k.child("ElectronicMail") : k.first("EmailURIUniversalCommunication", "URIID")
+                if phone?.normalizedText.isEmpty ?? true { c.fail("BR-DE-6", k, de: "Die Telefonnummer des Ansprechpartners (BT-42) fehlt.") }
+                if mail?.normalizedText.isEmpty ?? true { c.fail("BR-DE-7", k, de: "Die E-Mail-Adresse des Ansprechpartners (BT-43) fehlt.") }
+                if (phone?.normalizedText ?? "").filter(\.isNumber).count < 3 { c.fail("BR-DE-27", k, de: "Die Telefonnummer (BT-42) soll mindestens drei Ziffern enthalten.") }
+                if !emailOK(mail?.normalizedText ?? "") { c.fail("BR-DE-28", k, de: "Die E-Mail-Adresse (BT-43) soll genau ein @ mit mindestens zwei Zeichen davor und danach enthalten.") }
+            }
+            let addr = ubl ? sp.child("PostalAddress") : sp.child("PostalTradeAddress")
+            if let a = addr {
+                if (a.child("CityName")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-3", a, de: "Der Ort des Verkäufers (BT-37) fehlt.") }
+                if (a.child(ubl ? "PostalZone" : "PostcodeCode")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-4", a, de: "Die Postleitzahl des Verkäufers (BT-38) fehlt.") }
+            }
+        }
+        let buyerParty = ubl ? r.first("AccountingCustomerParty", "Party") : r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "BuyerTradeParty")
+        if let a = ubl ? buyerParty?.child("PostalAddress") : buyerParty?.child("PostalTradeAddress") {
+            if (a.child("CityName")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-8", a, de: "Der Ort des Käufers (BT-52) fehlt.") }
+            if (a.child(ubl ? "PostalZone" : "PostcodeCode")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-9", a, de: "Die Postleitzahl des Käufers (BT-53) fehlt.") }
+        }
+        let deliveryAddress = ubl ? r.first("Delivery", "DeliveryLocation", "Address") : r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeDelivery", "ShipToTradeParty", "PostalTradeAddress")
+        if let a = deliveryAddress {
+            if (a.child("CityName")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-10", a, de: "Der Ort der Lieferanschrift (BT-77) fehlt.") }
+            if (a.child(ubl ? "PostalZone" : "PostcodeCode")?.normalizedText ?? "").isEmpty { c.fail("BR-DE-11", a, de: "Die Postleitzahl der Lieferanschrift (BT-78) fehlt.") }
+        }
+        for b in inv.vatBreakdown where b.rate == nil {
+            c.fail("BR-DE-14", b.location, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.")
+        }
+        paymentMeans(c)
+        // BR-DE-TMP-32: a delivery date, an invoicing period, or a period on every line.
+        let hasDate: Bool
+        if ubl {
+            let lines = r.children(c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine")
+            hasDate = r.first("Delivery", "ActualDeliveryDate") != nil || r.child("InvoicePeriod") != nil || lines.allSatisfy { $0.child("InvoicePeriod") != nil }
+        } else {
+            let tx = r.child("SupplyChainTradeTransaction")
+            let lines = tx?.children("IncludedSupplyChainTradeLineItem") ?? []
+            hasDate = tx?.first("ApplicableHeaderTradeDelivery", "ActualDeliverySupplyChainEvent", "OccurrenceDateTime") != nil
+                || settlement?.child("BillingSpecifiedPeriod") != nil
+                || lines.allSatisfy { $0.first("SpecifiedLineTradeSettlement", "BillingSpecifiedPeriod") != nil }
+        }
+        if !hasDate {
+            c.fail("BR-DE-TMP-32", r, de: "Die Rechnung sollte das Liefer-/Leistungsdatum enthalten: Lieferdatum (BT-72), Abrechnungszeitraum (BG-14) oder in jeder Position einen Leistungszeitraum (BG-26).")
+        }
+        for a in inv.attachments {
+            if let u = a.uri, ubl, !urlOK(u) { c.fail("BR-TMP-2", r, de: "Der Speicherort der externen Unterlage (BT-124) „\(u)“ muss eine absolute URL sein (z. B. https://…).") }
+        }
+        if c.isCVD { cvd(c) }
+    }
+
+    /// BR-DE-19 … BR-DE-25, BR-DE-29 … BR-DE-31: payment means and the groups they require.
+    static func paymentMeans(_ c: RuleContext) {
+        let r = c.root
+        if c.isUBL {
+            for pm in r.children("PaymentMeans") {
+                let code = pm.child("PaymentMeansCode")?.normalizedText ?? ""
+                let ct = pm.child("PayeeFinancialAccount") != nil
+                let card = pm.child("CardAccount") != nil
+                let dd = pm.child("PaymentMandate") != nil
+                check(c, pm, code: code, creditTransfer: ct, card: card, directDebit: dd,
+                      iban: pm.first("PayeeFinancialAccount", "ID")?.normalizedText, debitIBAN: pm.first("PaymentMandate", "PayerFinancialAccount", "ID")?.normalizedText)
+            }
+            let mandates = r.all("PaymentMeans", "PaymentMandate")
+            if !mandates.isEmpty {
+                let creditor = (r.all("AccountingSupplierParty", "Party", "PartyIdentification", "ID") + r.all("PayeeParty", "PartyIdentification", "ID")).contains { $0.attribute("schemeID") == "SEPA" }
+                if !creditor { c.fail("BR-DE-30", r, de: "Bei Lastschrift (BG-19) muss die Gläubiger-Identifikationsnummer (BT-90) angegeben sein.") }
+                if r.all("PaymentMeans", "PaymentMandate", "PayerFinancialAccount", "ID").isEmpty {
+                    c.fail("BR-DE-31", r, de: "Bei Lastschrift (BG-19) muss die IBAN des belasteten Kontos (BT-91) angegeben sein.")
+                }
+            }
+        } else {
+            guard let s = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement") else { return }
+            let mandate = s.all("SpecifiedTradePaymentTerms", "DirectDebitMandateID").first != nil
+            let creditor = s.child("CreditorReferenceID") != nil
+            let debtor = !s.all("SpecifiedTradeSettlementPaymentMeans", "PayerPartyDebtorFinancialAccount", "IBANID").isEmpty
+            for pm in s.children("SpecifiedTradeSettlementPaymentMeans") {
+                let code = pm.child("TypeCode")?.normalizedText ?? ""
+                let ddHere = mandate || creditor || pm.first("PayerPartyDebtorFinancialAccount", "IBANID") != nil
+                check(c, pm, code: code, creditTransfer: pm.child("PayeePartyCreditorFinancialAccount") != nil,
+                      card: pm.child("ApplicableTradeSettlementFinancialCard") != nil, directDebit: ddHere,
+                      iban: pm.first("PayeePartyCreditorFinancialAccount", "IBANID")?.normalizedText,
+                      debitIBAN: pm.first("PayerPartyDebtorFinancialAccount", "IBANID")?.normalizedText)
+            }
+            let any = mandate || creditor || debtor
+            if any {
+                if !mandate { c.fail("BR-DE-29", s, de: "Bei Lastschrift (BG-19) muss die Mandatsreferenz (BT-89) angegeben sein.") }
+                if !creditor { c.fail("BR-DE-30", s, de: "Bei Lastschrift (BG-19) muss die Gläubiger-Identifikationsnummer (BT-90) angegeben sein.") }
+                if !debtor { c.fail("BR-DE-31", s, de: "Bei Lastschrift (BG-19) muss die IBAN des belasteten Kontos (BT-91) angegeben sein.") }
+            }
+        }
+    }
+
+    static func check(_ c: RuleContext, _ pm: XElement, code: String, creditTransfer: Bool, card: Bool, directDebit: Bool, iban: String?, debitIBAN: String?) {
+        switch code {
+        case "30", "58":
+            if code == "58", !ibanOK(iban ?? "") { c.fail("BR-DE-19", pm, de: "Die IBAN (BT-84) „\(iban ?? "")“ ist keine gültige IBAN (Prüfziffer falsch oder Format ungültig).") }
+            if !creditTransfer { c.fail("BR-DE-23-a", pm, de: "Bei Überweisung (Code 30 oder 58) müssen die Kontoangaben (BG-17, IBAN) angegeben sein.") }
+            if card || directDebit { c.fail("BR-DE-23-b", pm, de: "Bei Überweisung (Code 30 oder 58) dürfen keine Karten- (BG-18) oder Lastschriftangaben (BG-19) enthalten sein.") }
+        case "48", "54", "55":
+            if !card { c.fail("BR-DE-24-a", pm, de: "Bei Kartenzahlung (Code 48, 54, 55) müssen die Kartenangaben (BG-18) angegeben sein.") }
+            if creditTransfer || directDebit { c.fail("BR-DE-24-b", pm, de: "Bei Kartenzahlung dürfen keine Überweisungs- (BG-17) oder Lastschriftangaben (BG-19) enthalten sein.") }
+        case "59":
+            if !ibanOK(debitIBAN ?? "") { c.fail("BR-DE-20", pm, de: "Die IBAN des belasteten Kontos (BT-91) „\(debitIBAN ?? "")“ ist keine gültige IBAN.") }
+            if !directDebit { c.fail("BR-DE-25-a", pm, de: "Bei Lastschrift (Code 59) müssen die Lastschriftangaben (BG-19) angegeben sein.") }
+            if creditTransfer || card { c.fail("BR-DE-25-b", pm, de: "Bei Lastschrift (Code 59) dürfen keine Überweisungs- (BG-17) oder Kartenangaben (BG-18) enthalten sein.") }
+        default: break
+        }
+    }
+
+    static func cvd(_ c: RuleContext) {
+        let inv = c.invoice
+        let r = c.root
+        if inv.tenderReference.isBlank { c.fail("BR-DE-CVD-02", r, de: "Bei CVD-Rechnungen muss die Vergabe- oder Losnummer (BT-17) angegeben sein.") }
+        if inv.contractReference.isBlank { c.fail("BR-DE-CVD-01", r, de: "Bei CVD-Rechnungen muss die Vertragsnummer (BT-12) angegeben sein.") }
+        let hasCVD = inv.lines.contains { l in l.classifications.contains { $0.scheme == "CVD" } && l.attributes.contains { $0.name == "cva" } }
+        if !hasCVD { c.fail("BR-DE-CVD-03", r, de: "Eine CVD-Rechnung braucht mindestens eine Position mit Klassifizierung „CVD“ (BT-158) und Attribut „cva“ (BT-160).") }
+        for l in inv.lines {
+            let cvdCount = l.classifications.filter { $0.scheme == "CVD" }.count
+            let cvaCount = l.attributes.filter { $0.name == "cva" }.count
+            if cvdCount > 0 && cvaCount != 1 { c.fail("BR-DE-CVD-06-a", l.location, de: "Position \(l.id) mit Klassifizierung „CVD“ braucht genau ein Attribut „cva“.") }
+            if cvaCount > 0 && cvdCount != 1 { c.fail("BR-DE-CVD-06-b", l.location, de: "Position \(l.id) mit Attribut „cva“ braucht genau eine Klassifizierung „CVD“.") }
+        }
+    }
+
+    /// BR-DE-18: every line of the first payment terms starting with '#' must be a Skonto entry,
+    /// and the text after the last entry must begin with a line break.
+    static func skontoOK(_ note: String) -> Bool {
+        let lines = note.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        let entries = lines.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ") }.filter { $0.hasPrefix("#") }
+        if entries.isEmpty { return true }
+        for e in entries where !skontoLine(e) { return false }
+        // Text after the last "#…#" on its line must start with optional whitespace and a newline.
+        guard let lastHashLine = lines.lastIndex(where: { $0.contains("#") && $0.filter { $0 == "#" }.count >= 2 }) else { return true }
+        let line = lines[lastHashLine]
+        guard let lastHash = line.lastIndex(of: "#") else { return true }
+        let tail = line[line.index(after: lastHash)...]
+        guard tail.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) else { return false }
+        return lastHashLine < lines.count - 1
+    }
+
+    /// `#SKONTO#TAGE=n#PROZENT=n.nn#` with optional `BASISBETRAG=-n.nn#`, found anywhere in the line, ending it.
+    static func skontoLine(_ line: String) -> Bool {
+        var s = Substring(line)
+        while let r = s.range(of: "#SKONTO#TAGE=") {
+            var rest = s[r.upperBound...]
+            if matchEntry(&rest) { return true }
+            s = s[s.index(after: r.lowerBound)...]
+        }
+        return false
+    }
+
+    private static func matchEntry(_ rest: inout Substring) -> Bool {
+        func digits(_ s: inout Substring) -> Bool {
+            let d = s.prefix(while: { $0.isASCII && $0.isNumber })
+            s = s.dropFirst(d.count)
+            return !d.isEmpty
+        }
+        func amount(_ s: inout Substring) -> Bool {
+            guard digits(&s), s.first == "." else { return false }
+            s = s.dropFirst()
+            let d = s.prefix(while: { $0.isASCII && $0.isNumber })
+            guard d.count == 2 else { return false }
+            s = s.dropFirst(2)
+            return true
+        }
+        guard digits(&rest), rest.hasPrefix("#PROZENT=") else { return false }
+        rest = rest.dropFirst("#PROZENT=".count)
+        guard amount(&rest) else { return false }
+        if rest.hasPrefix("#BASISBETRAG=") {
+            var t = rest.dropFirst("#BASISBETRAG=".count)
+            if t.first == "-" { t = t.dropFirst() }
+            if amount(&t), t == "#" { return true }
+        }
+        return rest == "#"
+    }
+
+    static func ibanOK(_ raw: String) -> Bool {
+        let s = raw.filter { !$0.isWhitespace }
+        let chars = Array(s)
+        guard chars.count >= 4, chars.count <= 34,
+              chars[0].isASCII, chars[0].isUppercase, chars[1].isASCII, chars[1].isUppercase,
+              chars[2].isASCII, chars[2].isNumber, chars[3].isASCII, chars[3].isNumber,
+              chars[4...].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return false }
+        var rem = 0
+        for ch in chars[4...] + chars[0..<4] {
+            let v: Int
+            if let d = ch.wholeNumberValue { v = d } else { v = Int(ch.uppercased().unicodeScalars.first!.value) - 55 }
+            if v >= 10 { rem = (rem * 100 + v) % 97 } else { rem = (rem * 10 + v) % 97 }
+        }
+        return rem == 1
+    }
+
+    static func emailOK(_ s: String) -> Bool {
+        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return false }
+        let local = parts[0], domain = parts[1]
+        let localChars = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&\"*+/=?^_`{|}~-")
+        let localOK = !local.isEmpty && local.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy(localChars.contains) }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let domainOK = labels.count >= 2 && labels.allSatisfy { l in
+            !l.isEmpty && l.first != "-" && l.last != "-" && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
+        return localOK && domainOK
+    }
+
+    static func urlOK(_ s: String) -> Bool {
+        guard let colon = s.firstIndex(of: ":") else { return false }
+        let scheme = s[..<colon]
+        guard scheme.count >= 2, let f = scheme.first, f.isASCII, f.isLetter else { return false }
+        return scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "." || $0 == "-") }
+    }
+}
+
+/// The Peppol BIS rules that XRechnung 2.5.0 merges into its rule set.
+enum Peppol {
+    static func run(_ c: RuleContext) {
+        let inv = c.invoice
+        let r = c.root
+        if inv.processID.isBlank { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
+        if let t = inv.taxCurrency, t == inv.currency { c.fail("PEPPOL-EN16931-R005", r, de: "Die Steuerwährung (BT-6) darf nur angegeben werden, wenn sie von der Rechnungswährung (BT-5) abweicht.") }
+        var empty: XElement?
+        r.walk { e in
+            if empty == nil, e.children.isEmpty, e.normalizedText.isEmpty { empty = e }
+        }
+        if let e = empty { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
+        if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
+        if inv.seller.electronicAddress == nil { c.fail("PEPPOL-EN16931-R020", r, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
+        for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
+            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, amount != round2(base * pct / 100) {
+                c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(base * pct / 100)).")
+            }
+            if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
+            if a.baseAmount != nil, a.percentage == nil { c.fail("PEPPOL-EN16931-R042", a.location, de: "Zum Grundbetrag eines Nachlasses/Zuschlags muss der Prozentsatz angegeben sein.") }
+        }
+        for l in inv.lines {
+            if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
+                let discount = l.priceDiscount?.value ?? 0
+                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Position \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein, erwartet \(gross - discount).") }
+            }
+            if let q = l.quantity?.value, let price = l.netPrice?.value, let net = l.netAmount?.value {
+                let base = l.baseQuantity?.value ?? 1
+                if base > 0 {
+                    let expected = round2(q * (price / base) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
+                    if net != expected { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein, erwartet \(expected).") }
+                }
+            }
+            if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }
+            if let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Position \(l.id) muss die Einheit der Menge (BT-130) sein.") }
+            if let p = l.period, let ip = inv.invoicingPeriod {
+                if let s = p.start, let is_ = ip.start, s < is_ { c.fail("PEPPOL-EN16931-R110", l.location, de: "Der Beginn des Leistungszeitraums der Position \(l.id) liegt vor dem Abrechnungszeitraum.") }
+                if let e = p.end, let ie = ip.end, e > ie { c.fail("PEPPOL-EN16931-R111", l.location, de: "Das Ende des Leistungszeitraums der Position \(l.id) liegt nach dem Abrechnungszeitraum.") }
+            }
+        }
+        if c.isUBL {
+            let totals = r.children("TaxTotal")
+            if totals.filter({ !$0.children("TaxSubtotal").isEmpty }).count != 1 { c.fail("PEPPOL-EN16931-R053", r, de: "Es muss genau ein TaxTotal mit Steueraufschlüsselung (TaxSubtotal) geben.") }
+            let without = totals.filter { $0.children("TaxSubtotal").isEmpty }.count
+            if inv.taxCurrency != nil ? without != 1 : without > 0 {
+                c.fail("PEPPOL-EN16931-R054", r, de: "Ein TaxTotal ohne Aufschlüsselung ist nur für die Umsatzsteuer in Steuerwährung (BT-111) erlaubt, und dann genau einmal.")
+            }
+            // Price level: only allowances (ChargeIndicator false), at most one (two make the official XPath fail).
+            let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
+            for line in r.children(lineName) {
+                let acs = line.child("Price")?.children("AllowanceCharge") ?? []
+                if acs.contains(where: { $0.child("ChargeIndicator")?.normalizedText == "true" }) {
+                    c.fail("PEPPOL-EN16931-R044", line, de: "Zuschläge auf Preisebene sind nicht erlaubt; nur Rabatte (ChargeIndicator false).")
+                }
+                if acs.count > 1 {
+                    c.fail("PEPPOL-EN16931-R046", line, de: "Position \(line.child("ID")?.normalizedText ?? "") hat mehr als einen Rabatt auf Preisebene; der Nettopreis lässt sich so nicht als Bruttopreis − Rabatt prüfen. Bitte genau einen Preisrabatt (BT-147) angeben.")
+                }
+            }
+            for ac in r.all("AllowanceCharge") + r.children(lineName).flatMap({ $0.children("AllowanceCharge") }) {
+                let v = ac.child("ChargeIndicator")?.normalizedText ?? ""
+                if v != "true" && v != "false" { c.fail("PEPPOL-EN16931-R043", ac, de: "ChargeIndicator muss „true“ oder „false“ sein.") }
+            }
+        }
+        if let vat = inv.totals.vatTotal?.value, let vatTC = inv.totals.vatTotalTaxCurrency?.value, (vat < 0) != (vatTC < 0), vat != 0, vatTC != 0 {
+            c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.")
+        }
+        for p in inv.payment where p.typeCode == "59" && p.mandateReference.isBlank {
+            c.fail("PEPPOL-EN16931-R061", r, de: "Bei Lastschrift (Code 59) muss die Mandatsreferenz (BT-89) angegeben sein.")
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import CLibXML2
+import Foundation
+
+/// The three XSD entry points the official pipeline uses (UBL 2.1 Invoice, CreditNote; CII D16B),
+/// compiled once by libxml2 and shared read-only between threads. Each validation gets its own
+/// validation context, as libxml2 requires.
+public final class SchemaSet: @unchecked Sendable {
+    public enum Kind: Sendable { case ublInvoice, ublCreditNote, cii }
+
+    private let ublInvoice: xmlSchemaPtr
+    private let ublCreditNote: xmlSchemaPtr
+    private let cii: xmlSchemaPtr
+
+    nonisolated(unsafe) private static var schemaDirectory: String = ""
+
+    /// The schemas shipped in the bundle (copied unmodified from OASIS and UN/CEFACT, see README there).
+    public static let shared: SchemaSet? = {
+        guard let dir = Optional(Bundle.module.bundleURL.appendingPathComponent("Resources/schemas").path) else { return nil }
+        return try? SchemaSet(directory: dir)
+    }()
+
+    /// Only files below the schema directory may be opened by libxml2's loader.
+    static func allowedPath(_ path: String) -> Bool {
+        let p = path.hasPrefix("file://") ? String(path.dropFirst(7)) : path
+        guard !schemaDirectory.isEmpty, p.hasPrefix(schemaDirectory), !p.contains("..") else { return false }
+        return p.hasSuffix(".xsd")
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(directory: String) throws {
+        _ = SafeXML.initialised
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+        SchemaSet.schemaDirectory = dir
+        func load(_ rel: String) throws -> xmlSchemaPtr {
+            let path = dir + "/" + rel
+            guard let pctxt = xmlSchemaNewParserCtxt(path) else { throw LoadError(description: "Schema \(rel) nicht lesbar") }
+            defer { xmlSchemaFreeParserCtxt(pctxt) }
+            // Silence libxml2's stderr output for the (harmless) missing xmldsig DTD reference.
+            xmlSchemaSetParserStructuredErrors(pctxt, { _, _ in }, nil)
+            guard let schema = xmlSchemaParse(pctxt) else { throw LoadError(description: "Schema \(rel) fehlerhaft") }
+            return schema
+        }
+        ublInvoice = try load("ubl-2.1/maindoc/UBL-Invoice-2.1.xsd")
+        ublCreditNote = try load("ubl-2.1/maindoc/UBL-CreditNote-2.1.xsd")
+        cii = try load("cii-d16b/CrossIndustryInvoice_100pD16B.xsd")
+    }
+
+    deinit {
+        xmlSchemaFree(ublInvoice)
+        xmlSchemaFree(ublCreditNote)
+        xmlSchemaFree(cii)
+    }
+
+    public struct SchemaError: Sendable, Equatable {
+        public let line: Int
+        public let message: String
+    }
+
+    private final class Collector {
+        var errors: [SchemaError] = []
+    }
+
+    /// Validates a parsed document; returns the schema errors (empty when valid), at most 50.
+    public func validate(_ xml: ParsedXML, as kind: Kind) -> [SchemaError] {
+        let schema: xmlSchemaPtr
+        switch kind {
+        case .ublInvoice: schema = ublInvoice
+        case .ublCreditNote: schema = ublCreditNote
+        case .cii: schema = cii
+        }
+        guard let vctxt = xmlSchemaNewValidCtxt(schema) else { return [SchemaError(line: 0, message: "validator unavailable")] }
+        defer { xmlSchemaFreeValidCtxt(vctxt) }
+        let collector = Collector()
+        let unmanaged = Unmanaged.passUnretained(collector)
+        xmlSchemaSetValidStructuredErrors(vctxt, { ctx, err in
+            guard let ctx, let err else { return }
+            let c = Unmanaged<Collector>.fromOpaque(ctx).takeUnretainedValue()
+            guard c.errors.count < 50 else { return }
+            let msg = err.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+            c.errors.append(SchemaError(line: Int(err.pointee.line), message: msg))
+        }, unmanaged.toOpaque())
+        let rc = xmlSchemaValidateDoc(vctxt, xml.doc)
+        if rc != 0 && collector.errors.isEmpty {
+            collector.errors.append(SchemaError(line: 0, message: "schema validation failed (\(rc))"))
+        }
+        return collector.errors
+    }
+}

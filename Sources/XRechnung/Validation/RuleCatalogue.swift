@@ -78,12 +78,20 @@ public final class RuleContext {
     /// Reports a violation of `rule` at `location`. XRechnung/Peppol rules are dropped in the
     /// plain EN 16931 scenario; the level comes from the catalogue and the scenario.
     func fail(_ rule: String, _ location: String, de: String) {
-        let entry = catalogue.entries[rule]
-        if let entry, entry.isXRechnung, !xr { return }
-        var severity = entry?.flag ?? .error
-        if let key = scenario.levelKey, let custom = entry?.customLevels[key] { severity = custom }
-        let en = entry?.description ?? rule
-        findings.append(Finding(rule: rule, severity: severity, location: location, messageDE: de, messageEN: en))
+        // Only rules of the pinned artefacts are reported (e.g. BR-DE-29 is not part of 2.5.0).
+        guard let entry = catalogue.entries[rule] ?? (catalogue.entries.isEmpty ? nil : nil) else {
+            if catalogue.entries.isEmpty { appendUnknown(rule, location, de) }
+            return
+        }
+        if entry.isXRechnung, !xr { return }
+        var severity = entry.flag
+        if let key = scenario.levelKey, let custom = entry.customLevels[key] { severity = custom }
+        findings.append(Finding(rule: rule, severity: severity, location: location, messageDE: de, messageEN: entry.description))
+    }
+
+    /// Without a catalogue (should not happen: it ships in the bundle) every finding is an error.
+    private func appendUnknown(_ rule: String, _ location: String, _ de: String) {
+        findings.append(Finding(rule: rule, severity: .error, location: location, messageDE: de, messageEN: rule))
     }
 
     func fail(_ rule: String, _ element: XElement?, de: String) {

@@ -99,7 +99,7 @@ enum Core {
             if b.rate == nil, b.category != "O" { c.fail("BR-48", b.location, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.") }
             if let t = b.taxAmount?.value, let base = b.taxableAmount?.value, let rate = b.rate?.value,
                ["S", "Z", "E", "AE", "K", "G", "O", "L", "M"].contains(b.category ?? "") == false,
-               t != round2(base * rate / 100) {
+               abs(t - round2(base * rate / 100)) > 1 {
                 c.fail("BR-CO-17", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein, auf zwei Stellen gerundet.")
             }
         }

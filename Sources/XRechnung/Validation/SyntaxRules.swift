@@ -7,12 +7,13 @@ enum CodeListRules {
         let loc = c.root.xpath
         if let t = inv.typeCode, !t.isEmpty {
             let ok = c.scenario.syntax == .ublCreditNote ? CodeLists.creditNoteTypes.contains(t)
-                : (c.isCII ? CodeLists.invoiceTypes.union(CodeLists.creditNoteTypes).contains(t) : CodeLists.invoiceTypes.contains(t))
+                : (c.isCII ? CodeLists.ciiDocumentTypes.contains(t) : CodeLists.invoiceTypes.contains(t))
             if !ok { c.fail("BR-CL-01", loc, de: "Der Rechnungstyp (BT-3) „\(t)“ ist kein zulässiger Code aus UNTDID 1001 (z. B. 380 Rechnung, 381 Gutschrift, 384 Rechnungskorrektur).") }
         }
         if let cur = inv.currency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-04", loc, de: "Der Währungscode (BT-5) „\(cur)“ ist kein ISO-4217-Code.") }
         if let cur = inv.taxCurrency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-05", loc, de: "Der Steuerwährungscode (BT-6) „\(cur)“ ist kein ISO-4217-Code.") }
-        if let code = inv.invoicingPeriod?.descriptionCode, !CodeLists.taxPointCodes.contains(code) {
+        // UBL codes the VAT point date with UNTDID 2005 (3, 35, 432), CII with UNTDID 2475 (5, 29, 72).
+        if let code = inv.invoicingPeriod?.descriptionCode, !(c.isCII ? CodeLists.taxPointCodesCII : CodeLists.taxPointCodes).contains(code) {
             c.fail("BR-CL-06", loc, de: "Der Code des Umsatzsteuerdatums (BT-8) „\(code)“ ist nicht zulässig (3, 35 oder 432).")
         }
         for n in inv.notes { if let s = n.subjectCode, !CodeLists.textSubjects.contains(s) { c.fail("BR-CL-08", loc, de: "Der Betreff-Code der Bemerkung (BT-21) „\(s)“ ist kein Code aus UNTDID 4451.") } }
@@ -89,6 +90,22 @@ enum CodeListRules {
             default: break
             }
         } else {
+            if ext {
+                let code = scheme
+                switch (parent, e.name) {
+                case ("SpecifiedTradeProduct", "GlobalID"):
+                    if !CodeLists.icdExtension.contains(code) { c.fail("BR-DEX-06", e, de: "Das Schema „\(code)“ der Artikelkennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+                case ("ShipToTradeParty", "GlobalID"):
+                    if !CodeLists.icdExtension.contains(code) { c.fail("BR-DEX-08", e, de: "Das Schema „\(code)“ der Lieferort-Kennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+                case (_, "GlobalID"):
+                    if !CodeLists.icdExtension.contains(code) { c.fail("BR-DEX-04", e, de: "Das Schema „\(code)“ der Kennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+                case ("URIUniversalCommunication", "URIID"):
+                    if !CodeLists.easExtension.contains(code) { c.fail("BR-DEX-07", e, de: "Das Schema „\(code)“ der elektronischen Adresse ist nicht in der CEF-EAS-Liste (mit XR01–XR03).") }
+                case (_, "ID") where parent != "SpecifiedTaxRegistration":
+                    if !CodeLists.icdExtension.contains(code) { c.fail("BR-DEX-05", e, de: "Das Schema „\(code)“ der Kennung ist nicht in der Liste ISO 6523 ICD (mit XR01–XR03).") }
+                default: break
+                }
+            }
             switch (parent, e.name) {
             case (_, "GlobalID") where parent == "SpecifiedTradeProduct":
                 if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-21", e, de: "Das Schema „\(scheme)“ der Artikelkennung (BT-157) ist nicht in der Liste ISO 6523 ICD (z. B. 0160 für GTIN).") }

@@ -69,13 +69,15 @@ enum VATRules {
                 let expected = sum(lines.filter { sameRate($0.vatRate) }.map(\.netAmount))
                     + sum(charges.filter { sameRate($0.vatRate) }.map(\.amount))
                     - sum(allowances.filter { sameRate($0.vatRate) }.map(\.amount))
-                if base != round2(expected) && base != expected {
+                // EN 16931 1.3.x accepts a deviation of up to one currency unit here.
+                if abs(base - expected) > 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).")
                 }
                 if let tax = b.taxAmount?.value {
                     if f.rateMustBeZero {
                         if tax != 0 { c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.") }
-                    } else if let rate, tax != round2(base * rate / 100) {
+                    } else if let rate, abs(tax - round2(base * rate / 100)) > 1 {
+                        // EN 16931 1.3.x accepts a deviation of up to one currency unit.
                         c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage × \(rate) % sein, erwartet \(round2(base * rate / 100)).")
                     }
                 }

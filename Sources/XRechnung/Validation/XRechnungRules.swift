@@ -37,7 +37,7 @@ enum XRechnungCIUS {
         if ubl, ![Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID].contains(inv.specificationID ?? "") {
             c.fail("BR-DE-21", r, de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
         }
-        if c.isCII, ![Scenario.xrechnungID, Scenario.extensionID].contains(inv.specificationID ?? "") {
+        if c.isCII, ![Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID].contains(inv.specificationID ?? "") {
             c.fail("BR-DE-21", r.child("ExchangedDocumentContext"), de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
         }
         let filenames = inv.attachments.compactMap(\.filename)
@@ -132,16 +132,16 @@ enum XRechnungCIUS {
             for pm in s.children("SpecifiedTradeSettlementPaymentMeans") {
                 let code = pm.child("TypeCode")?.normalizedText ?? ""
                 let ddHere = mandate || creditor || pm.first("PayerPartyDebtorFinancialAccount", "IBANID") != nil
-                check(c, pm, code: code, creditTransfer: pm.child("PayeePartyCreditorFinancialAccount") != nil,
+                check(c, pm, code: code, creditTransfer: pm.child("PayeePartyCreditorFinancialAccount") != nil || pm.child("PayeeSpecifiedCreditorFinancialInstitution") != nil,
                       card: pm.child("ApplicableTradeSettlementFinancialCard") != nil, directDebit: ddHere,
                       iban: pm.first("PayeePartyCreditorFinancialAccount", "IBANID")?.normalizedText,
                       debitIBAN: pm.first("PayerPartyDebtorFinancialAccount", "IBANID")?.normalizedText)
             }
-            let any = mandate || creditor || debtor
-            if any {
-                if !mandate { c.fail("BR-DE-29", s, de: "Bei Lastschrift (BG-19) muss die Mandatsreferenz (BT-89) angegeben sein.") }
-                if !creditor { c.fail("BR-DE-30", s, de: "Bei Lastschrift (BG-19) muss die Gläubiger-Identifikationsnummer (BT-90) angegeben sein.") }
-                if !debtor { c.fail("BR-DE-31", s, de: "Bei Lastschrift (BG-19) muss die IBAN des belasteten Kontos (BT-91) angegeben sein.") }
+            // CII has no element for BG-19: it exists when one of BT-89, BT-90, BT-91 does,
+            // and then the others must be there too.
+            if mandate || creditor || debtor {
+                if !((mandate || debtor) && creditor) { c.fail("BR-DE-30", s, de: "Bei Lastschrift (BG-19) müssen die Gläubiger-Identifikationsnummer (BT-90) und Mandatsreferenz (BT-89) bzw. IBAN des belasteten Kontos (BT-91) angegeben sein.") }
+                if !((mandate || creditor) && debtor) { c.fail("BR-DE-31", s, de: "Bei Lastschrift (BG-19) muss die IBAN des belasteten Kontos (BT-91) angegeben sein.") }
             }
         }
     }
@@ -194,15 +194,11 @@ enum XRechnungCIUS {
         return lastHashLine < lines.count - 1
     }
 
-    /// `#SKONTO#TAGE=n#PROZENT=n.nn#` with optional `BASISBETRAG=-n.nn#`, found anywhere in the line, ending it.
+    /// The whole line is `#SKONTO#TAGE=n#PROZENT=n.nn#`, optionally with `BASISBETRAG=-n.nn#`.
     static func skontoLine(_ line: String) -> Bool {
-        var s = Substring(line)
-        while let r = s.range(of: "#SKONTO#TAGE=") {
-            var rest = s[r.upperBound...]
-            if matchEntry(&rest) { return true }
-            s = s[s.index(after: r.lowerBound)...]
-        }
-        return false
+        guard line.hasPrefix("#SKONTO#TAGE=") else { return false }
+        var rest = Substring(line).dropFirst("#SKONTO#TAGE=".count)
+        return matchEntry(&rest)
     }
 
     private static func matchEntry(_ rest: inout Substring) -> Bool {
@@ -269,20 +265,27 @@ enum XRechnungCIUS {
 
 /// The Peppol BIS rules that XRechnung 2.5.0 merges into its rule set.
 enum Peppol {
+    /// Peppol compares computed amounts with a slack of 0.02.
+    static let slack = Decimal(string: "0.02")!
+    /// Currencies Peppol treats as having no minor unit get a slack of half a unit.
+    static let wholeUnitCurrencies: Set<String> = ["HUF", "JPY", "KRW", "ISK", "CLP", "PYG", "VND", "XAF", "XOF", "UGX", "RWF", "BIF", "DJF", "GNF", "KMF", "VUV", "XPF"]
+
     static func run(_ c: RuleContext) {
         let inv = c.invoice
         let r = c.root
+        let slack = wholeUnitCurrencies.contains(inv.currency ?? "") ? Decimal(string: "0.5")! : Peppol.slack
         if inv.processID.isBlank { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
         if let t = inv.taxCurrency, t == inv.currency { c.fail("PEPPOL-EN16931-R005", r, de: "Die Steuerwährung (BT-6) darf nur angegeben werden, wenn sie von der Rechnungswährung (BT-5) abweicht.") }
         var empty: XElement?
         r.walk { e in
-            if empty == nil, e.children.isEmpty, e.normalizedText.isEmpty { empty = e }
+            // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
+            if empty == nil, e.children.isEmpty, e.normalizedText.isEmpty, e.name != "ApplicableHeaderTradeDelivery" { empty = e }
         }
         if let e = empty { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
         if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
         if inv.seller.electronicAddress == nil { c.fail("PEPPOL-EN16931-R020", r, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
-            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, amount != round2(base * pct / 100) {
+            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - base * pct / 100) > slack {
                 c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(base * pct / 100)).")
             }
             if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
@@ -297,7 +300,7 @@ enum Peppol {
                 let base = l.baseQuantity?.value ?? 1
                 if base > 0 {
                     let expected = round2(q * (price / base) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
-                    if net != expected { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein, erwartet \(expected).") }
+                    if abs(net - expected) > slack { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein, erwartet \(expected).") }
                 }
             }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }

@@ -114,7 +114,7 @@ enum Core {
             }
         }
         for a in inv.attachments where a.id.isEmpty { c.fail("BR-52", loc, de: "Jeder rechnungsbegründende Unterlage (BG-24) braucht eine Kennung (BT-122).") }
-        if let tc = inv.taxCurrency, !tc.isEmpty, inv.totals.vatTotalTaxCurrency == nil {
+        if let tc = inv.taxCurrency, !tc.isEmpty, tc != inv.currency, inv.totals.vatTotalTaxCurrency == nil {
             c.fail("BR-53", loc, de: "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein.")
         }
         for p in inv.precedingInvoices where p.number.isEmpty { c.fail("BR-55", loc, de: "Der Verweis auf eine vorausgegangene Rechnung braucht deren Nummer (BT-25).") }
@@ -200,16 +200,37 @@ enum TotalRules {
                 c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein, erwartet \(expected).")
             }
         }
-        if let vat = t.vatTotal?.value, !inv.vatBreakdown.isEmpty {
-            let expected = round2(sum(inv.vatBreakdown.map(\.taxAmount)))
-            if vat != expected {
-                c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+        if c.isUBL {
+            // UBL: each TaxTotal with subtotals must add up; the total with VAT uses every
+            // TaxTotal amount in the invoice currency.
+            let totals = c.root.children("TaxTotal")
+            for tt in totals where !tt.children("TaxSubtotal").isEmpty {
+                guard let v = UBLReader.dec(tt.child("TaxAmount"))?.value else { continue }
+                let expected = round2(sum(tt.children("TaxSubtotal").map { UBLReader.dec($0.child("TaxAmount")) }))
+                if v != expected {
+                    c.fail("BR-CO-14", tt, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+                }
             }
-        }
-        if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
-            let expected = round2(without + (t.vatTotal?.value ?? 0))
-            if with != expected {
-                c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+            if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
+                let vat = totals.count == 1 ? sum(totals.map { UBLReader.dec($0.child("TaxAmount")) })
+                    : sum(totals.compactMap { $0.child("TaxAmount") }.filter { $0.attribute("currencyID") == inv.currency }.map { UBLReader.dec($0) })
+                let expected = round2(without + vat)
+                if with != expected {
+                    c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+                }
+            }
+        } else {
+            if let vat = t.vatTotal?.value, !inv.vatBreakdown.isEmpty {
+                let expected = round2(sum(inv.vatBreakdown.map(\.taxAmount)))
+                if vat != expected {
+                    c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+                }
+            }
+            if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
+                let expected = round2(without + (t.vatTotal?.value ?? 0))
+                if with != expected {
+                    c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+                }
             }
         }
         if let due = t.due?.value, let with = t.withVAT?.value {

@@ -333,6 +333,15 @@ enum Peppol {
                 if v != "true" && v != "false" { c.fail("PEPPOL-EN16931-R043", ac, de: "ChargeIndicator muss „true“ oder „false“ sein.") }
             }
         }
+        if c.isCII, let m = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementHeaderMonetarySummation") {
+            let amounts = m.children("TaxTotalAmount")
+            if amounts.filter({ $0.attribute("currencyID") == inv.currency }).count > 1 {
+                c.fail("PEPPOL-EN16931-R053", m, de: "Der Umsatzsteuergesamtbetrag in Rechnungswährung (BT-110) darf nur einmal angegeben sein.")
+            }
+            if let tc = inv.taxCurrency, tc != inv.currency, amounts.filter({ $0.attribute("currencyID") == tc }).count != 1 {
+                c.fail("PEPPOL-EN16931-R054", m, de: "Bei Angabe einer Steuerwährung (BT-6) muss die Umsatzsteuer in dieser Währung (BT-111) genau einmal angegeben sein.")
+            }
+        }
         if let vat = inv.totals.vatTotal?.value, let vatTC = inv.totals.vatTotalTaxCurrency?.value, (vat < 0) != (vatTC < 0), vat != 0, vatTC != 0 {
             c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.")
         }

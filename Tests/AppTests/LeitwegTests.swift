@@ -6,7 +6,7 @@ import RathausCore
 
 final class LeitwegTests: XCTestCase {
     func testTenantRegistersLeitwegIDsAndSuppliersLookThemUp() async throws {
-        let app = try await makeTestApp(demo: true)
+        let app = try await makeTestApp()
         let op = try await createToken(app, tenant: "16", scopes: [.operator])
         let erfurtAdmin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         // API: coarse address from the key, check digits computed

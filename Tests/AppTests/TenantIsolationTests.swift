@@ -21,6 +21,10 @@ final class TenantIsolationTests: XCTestCase {
         "GET /api/v1/zustaendigkeiten", "GET /api/v1/organisationseinheiten", "GET /api/v1/organisationseinheiten/:id",
         // the Leitweg-ID lookup is public so suppliers can address invoices
         "GET /leitweg-ids", "GET /api/v1/leitweg-ids", "GET /api/v1/leitweg-ids/:id",
+        // e-invoice intake is a public mailbox (validated, routed by Leitweg-ID); the supplier's
+        // status needs the secret receipt token, which the walk cannot know
+        "POST /api/v1/rechnungen", "GET /rechnungen/einreichen", "POST /rechnungen/einreichen",
+        "GET /rechnungen/status/:token", "GET /api/v1/rechnungsstatus/:token",
     ]
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {
@@ -62,6 +66,13 @@ final class TenantIsolationTests: XCTestCase {
         leitwegB.tenantARS = victim; leitwegB.leitwegID = "16052-KASSE-15"; leitwegB.label = "Stadtkasse Gera"; leitwegB.active = true
         leitwegB.leitwegID = try LeitwegID.make(grob: "16052", fein: "KASSE").description
         try await leitwegB.create(on: app.db)
+        let invoiceB = EInvoice()
+        invoiceB.id = UUID(); invoiceB.tenantARS = victim; invoiceB.leitwegID = leitwegB.leitwegID; invoiceB.channel = "api"
+        invoiceB.syntax = "CII"; invoiceB.sha256 = String(repeating: "a", count: 64); invoiceB.size = 1; invoiceB.sellerKey = "DE1"
+        invoiceB.sellerName = "geheim-B Lieferant"; invoiceB.invoiceNumber = "geheim-B-1"; invoiceB.typeCode = "380"; invoiceB.currency = "EUR"
+        invoiceB.amountDueCents = 100; invoiceB.totalCents = 100; invoiceB.status = "eingegangen"; invoiceB.receiptHash = String(repeating: "b", count: 64)
+        invoiceB.warnings = 0; invoiceB.receivedAt = Date()
+        try await invoiceB.create(on: app.db)
         let auditBefore = try await AuditEntry.query(on: app.db).count()
 
         let bodies: [String: String] = [
@@ -91,11 +102,13 @@ final class TenantIsolationTests: XCTestCase {
                     case "ars": return victim
                     case "key": return "99110009104000"
                     case "modul": return "unterlagen"
+                    case "n": return "0"
                     case "id":
                         if pattern.contains("tokens") { return tB.id!.uuidString }
                         if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
                         if pattern.contains("zustaendigkeiten") { return entryB.id!.uuidString }
                         if pattern.contains("leitweg") { return leitwegB.leitwegID }
+                        if pattern.contains("rechnungen") { return invoiceB.id!.uuidString }
                         return round.id!.uuidString
                     default: return "x"
                     }
@@ -152,6 +165,9 @@ final class TenantIsolationTests: XCTestCase {
         XCTAssertEqual(ansAfter?.interest, "no")
         let auditAfter = try await AuditEntry.query(on: app.db).filter(\.$action != "auth.login").count()
         XCTAssertEqual(auditAfter, auditBefore)
+        let invoiceAfter = try await EInvoice.find(invoiceB.id, on: app.db)
+        XCTAssertEqual(invoiceAfter?.status, "eingegangen")
+        XCTAssertNil(invoiceAfter?.exportedAt)
         try await app.asyncShutdown()
     }
 }

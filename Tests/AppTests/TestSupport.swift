@@ -141,3 +141,28 @@ func api(_ app: Application, _ method: HTTPMethod, _ path: String, token: String
     }
     return try await app.testable().sendRequest(method, path, headers: h, body: body)
 }
+
+extension Browser {
+    /// Submits a multipart form with files, like a browser's file upload.
+    @discardableResult
+    func postMultipart(_ path: String, fields: [String: String] = [:], files: [(field: String, name: String, data: Data)]) async throws -> TestingHTTPResponse {
+        let boundary = "----rathaus-test-\(UUID().uuidString)"
+        var body = Data()
+        var all = fields
+        if let token = csrf { all["_csrf"] = token }
+        for (k, v) in all {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(k)\"\r\n\r\n\(v)\r\n".utf8))
+        }
+        for f in files {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(f.field)\"; filename=\"\(f.name)\"\r\nContent-Type: application/xml\r\n\r\n".utf8))
+            body.append(f.data)
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        var h = headers()
+        h.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(boundary)")
+        let res = try await app.testable().sendRequest(.POST, path, headers: h, body: ByteBuffer(data: body))
+        remember(res)
+        return res
+    }
+}

@@ -33,6 +33,7 @@ struct TenantWebController {
         var canAnswer: Bool
         var canTokens: Bool
         var canFinder: Bool
+        var canInvoices: Bool
     }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
@@ -58,7 +59,8 @@ struct TenantWebController {
                             canNotice: req.can(.membershipNotice, tenant: tenant.ars) && MembershipStateMachine.next(state, .giveNotice) != nil,
                             canAnswer: req.can(.surveyAnswer, tenant: tenant.ars),
                             canTokens: req.can(.tokensManage, tenant: tenant.ars),
-                            canFinder: req.can(.finderManage, tenant: tenant.ars))
+                            canFinder: req.can(.finderManage, tenant: tenant.ars),
+                            canInvoices: req.can(.invoiceView, tenant: tenant.ars))
         return try await req.render("tenant/home", title: tenant.name, view)
     }
 

@@ -1,5 +1,6 @@
 import Fluent
 import Vapor
+import RathausCore
 
 struct DemoAccount: Sendable {
     let email: String
@@ -57,6 +58,23 @@ enum DemoData {
                 try await r.create(on: db)
                 try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: nil, action: "survey.open",
                                        objectType: "survey_round", objectID: r.id?.uuidString ?? "", before: nil, after: r.title)
+            }
+        }
+        // Leitweg-IDs so a supplier can send a demo invoice straight away.
+        for (ars, fein, label) in [("16051", nil, "Stadtverwaltung Erfurt, Rechnungseingang"), ("16051", "KASSE", "Stadtkasse Erfurt"),
+                                   ("160710003003", nil, "Stadt Bad Berka, Rechnungseingang")] as [(String, String?, String)] {
+            guard let g = try await Gebiet.find(ars, on: app.db),
+                  let id = try? LeitwegID.make(grob: LeitwegRegistry.coarse(for: g), fein: fein),
+                  try await LeitwegEntry.query(on: app.db).filter(\.$leitwegID == id.description).first() == nil else { continue }
+            let e = LeitwegEntry()
+            e.tenantARS = ars
+            e.leitwegID = id.description
+            e.label = label
+            e.active = true
+            try await app.db.transaction { db in
+                try await e.create(on: db)
+                try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: ars, action: "leitweg.create",
+                                       objectType: "leitweg_id", objectID: e.leitwegID, before: nil, after: label)
             }
         }
         app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")

@@ -41,6 +41,10 @@ struct CSRFMiddleware: AsyncMiddleware {
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let changing: [HTTPMethod] = [.POST, .PUT, .PATCH, .DELETE]
         if changing.contains(req.method), !req.url.path.hasPrefix("/api/") {
+            // File uploads arrive streamed; collect them (bounded) so the token field can be read.
+            if req.headers.contentType?.type == "multipart", req.body.data == nil {
+                _ = try await req.body.collect(max: 50 * 1024 * 1024).get()
+            }
             let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))
             guard req.hasSession, let expected = req.session.data["csrf"], let sent,
                   constantTimeEqual(expected, sent) else {

@@ -17,6 +17,10 @@ enum Action: String, Sendable, CaseIterable {
     case finderManage          // offices and responsibilities of a tenant
     case serviceTextsEdit      // statewide service texts (tenant = nil) or a tenant's local texts
     case leitwegManage         // a tenant's Leitweg-IDs (e-invoice addresses)
+    case invoiceView           // read a tenant's received e-invoices, download originals
+    case invoiceDecide         // check, release or reject a tenant's e-invoices
+    case invoiceSettings       // a tenant's inbox settings (four eyes)
+    case invoiceExport         // finance software pulls and acknowledges released invoices
 }
 
 enum Policy {
@@ -29,7 +33,8 @@ enum Policy {
             switch s.role {
             case .operator:
                 // the operator decides, it does not speak for a municipality
-                return ![.surveyAnswer, .membershipApply, .membershipNotice].contains(action)
+                // and it does not read the municipalities' invoices
+                return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport].contains(action)
             case .state:
                 // the state's editors maintain the statewide service texts
                 if action == .serviceTextsEdit && tenant == nil { return true }
@@ -37,10 +42,10 @@ enum Policy {
             case .tenantAdmin:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
-                        .finderManage, .serviceTextsEdit, .leitwegManage].contains(action)
+                        .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
-                return action == .membershipView
+                return [.membershipView, .invoiceView, .invoiceDecide].contains(action)
             }
         case .apiClient(let t):
             if t.scopes.contains(.operator),
@@ -50,6 +55,10 @@ enum Policy {
             if t.scopes.contains(.audit), action == .auditView { return true }
             if t.scopes.contains(.operator), [.finderManage, .serviceTextsEdit, .leitwegManage].contains(action) { return true }
             if t.scopes.contains(.finder), let tenant, tenant == t.tenantARS, [.finderManage, .serviceTextsEdit].contains(action) {
+                return true
+            }
+            // Invoices are the municipality's own business: no operator access, only its own tokens.
+            if t.scopes.contains(.rechnungen), let tenant, tenant == t.tenantARS, [.invoiceView, .invoiceExport].contains(action) {
                 return true
             }
             if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,

@@ -36,6 +36,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case payments
     /// Offices, responsibilities and local service texts of the token's tenant (Zuständigkeitsfinder).
     case finder
+    /// Received e-invoices of the token's tenant: list, download, acknowledge (finance software).
+    case rechnungen
 }
 
 /// Who is acting on this request.
@@ -63,6 +65,11 @@ enum Principal: Sendable {
 
     var staff: StaffPrincipal? {
         if case .staff(let s) = self { return s }
+        return nil
+    }
+
+    var token: TokenPrincipal? {
+        if case .apiClient(let t) = self { return t }
         return nil
     }
 }

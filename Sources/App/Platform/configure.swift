@@ -21,6 +21,9 @@ struct RathausConfig: Sendable {
     /// Take the client address from `X-Forwarded-For` (only behind the provider's own proxy:
     /// `RATHAUS_TRUST_PROXY=1`), otherwise a client could pick its own address for throttling.
     var trustForwardedFor: Bool = false
+    /// Original documents (`RATHAUS_FILES_DIR`, default `<data dir>/dateien`). Nil with no data
+    /// directory → a fresh temporary directory (tests). Shared storage when running several instances.
+    var filesDirectory: String? = nil
     /// Load the shipped Thuringian territorial data on first start.
     var loadReferenceData: Bool = true
 
@@ -30,6 +33,7 @@ struct RathausConfig: Sendable {
         c.databaseURL = Environment.get("DATABASE_URL").flatMap { $0.isEmpty ? nil : $0 }
         c.dataDirectory = Environment.get("RATHAUS_DATA_DIR").flatMap { $0.isEmpty ? nil : $0 } ?? "rathaus-data"
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
+        c.filesDirectory = Environment.get("RATHAUS_FILES_DIR").flatMap { $0.isEmpty ? nil : $0 }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
         return c
@@ -74,6 +78,10 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M008CreateSurveys())
     app.migrations.add(M009CreateFinder())
     app.migrations.add(M010CreateLeitwegIDs())
+    app.migrations.add(M011CreateInvoices())
+    let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
+    app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))

@@ -16,4 +16,5 @@ func routes(_ app: Application) throws {
     FinderWebController().addRoutes(to: app)
     XZuFiController().addRoutes(to: api)
     LeitwegController().addRoutes(api: api, web: app)
+    InvoiceController().addRoutes(api: api, web: app)
 }

@@ -214,7 +214,7 @@ public enum SafeXML {
         if data.count > limits.maxBytes { throw .tooLarge(limit: limits.maxBytes) }
         try checkProlog(data)
 
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
+        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
         guard let ctxt = xmlNewParserCtxt() else { throw .malformed(line: 0, detail: "parser") }
         defer { xmlFreeParserCtxt(ctxt) }
         let parsed: xmlDocPtr? = data.withUnsafeBytes { raw in

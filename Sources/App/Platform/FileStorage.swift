@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+import Vapor
+
+/// Where original documents (invoices, later attachments of applications) are kept, outside the
+/// database rows. Content-addressed by SHA-256: the same bytes are stored once, and a stored file
+/// can be checked against its hash at any time. Local directory by default; an object store can
+/// implement the same protocol. Several instances behind a load balancer need a shared directory.
+protocol FileStorage: Sendable {
+    /// Stores the bytes durably (written and fsynced before returning) and returns the hex SHA-256.
+    func put(_ data: Data) throws -> String
+    func get(_ sha256: String) throws -> Data?
+}
+
+struct FileStorageError: Error, CustomStringConvertible {
+    let description: String
+}
+
+struct LocalFileStorage: FileStorage {
+    let root: URL
+
+    init(root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    static func hex(_ data: Data) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func path(_ sha: String) throws -> URL {
+        guard sha.count == 64, sha.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw FileStorageError(description: "invalid key")
+        }
+        return root.appendingPathComponent(String(sha.prefix(2))).appendingPathComponent(sha)
+    }
+
+    func put(_ data: Data) throws -> String {
+        let sha = Self.hex(data)
+        let target = try path(sha)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: target.path) { return sha }
+        try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        // Write to a temporary name, fsync, then rename: a crash never leaves a half file under the final name.
+        let tmp = target.deletingLastPathComponent().appendingPathComponent(".\(sha).\(UUID().uuidString).tmp")
+        guard fm.createFile(atPath: tmp.path, contents: nil) else { throw FileStorageError(description: "cannot create file") }
+        let handle = try FileHandle(forWritingTo: tmp)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            try? fm.removeItem(at: tmp)
+            throw error
+        }
+        if rename(tmp.path, target.path) != 0 {
+            try? fm.removeItem(at: tmp)
+            if !fm.fileExists(atPath: target.path) { throw FileStorageError(description: "cannot store file") }
+        }
+        return sha
+    }
+
+    func get(_ sha: String) throws -> Data? {
+        let p = try path(sha)
+        return FileManager.default.contents(atPath: p.path)
+    }
+}
+
+struct FileStorageKey: StorageKey { typealias Value = any FileStorage }
+
+extension Application {
+    var files: any FileStorage {
+        get {
+            guard let s = storage[FileStorageKey.self] else { fatalError("file storage not configured") }
+            return s
+        }
+        set { storage[FileStorageKey.self] = newValue }
+    }
+}

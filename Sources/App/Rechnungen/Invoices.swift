@@ -1,0 +1,298 @@
+import Crypto
+import Fluent
+import Foundation
+import RathausCore
+import SQLKit
+import Vapor
+import XRechnung
+
+/// A received, valid e-invoice bound to a Leitweg-ID of a tenant. The original bytes live in the
+/// file storage under their SHA-256; this row holds what the inbox filters and shows.
+final class EInvoice: Model, @unchecked Sendable {
+    static let schema = "rechnungen"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "tenant_ars") var tenantARS: String
+    @Field(key: "leitweg_id") var leitwegID: String
+    @Field(key: "channel") var channel: String            // upload | api | formular
+    @Field(key: "syntax") var syntax: String
+    @Field(key: "sha256") var sha256: String
+    @Field(key: "size") var size: Int
+    @Field(key: "seller_key") var sellerKey: String        // VAT id, else tax number, else name: the duplicate key
+    @Field(key: "seller_name") var sellerName: String
+    @Field(key: "invoice_number") var invoiceNumber: String
+    @Field(key: "type_code") var typeCode: String
+    @OptionalField(key: "issue_date") var issueDate: String?
+    @OptionalField(key: "due_date") var dueDate: String?
+    @Field(key: "currency") var currency: String
+    @Field(key: "amount_due_cents") var amountDueCents: Int64
+    @Field(key: "total_cents") var totalCents: Int64
+    @Field(key: "status") var status: String
+    @OptionalField(key: "rejection_reason") var rejectionReason: String?
+    @OptionalField(key: "factual_by") var factualBy: String?
+    @OptionalField(key: "arithmetic_by") var arithmeticBy: String?
+    @OptionalField(key: "released_by") var releasedBy: String?
+    @Field(key: "receipt_hash") var receiptHash: String    // SHA-256 of the supplier's status token
+    @OptionalField(key: "supplier_email") var supplierEmail: String?
+    @Field(key: "warnings") var warnings: Int
+    @Field(key: "received_at") var receivedAt: Date
+    @OptionalField(key: "exported_at") var exportedAt: Date?
+    init() {}
+}
+
+/// Per-tenant inbox settings; no row means the defaults (four eyes on).
+final class InvoiceSettings: Model, @unchecked Sendable {
+    static let schema = "rechnung_einstellungen"
+    @ID(custom: "tenant_ars", generatedBy: .user) var id: String?
+    @Field(key: "four_eyes") var fourEyes: Bool
+    init() {}
+}
+
+struct M011CreateInvoices: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(EInvoice.schema)
+            .id()
+            .field("tenant_ars", .string, .required)
+            .field("leitweg_id", .string, .required)
+            .field("channel", .string, .required)
+            .field("syntax", .string, .required)
+            .field("sha256", .string, .required)
+            .field("size", .int, .required)
+            .field("seller_key", .string, .required)
+            .field("seller_name", .string, .required)
+            .field("invoice_number", .string, .required)
+            .field("type_code", .string, .required)
+            .field("issue_date", .string)
+            .field("due_date", .string)
+            .field("currency", .string, .required)
+            .field("amount_due_cents", .int64, .required)
+            .field("total_cents", .int64, .required)
+            .field("status", .string, .required)
+            .field("rejection_reason", .string)
+            .field("factual_by", .string)
+            .field("arithmetic_by", .string)
+            .field("released_by", .string)
+            .field("receipt_hash", .string, .required)
+            .field("supplier_email", .string)
+            .field("warnings", .int, .required)
+            .field("received_at", .datetime, .required)
+            .field("exported_at", .datetime)
+            .create()
+        let sql = database as! any SQLDatabase
+        // The same invoice (seller, number, bytes) is booked once, whatever instance receives it.
+        try await sql.create(index: "rechnungen_dup_uq").unique().on(EInvoice.schema)
+            .column("seller_key").column("invoice_number").column("sha256").run()
+        try await sql.create(index: "rechnungen_tenant_idx").on(EInvoice.schema).column("tenant_ars").column("status").run()
+        try await sql.create(index: "rechnungen_receipt_idx").on(EInvoice.schema).column("receipt_hash").run()
+        try await database.schema(InvoiceSettings.schema)
+            .field("tenant_ars", .string, .identifier(auto: false))
+            .field("four_eyes", .bool, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(InvoiceSettings.schema).delete()
+        try await database.schema(EInvoice.schema).delete()
+    }
+}
+
+/// What an intake attempt produced.
+enum IntakeResult: Sendable {
+    case accepted(EInvoice, receipt: String, report: ValidationReport)
+    case invalid(ValidationReport)
+}
+
+/// Receiving invoices from every channel: validate, route by BT-10, store durably, book once.
+enum InvoiceIntake {
+    static let validator = XRechnungValidator()
+
+    /// Cents from a Decimal amount (two minor units; XRechnung amounts have at most two decimals).
+    static func cents(_ v: DecimalValue?) -> Int64 {
+        guard let v else { return 0 }
+        var x = v.value * 100
+        var r = Decimal()
+        NSDecimalRound(&r, &x, 0, .bankers)
+        return NSDecimalNumber(decimal: r).int64Value
+    }
+
+    static func routingError(_ raw: String?) -> AppError {
+        let id = raw?.trimmingCharacters(in: .whitespaces) ?? ""
+        if id.isEmpty {
+            return AppError(.unprocessableEntity, "rechnung.leitweg_missing",
+                            de: "Die Rechnung enthält keine Käuferreferenz (BT-10). Tragen Sie dort die Leitweg-ID der Kommune ein; Sie finden sie unter /leitweg-ids.",
+                            en: "The invoice has no buyer reference (BT-10). Put the municipality's Leitweg-ID there; see /leitweg-ids.")
+        }
+        return AppError(.unprocessableEntity, "rechnung.leitweg_unknown",
+                        de: "Die Leitweg-ID „\(id)“ aus der Käuferreferenz (BT-10) ist bei keiner Kommune dieser Plattform aktiv. Bitte prüfen Sie die Leitweg-ID unter /leitweg-ids und senden Sie die Rechnung erneut.",
+                        en: "The Leitweg-ID '\(id)' in the buyer reference (BT-10) is not active on this platform. Look it up at /leitweg-ids.")
+    }
+
+    /// Validates off the event loop, routes, stores the bytes, and commits the row and the audit
+    /// entry in one transaction before returning: an accepted invoice is never lost.
+    static func receive(_ req: Request, data: Data, channel: String, supplierEmail: String? = nil) async throws -> IntakeResult {
+        let report = try await req.application.threadPool.runIfActive { validator.validate(data) }
+        guard report.isValid, let inv = report.invoice else { return .invalid(report) }
+
+        // Routing: BT-10 carries the Leitweg-ID.
+        let raw = inv.buyerReference ?? ""
+        guard let lid = try? LeitwegID(raw),
+              let entry = try await LeitwegEntry.query(on: req.db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() else {
+            throw routingError(raw)
+        }
+        let sellerKey = [inv.seller.vatID, inv.seller.taxRegistrationID, inv.seller.name].compactMap { $0 }.first { !$0.isEmpty } ?? "unbekannt"
+        let number = inv.number ?? ""
+        let sha = try await req.application.threadPool.runIfActive { try req.application.files.put(data) }
+        if let existing = try await EInvoice.query(on: req.db).filter(\.$sellerKey == sellerKey)
+            .filter(\.$invoiceNumber == number).filter(\.$sha256 == sha).first() {
+            throw duplicate(existing)
+        }
+        var token = [UInt8](repeating: 0, count: 24)
+        for i in token.indices { token[i] = UInt8.random(in: 0...255) }
+        let receipt = Data(token).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let e = EInvoice()
+        e.id = UUID()
+        e.tenantARS = entry.tenantARS
+        e.leitwegID = entry.leitwegID
+        e.channel = channel
+        e.syntax = inv.syntax.rawValue
+        e.sha256 = sha
+        e.size = data.count
+        e.sellerKey = String(sellerKey.prefix(200))
+        e.sellerName = String((inv.seller.name ?? "").prefix(300))
+        e.invoiceNumber = String(number.prefix(200))
+        e.typeCode = inv.typeCode ?? ""
+        e.issueDate = inv.issueDate
+        e.dueDate = inv.dueDate
+        e.currency = inv.currency ?? "EUR"
+        e.amountDueCents = cents(inv.totals.due)
+        e.totalCents = cents(inv.totals.withVAT)
+        e.status = InvoiceStatus.received.rawValue
+        e.receiptHash = LocalFileStorage.hex(Data(receipt.utf8))
+        e.supplierEmail = supplierEmail
+        e.warnings = report.warnings.count
+        e.receivedAt = Date()
+        let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
+        do {
+            try await req.db.transaction { db in
+                try await e.create(on: db)
+                try await req.audit(on: db, "rechnung.eingang", tenant: e.tenantARS, objectType: "rechnung", objectID: e.id!.uuidString,
+                                    after: "\(channel): \(summary)")
+            }
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Another request (or instance) booked the same invoice a moment ago.
+            if let existing = try await EInvoice.query(on: req.db).filter(\.$sellerKey == e.sellerKey)
+                .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
+                throw duplicate(existing)
+            }
+            throw error
+        }
+        return .accepted(e, receipt: receipt, report: report)
+    }
+
+    static func duplicate(_ existing: EInvoice) -> AppError {
+        let date = ISO8601DateFormatter.german(existing.receivedAt)
+        return AppError(.conflict, "rechnung.duplicate",
+                        de: "Diese Rechnung (Nr. \(existing.invoiceNumber)) ist bereits am \(date) eingegangen und wird nicht doppelt gebucht.",
+                        en: "This invoice (no. \(existing.invoiceNumber)) was already received on \(date); it is not booked twice.")
+    }
+
+    static func settings(_ db: any Database, _ tenant: String) async throws -> Bool {
+        try await InvoiceSettings.find(tenant, on: db)?.fourEyes ?? true
+    }
+
+    /// One workflow step by the signed-in person; four eyes per tenant setting; audited.
+    static func transition(_ req: Request, _ e: EInvoice, to target: InvoiceStatus, reason: String?) async throws {
+        guard let from = InvoiceStatus(rawValue: e.status) else { throw AppError.notFound }
+        let actor = req.principal.auditActor
+        let fourEyes = try await settings(req.db, e.tenantARS)
+        let steps = InvoiceSteps(factualBy: e.factualBy, arithmeticBy: e.arithmeticBy)
+        if let refusal = InvoiceWorkflow.check(from: from, to: target, actor: actor, steps: steps, fourEyes: fourEyes, reason: reason) {
+            throw AppError(refusal.code == "rechnung.transition" ? .conflict : (refusal.code == "rechnung.four_eyes" ? .forbidden : .badRequest), refusal, field: "grund")
+        }
+        let id = e.id!
+        let tenant = e.tenantARS
+        let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await req.db.transaction { db in
+            // Re-read inside the transaction so two clerks cannot both move the same invoice.
+            guard let fresh = try await EInvoice.find(id, on: db), fresh.status == from.rawValue else {
+                throw AppError(.conflict, "rechnung.changed", de: "Die Rechnung wurde inzwischen von jemand anderem bearbeitet. Bitte laden Sie die Seite neu.",
+                               en: "The invoice was changed meanwhile. Reload the page.")
+            }
+            fresh.status = target.rawValue
+            switch target {
+            case .factuallyChecked: fresh.factualBy = actor
+            case .arithmeticallyChecked: fresh.arithmeticBy = actor
+            case .released: fresh.releasedBy = actor
+            case .rejected: fresh.rejectionReason = trimmed
+            case .received: break
+            }
+            try await fresh.save(on: db)
+            try await req.audit(on: db, "rechnung.status", tenant: tenant, objectType: "rechnung", objectID: id.uuidString,
+                                before: from.rawValue, after: target == .rejected ? "\(target.rawValue): \(trimmed ?? "")" : target.rawValue)
+            e.status = fresh.status
+            e.factualBy = fresh.factualBy
+            e.arithmeticBy = fresh.arithmeticBy
+            e.releasedBy = fresh.releasedBy
+            e.rejectionReason = fresh.rejectionReason
+        }
+    }
+
+    /// The stored original, checked against its hash before it is handed out.
+    static func original(_ req: Request, _ e: EInvoice) throws -> Data {
+        guard let data = try req.application.files.get(e.sha256), LocalFileStorage.hex(data) == e.sha256 else {
+            throw AppError(.internalServerError, "rechnung.storage", de: "Die Originaldatei ist nicht lesbar. Der Betrieb wurde informiert.", en: "The original file cannot be read.")
+        }
+        return data
+    }
+}
+
+extension ISO8601DateFormatter {
+    static func german(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "de_DE")
+        f.timeZone = TimeZone(identifier: "Europe/Berlin")
+        f.dateFormat = "dd.MM.yyyy 'um' HH:mm 'Uhr'"
+        return f.string(from: d)
+    }
+}
+
+struct InvoiceDTO: Content {
+    var id: UUID
+    var mandant: String
+    var leitwegId: String
+    var status: String
+    var statusText: String
+    var rechnungsnummer: String
+    var verkaeufer: String
+    var rechnungsdatum: String?
+    var faelligAm: String?
+    var waehrung: String
+    var faelligerBetragCent: Int64
+    var gesamtbetragCent: Int64
+    var syntax: String
+    var sha256: String
+    var kanal: String
+    var eingegangenAm: Date
+    var abgeholtAm: Date?
+    var zurueckweisungsgrund: String?
+
+    init(_ e: EInvoice) {
+        id = e.id!
+        mandant = e.tenantARS
+        leitwegId = e.leitwegID
+        status = e.status
+        statusText = InvoiceStatus(rawValue: e.status)?.german ?? e.status
+        rechnungsnummer = e.invoiceNumber
+        verkaeufer = e.sellerName
+        rechnungsdatum = e.issueDate
+        faelligAm = e.dueDate
+        waehrung = e.currency
+        faelligerBetragCent = e.amountDueCents
+        gesamtbetragCent = e.totalCents
+        syntax = e.syntax
+        sha256 = e.sha256
+        kanal = e.channel
+        eingegangenAm = e.receivedAt
+        abgeholtAm = e.exportedAt
+        zurueckweisungsgrund = e.rejectionReason
+    }
+}

@@ -1,0 +1,243 @@
+import Fluent
+import Foundation
+import RathausCore
+import XCTest
+import XCTVapor
+@testable import App
+
+/// E-Rechnungsportal end to end over HTTP: intake by API and upload, routing by Leitweg-ID,
+/// duplicates, the inbox with the four-eyes workflow, supplier status, finance pull API.
+final class InvoiceTests: XCTestCase {
+    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/data/xrechnung/testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+
+    /// A valid official test invoice addressed to `leitweg` (BT-10), optionally with another number.
+    func invoice(to leitweg: String, number: String? = nil) throws -> Data {
+        var s = try String(contentsOf: Self.sample, encoding: .utf8)
+        s = s.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(leitweg)</cbc:BuyerReference>")
+        if let number { s = s.replacingOccurrences(of: "<cbc:ID>123456XX</cbc:ID>", with: "<cbc:ID>\(number)</cbc:ID>") }
+        return Data(s.utf8)
+    }
+
+    func post(_ app: Application, _ data: Data, contentType: String = "application/xml") async throws -> TestingHTTPResponse {
+        var h = HTTPHeaders()
+        h.replaceOrAdd(name: .contentType, value: contentType)
+        return try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: data))
+    }
+
+    func erfurtLeitweg(_ app: Application) async throws -> String {
+        let e = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+        return try XCTUnwrap(e?.leitwegID)
+    }
+
+    func testIntakeRoutingDuplicatesAndReport() async throws {
+        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        XCTAssertNoThrow(try LeitwegID(lid))
+
+        let data = try invoice(to: lid)
+        let res = try await post(app, data)
+        XCTAssertEqual(res.status, .created, res.text)
+        let body = try res.json()
+        let id = try XCTUnwrap(body["id"] as? String)
+        XCTAssertEqual(body["status"] as? String, "eingegangen")
+        XCTAssertEqual(body["leitwegId"] as? String, lid)
+        let statusURL = try XCTUnwrap(body["statusUrl"] as? String)
+
+        // Committed and stored unchanged before the answer.
+        let row = try await XCTUnwrapAsync(try await EInvoice.find(UUID(uuidString: id), on: app.db))
+        XCTAssertEqual(row.tenantARS, "16051")
+        XCTAssertEqual(try app.files.get(row.sha256), data)
+        XCTAssertEqual(row.invoiceNumber, "123456XX")
+        let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.eingang").count()
+        XCTAssertEqual(audit, 1)
+
+        // The same file again: recognised, not booked twice.
+        let dup = try await post(app, data)
+        XCTAssertEqual(dup.status, .conflict, dup.text)
+        XCTAssertTrue(dup.text.contains("bereits am"), dup.text)
+        let count = try await EInvoice.query(on: app.db).count()
+        XCTAssertEqual(count, 1)
+
+        // Unknown Leitweg-ID: named in the answer with the lookup.
+        let unknown = try await post(app, try invoice(to: "04011000-12345-03", number: "X-2"))
+        XCTAssertEqual(unknown.status, .unprocessableEntity, unknown.text)
+        XCTAssertTrue(unknown.text.contains("04011000-12345-03") && unknown.text.contains("/leitweg-ids"), unknown.text)
+
+        // A broken invoice: 422 with each rule in plain German, nothing stored.
+        var broken = String(decoding: try invoice(to: lid, number: "X-3"), as: UTF8.self)
+        broken = broken.replacingOccurrences(of: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>", with: "")
+        broken = broken.replacingOccurrences(of: "<cbc:PayableAmount currencyID=\"EUR\">", with: "<cbc:PayableAmount currencyID=\"EUR\">1")
+        let bad = try await post(app, Data(broken.utf8))
+        XCTAssertEqual(bad.status, .unprocessableEntity, bad.text)
+        XCTAssertEqual(bad.headers.contentType?.description.hasPrefix("application/problem+json"), true)
+        let rules = ((try bad.json()["fehler"] as? [[String: Any]]) ?? []).compactMap { $0["regel"] as? String }
+        XCTAssertTrue(rules.contains("BR-DE-15"), "\(rules)")
+        XCTAssertTrue(rules.contains("BR-CO-16"), "\(rules)")
+        XCTAssertTrue(bad.text.contains("Käuferreferenz (BT-10) fehlt"), bad.text)
+        let after = try await EInvoice.query(on: app.db).count()
+        XCTAssertEqual(after, 1)
+
+        // Hostile and wrong input.
+        let xxe = try await post(app, Data("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><Invoice>&e;</Invoice>".utf8))
+        XCTAssertEqual(xxe.status, .unprocessableEntity)
+        XCTAssertTrue(xxe.text.contains("XML-DOCTYPE"))
+        XCTAssertFalse(xxe.text.contains("root:"))
+        let wrongType = try await post(app, data, contentType: "application/json")
+        XCTAssertEqual(wrongType.status, .unsupportedMediaType)
+
+        // Supplier's status page.
+        let status = try await app.testable().sendRequest(.GET, statusURL)
+        XCTAssertEqual(status.status, .ok)
+        XCTAssertTrue(status.text.contains("eingegangen") && status.text.contains("123456XX"))
+        let wrong = try await app.testable().sendRequest(.GET, "/rechnungen/status/abcdefghijklmnopqrstuvwxyz")
+        XCTAssertEqual(wrong.status, .notFound)
+    }
+
+    func testInboxFourEyesExportAndIsolation() async throws {
+        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        let created = try await post(app, try invoice(to: lid))
+        XCTAssertEqual(created.status, .created, created.text)
+        let id = try XCTUnwrap(try created.json()["id"] as? String)
+        let statusURL = try XCTUnwrap(try created.json()["statusUrl"] as? String)
+
+        let anna = try await createUser(app, email: "anna@erfurt.test", role: .clerk, tenant: "16051")
+        let ben = try await createUser(app, email: "ben@erfurt.test", role: .clerk, tenant: "16051")
+        let foreign = try await createUser(app, email: "clerk@bad-berka.test", role: .clerk, tenant: "160710003003")
+
+        let a = Browser(app)
+        try await a.login(anna)
+        let inbox = try await a.get("/mandanten/16051/rechnungen")
+        XCTAssertEqual(inbox.status, .ok)
+        XCTAssertTrue(inbox.text.contains("123456XX"), inbox.text)
+        let filtered = try await a.get("/mandanten/16051/rechnungen?status=freigegeben")
+        XCTAssertFalse(filtered.text.contains("123456XX"))
+        let badFilter = try await a.get("/mandanten/16051/rechnungen?von=31.12.2026")
+        XCTAssertEqual(badFilter.status, .badRequest)
+        XCTAssertTrue(badFilter.text.contains("kein gültiges Datum"))
+        let detail = try await a.get("/mandanten/16051/rechnungen/\(id)")
+        XCTAssertEqual(detail.status, .ok)
+        XCTAssertTrue(detail.text.contains("Gültig") && detail.text.contains("Positionen"), detail.text)
+        let xml = try await a.get("/mandanten/16051/rechnungen/\(id)/xml")
+        XCTAssertEqual(xml.status, .ok)
+        XCTAssertTrue(xml.text.contains("<cbc:ID>123456XX</cbc:ID>"))
+
+        // Step 1 by Anna; step 2 by Anna again is refused (four eyes), by Ben accepted.
+        var r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "sachlich_geprueft"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        try await a.get("/mandanten/16051/rechnungen/\(id)")
+        r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "rechnerisch_geprueft"])
+        XCTAssertEqual(r.status, .forbidden)
+        XCTAssertTrue(r.text.contains("Vier-Augen-Prinzip"), r.text)
+        // Skipping a step is refused too.
+        r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "freigegeben"])
+        XCTAssertEqual(r.status, .conflict)
+
+        let b = Browser(app)
+        try await b.login(ben)
+        try await b.get("/mandanten/16051/rechnungen/\(id)")
+        r = try await b.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "rechnerisch_geprueft"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        try await a.get("/mandanten/16051/rechnungen/\(id)")
+        r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "freigegeben"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let row = try await XCTUnwrapAsync(try await EInvoice.find(UUID(uuidString: id), on: app.db))
+        XCTAssertEqual(row.status, "freigegeben")
+        XCTAssertEqual(row.factualBy, "user:anna@erfurt.test")
+        XCTAssertEqual(row.arithmeticBy, "user:ben@erfurt.test")
+        let steps = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.status").count()
+        XCTAssertEqual(steps, 3)
+        let supplierView = try await app.testable().sendRequest(.GET, statusURL)
+        XCTAssertTrue(supplierView.text.contains("zur Zahlung freigegeben"))
+
+        // Another municipality's clerk sees nothing of it.
+        let f = Browser(app)
+        try await f.login(foreign)
+        let s1 = try await f.get("/mandanten/16051/rechnungen")
+        XCTAssertEqual(s1.status, .forbidden)
+        let s2 = try await f.get("/mandanten/160710003003/rechnungen/\(id)")
+        XCTAssertEqual(s2.status, .notFound)
+        let s3 = try await f.get("/mandanten/160710003003/rechnungen/\(id)/xml")
+        XCTAssertEqual(s3.status, .notFound)
+        let own = try await f.get("/mandanten/160710003003/rechnungen")
+        XCTAssertFalse(own.text.contains("123456XX"))
+
+        // Finance software: pull released, not yet acknowledged; acknowledge; gone from the list.
+        let token = try await createToken(app, tenant: "16051", scopes: [.rechnungen])
+        var list = try await api(app, .GET, "/api/v1/rechnungen?status=freigegeben&abgeholt=nein", token: token)
+        XCTAssertEqual(list.status, .ok, list.text)
+        XCTAssertEqual((try list.json()["items"] as? [[String: Any]])?.count, 1)
+        let dl = try await api(app, .GET, "/api/v1/rechnungen/\(id)/xml", token: token)
+        XCTAssertEqual(dl.status, .ok)
+        XCTAssertNotNil(dl.headers.first(name: "Digest"))
+        let ack = try await api(app, .POST, "/api/v1/rechnungen/\(id)/abholung", token: token)
+        XCTAssertEqual(ack.status, .ok, ack.text)
+        let ack2 = try await api(app, .POST, "/api/v1/rechnungen/\(id)/abholung", token: token)
+        XCTAssertEqual(ack2.status, .ok)
+        list = try await api(app, .GET, "/api/v1/rechnungen?status=freigegeben&abgeholt=nein", token: token)
+        XCTAssertEqual((try list.json()["items"] as? [[String: Any]])?.count, 0)
+        let acks = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.abholung").count()
+        XCTAssertEqual(acks, 1)
+        let otherToken = try await createToken(app, tenant: "160710003003", scopes: [.rechnungen])
+        let s4 = try await api(app, .GET, "/api/v1/rechnungen/\(id)", token: otherToken)
+        XCTAssertEqual(s4.status, .notFound)
+        let s5 = try await api(app, .GET, "/api/v1/rechnungen", token: nil)
+        XCTAssertEqual(s5.status, .unauthorized)
+        let membershipToken = try await createToken(app, tenant: "16051", scopes: [.membership])
+        let s6 = try await api(app, .GET, "/api/v1/rechnungen", token: membershipToken)
+        XCTAssertEqual(s6.status, .forbidden)
+    }
+
+    func testRejectionReasonReachesSupplierAndUploadForm() async throws {
+        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+
+        // Web upload: one valid, one broken file in one go.
+        let supplier = Browser(app)
+        let page = try await supplier.get("/rechnungen/einreichen")
+        XCTAssertEqual(page.status, .ok)
+        let res = try await supplier.postMultipart("/rechnungen/einreichen", fields: ["email": "buchhaltung@lieferant.test"], files: [
+            ("dateien[]", "gut.xml", try invoice(to: lid, number: "U-1")),
+            ("dateien[]", "kaputt.xml", Data("<Invoice>".utf8)),
+        ])
+        XCTAssertEqual(res.status, .ok, res.text)
+        XCTAssertTrue(res.text.contains("Angenommen"), res.text)
+        XCTAssertTrue(res.text.contains("kein wohlgeformtes XML"), res.text)
+        let link = try XCTUnwrap(res.text.range(of: "/rechnungen/status/").map { r -> String in
+            String(res.text[r.lowerBound...].prefix { $0 != "\"" })
+        })
+        let withoutCSRF = Browser(app)
+        let refused = try await withoutCSRF.postMultipart("/rechnungen/einreichen", files: [("dateien[]", "gut.xml", try invoice(to: lid, number: "U-2"))])
+        XCTAssertEqual(refused.status, .forbidden)
+        let stored = try await EInvoice.query(on: app.db).count()
+        XCTAssertEqual(stored, 1)
+
+        let clerk = try await createUser(app, email: "clara@erfurt.test", role: .clerk, tenant: "16051")
+        let c = Browser(app)
+        try await c.login(clerk)
+        let e = try await XCTUnwrapAsync(try await EInvoice.query(on: app.db).first())
+        try await c.get("/mandanten/16051/rechnungen/\(e.id!.uuidString)")
+        var r = try await c.post("/mandanten/16051/rechnungen/\(e.id!.uuidString)/status", ["ziel": "zurueckgewiesen", "grund": ""])
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("Grund der Zurückweisung"), r.text)
+        r = try await c.post("/mandanten/16051/rechnungen/\(e.id!.uuidString)/status", ["ziel": "zurueckgewiesen", "grund": "Leistung nicht bestellt <b>"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let status = try await app.testable().sendRequest(.GET, link)
+        XCTAssertTrue(status.text.contains("zurückgewiesen"), status.text)
+        XCTAssertTrue(status.text.contains("Leistung nicht bestellt &lt;b&gt;"), status.text)
+        r = try await c.post("/mandanten/16051/rechnungen/\(e.id!.uuidString)/status", ["ziel": "sachlich_geprueft"])
+        XCTAssertEqual(r.status, .conflict)
+    }
+}
+
+func XCTUnwrapAsync<T>(_ value: @autoclosure () async throws -> T?, file: StaticString = #filePath, line: UInt = #line) async throws -> T {
+    let v = try await value()
+    return try XCTUnwrap(v, file: file, line: line)
+}

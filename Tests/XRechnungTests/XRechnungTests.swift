@@ -12,7 +12,7 @@ final class OracleAgreementTests: XCTestCase {
     static let knownVerdictDisagreements = 8
     static let knownRuleDisagreements = 15
 
-    func parseCSV(_ text: String) -> [[String]] {
+    static func parseCSV(_ text: String) -> [[String]] {
         var rows: [[String]] = []
         for line in text.split(separator: "\n") {
             var fields: [String] = []
@@ -35,7 +35,7 @@ final class OracleAgreementTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: csvURL.path) else {
             throw XCTSkip("../shared/data/xrechnung not present")
         }
-        let rows = parseCSV(try String(contentsOf: csvURL, encoding: .utf8))
+        let rows = Self.parseCSV(try String(contentsOf: csvURL, encoding: .utf8))
         let header = rows[0]
         func col(_ n: String) -> Int { header.firstIndex(of: n)! }
         let validator = XRechnungValidator()
@@ -187,5 +187,70 @@ final class RuleUnitTests: XCTestCase {
         XCTAssertTrue(html.contains("<h2 id=\"positionen\">Positionen</h2>"))
         XCTAssertTrue(html.contains("Gültig"))
         XCTAssertEqual(report.invoice?.buyerReference, "04011000-12345-03")
+    }
+}
+
+/// parse → generate → parse is the identity on the model, and generated files pass the validator.
+final class GenerationTests: XCTestCase {
+    func stripped(_ inv: Invoice) -> Invoice {
+        var i = inv
+        i.allowances = i.allowances.map { var a = $0; a.location = ""; return a }
+        i.charges = i.charges.map { var a = $0; a.location = ""; return a }
+        i.vatBreakdown = i.vatBreakdown.map { var b = $0; b.location = ""; return b }
+        func clean(_ l: InvoiceLine) -> InvoiceLine {
+            var l = l
+            l.location = ""
+            l.allowances = l.allowances.map { var a = $0; a.location = ""; return a }
+            l.charges = l.charges.map { var a = $0; a.location = ""; return a }
+            l.subLines = l.subLines.map(clean)
+            return l
+        }
+        i.lines = i.lines.map(clean)
+        return i
+    }
+
+    func testUBLRoundTripOverEveryValidUBLInvoice() throws {
+        try roundTrip(syntax: "UBL-Invoice", minimum: 100) { UBLWriter.write($0) }
+    }
+
+    func testCIIRoundTripOverEveryValidCII() throws {
+        try roundTrip(syntax: "CII", minimum: 100) { CIIWriter.write($0) }
+    }
+
+    /// A generated invoice's model can also be written in the other syntax and stays valid.
+    func testCrossSyntaxGenerationStaysValid() throws {
+        let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+        guard let data = FileManager.default.contents(atPath: url.path) else { throw XCTSkip("shared data missing") }
+        let v = XRechnungValidator()
+        let model = try XCTUnwrap(v.validate(data).invoice)
+        let cii = v.validate(Data(CIIWriter.write(model).utf8))
+        XCTAssertTrue(cii.isValid, cii.errors.map { $0.rule + " " + $0.messageDE }.joined(separator: "\n"))
+        XCTAssertEqual(cii.invoice?.totals.due, model.totals.due)
+        XCTAssertEqual(cii.invoice?.lines.count, model.lines.count)
+    }
+
+    func roundTrip(syntax: String, minimum: Int, write: (Invoice) -> String) throws {
+        let csvURL = OracleAgreementTests.base.appendingPathComponent("expected-oracle.csv")
+        guard let text = try? String(contentsOf: csvURL, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        let rows = OracleAgreementTests.parseCSV(text).dropFirst().filter { $0[1] == syntax && $0[5] == "true" }
+        XCTAssertGreaterThan(rows.count, minimum)
+        let validator = XRechnungValidator()
+        var failures: [String] = []
+        for row in rows {
+            let data = try Data(contentsOf: OracleAgreementTests.base.appendingPathComponent(row[0]))
+            let first = validator.validate(data)
+            // Files the oracle test lists as known disagreements are not generation cases.
+            guard first.isValid else { continue }
+            guard let model = first.invoice else { failures.append("\(row[0]): not parsed"); continue }
+            let xml = write(model)
+            let second = validator.validate(Data(xml.utf8))
+            if !second.isValid {
+                failures.append("\(row[0]): generated file invalid: \(second.errors.map { $0.rule + " " + $0.messageDE }.prefix(3))")
+            }
+            if let again = second.invoice, stripped(again) != stripped(model) {
+                failures.append("\(row[0]): model differs after round trip")
+            }
+        }
+        XCTAssertTrue(failures.isEmpty, "\(failures.count) of \(rows.count):\n" + failures.joined(separator: "\n"))
     }
 }

@@ -4,6 +4,7 @@ import RathausCore
 import XCTest
 import XCTVapor
 @testable import App
+import XRechnung
 
 /// E-Rechnungsportal end to end over HTTP: intake by API and upload, routing by Leitweg-ID,
 /// duplicates, the inbox with the four-eyes workflow, supplier status, finance pull API.
@@ -240,4 +241,69 @@ final class InvoiceTests: XCTestCase {
 func XCTUnwrapAsync<T>(_ value: @autoclosure () async throws -> T?, file: StaticString = #filePath, line: UInt = #line) async throws -> T {
     let v = try await value()
     return try XCTUnwrap(v, file: file, line: line)
+}
+
+/// The web form for suppliers without software: German errors keep every answer; a correct
+/// form becomes a valid XRechnung that lands in the municipality's inbox.
+final class InvoiceFormTests: XCTestCase {
+    func form(_ lid: String) -> [String: String] {
+        ["leitweg": lid, "nummer": "RE-2026-17", "datum": "2026-11-20", "leistungsdatum": "2026-11-18", "faellig": "2026-12-20",
+         "v_name": "Malerbetrieb Müller & Söhne", "v_strasse": "Anger 5", "v_plz": "99084", "v_ort": "Erfurt", "v_ustid": "DE123456789",
+         "v_kontakt": "Eva Müller", "v_telefon": "0361 123456", "v_email": "rechnung@maler-mueller.de",
+         "iban": "DE02 1203 0000 0000 2020 51", "kontoinhaber": "Malerbetrieb Müller",
+         "k_name": "Stadtverwaltung Erfurt", "k_strasse": "Fischmarkt 1", "k_plz": "99084", "k_ort": "Erfurt",
+         "zeile1_text": "Malerarbeiten Schulflur", "zeile1_menge": "2", "zeile1_einheit": "HUR", "zeile1_preis": "120,00", "zeile1_satz": "19",
+         "zeile2_text": "Farbe", "zeile2_menge": "1,5", "zeile2_einheit": "C62", "zeile2_preis": "13,33", "zeile2_satz": "7"]
+    }
+
+    func testFormBuildsValidXRechnungAndKeepsAnswersOnErrors() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+        let lid = try XCTUnwrap(entry?.leitwegID)
+        let b = Browser(app)
+        let page = try await b.get("/rechnungen/erfassen?leitweg=\(lid)")
+        XCTAssertEqual(page.status, .ok)
+        XCTAssertTrue(page.text.contains("value=\"\(lid)\""))
+
+        var bad = form(lid)
+        bad["iban"] = "DE02 1203 0000 0000 2020 52"
+        bad["zeile2_menge"] = "viel"
+        bad["v_plz"] = "9908"
+        let r1 = try await b.post("/rechnungen/erfassen", bad)
+        XCTAssertEqual(r1.status, .badRequest)
+        XCTAssertTrue(r1.text.contains("Die IBAN ist nicht gültig"), r1.text)
+        XCTAssertTrue(r1.text.contains("Die Menge in Zeile 2 muss eine Zahl"))
+        XCTAssertTrue(r1.text.contains("Postleitzahl mit fünf Ziffern"))
+        XCTAssertTrue(r1.text.contains("Malerarbeiten Schulflur") && r1.text.contains("Malerbetrieb Müller &amp; Söhne"), "answers are kept")
+        var unknown = form("04011000-12345-03")
+        unknown["nummer"] = "RE-X"
+        let r2 = try await b.post("/rechnungen/erfassen", unknown)
+        XCTAssertEqual(r2.status, .badRequest)
+        XCTAssertTrue(r2.text.contains("04011000-12345-03"))
+        let none = try await EInvoice.query(on: app.db).count()
+        XCTAssertEqual(none, 0)
+
+        let ok = try await b.post("/rechnungen/erfassen", form(lid))
+        XCTAssertEqual(ok.status, .ok, ok.text)
+        XCTAssertTrue(ok.text.contains("Ihre Rechnung ist eingegangen"), ok.text)
+        // 2 h × 120,00 = 240,00 + 19 % = 45,60; 1,5 × 13,33 = 20,00 (19,995 rounded) + 7 % = 1,40 → 307,00
+        XCTAssertTrue(ok.text.contains("307,00"), ok.text)
+        let e = try await XCTUnwrapAsync(try await EInvoice.query(on: app.db).first())
+        XCTAssertEqual(e.channel, "formular")
+        XCTAssertEqual(e.tenantARS, "16051")
+        XCTAssertEqual(e.amountDueCents, 30700)
+        let link = try XCTUnwrap(ok.text.range(of: "/rechnungen/status/").map { r in String(ok.text[r.lowerBound...].prefix { $0 != "\"" }) })
+        let xml = try await app.testable().sendRequest(.GET, link.hasSuffix("/xml") ? link : link + "/xml")
+        XCTAssertEqual(xml.status, .ok)
+        let report = XRechnungValidator().validate(Data(xml.body.readableBytesView))
+        XCTAssertTrue(report.isValid, report.findings.map { $0.rule + " " + $0.messageDE }.joined(separator: "\n"))
+        XCTAssertEqual(report.invoice?.buyerReference, lid)
+        XCTAssertEqual(report.scenario?.name, "EN16931 XRechnung (UBL Invoice)")
+        // Sending the same form twice books it once.
+        let again = try await b.post("/rechnungen/erfassen", form(lid))
+        XCTAssertEqual(again.status, .conflict)
+        let count = try await EInvoice.query(on: app.db).count()
+        XCTAssertEqual(count, 1)
+    }
 }

@@ -24,7 +24,8 @@ final class TenantIsolationTests: XCTestCase {
         // e-invoice intake is a public mailbox (validated, routed by Leitweg-ID); the supplier's
         // status needs the secret receipt token, which the walk cannot know
         "POST /api/v1/rechnungen", "GET /rechnungen/einreichen", "POST /rechnungen/einreichen",
-        "GET /rechnungen/status/:token", "GET /api/v1/rechnungsstatus/:token",
+        "GET /rechnungen/status/:token", "GET /api/v1/rechnungsstatus/:token", "GET /rechnungen/status/:token/xml",
+        "GET /rechnungen/erfassen", "POST /rechnungen/erfassen",
     ]
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {

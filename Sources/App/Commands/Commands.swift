@@ -145,7 +145,7 @@ struct TokenCommand: AsyncCommand {
         var action: String
         @Option(name: "tenant", help: "ARS des Mandanten")
         var tenant: String?
-        @Option(name: "scope", help: "membership, operator, audit, payments (mehrere mit Komma)")
+        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen (mehrere mit Komma)")
         var scope: String?
         @Option(name: "name", help: "Bezeichnung")
         var name: String?

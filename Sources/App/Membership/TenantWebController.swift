@@ -190,7 +190,10 @@ struct TenantWebController {
         return try await tokensPage(req, tenant)
     }
 
-    struct TokenInput: Content { var name: String? }
+    struct TokenInput: Content { var name: String?; var zweck: String? }
+
+    /// Scopes a tenant admin may hand out: only tenant-bound ones.
+    static let tenantScopes: [Scope] = [.membership, .finder, .rechnungen]
 
     @Sendable func createToken(req: Request) async throws -> Response {
         let tenant = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
@@ -198,8 +201,11 @@ struct TenantWebController {
         let input = (try? req.content.decode(TokenInput.self)) ?? TokenInput()
         do {
             let name = try TextInput.required(input.name, field: "name", label: "eine Bezeichnung für den Token", max: 100)
-            // tenant admins can only hand out the tenant's own scope
-            let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: [.membership], name: name, createdBy: req.principal.auditActor)
+            // tenant admins can only hand out scopes bound to their own tenant
+            guard let scope = Scope(rawValue: input.zweck ?? "membership"), Self.tenantScopes.contains(scope) else {
+                throw AppError.invalid("zweck", de: "Bitte wählen Sie, wofür der Token dient.", en: "Choose what the token is for.")
+            }
+            let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: [scope], name: name, createdBy: req.principal.auditActor)
             try await req.db.transaction { db in
                 try await token.create(on: db)
                 try await req.audit(on: db, "token.create", tenant: tenant.ars, objectType: "api_token", objectID: token.prefix, after: "Scopes \(token.scopes)")

@@ -17,4 +17,5 @@ func routes(_ app: Application) throws {
     XZuFiController().addRoutes(to: api)
     LeitwegController().addRoutes(api: api, web: app)
     InvoiceController().addRoutes(api: api, web: app)
+    InvoiceFormController().addRoutes(web: app)
 }

@@ -89,17 +89,20 @@ public struct Party: Sendable, Equatable {
 public struct PrecedingInvoice: Sendable, Equatable {
     public var number: String     // BT-25
     public var issueDate: String? // BT-26
+    public init(number: String, issueDate: String?) { self.number = number; self.issueDate = issueDate }
 }
 
 public struct Note: Sendable, Equatable {
     public var subjectCode: String? // BT-21
     public var text: String         // BT-22
+    public init(subjectCode: String?, text: String) { self.subjectCode = subjectCode; self.text = text }
 }
 
 public struct Period: Sendable, Equatable {
     public var start: String?          // BT-73 / BT-134
     public var end: String?            // BT-74 / BT-135
     public var descriptionCode: String? // BT-8
+    public init(start: String? = nil, end: String? = nil, descriptionCode: String? = nil) { self.start = start; self.end = end; self.descriptionCode = descriptionCode }
 }
 
 public struct Delivery: Sendable, Equatable {
@@ -107,12 +110,16 @@ public struct Delivery: Sendable, Equatable {
     public var locationID: Identifier? // BT-71
     public var date: String?           // BT-72
     public var address: Address?       // BG-15
+    public init(partyName: String? = nil, locationID: Identifier? = nil, date: String? = nil, address: Address? = nil) {
+        self.partyName = partyName; self.locationID = locationID; self.date = date; self.address = address
+    }
 }
 
 public struct CreditTransfer: Sendable, Equatable {
     public var accountID: String        // BT-84
     public var accountName: String?     // BT-85
     public var providerID: String?      // BT-86
+    public init(accountID: String, accountName: String?, providerID: String?) { self.accountID = accountID; self.accountName = accountName; self.providerID = providerID }
 }
 
 public struct PaymentInstructions: Sendable, Equatable {
@@ -141,6 +148,7 @@ public struct AllowanceCharge: Sendable, Equatable {
     public var reason: String?             // BT-97 / BT-104 / BT-139 / BT-144
     public var reasonCode: String?         // BT-98 / BT-105 / BT-140 / BT-145
     public var location: String = ""
+    public init(isCharge: Bool) { self.isCharge = isCharge }
 }
 
 public struct Totals: Sendable, Equatable {
@@ -165,6 +173,7 @@ public struct VATBreakdown: Sendable, Equatable {
     public var exemptionReason: String?      // BT-120
     public var exemptionCode: String?        // BT-121
     public var location: String = ""
+    public init() {}
 }
 
 public struct Attachment: Sendable, Equatable {
@@ -174,11 +183,13 @@ public struct Attachment: Sendable, Equatable {
     public var content: String?           // BT-125 (base64 as in the file)
     public var mimeCode: String?
     public var filename: String?
+    public init(id: String) { self.id = id }
 }
 
 public struct ItemAttribute: Sendable, Equatable {
     public var name: String   // BT-160
     public var value: String  // BT-161
+    public init(name: String, value: String) { self.name = name; self.value = value }
 }
 
 public struct InvoiceLine: Sendable, Equatable {
@@ -210,6 +221,7 @@ public struct InvoiceLine: Sendable, Equatable {
     public var attributes: [ItemAttribute] = [] // BG-32
     public var subLines: [InvoiceLine] = []    // XRechnung extension BG-DEX-01
     public var location: String = ""
+    public init() {}
 }
 
 /// The semantic model of EN 16931-1 (BT-1 … BT-165, BG-1 … BG-32) shared by both syntaxes.
@@ -262,4 +274,5 @@ public struct ThirdPartyPayment: Sendable, Equatable {
     public var type: String?             // BT-DEX-001
     public var amount: DecimalValue?     // BT-DEX-002
     public var description: String?      // BT-DEX-003
+    public init(type: String?, amount: DecimalValue?, description: String?) { self.type = type; self.amount = amount; self.description = description }
 }

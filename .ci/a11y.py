@@ -96,7 +96,8 @@ def main():
     try:
         total += crawl(d, ["/", "/gebiete", "/gebiete/160715007", "/anmelden", "/gibt-es-nicht", "/gebiete?ebene=dorf",
                           "/finder?leistung=Hund+anmelden&ort=Erfurt", "/finder?leistung=Hund+anmelden&ort=99438",
-                          "/leistungen/99008001000000", "/einbetten/finder?leistung=Perso&ort=Tonndorf"], "anonym", results, limit=24)
+                          "/leistungen/99008001000000", "/einbetten/finder?leistung=Perso&ort=Tonndorf",
+                          "/rechnungen/einreichen", "/rechnungen/erfassen"], "anonym", results, limit=26)
         d.get(BASE + "/sprache/en?zurueck=/gebiete")
         total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
         d.get(BASE + "/sprache/de?zurueck=/")
@@ -107,6 +108,12 @@ def main():
         axe = Axe(d); axe.inject()
         for v in axe.run()["violations"]:
             results.append(("anonym", "/anmelden (Fehler)", v["id"], v["help"], []))
+        # the supplier's invoice form after a mistake: every field error shown at its field
+        d.get(BASE + "/rechnungen/erfassen")
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+        axe = Axe(d); axe.inject()
+        for v in axe.run()["violations"]:
+            results.append(("anonym", "/rechnungen/erfassen (Fehler)", v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]))
         for email in ROLES:
             login(d, email)
             start = urlparse(d.current_url).path

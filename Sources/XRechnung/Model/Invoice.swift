@@ -8,11 +8,53 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
     public var currency: String?
 
     public init?(_ literal: String, currency: String? = nil) {
-        let t = literal.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard DecimalValue.isXSDDecimal(t), let v = Decimal(string: t, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        let t = XElement.normalizeSpace(literal)
+        guard let v = DecimalValue.parse(t) else { return nil }
         self.value = v
         self.literal = t
         self.currency = currency
+    }
+
+    /// xs:decimal lexical form → Decimal, exactly, without Foundation's locale-aware parser
+    /// (which dominated validation time). Up to 38 significant digits.
+    static func parse(_ s: String) -> Decimal? {
+        var negative = false
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
+        var scale = 0
+        var sawDot = false
+        var first = true
+        for b in s.utf8 {
+            defer { first = false }
+            switch b {
+            case UInt8(ascii: "+") where first: continue
+            case UInt8(ascii: "-") where first: negative = true
+            case UInt8(ascii: "."):
+                if sawDot { return nil }
+                sawDot = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits.append(b - UInt8(ascii: "0"))
+                if sawDot { scale += 1 }
+            default:
+                return nil
+            }
+        }
+        guard !digits.isEmpty else { return nil }
+        // drop leading zeros; keep at most 38 digits (Decimal's precision)
+        var start = 0
+        while start < digits.count - 1, digits[start] == 0 { start += 1 }
+        let significant = digits[start...]
+        guard significant.count <= 38 else { return nil }
+        var result = Decimal(0)
+        if significant.count <= 19 {
+            var m: UInt64 = 0
+            for d in significant { m = m * 10 + UInt64(d) }
+            result = Decimal(m)
+        } else {
+            for d in significant { result = result * 10 + Decimal(Int(d)) }
+        }
+        if scale > 0 { result = Decimal(sign: .plus, exponent: -scale, significand: result) }
+        return negative ? -result : result
     }
 
     public init(_ value: Decimal, currency: String? = nil) {
@@ -29,16 +71,7 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
         return literal.distance(from: dot, to: literal.endIndex) - 1
     }
 
-    static func isXSDDecimal(_ s: String) -> Bool {
-        var sawDigit = false, sawDot = false
-        for (i, ch) in s.enumerated() {
-            if ch == "+" || ch == "-" { if i != 0 { return false }; continue }
-            if ch == "." { if sawDot { return false }; sawDot = true; continue }
-            guard ch.isASCII, ch.isNumber else { return false }
-            sawDigit = true
-        }
-        return sawDigit
-    }
+
 }
 
 public struct Identifier: Sendable, Equatable, Hashable {

@@ -23,18 +23,26 @@ enum Rules {
 
 /// XPath 2.0 `round(x * 100) div 100`: half rounds towards positive infinity.
 func round2(_ x: Decimal) -> Decimal {
-    var v = x * 100 + Decimal(string: "0.5")!
+    var v = x
     var r = Decimal()
-    NSDecimalRound(&r, &v, 0, .down)
-    // .down truncates toward zero; floor for negatives:
-    if r > v { r -= 1 }
-    return r / 100
+    // .plain rounds half away from zero; for a negative exact half XPath rounds up instead.
+    NSDecimalRound(&r, &v, 2, .plain)
+    if x < 0, r - x == minusHalfCent { r += cent }
+    return r
 }
+
+private let cent = Decimal(sign: .plus, exponent: -2, significand: 1)
+private let minusHalfCent = Decimal(sign: .minus, exponent: -3, significand: 5)
 
 func sum(_ xs: [DecimalValue?]) -> Decimal { xs.reduce(Decimal(0)) { $0 + ($1?.value ?? 0) } }
 
 extension Optional where Wrapped == String {
-    var isBlank: Bool { self?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true }
+    /// nil, empty or only whitespace (byte scan; Foundation's trimming was a hot spot).
+    var isBlank: Bool {
+        guard let s = self else { return true }
+        for b in s.utf8 where !(b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D) { return false }
+        return true
+    }
 }
 
 // MARK: - EN 16931 core (BR-01 … BR-65, BR-CO-03/04/09/17-26)

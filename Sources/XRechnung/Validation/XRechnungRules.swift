@@ -60,7 +60,7 @@ enum XRechnungCIUS {
                 let mail = ubl ? k.child("ElectronicMail") : k.first("EmailURIUniversalCommunication", "URIID")
                 if phone?.normalizedText.isEmpty ?? true { c.fail("BR-DE-6", k, de: "Die Telefonnummer des Ansprechpartners (BT-42) fehlt.") }
                 if mail?.normalizedText.isEmpty ?? true { c.fail("BR-DE-7", k, de: "Die E-Mail-Adresse des Ansprechpartners (BT-43) fehlt.") }
-                if (phone?.normalizedText ?? "").filter(\.isNumber).count < 3 { c.fail("BR-DE-27", k, de: "Die Telefonnummer (BT-42) soll mindestens drei Ziffern enthalten.") }
+                if (phone?.normalizedText ?? "").utf8.filter({ $0 >= 48 && $0 <= 57 }).count < 3 { c.fail("BR-DE-27", k, de: "Die Telefonnummer (BT-42) soll mindestens drei Ziffern enthalten.") }
                 if !emailOK(mail?.normalizedText ?? "") { c.fail("BR-DE-28", k, de: "Die E-Mail-Adresse (BT-43) soll genau ein @ mit mindestens zwei Zeichen davor und danach enthalten.") }
             }
             let addr = ubl ? sp.child("PostalAddress") : sp.child("PostalTradeAddress")
@@ -227,30 +227,32 @@ enum XRechnungCIUS {
     }
 
     static func ibanOK(_ raw: String) -> Bool {
-        let s = raw.filter { !$0.isWhitespace }
-        let chars = Array(s)
-        guard chars.count >= 4, chars.count <= 34,
-              chars[0].isASCII, chars[0].isUppercase, chars[1].isASCII, chars[1].isUppercase,
-              chars[2].isASCII, chars[2].isNumber, chars[3].isASCII, chars[3].isNumber,
-              chars[4...].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return false }
+        let b = Array(raw.utf8.filter { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) })
+        func upper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
+        func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        func alnum(_ c: UInt8) -> Bool { upper(c) || digit(c) || (c >= 97 && c <= 122) }
+        guard b.count >= 4, b.count <= 34, upper(b[0]), upper(b[1]), digit(b[2]), digit(b[3]), b[4...].allSatisfy(alnum) else { return false }
         var rem = 0
-        for ch in chars[4...] + chars[0..<4] {
-            let v: Int
-            if let d = ch.wholeNumberValue { v = d } else { v = Int(ch.uppercased().unicodeScalars.first!.value) - 55 }
-            if v >= 10 { rem = (rem * 100 + v) % 97 } else { rem = (rem * 10 + v) % 97 }
+        for c in b[4...] + b[0..<4] {
+            let v = digit(c) ? Int(c - 48) : Int((c >= 97 ? c - 32 : c) - 55)
+            rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
         }
         return rem == 1
     }
 
+    /// The XRechnung e-mail pattern: one @, dot-separated atoms of allowed characters before it,
+    /// a domain of labels (letters, digits, inner hyphens) with at least one dot after it.
     static func emailOK(_ s: String) -> Bool {
-        let parts = s.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return false }
-        let local = parts[0], domain = parts[1]
-        let localChars = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&\"*+/=?^_`{|}~-")
-        let localOK = !local.isEmpty && local.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0.unicodeScalars.allSatisfy(localChars.contains) }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let b = Array(s.utf8)
+        guard let at = b.firstIndex(of: UInt8(ascii: "@")), b.lastIndex(of: UInt8(ascii: "@")) == at else { return false }
+        let localAllowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&\"*+/=?^_`{|}~-".utf8)
+        let local = b[..<at], domain = b[(at + 1)...]
+        let localOK = !local.isEmpty && local.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0.allSatisfy(localAllowed.contains) }
+        let labels = domain.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        func alnum(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
         let domainOK = labels.count >= 2 && labels.allSatisfy { l in
-            !l.isEmpty && l.first != "-" && l.last != "-" && l.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            guard let f = l.first, let e = l.last else { return false }
+            return alnum(f) && alnum(e) && l.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
         }
         return localOK && domainOK
     }
@@ -279,7 +281,7 @@ enum Peppol {
         var empty: XElement?
         r.walk { e in
             // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
-            if empty == nil, e.children.isEmpty, e.normalizedText.isEmpty, e.name != "ApplicableHeaderTradeDelivery" { empty = e }
+            if empty == nil, e.children.isEmpty, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { empty = e }
         }
         if let e = empty { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
         if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }

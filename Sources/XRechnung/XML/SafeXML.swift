@@ -77,9 +77,13 @@ public final class XElement: @unchecked Sendable {
     public internal(set) var attributes: [(name: String, value: String)] = []
     public internal(set) var text: String = ""
     public internal(set) var children: [XElement] = []
-    public internal(set) weak var parent: XElement?
-    /// Position among siblings with the same name (1-based), for XPath locations.
+    /// The parent keeps its children alive and the document keeps the root, so an unowned
+    /// reference suffices; a weak one would give every element a side table (measured: ~10 %).
+    public internal(set) unowned(unsafe) var parent: XElement?
+    /// Position among siblings with the same name and namespace (1-based), for XPath locations.
     public internal(set) var index: Int = 1
+    /// Whether a sibling has the same name (then the XPath step needs `[index]`).
+    public internal(set) var repeated = false
 
     init(name: String, namespace: String, line: Int) {
         self.name = name
@@ -116,9 +120,48 @@ public final class XElement: @unchecked Sendable {
         return nodes
     }
 
-    /// Text with XPath `normalize-space` semantics.
+    private var normalizedCache: String?
+
+    /// Text with XPath `normalize-space` semantics; computed once per element. Works on UTF-8
+    /// bytes: comparing Characters would cost more than everything else of a validation.
     public var normalizedText: String {
-        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+        if let n = normalizedCache { return n }
+        let n = XElement.normalizeSpace(text)
+        normalizedCache = n
+        return n
+    }
+
+    /// True when the element's own text is empty or whitespace (early exit on the first other byte).
+    public var isBlankText: Bool {
+        for b in text.utf8 where !(b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D) { return false }
+        return true
+    }
+
+    static func normalizeSpace(_ s: String) -> String {
+        @inline(__always) func ws(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+        var clean = true
+        var previousSpace = true // a leading space is not clean
+        for b in s.utf8 {
+            if ws(b) {
+                if previousSpace || b != 0x20 { clean = false; break }
+                previousSpace = true
+            } else {
+                previousSpace = false
+            }
+        }
+        if clean && (!previousSpace || s.isEmpty) { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        var pending = false
+        for b in s.utf8 {
+            if ws(b) {
+                pending = !out.isEmpty
+            } else {
+                if pending { out.append(0x20); pending = false }
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// XPath of this element with conventional prefixes, e.g. `/Invoice/cac:InvoiceLine[2]/cbc:ID`.
@@ -128,12 +171,7 @@ public final class XElement: @unchecked Sendable {
         while let n = node {
             let prefix = XMLNamespaces.prefix(for: n.namespace)
             let qname = prefix.isEmpty ? n.name : "\(prefix):\(n.name)"
-            if n.parent == nil {
-                parts.append(qname)
-            } else {
-                let same = n.parent?.children.filter { $0.name == n.name && $0.namespace == n.namespace }.count ?? 1
-                parts.append(same > 1 ? "\(qname)[\(n.index)]" : qname)
-            }
+            parts.append(n.repeated ? "\(qname)[\(n.index)]" : qname)
             node = n.parent
         }
         return "/" + parts.reversed().joined(separator: "/")
@@ -237,8 +275,9 @@ public enum SafeXML {
             throw .notXML
         }
         var count = 0
+        var namespaces: [UnsafeRawPointer: String] = [:]
         do {
-            let root = try build(rootNode, parent: nil, depth: 1, count: &count, limits: limits)
+            let root = try build(rootNode, parent: nil, depth: 1, count: &count, limits: limits, namespaces: &namespaces)
             return ParsedXML(root: root, elementCount: count, doc: doc)
         } catch {
             xmlFreeDoc(doc)
@@ -247,37 +286,46 @@ public enum SafeXML {
     }
 
     /// Looks at the bytes before the root element: PDF magic, BOMs of other encodings,
-    /// the declared encoding, and any DOCTYPE.
+    /// the declared encoding, and any DOCTYPE. Works on bytes; the prolog is tiny.
     static func checkProlog(_ data: Data) throws(XMLInputError) {
-        let head = data.prefix(4096)
-        let bytes = [UInt8](head)
+        let bytes = [UInt8](data.prefix(4096))
         if bytes.starts(with: Array("%PDF-".utf8)) { throw .pdf }
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { throw .wrongEncoding("UTF-16") }
-        var start = 0
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
-        // Skip whitespace; the first significant byte of XML is '<'.
-        while start < bytes.count, bytes[start] == 0x20 || bytes[start] == 0x0A || bytes[start] == 0x0D || bytes[start] == 0x09 { start += 1 }
-        guard start < bytes.count, bytes[start] == UInt8(ascii: "<") else { throw .notXML }
-        // Scan the prolog (XML declaration, comments, PIs, DOCTYPE) up to the first element.
-        let prolog = String(decoding: bytes[start...], as: UTF8.self)
-        var rest = Substring(prolog)
-        while let lt = rest.firstIndex(of: "<") {
-            let after = rest[rest.index(after: lt)...]
-            if after.hasPrefix("?") {
-                guard let end = after.range(of: "?>") else { return }
-                let pi = after[..<end.lowerBound]
-                if pi.hasPrefix("?xml ") || pi.hasPrefix("?xml\t") {
-                    if let enc = declaredEncoding(String(pi)), enc.uppercased() != "UTF-8" {
-                        throw .wrongEncoding(enc)
-                    }
+        var i = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+        while i < bytes.count, isSpace(bytes[i]) { i += 1 }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "<") else { throw .notXML }
+        func find(_ needle: [UInt8], from: Int) -> Int? {
+            guard needle.count <= bytes.count else { return nil }
+            var k = from
+            while k + needle.count <= bytes.count {
+                if bytes[k] == needle[0] && Array(bytes[k..<(k + needle.count)]) == needle { return k }
+                k += 1
+            }
+            return nil
+        }
+        while i < bytes.count {
+            guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count else {
+                if isSpace(bytes[i]) { i += 1; continue }
+                return
+            }
+            let next = bytes[i + 1]
+            if next == UInt8(ascii: "?") {
+                guard let end = find(Array("?>".utf8), from: i + 2) else { return }
+                let pi = String(decoding: bytes[i + 1..<end], as: UTF8.self)
+                if pi.hasPrefix("?xml ") || pi.hasPrefix("?xml\t") || pi.hasPrefix("?xml\n") || pi.hasPrefix("?xml\r") {
+                    if let enc = declaredEncoding(pi), enc.uppercased() != "UTF-8" { throw .wrongEncoding(enc) }
                 }
-                rest = after[end.upperBound...]
-            } else if after.hasPrefix("!--") {
-                guard let end = after.range(of: "-->") else { return }
-                rest = after[end.upperBound...]
-            } else if after.hasPrefix("!") {
-                if after.uppercased().hasPrefix("!DOCTYPE") { throw .doctype }
-                throw .notXML
+                i = end + 2
+            } else if next == UInt8(ascii: "!") {
+                if bytes[(i + 2)...].starts(with: Array("--".utf8)) {
+                    guard let end = find(Array("-->".utf8), from: i + 4) else { return }
+                    i = end + 3
+                } else if String(decoding: bytes[(i + 2)..<min(bytes.count, i + 9)], as: UTF8.self).uppercased() == "DOCTYPE" {
+                    throw .doctype
+                } else {
+                    throw .notXML
+                }
             } else {
                 return // first element reached
             }
@@ -292,12 +340,21 @@ public enum SafeXML {
         return String(value)
     }
 
-    private static func build(_ node: xmlNodePtr, parent: XElement?, depth: Int, count: inout Int, limits: XMLLimits) throws(XMLInputError) -> XElement {
+    private static func build(_ node: xmlNodePtr, parent: XElement?, depth: Int, count: inout Int, limits: XMLLimits,
+                              namespaces: inout [UnsafeRawPointer: String]) throws(XMLInputError) -> XElement {
         if depth > limits.maxDepth { throw .tooDeep(limit: limits.maxDepth) }
         count += 1
         if count > limits.maxElements { throw .tooManyElements(limit: limits.maxElements) }
-        let name = String(cString: node.pointee.name)
-        let ns = node.pointee.ns.flatMap { $0.pointee.href.map { String(cString: $0) } } ?? ""
+        // libxml2 interns element names and namespace URIs per document: convert each pointer
+        // once (long names would otherwise be a heap allocation per element).
+        let namePtr = UnsafeRawPointer(node.pointee.name!)
+        let name: String
+        if let known = namespaces[namePtr] { name = known } else { name = String(cString: node.pointee.name); namespaces[namePtr] = name }
+        var ns = ""
+        if let nsPtr = node.pointee.ns, let href = nsPtr.pointee.href {
+            let key = UnsafeRawPointer(href)
+            if let known = namespaces[key] { ns = known } else { ns = String(cString: href); namespaces[key] = ns }
+        }
         let el = XElement(name: name, namespace: ns, line: Int(xmlGetLineNo(node)))
         el.parent = parent
         var attr = node.pointee.properties
@@ -315,18 +372,22 @@ public enum SafeXML {
         }
         var text = ""
         var child = node.pointee.children
-        var seen: [String: Int] = [:]
         while let c = child {
             switch c.pointee.type {
             case XML_ELEMENT_NODE:
-                let ce = try build(c, parent: el, depth: depth + 1, count: &count, limits: limits)
-                let k = ce.namespace + " " + ce.name
-                let n = (seen[k] ?? 0) + 1
-                seen[k] = n
-                ce.index = n
+                let ce = try build(c, parent: el, depth: depth + 1, count: &count, limits: limits, namespaces: &namespaces)
+                // Same-named siblings are usually adjacent (lines, notes): the backward scan is short.
+                for prev in el.children.reversed() where prev.name == ce.name && prev.namespace == ce.namespace {
+                    ce.index = prev.index + 1
+                    prev.repeated = true
+                    ce.repeated = true
+                    break
+                }
                 el.children.append(ce)
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = c.pointee.content { text += String(cString: content) }
+                if let content = c.pointee.content {
+                    if text.isEmpty { text = String(cString: content) } else { text += String(cString: content) }
+                }
             default:
                 break
             }

@@ -114,6 +114,8 @@ enum Core {
         if inv.vatBreakdown.isEmpty { c.fail("BR-CO-18", loc, de: "Die Rechnung muss mindestens eine Umsatzsteueraufschlüsselung (BG-23) enthalten.") }
         for p in inv.payment {
             if p.typeCode.isBlank, p.typeCode != nil || !p.creditTransfers.isEmpty { c.fail("BR-49", loc, de: "Der Code für das Zahlungsmittel (BT-81) fehlt.") }
+            // CII binds BR-50/BR-61 to the account element itself (see CIISyntax).
+            guard ubl else { continue }
             for t in p.creditTransfers where t.accountID.isEmpty {
                 c.fail("BR-50", loc, de: "Die Kennung des Zahlungskontos (BT-84) fehlt.")
             }
@@ -139,7 +141,8 @@ enum Core {
                 c.fail("BR-CO-09", loc, de: "Die Umsatzsteuer-Identifikationsnummer (\(label)) „\(v)“ muss mit dem Ländercode nach ISO 3166-1 beginnen (z. B. DE).")
             }
         }
-        if let due = inv.totals.due?.value, due > 0, inv.dueDate == nil, inv.paymentTerms.isBlank {
+        // The EN 16931 UBL binding applies BR-CO-25 to Invoice documents, not to CreditNote.
+        if inv.syntax != .ublCreditNote, let due = inv.totals.due?.value, due > 0, inv.dueDate == nil, inv.paymentTerms.isBlank {
             c.fail("BR-CO-25", loc, de: "Ist ein Betrag zu zahlen (BT-115 > 0), muss ein Fälligkeitsdatum (BT-9) oder Zahlungsbedingungen (BT-20) angegeben sein.")
         }
         let s = inv.seller
@@ -234,10 +237,18 @@ enum TotalRules {
                     c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
                 }
             }
+            // CII: exactly one BT-110 in the invoice currency and BT-112 = BT-109 + BT-110,
+            // or BT-112 = BT-109 (as the EN 16931 CII binding states it).
             if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
-                let expected = round2(without + (t.vatTotal?.value ?? 0))
-                if with != expected {
-                    c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+                let m = c.root.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementHeaderMonetarySummation")
+                let inCurrency = (m?.children("TaxTotalAmount") ?? []).filter { inv.currency == nil || $0.attribute("currencyID") == inv.currency }
+                let vat = inCurrency.count == 1 ? CIIReader.dec(inCurrency[0])?.value : nil
+                let ok = inv.currency == nil || (vat.map { with == round2(without + $0) } ?? false) || with == without
+                if !ok {
+                    let expected = round2(without + (vat ?? t.vatTotal?.value ?? 0))
+                    c.fail("BR-CO-15", loc, de: inCurrency.count > 1
+                        ? "Der Umsatzsteuergesamtbetrag in Rechnungswährung (BT-110) darf nur einmal angegeben sein; der Gesamtbetrag mit Umsatzsteuer (BT-112) lässt sich so nicht prüfen."
+                        : "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
                 }
             }
         }

@@ -113,8 +113,9 @@ enum CodeListRules {
                 if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-26", e, de: "Das Schema „\(scheme)“ der Lieferort-Kennung (BT-71) ist nicht in der Liste ISO 6523 ICD.") }
             case (_, "GlobalID"):
                 if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-10", e, de: "Das Schema „\(scheme)“ der Kennung ist nicht in der Liste ISO 6523 ICD.") }
-            case ("SpecifiedLegalOrganization", "ID"):
-                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-11", e, de: "Das Schema „\(scheme)“ der Registernummer ist nicht in der Liste ISO 6523 ICD.") }
+            case (_, "ID") where parent != "SpecifiedTaxRegistration":
+                // CII binds BR-CL-11 to every ram:ID with a scheme outside tax registrations.
+                if !CodeLists.icd.contains(scheme) { c.fail("BR-CL-11", e, de: "Das Schema „\(scheme)“ der Kennung ist nicht in der Liste ISO 6523 ICD.") }
             case ("URIUniversalCommunication", "URIID"):
                 if !CodeLists.eas.contains(scheme) { c.fail("BR-CL-25", e, de: "Das Schema „\(scheme)“ der elektronischen Adresse ist nicht in der CEF-EAS-Liste (z. B. EM für E-Mail, 0204 für die Leitweg-ID).") }
             default: break
@@ -195,6 +196,23 @@ enum CIISyntax {
         }
         if contactNames(agreement?.child("BuyerTradeParty")) > 1 {
             c.fail("CII-SR-466", agreement?.child("BuyerTradeParty"), de: "Für den Ansprechpartner des Käufers (BT-56) ist nur ein Element erlaubt (PersonName oder DepartmentName).")
+        }
+        // BR-50 / BR-61 in CII: a creditor account must carry IBANID or ProprietaryID.
+        for pm in r.all("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementPaymentMeans") {
+            let code = pm.child("TypeCode")?.normalizedText ?? ""
+            for acc in pm.children("PayeePartyCreditorFinancialAccount") where acc.child("IBANID") == nil && acc.child("ProprietaryID") == nil {
+                c.fail("BR-50", acc, de: "Die Kennung des Zahlungskontos (BT-84, IBAN) fehlt.")
+                if code == "30" || code == "58" {
+                    c.fail("BR-61", acc, de: "Bei Überweisung (Code 30 oder 58) muss die Kennung des Zahlungskontos (BT-84) angegeben sein.")
+                }
+            }
+        }
+        if c.isExtension, r.first("SupplyChainTradeTransaction") != nil {
+            var parentLines = false
+            r.walk { e in if e.name == "ParentLineID" { parentLines = true } }
+            if parentLines {
+                c.fail("BR-DEX-15", r, de: "Diese CII-Datei verwendet anscheinend Unterpositionen (ParentLineID); XRechnung unterstützt sie in CII nicht.")
+            }
         }
         if c.xr {
             for item in r.all("SupplyChainTradeTransaction", "IncludedSupplyChainTradeLineItem") {

@@ -132,8 +132,10 @@ enum XRechnungCIUS {
             for pm in s.children("SpecifiedTradeSettlementPaymentMeans") {
                 let code = pm.child("TypeCode")?.normalizedText ?? ""
                 let ddHere = mandate || creditor || pm.first("PayerPartyDebtorFinancialAccount", "IBANID") != nil
-                check(c, pm, code: code, creditTransfer: pm.child("PayeePartyCreditorFinancialAccount") != nil || pm.child("PayeeSpecifiedCreditorFinancialInstitution") != nil,
-                      card: pm.child("ApplicableTradeSettlementFinancialCard") != nil, directDebit: ddHere,
+                // BR-DE-25-b also forbids the payment service provider (BT-86) in either CII path.
+                let bt86 = pm.child("PayeeSpecifiedCreditorFinancialInstitution") != nil || pm.child("PayerSpecifiedDebtorFinancialInstitution") != nil
+                check(c, pm, code: code, creditTransfer: pm.child("PayeePartyCreditorFinancialAccount") != nil,
+                      card: pm.child("ApplicableTradeSettlementFinancialCard") != nil, directDebit: ddHere, creditTransferParts: bt86,
                       iban: pm.first("PayeePartyCreditorFinancialAccount", "IBANID")?.normalizedText,
                       debitIBAN: pm.first("PayerPartyDebtorFinancialAccount", "IBANID")?.normalizedText)
             }
@@ -146,7 +148,8 @@ enum XRechnungCIUS {
         }
     }
 
-    static func check(_ c: RuleContext, _ pm: XElement, code: String, creditTransfer: Bool, card: Bool, directDebit: Bool, iban: String?, debitIBAN: String?) {
+    static func check(_ c: RuleContext, _ pm: XElement, code: String, creditTransfer: Bool, card: Bool, directDebit: Bool,
+                      creditTransferParts: Bool = false, iban: String?, debitIBAN: String?) {
         switch code {
         case "30", "58":
             if code == "58", !ibanOK(iban ?? "") { c.fail("BR-DE-19", pm, de: "Die IBAN (BT-84) „\(iban ?? "")“ ist keine gültige IBAN (Prüfziffer falsch oder Format ungültig).") }
@@ -158,7 +161,7 @@ enum XRechnungCIUS {
         case "59":
             if !ibanOK(debitIBAN ?? "") { c.fail("BR-DE-20", pm, de: "Die IBAN des belasteten Kontos (BT-91) „\(debitIBAN ?? "")“ ist keine gültige IBAN.") }
             if !directDebit { c.fail("BR-DE-25-a", pm, de: "Bei Lastschrift (Code 59) müssen die Lastschriftangaben (BG-19) angegeben sein.") }
-            if creditTransfer || card { c.fail("BR-DE-25-b", pm, de: "Bei Lastschrift (Code 59) dürfen keine Überweisungs- (BG-17) oder Kartenangaben (BG-18) enthalten sein.") }
+            if creditTransfer || creditTransferParts || card { c.fail("BR-DE-25-b", pm, de: "Bei Lastschrift (Code 59) dürfen keine Überweisungs- (BG-17) oder Kartenangaben (BG-18) enthalten sein.") }
         default: break
         }
     }
@@ -340,7 +343,9 @@ enum Peppol {
             if amounts.filter({ $0.attribute("currencyID") == inv.currency }).count > 1 {
                 c.fail("PEPPOL-EN16931-R053", m, de: "Der Umsatzsteuergesamtbetrag in Rechnungswährung (BT-110) darf nur einmal angegeben sein.")
             }
-            if let tc = inv.taxCurrency, tc != inv.currency, amounts.filter({ $0.attribute("currencyID") == tc }).count != 1 {
+            // Besides BT-110 exactly one further amount: BT-111 in the tax currency.
+            if let tc = inv.taxCurrency, tc != inv.currency,
+               amounts.filter({ $0.attribute("currencyID") == tc }).count != 1 || amounts.filter({ $0.attribute("currencyID") != inv.currency }).count != 1 {
                 c.fail("PEPPOL-EN16931-R054", m, de: "Bei Angabe einer Steuerwährung (BT-6) muss die Umsatzsteuer in dieser Währung (BT-111) genau einmal angegeben sein.")
             }
         }

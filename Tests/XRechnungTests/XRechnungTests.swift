@@ -254,3 +254,39 @@ final class GenerationTests: XCTestCase {
         XCTAssertTrue(failures.isEmpty, "\(failures.count) of \(rows.count):\n" + failures.joined(separator: "\n"))
     }
 }
+
+/// Cardinality rules have no negative case in the official corpus; these mutate a valid file.
+final class CardinalityTests: XCTestCase {
+    func load(_ rel: String) throws -> String {
+        let url = OracleAgreementTests.base.appendingPathComponent(rel)
+        guard let s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        return s
+    }
+
+    func testUBLRepeatedTermsAreErrors() throws {
+        var s = try load("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+        let v = XRechnungValidator()
+        XCTAssertTrue(v.validate(Data(s.utf8)).isValid)
+        // two payment mandates and two different payment means codes
+        s = s.replacingOccurrences(of: "<cac:PaymentTerms>", with: "<cac:PaymentTerms><cbc:Note>eins</cbc:Note></cac:PaymentTerms><cac:PaymentTerms>")
+        let r = v.validate(Data(s.utf8))
+        XCTAssertFalse(r.isValid)
+        let f = try XCTUnwrap(r.findings.first { $0.rule == "UBL-SR-05" })
+        XCTAssertEqual(f.severity, .error)
+        XCTAssertTrue(f.messageDE.contains("Zahlungsbedingungen (BT-20) darf höchstens einmal vorkommen"), f.messageDE)
+        XCTAssertTrue(f.location.contains("cac:PaymentTerms[2]"), f.location)
+    }
+
+    func testCIIRepeatedSellerContactIsAnError() throws {
+        var s = try load("testsuite/business-cases/standard/01.01a-INVOICE_uncefact.xml")
+        let v = XRechnungValidator()
+        XCTAssertTrue(v.validate(Data(s.utf8)).isValid)
+        guard let r = s.range(of: "<ram:DefinedTradeContact>"), let end = s.range(of: "</ram:DefinedTradeContact>", range: r.upperBound..<s.endIndex) else {
+            return XCTFail("sample has no seller contact")
+        }
+        let contact = String(s[r.lowerBound..<end.upperBound])
+        s.replaceSubrange(r.lowerBound..<end.upperBound, with: contact + contact)
+        let rep = v.validate(Data(s.utf8))
+        XCTAssertTrue(rep.findings.contains { $0.rule == "CII-SR-455" }, rep.findings.map(\.rule).joined(separator: " "))
+    }
+}

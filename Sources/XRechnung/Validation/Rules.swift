@@ -12,6 +12,7 @@ enum Rules {
         CodeListRules.run(c)
         DecimalRules.run(c)
         if c.isUBL { UBLSyntax.run(c) } else { CIISyntax.run(c) }
+        CardinalityRules.run(c)
         if c.xr {
             XRechnungCIUS.run(c)
             Peppol.run(c)

@@ -1,0 +1,149 @@
+import Foundation
+
+/// Cardinality rules of the syntax bindings (UBL-SR-*, fatal CII-SR-*): business terms that the
+/// XML schema allows to repeat but EN 16931 allows once.
+enum CardinalityRules {
+    static func run(_ c: RuleContext) {
+        if c.isUBL { ubl(c) } else { cii(c) }
+    }
+
+    /// Reports `rule` when `elements` has more than `max` members.
+    static func atMost(_ c: RuleContext, _ rule: String, _ elements: [XElement], _ max: Int = 1, at: XElement?, _ term: String) {
+        guard elements.count > max else { return }
+        c.fail(rule, elements[max], de: "\(term) darf höchstens \(max == 1 ? "einmal" : "\(max)-mal") vorkommen, kommt aber \(elements.count)-mal vor.")
+    }
+
+    static func ubl(_ c: RuleContext) {
+        let r = c.root
+        let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
+        atMost(c, "UBL-SR-01", r.children("ContractDocumentReference"), at: r, "Die Vertragsnummer (BT-12)")
+        atMost(c, "UBL-SR-02", r.children("ReceiptDocumentReference"), at: r, "Die Wareneingangsmeldung (BT-15)")
+        atMost(c, "UBL-SR-03", r.children("DespatchDocumentReference"), at: r, "Die Versandanzeige (BT-16)")
+        atMost(c, "UBL-SR-04", r.children("AdditionalDocumentReference").filter { $0.child("DocumentTypeCode")?.normalizedText == "130" }, at: r, "Die Objektkennung (BT-18)")
+        atMost(c, "UBL-SR-05", r.children("PaymentTerms"), at: r, "Die Zahlungsbedingungen (BT-20)")
+        for b in r.children("BillingReference") {
+            atMost(c, "UBL-SR-06", b.children("InvoiceDocumentReference"), at: b, "Der Verweis auf eine vorausgegangene Rechnung je BillingReference (BG-3)")
+            if b.first("InvoiceDocumentReference", "ID") == nil {
+                c.fail("UBL-SR-07", b, de: "Zum Verweis auf eine vorausgegangene Rechnung (BG-3) fehlt deren Nummer (BT-25).")
+            }
+        }
+        atMost(c, "UBL-SR-08", r.children("InvoicePeriod"), at: r, "Der Abrechnungszeitraum (BG-14)")
+        if let s = r.first("AccountingSupplierParty", "Party") {
+            atMost(c, "UBL-SR-09", s.all("PartyLegalEntity", "RegistrationName"), at: s, "Der Name des Verkäufers (BT-27)")
+            atMost(c, "UBL-SR-10", s.all("PartyName", "Name"), at: s, "Der Handelsname des Verkäufers (BT-28)")
+            atMost(c, "UBL-SR-11", s.all("PartyLegalEntity", "CompanyID"), at: s, "Die Registernummer des Verkäufers (BT-30)")
+            let schemes = s.children("PartyTaxScheme")
+            atMost(c, "UBL-SR-12", schemes.filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") }, at: s, "Die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31)")
+            atMost(c, "UBL-SR-13", schemes.filter { $0.first("TaxScheme", "ID")?.normalizedText != "VAT" }.compactMap { $0.child("CompanyID") }, at: s, "Die Steuernummer des Verkäufers (BT-32)")
+            atMost(c, "UBL-SR-14", s.all("PartyLegalEntity", "CompanyLegalForm"), at: s, "Die weiteren rechtlichen Informationen (BT-33)")
+            atMost(c, "UBL-SR-42", schemes, 2, at: s, "Das Steuerschema des Verkäufers (PartyTaxScheme)")
+        }
+        if let b = r.first("AccountingCustomerParty", "Party") {
+            atMost(c, "UBL-SR-15", b.all("PartyLegalEntity", "RegistrationName"), at: b, "Der Name des Käufers (BT-44)")
+            atMost(c, "UBL-SR-16", b.all("PartyIdentification", "ID"), at: b, "Die Kennung des Käufers (BT-46)")
+            atMost(c, "UBL-SR-17", b.all("PartyLegalEntity", "CompanyID"), at: b, "Die Registernummer des Käufers (BT-47)")
+            atMost(c, "UBL-SR-18", b.children("PartyTaxScheme").filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") },
+                   at: b, "Die Umsatzsteuer-Identifikationsnummer des Käufers (BT-48)")
+            atMost(c, "UBL-SR-40", b.all("PartyName", "Name"), at: b, "Der Handelsname des Käufers (BT-45)")
+        }
+        if let p = r.child("PayeeParty") {
+            atMost(c, "UBL-SR-19", p.all("PartyName", "Name"), at: p, "Der Name des Zahlungsempfängers (BT-59)")
+            atMost(c, "UBL-SR-20", p.all("PartyIdentification", "ID").filter { $0.attribute("schemeID") != "SEPA" }, at: p, "Die Kennung des Zahlungsempfängers (BT-60)")
+            atMost(c, "UBL-SR-21", p.all("PartyLegalEntity", "CompanyID"), at: p, "Die Registernummer des Zahlungsempfängers (BT-61)")
+        }
+        if let t = r.child("TaxRepresentativeParty") {
+            atMost(c, "UBL-SR-22", t.all("PartyName", "Name"), at: t, "Der Name des Steuervertreters (BT-62)")
+            atMost(c, "UBL-SR-23", t.children("PartyTaxScheme").filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") },
+                   at: t, "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63)")
+        }
+        atMost(c, "UBL-SR-24", r.children("Delivery"), at: r, "Die Lieferinformation (BG-13)")
+        atMost(c, "UBL-SR-25", r.all("Delivery", "DeliveryParty", "PartyName"), at: r, "Der Name des Empfängers der Lieferung (BT-70)")
+        let means = r.children("PaymentMeans")
+        for pm in means {
+            atMost(c, "UBL-SR-26", pm.children("PaymentID"), at: pm, "Der Verwendungszweck (BT-83)")
+            atMost(c, "UBL-SR-28", pm.all("PaymentMandate", "ID"), at: pm, "Die Mandatsreferenz (BT-89)")
+        }
+        let paymentIDs = Set(means.compactMap { $0.child("PaymentID")?.normalizedText })
+        if paymentIDs.count > 1 { c.fail("UBL-SR-44", r, de: "Eine Rechnung hat genau einen Verwendungszweck (BT-83); in mehreren Zahlungsarten muss er gleich sein.") }
+        let meansTexts = Set(means.compactMap { $0.child("PaymentMeansCode")?.attribute("name") })
+        if meansTexts.count > 1 { c.fail("UBL-SR-46", r, de: "Der Text zur Zahlungsart (BT-82) darf nur einmal (einheitlich) angegeben sein.") }
+        let codes = Set(means.compactMap { $0.child("PaymentMeansCode")?.normalizedText })
+        if codes.count > 1 { c.fail("UBL-SR-47", r, de: "Bei mehreren Zahlungsarten muss der Zahlungsart-Code (BT-81) überall gleich sein.") }
+        let sepa = (r.all("AccountingSupplierParty", "Party", "PartyIdentification", "ID") + r.all("PayeeParty", "PartyIdentification", "ID")).filter { $0.attribute("schemeID") == "SEPA" }
+        atMost(c, "UBL-SR-29", sepa, at: r, "Die Gläubiger-Identifikationsnummer (BT-90)")
+        for ac in r.children("AllowanceCharge") {
+            let charge = ac.child("ChargeIndicator")?.normalizedText == "true"
+            atMost(c, charge ? "UBL-SR-31" : "UBL-SR-30", ac.children("AllowanceChargeReason"), at: ac, charge ? "Der Grund des Zuschlags (BT-104)" : "Der Grund des Nachlasses (BT-97)")
+        }
+        for cat in r.all("TaxTotal", "TaxSubtotal", "TaxCategory") {
+            atMost(c, "UBL-SR-32", cat.children("TaxExemptionReason"), at: cat, "Der Befreiungsgrund (BT-120)")
+        }
+        for ref in r.children("AdditionalDocumentReference") {
+            atMost(c, "UBL-SR-33", ref.children("DocumentDescription"), at: ref, "Die Beschreibung der Unterlage (BT-123)")
+            let code = ref.child("DocumentTypeCode")?.normalizedText
+            if ref.child("ID")?.attribute("schemeID") != nil, code != "130", code != "50" {
+                c.fail("UBL-SR-43", ref, de: "Eine Schema-Kennung (schemeID) ist nur bei der Objektkennung (DocumentTypeCode 130) erlaubt.")
+            }
+        }
+        for line in r.children(lineName) {
+            atMost(c, "UBL-SR-34", line.children("Note"), at: line, "Die Bemerkung zur Position (BT-127)")
+            atMost(c, "UBL-SR-35", line.children("OrderLineReference"), at: line, "Der Verweis auf die Bestellposition (BT-132)")
+            atMost(c, "UBL-SR-36", line.children("InvoicePeriod"), at: line, "Der Leistungszeitraum der Position (BG-26)")
+            atMost(c, "UBL-SR-37", line.all("Price", "AllowanceCharge"), at: line, "Der Rabatt auf den Artikelpreis (BT-147)")
+            atMost(c, "UBL-SR-50", line.all("Item", "Description"), at: line, "Die Artikelbeschreibung (BT-154)")
+            atMost(c, "UBL-SR-52", line.children("DocumentReference"), at: line, "Der Verweis auf ein Objekt in der Position (BT-128)")
+        }
+        atMost(c, "UBL-SR-39", r.children("ProjectReference"), at: r, "Die Projektreferenz (BT-11)")
+        atMost(c, "UBL-SR-45", r.children("DueDate") + r.all("PaymentMeans", "PaymentDueDate"), at: r, "Das Fälligkeitsdatum (BT-9)")
+        atMost(c, "UBL-SR-49", r.children("TaxPointDate"), at: r, "Das Umsatzsteuerdatum (BT-7)")
+        atMost(c, "UBL-SR-54", r.all("PaymentMeans", "CardAccount"), at: r, "Die Kartenangabe (BG-18)")
+        atMost(c, "UBL-SR-55", r.all("PaymentMeans", "PaymentMandate"), at: r, "Das Lastschriftmandat (BG-19)")
+        r.walk { e in
+            if e.name == "PostalAddress" || e.name == "Address" {
+                atMost(c, "UBL-SR-51", e.children("AddressLine"), at: e, "Die dritte Adresszeile (BT-162)")
+            }
+        }
+    }
+
+    static func cii(_ c: RuleContext) {
+        let r = c.root
+        if let ctx = r.child("ExchangedDocumentContext") {
+            let g = ctx.children("GuidelineSpecifiedDocumentContextParameter")
+            if g.count != 1 { c.fail("CII-SR-009", ctx, de: "Die Spezifikationskennung (GuidelineSpecifiedDocumentContextParameter) muss genau einmal vorkommen.") }
+            for p in g where p.children("ID").count != 1 {
+                c.fail("CII-SR-010", p, de: "Die Spezifikationskennung (BT-24) muss genau einmal angegeben sein.")
+            }
+        }
+        if let doc = r.child("ExchangedDocument"), doc.children("TypeCode").count != 1 {
+            c.fail("CII-SR-014", doc, de: "Der Rechnungstyp (BT-3) muss genau einmal angegeben sein.")
+        }
+        r.walk { e in
+            switch e.name {
+            case "GlobalID" where e.attribute("schemeID") == nil:
+                c.fail("CII-SR-046", e, de: "Zu einer globalen Kennung (GlobalID) muss die Schema-Kennung (schemeID) angegeben sein.")
+            case "ApplicableProductCharacteristic":
+                atMost(c, "CII-SR-069", e.children("Description"), at: e, "Der Name des Artikelattributs (BT-160)")
+                atMost(c, "CII-SR-072", e.children("Value"), at: e, "Der Wert des Artikelattributs (BT-161)")
+            case "GrossPriceProductTradePrice":
+                atMost(c, "CII-SR-439", e.children("ChargeAmount"), at: e, "Der Bruttopreis (BT-148)")
+                atMost(c, "CII-SR-440", e.all("AppliedTradeAllowanceCharge", "ActualAmount"), at: e, "Der Rabatt auf den Artikelpreis (BT-147)")
+            case "NetPriceProductTradePrice":
+                atMost(c, "CII-SR-441", e.children("ChargeAmount"), at: e, "Der Nettopreis (BT-146)")
+            case "SpecifiedTradeAllowanceCharge" where e.child("ChargeIndicator") == nil:
+                c.fail("CII-SR-463", e, de: "Jeder Nachlass oder Zuschlag braucht die Angabe, ob es ein Zuschlag ist (ChargeIndicator).")
+            default: break
+            }
+        }
+        let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
+        if let s = agreement?.child("SellerTradeParty") {
+            atMost(c, "CII-SR-455", s.children("DefinedTradeContact"), at: s, "Die Kontaktangabe des Verkäufers (BG-6)")
+            atMost(c, "CII-SR-459", s.children("URIUniversalCommunication"), at: s, "Die elektronische Adresse des Verkäufers (BT-34)")
+        }
+        if let b = agreement?.child("BuyerTradeParty") {
+            atMost(c, "CII-SR-456", b.children("DefinedTradeContact"), at: b, "Die Kontaktangabe des Käufers (BG-9)")
+            atMost(c, "CII-SR-460", b.children("URIUniversalCommunication"), at: b, "Die elektronische Adresse des Käufers (BT-49)")
+        }
+        let settlement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")
+        atMost(c, "CII-SR-462", settlement?.all("ApplicableTradeTax", "DueDateTypeCode") ?? [], at: settlement, "Der Code des Umsatzsteuerdatums (BT-8)")
+    }
+}

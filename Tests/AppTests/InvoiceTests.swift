@@ -307,3 +307,55 @@ final class InvoiceFormTests: XCTestCase {
         XCTAssertEqual(count, 1)
     }
 }
+
+final class IntakeLimitTests: XCTestCase {
+    func testPublicIntakeIsRateLimitedPerAddress() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: 2)
+        var h = HTTPHeaders()
+        h.replaceOrAdd(name: .contentType, value: "application/xml")
+        h.replaceOrAdd(name: .xForwardedFor, value: "198.51.100.7")
+        for _ in 0..<2 {
+            let r = try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(string: "<Invoice/>"))
+            XCTAssertEqual(r.status, .unprocessableEntity)
+        }
+        let third = try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(string: "<Invoice/>"))
+        XCTAssertEqual(third.status, .tooManyRequests)
+        XCTAssertTrue(third.text.contains("zu viele Rechnungen"), third.text)
+        h.replaceOrAdd(name: .xForwardedFor, value: "198.51.100.8")
+        let other = try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(string: "<Invoice/>"))
+        XCTAssertEqual(other.status, .unprocessableEntity, "another address is not affected")
+    }
+}
+
+/// A channel without HTTP (as e-mail or Peppol will be) books through the same entry point.
+final class InvoiceChannelTests: XCTestCase {
+    struct FakeMailbox: InvoiceChannel {
+        let name = "email"
+        let documents: [InboundDocument]
+        func poll(_ ctx: IntakeContext, deliver: @Sendable (InboundDocument) async throws -> IntakeResult) async throws {
+            for d in documents { _ = try await deliver(d) }
+        }
+    }
+
+    func testChannelDeliversThroughTheSameIntake() async throws {
+        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+        let lid = try XCTUnwrap(entry?.leitwegID)
+        var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
+        xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
+        let channel = FakeMailbox(documents: [InboundDocument(data: Data(xml.utf8), replyTo: "rechnung@lieferant.test", externalID: "<1@mail>")])
+        let ctx = IntakeContext(app: app, db: app.db, actor: "kanal:email", actorID: nil)
+        try await channel.poll(ctx) { doc in
+            try await InvoiceIntake.receive(ctx, data: doc.data, channel: channel.name, supplierEmail: doc.replyTo)
+        }
+        let e = try await XCTUnwrapAsync(try await EInvoice.query(on: app.db).first())
+        XCTAssertEqual(e.channel, "email")
+        XCTAssertEqual(e.supplierEmail, "rechnung@lieferant.test")
+        let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.eingang").first()
+        XCTAssertEqual(audit?.actor, "kanal:email")
+    }
+}

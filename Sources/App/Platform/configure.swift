@@ -24,6 +24,8 @@ struct RathausConfig: Sendable {
     /// Original documents (`RATHAUS_FILES_DIR`, default `<data dir>/dateien`). Nil with no data
     /// directory → a fresh temporary directory (tests). Shared storage when running several instances.
     var filesDirectory: String? = nil
+    /// Public e-invoice intake: files per client address and 10 minutes (`RATHAUS_INTAKE_LIMIT`).
+    var intakeLimit: Int = 300
     /// Load the shipped Thuringian territorial data on first start.
     var loadReferenceData: Bool = true
 
@@ -34,6 +36,7 @@ struct RathausConfig: Sendable {
         c.dataDirectory = Environment.get("RATHAUS_DATA_DIR").flatMap { $0.isEmpty ? nil : $0 } ?? "rathaus-data"
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
         c.filesDirectory = Environment.get("RATHAUS_FILES_DIR").flatMap { $0.isEmpty ? nil : $0 }
+        if let n = Environment.get("RATHAUS_INTAKE_LIMIT").flatMap(Int.init), n > 0 { c.intakeLimit = n }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
         return c
@@ -82,6 +85,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
+    app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))

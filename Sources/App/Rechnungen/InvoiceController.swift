@@ -70,6 +70,7 @@ struct InvoiceController {
         guard let buffer = req.body.data, buffer.readableBytes > 0 else {
             throw AppError(.badRequest, "rechnung.empty", de: "Der Inhalt der Anfrage ist leer. Senden Sie die XRechnung als XML im Inhalt.", en: "Empty body.")
         }
+        try await req.admitInvoices(1)
         let data = Data(buffer: buffer)
         switch try await InvoiceIntake.receive(req, data: data, channel: "api") {
         case .accepted(let e, let receipt, let report):
@@ -287,6 +288,9 @@ struct InvoiceController {
         if !email.isEmpty, email.count > 200 || !email.contains("@") {
             return try await req.renderError("rechnungen/einreichen", title: req.t("inv_upload_title"), UploadView(results: [], hasResults: false, email: email),
                                              AppError.invalid("email", de: "Bitte geben Sie eine gültige E-Mail-Adresse an oder lassen Sie das Feld leer.", en: "Invalid e-mail."))
+        }
+        do { try await req.admitInvoices(min(files.count, 20)) } catch let e as AppError {
+            return try await req.renderError("rechnungen/einreichen", title: req.t("inv_upload_title"), UploadView(results: [], hasResults: false, email: email), e)
         }
         var results: [UploadResult] = []
         for f in files.prefix(20) {

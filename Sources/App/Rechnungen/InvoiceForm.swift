@@ -259,6 +259,7 @@ struct InvoiceFormController {
         }
         let xml = Data(UBLWriter.write(built.invoice).utf8)
         do {
+            try await req.admitInvoices(1)
             switch try await InvoiceIntake.receive(req, data: xml, channel: "formular", supplierEmail: f.v_email) {
             case .accepted(_, let receipt, _):
                 return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"),

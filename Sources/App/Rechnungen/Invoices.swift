@@ -95,6 +95,35 @@ struct M011CreateInvoices: AsyncMigration {
     }
 }
 
+/// Who delivers an invoice and where it is stored: a web request, or a background channel.
+struct IntakeContext: Sendable {
+    let app: Application
+    let db: any Database
+    /// Audit actor, e.g. `anonym`, `token:rh_…`, `kanal:email`.
+    let actor: String
+    let actorID: String?
+}
+
+/// A way invoices arrive besides the web. E-mail (one mailbox per Leitweg-ID, IMAP or an SMTP
+/// receiver) and Peppol (an access point handing over AS4 payloads) are planned as channels:
+/// each fetches its messages and hands every XML, with an address for replies, to
+/// `InvoiceIntake.receive(_:data:channel:supplierEmail:)`, then answers the sender with the
+/// outcome. Nothing else in the portal changes when a channel is added.
+protocol InvoiceChannel: Sendable {
+    /// Stored with each invoice (`kanal`), e.g. "email", "peppol".
+    var name: String { get }
+    /// Fetches what arrived since the last call and delivers each document.
+    func poll(_ ctx: IntakeContext, deliver: @Sendable (InboundDocument) async throws -> IntakeResult) async throws
+}
+
+struct InboundDocument: Sendable {
+    var data: Data
+    /// Where the sender wants the report (e-mail address, Peppol participant).
+    var replyTo: String?
+    /// The channel's own message id, so a redelivery can be recognised.
+    var externalID: String
+}
+
 /// What an intake attempt produced.
 enum IntakeResult: Sendable {
     case accepted(EInvoice, receipt: String, report: ValidationReport)
@@ -129,19 +158,27 @@ enum InvoiceIntake {
     /// Validates off the event loop, routes, stores the bytes, and commits the row and the audit
     /// entry in one transaction before returning: an accepted invoice is never lost.
     static func receive(_ req: Request, data: Data, channel: String, supplierEmail: String? = nil) async throws -> IntakeResult {
-        let report = try await req.application.threadPool.runIfActive { validator.validate(data) }
+        try await receive(IntakeContext(app: req.application, db: req.db, actor: req.principal.auditActor, actorID: req.principal.actorID),
+                          data: data, channel: channel, supplierEmail: supplierEmail)
+    }
+
+    /// The one entry point of every channel (web, API, form; e-mail and Peppol later, see
+    /// `InvoiceChannel`): it needs no HTTP request, only the database and who delivered.
+    static func receive(_ ctx: IntakeContext, data: Data, channel: String, supplierEmail: String? = nil) async throws -> IntakeResult {
+        let app = ctx.app
+        let report = try await app.threadPool.runIfActive { validator.validate(data) }
         guard report.isValid, let inv = report.invoice else { return .invalid(report) }
 
         // Routing: BT-10 carries the Leitweg-ID.
         let raw = inv.buyerReference ?? ""
         guard let lid = try? LeitwegID(raw),
-              let entry = try await LeitwegEntry.query(on: req.db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() else {
+              let entry = try await LeitwegEntry.query(on: ctx.db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() else {
             throw routingError(raw)
         }
         let sellerKey = [inv.seller.vatID, inv.seller.taxRegistrationID, inv.seller.name].compactMap { $0 }.first { !$0.isEmpty } ?? "unbekannt"
         let number = inv.number ?? ""
-        let sha = try await req.application.threadPool.runIfActive { try req.application.files.put(data) }
-        if let existing = try await EInvoice.query(on: req.db).filter(\.$sellerKey == sellerKey)
+        let sha = try await app.threadPool.runIfActive { try app.files.put(data) }
+        if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == sellerKey)
             .filter(\.$invoiceNumber == number).filter(\.$sha256 == sha).first() {
             throw duplicate(existing)
         }
@@ -172,14 +209,14 @@ enum InvoiceIntake {
         e.receivedAt = Date()
         let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
         do {
-            try await req.db.transaction { db in
+            try await ctx.db.transaction { db in
                 try await e.create(on: db)
-                try await req.audit(on: db, "rechnung.eingang", tenant: e.tenantARS, objectType: "rechnung", objectID: e.id!.uuidString,
-                                    after: "\(channel): \(summary)")
+                try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
+                                       objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)")
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             // Another request (or instance) booked the same invoice a moment ago.
-            if let existing = try await EInvoice.query(on: req.db).filter(\.$sellerKey == e.sellerKey)
+            if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == e.sellerKey)
                 .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
                 throw duplicate(existing)
             }

@@ -359,3 +359,74 @@ final class InvoiceChannelTests: XCTestCase {
         XCTAssertEqual(audit?.actor, "kanal:email")
     }
 }
+
+/// Mails to suppliers go through the outbox, written in the change's transaction, and are
+/// delivered over SMTP to a real (local) server; a failing server means a retry, not a loss.
+final class InvoiceMailTests: XCTestCase {
+    func testSupplierGetsReceiptAndRejectionByMail() async throws {
+        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+        let lid = try XCTUnwrap(entry?.leitwegID)
+        var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
+        xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
+
+        let supplier = Browser(app)
+        try await supplier.get("/rechnungen/einreichen")
+        let up = try await supplier.postMultipart("/rechnungen/einreichen", fields: ["email": "buchhaltung@lieferant.test"], files: [("dateien[]", "r.xml", Data(xml.utf8))])
+        XCTAssertEqual(up.status, .ok, up.text)
+        let queued = try await OutboxMail.query(on: app.db).count()
+        XCTAssertEqual(queued, 1)
+
+        // No server listening: the attempt fails, the mail stays and is retried later.
+        let dead = SMTPMailSender(host: "127.0.0.1", port: 1, from: "rathaus@test.local", heloName: "rathaus", threadPool: app.threadPool)
+        let none = try await Outbox.deliverDue(app: app, sender: dead)
+        XCTAssertEqual(none, 0)
+        let afterFailure = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).first())
+        XCTAssertEqual(afterFailure.status, "pending")
+        XCTAssertEqual(afterFailure.attempts, 1)
+        XCTAssertGreaterThan(afterFailure.nextAttemptAt, Date())
+
+        let sender = SMTPMailSender(host: "127.0.0.1", port: sink.port, from: "rathaus@test.local", heloName: "rathaus", threadPool: app.threadPool)
+        let sent = try await Outbox.deliverDue(app: app, sender: sender, now: Date().addingTimeInterval(3600))
+        XCTAssertEqual(sent, 1)
+        XCTAssertEqual(sink.messages.count, 1)
+        let receipt = try XCTUnwrap(sink.messages.first)
+        XCTAssertEqual(receipt.to, ["<buchhaltung@lieferant.test>"])
+        XCTAssertTrue(receipt.data.contains("Subject: =?UTF-8?B?"), receipt.data)
+        let body = SMTPSink.body(receipt.data)
+        XCTAssertTrue(body.contains("Ihre Rechnung 123456XX ist am"), body)
+        XCTAssertTrue(body.contains("/rechnungen/status/"), body)
+        // Sending again sends nothing twice.
+        let again = try await Outbox.deliverDue(app: app, sender: sender, now: Date().addingTimeInterval(7200))
+        XCTAssertEqual(again, 0)
+
+        // The clerk rejects; the reason reaches the supplier by mail.
+        let clerk = try await createUser(app, email: "dora@erfurt.test", role: .clerk, tenant: "16051")
+        let c = Browser(app)
+        try await c.login(clerk)
+        let e = try await XCTUnwrapAsync(try await EInvoice.query(on: app.db).first())
+        try await c.get("/mandanten/16051/rechnungen/\(e.id!.uuidString)")
+        let r = try await c.post("/mandanten/16051/rechnungen/\(e.id!.uuidString)/status", ["ziel": "zurueckgewiesen", "grund": "Bestellnummer fehlt"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        _ = try await Outbox.deliverDue(app: app, sender: sender)
+        XCTAssertEqual(sink.messages.count, 2)
+        let rejection = SMTPSink.body(sink.messages[1].data)
+        XCTAssertTrue(rejection.contains("zurückgewiesen") && rejection.contains("Grund: Bestellnummer fehlt"), rejection)
+
+        // Demo mode shows the outgoing mails to the developer.
+        let page = try await app.testable().sendRequest(.GET, "/demo/postausgang")
+        XCTAssertEqual(page.status, .ok)
+        XCTAssertTrue(page.text.contains("Rechnung 123456XX zurückgewiesen"), page.text)
+    }
+
+    func testOutboxPageDoesNotExistOutsideDemo() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let page = try await app.testable().sendRequest(.GET, "/demo/postausgang")
+        XCTAssertEqual(page.status, .notFound)
+    }
+}

@@ -352,5 +352,9 @@ enum TextsDE {
         "inv_f_price": "Einzelpreis netto (Euro)",
         "inv_f_rate": "Umsatzsteuer",
         "inv_form_short": "für Lieferanten ohne Buchhaltungssoftware.",
+        "demo_mail_title": "Postausgang (Demo)",
+        "demo_mail_lead": "Im Demo-Modus ohne Mailserver bleiben E-Mails im Postausgang; hier sind sie zu lesen.",
+        "demo_mail_to": "an",
+        "demo_mail_none": "Noch keine E-Mails.",
     ]
 }

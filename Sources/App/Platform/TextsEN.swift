@@ -352,5 +352,9 @@ enum TextsEN {
         "inv_f_price": "Unit price net (euros)",
         "inv_f_rate": "VAT",
         "inv_form_short": "for suppliers without accounting software.",
+        "demo_mail_title": "Outgoing mail (demo)",
+        "demo_mail_lead": "In demo mode without a mail server, mails stay in the outbox; read them here.",
+        "demo_mail_to": "to",
+        "demo_mail_none": "No mails yet.",
     ]
 }

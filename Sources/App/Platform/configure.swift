@@ -24,6 +24,14 @@ struct RathausConfig: Sendable {
     /// Original documents (`RATHAUS_FILES_DIR`, default `<data dir>/dateien`). Nil with no data
     /// directory → a fresh temporary directory (tests). Shared storage when running several instances.
     var filesDirectory: String? = nil
+    /// SMTP relay for outgoing mail (`RATHAUS_SMTP_HOST`, `RATHAUS_SMTP_PORT`); nil = mails stay
+    /// in the outbox (in demo mode readable at /demo/postausgang).
+    var smtpHost: String? = nil
+    var smtpPort: Int = 25
+    /// Sender address of outgoing mail (`RATHAUS_MAIL_FROM`).
+    var mailFrom: String = "rathaus@localhost"
+    /// Address of the platform as users reach it, for links in mails (`RATHAUS_PUBLIC_URL`).
+    var publicURL: String = "http://127.0.0.1:8080"
     /// Public e-invoice intake: files per client address and 10 minutes (`RATHAUS_INTAKE_LIMIT`).
     var intakeLimit: Int = 300
     /// Load the shipped Thuringian territorial data on first start.
@@ -37,6 +45,10 @@ struct RathausConfig: Sendable {
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
         c.filesDirectory = Environment.get("RATHAUS_FILES_DIR").flatMap { $0.isEmpty ? nil : $0 }
         if let n = Environment.get("RATHAUS_INTAKE_LIMIT").flatMap(Int.init), n > 0 { c.intakeLimit = n }
+        c.smtpHost = Environment.get("RATHAUS_SMTP_HOST").flatMap { $0.isEmpty ? nil : $0 }
+        if let p = Environment.get("RATHAUS_SMTP_PORT").flatMap(Int.init), (1...65535).contains(p) { c.smtpPort = p }
+        if let f = Environment.get("RATHAUS_MAIL_FROM"), f.contains("@") { c.mailFrom = f }
+        if let u = Environment.get("RATHAUS_PUBLIC_URL"), u.hasPrefix("http") { c.publicURL = String(u.reversed().drop(while: { $0 == "/" }).reversed()) }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
         return c
@@ -82,10 +94,16 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M009CreateFinder())
     app.migrations.add(M010CreateLeitwegIDs())
     app.migrations.add(M011CreateInvoices())
+    app.migrations.add(M012CreateOutbox())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
     app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
+    if let host = config.smtpHost {
+        app.storage[MailSenderKey.self] = SMTPMailSender(host: host, port: config.smtpPort, from: config.mailFrom,
+                                                         heloName: "rathaus", threadPool: app.threadPool)
+        app.lifecycle.use(OutboxWorker(interval: .seconds(2)))
+    }
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))

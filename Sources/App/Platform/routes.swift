@@ -18,4 +18,5 @@ func routes(_ app: Application) throws {
     LeitwegController().addRoutes(api: api, web: app)
     InvoiceController().addRoutes(api: api, web: app)
     InvoiceFormController().addRoutes(web: app)
+    DemoMailController().addRoutes(to: app)
 }

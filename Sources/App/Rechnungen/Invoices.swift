@@ -213,6 +213,11 @@ enum InvoiceIntake {
                 try await e.create(on: db)
                 try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
                                        objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)")
+                if let to = e.supplierEmail {
+                    try await Outbox.enqueue(on: db, key: "rechnung-eingang-\(e.id!.uuidString)", to: to,
+                                             subject: "Eingangsbestätigung: Rechnung \(e.invoiceNumber)",
+                                             body: InvoiceMails.received(e, statusURL: "\(app.rathaus.publicURL)/rechnungen/status/\(receipt)"))
+                }
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             // Another request (or instance) booked the same invoice a moment ago.
@@ -265,6 +270,12 @@ enum InvoiceIntake {
             try await fresh.save(on: db)
             try await req.audit(on: db, "rechnung.status", tenant: tenant, objectType: "rechnung", objectID: id.uuidString,
                                 before: from.rawValue, after: target == .rejected ? "\(target.rawValue): \(trimmed ?? "")" : target.rawValue)
+            // The supplier hears of the outcome: rejected (with the reason) or released for payment.
+            if let to = fresh.supplierEmail, target == .rejected || target == .released {
+                try await Outbox.enqueue(on: db, key: "rechnung-\(target.rawValue)-\(id.uuidString)", to: to,
+                                         subject: target == .rejected ? "Rechnung \(fresh.invoiceNumber) zurückgewiesen" : "Rechnung \(fresh.invoiceNumber) zur Zahlung freigegeben",
+                                         body: InvoiceMails.decided(fresh, status: target))
+            }
             e.status = fresh.status
             e.factualBy = fresh.factualBy
             e.arithmeticBy = fresh.arithmeticBy
@@ -279,6 +290,48 @@ enum InvoiceIntake {
             throw AppError(.internalServerError, "rechnung.storage", de: "Die Originaldatei ist nicht lesbar. Der Betrieb wurde informiert.", en: "The original file cannot be read.")
         }
         return data
+    }
+}
+
+/// Texts of the mails to suppliers (German; the portal's working language).
+enum InvoiceMails {
+    static func received(_ e: EInvoice, statusURL: String) -> String {
+        """
+        Guten Tag,
+
+        Ihre Rechnung \(e.invoiceNumber) ist am \(ISO8601DateFormatter.german(e.receivedAt)) bei der Kommune eingegangen
+        (Leitweg-ID \(e.leitwegID)). Sie wurde geprüft und ist gültig.
+
+        Den Bearbeitungsstand sehen Sie hier:
+        \(statusURL)
+
+        Diese Nachricht wurde automatisch erstellt.
+        """
+    }
+
+    static func decided(_ e: EInvoice, status: InvoiceStatus) -> String {
+        if status == .rejected {
+            return """
+            Guten Tag,
+
+            Ihre Rechnung \(e.invoiceNumber) (Leitweg-ID \(e.leitwegID)) wurde von der Kommune zurückgewiesen.
+
+            Grund: \(e.rejectionReason ?? "")
+
+            Bitte stellen Sie bei Bedarf eine berichtigte Rechnung aus. Den Verlauf sehen Sie über den Link
+            aus der Eingangsbestätigung.
+
+            Diese Nachricht wurde automatisch erstellt.
+            """
+        }
+        return """
+        Guten Tag,
+
+        Ihre Rechnung \(e.invoiceNumber) (Leitweg-ID \(e.leitwegID)) wurde sachlich und rechnerisch geprüft und
+        zur Zahlung freigegeben.
+
+        Diese Nachricht wurde automatisch erstellt.
+        """
     }
 }
 

@@ -1,0 +1,138 @@
+import Fluent
+import Foundation
+import SQLKit
+import NIOCore
+import Vapor
+
+/// An e-mail waiting to be sent. Written in the same transaction as the change it reports, so a
+/// committed change always has its mail, and a rolled-back one never sends one. Idempotent by key.
+final class OutboxMail: Model, @unchecked Sendable {
+    static let schema = "outbox_mails"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "idempotency_key") var key: String
+    @Field(key: "recipient") var recipient: String
+    @Field(key: "subject") var subject: String
+    @Field(key: "body") var body: String
+    @Field(key: "status") var status: String          // pending | sent | failed
+    @Field(key: "attempts") var attempts: Int
+    @Field(key: "next_attempt_at") var nextAttemptAt: Date
+    @OptionalField(key: "last_error") var lastError: String?
+    @Field(key: "created_at") var createdAt: Date
+    @OptionalField(key: "sent_at") var sentAt: Date?
+    init() {}
+}
+
+struct M012CreateOutbox: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(OutboxMail.schema)
+            .id()
+            .field("idempotency_key", .string, .required)
+            .field("recipient", .string, .required)
+            .field("subject", .string, .required)
+            .field("body", .string, .required)
+            .field("status", .string, .required)
+            .field("attempts", .int, .required)
+            .field("next_attempt_at", .datetime, .required)
+            .field("last_error", .string)
+            .field("created_at", .datetime, .required)
+            .field("sent_at", .datetime)
+            .create()
+        let sql = database as! any SQLDatabase
+        try await sql.create(index: "outbox_mails_key_uq").unique().on(OutboxMail.schema).column("idempotency_key").run()
+        try await sql.create(index: "outbox_mails_due_idx").on(OutboxMail.schema).column("status").column("next_attempt_at").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(OutboxMail.schema).delete()
+    }
+}
+
+enum Outbox {
+    /// Queues a mail inside the caller's transaction. The same key twice queues it once.
+    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String) async throws {
+        if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return }
+        let m = OutboxMail()
+        m.key = key
+        m.recipient = to
+        m.subject = subject
+        m.body = body
+        m.status = "pending"
+        m.attempts = 0
+        m.nextAttemptAt = Date()
+        m.createdAt = Date()
+        try await m.create(on: db)
+    }
+
+    /// Sends what is due, at most `limit` mails. On PostgreSQL the rows are claimed with
+    /// `FOR UPDATE SKIP LOCKED`, so two instances never send the same mail; SQLite has one writer.
+    /// Failures are retried with back-off (30 s, 1 min, 2 min … up to 1 h), after 10 attempts the
+    /// mail is marked failed and stays visible.
+    @discardableResult
+    static func deliverDue(app: Application, sender: any MailSender, limit: Int = 20, now: Date = Date()) async throws -> Int {
+        return try await app.db.transaction { db -> Int in
+            var delivered = 0
+            let ids: [UUID]
+            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+                struct Row: Decodable { let id: UUID }
+                ids = try await sql.raw("""
+                    SELECT id FROM outbox_mails WHERE status = 'pending' AND next_attempt_at <= \(bind: now)
+                    ORDER BY created_at LIMIT \(literal: limit) FOR UPDATE SKIP LOCKED
+                    """).all(decoding: Row.self).map(\.id)
+            } else {
+                ids = try await OutboxMail.query(on: db).filter(\.$status == "pending").filter(\.$nextAttemptAt <= now)
+                    .sort(\.$createdAt).limit(limit).all().compactMap(\.id)
+            }
+            for id in ids {
+                guard let m = try await OutboxMail.find(id, on: db) else { continue }
+                do {
+                    try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key))
+                    m.status = "sent"
+                    m.sentAt = Date()
+                    m.lastError = nil
+                    delivered += 1
+                } catch {
+                    m.attempts += 1
+                    m.lastError = String(describing: error).prefix(500).description
+                    if m.attempts >= 10 {
+                        m.status = "failed"
+                    } else {
+                        m.nextAttemptAt = now.addingTimeInterval(min(3600, 30 * pow(2, Double(m.attempts - 1))))
+                    }
+                }
+                try await m.save(on: db)
+            }
+            return delivered
+        }
+    }
+}
+
+struct MailMessage: Sendable {
+    var to: String
+    var subject: String
+    var body: String
+    /// Stable id (the outbox key) so a receiving system can drop a duplicate after a retry.
+    var messageID: String
+}
+
+protocol MailSender: Sendable {
+    func send(_ mail: MailMessage) async throws
+}
+
+struct MailSenderKey: StorageKey { typealias Value = any MailSender }
+
+/// Runs the outbox in the background of `serve` when an SMTP server is configured.
+struct OutboxWorker: LifecycleHandler {
+    let interval: TimeAmount
+
+    func didBootAsync(_ app: Application) async throws {
+        guard let sender = app.storage[MailSenderKey.self] else { return }
+        let interval = self.interval
+        app.eventLoopGroup.any().scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
+            app.eventLoopGroup.any().makeFutureWithTask {
+                do { try await Outbox.deliverDue(app: app, sender: sender) } catch {
+                    app.logger.warning("Postausgang: \(String(describing: error))")
+                }
+            }
+        }
+    }
+}

@@ -430,3 +430,41 @@ final class InvoiceMailTests: XCTestCase {
         XCTAssertEqual(page.status, .notFound)
     }
 }
+
+final class OutboxConcurrencyTests: XCTestCase {
+    actor Recorder {
+        var sent: [String] = []
+        func add(_ k: String) { sent.append(k) }
+    }
+
+    struct SlowSender: MailSender {
+        let recorder: Recorder
+        func send(_ mail: MailMessage) async throws {
+            try await Task.sleep(nanoseconds: 5_000_000)
+            await recorder.add(mail.messageID)
+        }
+    }
+
+    /// Two workers (as two instances would) never send one mail twice.
+    func testTwoWorkersSendEachMailOnce() async throws {
+        // SQLite has one writer and one worker by design; the claim with row locks is PostgreSQL's.
+        guard Environment.get("DATABASE_URL") != nil else { throw XCTSkip("two workers need PostgreSQL (CI runs this on PostgreSQL)") }
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        for i in 0..<12 {
+            try await Outbox.enqueue(on: app.db, key: "k\(i)", to: "a\(i)@test.local", subject: "s", body: "b")
+        }
+        try await Outbox.enqueue(on: app.db, key: "k0", to: "a0@test.local", subject: "s", body: "b")  // same key: once
+        let count = try await OutboxMail.query(on: app.db).count()
+        XCTAssertEqual(count, 12)
+        let recorder = Recorder()
+        let sender = SlowSender(recorder: recorder)
+        async let a = Outbox.deliverDue(app: app, sender: sender, limit: 8)
+        async let b = Outbox.deliverDue(app: app, sender: sender, limit: 8)
+        let (na, nb) = try await (a, b)
+        _ = try await Outbox.deliverDue(app: app, sender: sender)
+        let sent = await recorder.sent
+        XCTAssertEqual(sent.count, 12, "\(na) + \(nb)")
+        XCTAssertEqual(Set(sent).count, 12)
+    }
+}

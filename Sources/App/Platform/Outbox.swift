@@ -69,39 +69,52 @@ enum Outbox {
     /// mail is marked failed and stays visible.
     @discardableResult
     static func deliverDue(app: Application, sender: any MailSender, limit: Int = 20, now: Date = Date()) async throws -> Int {
-        return try await app.db.transaction { db -> Int in
-            var delivered = 0
-            let ids: [UUID]
-            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+        if let sql = app.db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+            // Rows stay locked while they are sent; another instance skips them.
+            return try await app.db.transaction { db -> Int in
                 struct Row: Decodable { let id: UUID }
-                ids = try await sql.raw("""
+                let ids = try await (db as! any SQLDatabase).raw("""
                     SELECT id FROM outbox_mails WHERE status = 'pending' AND next_attempt_at <= \(bind: now)
                     ORDER BY created_at LIMIT \(literal: limit) FOR UPDATE SKIP LOCKED
                     """).all(decoding: Row.self).map(\.id)
-            } else {
-                ids = try await OutboxMail.query(on: db).filter(\.$status == "pending").filter(\.$nextAttemptAt <= now)
-                    .sort(\.$createdAt).limit(limit).all().compactMap(\.id)
-            }
-            for id in ids {
-                guard let m = try await OutboxMail.find(id, on: db) else { continue }
-                do {
-                    try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key))
-                    m.status = "sent"
-                    m.sentAt = Date()
-                    m.lastError = nil
-                    delivered += 1
-                } catch {
-                    m.attempts += 1
-                    m.lastError = String(describing: error).prefix(500).description
-                    if m.attempts >= 10 {
-                        m.status = "failed"
-                    } else {
-                        m.nextAttemptAt = now.addingTimeInterval(min(3600, 30 * pow(2, Double(m.attempts - 1))))
-                    }
+                var delivered = 0
+                for id in ids {
+                    guard let m = try await OutboxMail.find(id, on: db) else { continue }
+                    if try await attempt(m, sender: sender, now: now) { delivered += 1 }
+                    try await m.save(on: db)
                 }
-                try await m.save(on: db)
+                return delivered
             }
-            return delivered
+        }
+        // SQLite: one instance, one worker; no transaction around network I/O, because SQLite
+        // has a single writer and a slow mail server must not block the web requests.
+        let due = try await OutboxMail.query(on: app.db).filter(\.$status == "pending").filter(\.$nextAttemptAt <= now)
+            .sort(\.$createdAt).limit(limit).all()
+        var delivered = 0
+        for m in due {
+            if try await attempt(m, sender: sender, now: now) { delivered += 1 }
+            try await m.save(on: app.db)
+        }
+        return delivered
+    }
+
+    /// One delivery attempt; updates the row's state (the caller saves it).
+    private static func attempt(_ m: OutboxMail, sender: any MailSender, now: Date) async throws -> Bool {
+        do {
+            try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key))
+            m.status = "sent"
+            m.sentAt = Date()
+            m.lastError = nil
+            return true
+        } catch {
+            m.attempts += 1
+            m.lastError = String(String(describing: error).prefix(500))
+            if m.attempts >= 10 {
+                m.status = "failed"
+            } else {
+                m.nextAttemptAt = now.addingTimeInterval(min(3600, 30 * pow(2, Double(m.attempts - 1))))
+            }
+            return false
         }
     }
 }

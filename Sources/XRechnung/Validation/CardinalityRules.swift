@@ -98,10 +98,8 @@ enum CardinalityRules {
         atMost(c, "UBL-SR-49", r.children("TaxPointDate"), at: r, "Das Umsatzsteuerdatum (BT-7)")
         atMost(c, "UBL-SR-54", r.all("PaymentMeans", "CardAccount"), at: r, "Die Kartenangabe (BG-18)")
         atMost(c, "UBL-SR-55", r.all("PaymentMeans", "PaymentMandate"), at: r, "Das Lastschriftmandat (BG-19)")
-        r.walk { e in
-            if e.name == "PostalAddress" || e.name == "Address" {
-                atMost(c, "UBL-SR-51", e.children("AddressLine"), at: e, "Die dritte Adresszeile (BT-162)")
-            }
+        for e in c.named("PostalAddress") + c.named("Address") {
+            atMost(c, "UBL-SR-51", e.children("AddressLine"), at: e, "Die dritte Adresszeile (BT-162)")
         }
     }
 
@@ -117,22 +115,22 @@ enum CardinalityRules {
         if let doc = r.child("ExchangedDocument"), doc.children("TypeCode").count != 1 {
             c.fail("CII-SR-014", doc, de: "Der Rechnungstyp (BT-3) muss genau einmal angegeben sein.")
         }
-        r.walk { e in
-            switch e.name {
-            case "GlobalID" where e.attribute("schemeID") == nil:
-                c.fail("CII-SR-046", e, de: "Zu einer globalen Kennung (GlobalID) muss die Schema-Kennung (schemeID) angegeben sein.")
-            case "ApplicableProductCharacteristic":
-                atMost(c, "CII-SR-069", e.children("Description"), at: e, "Der Name des Artikelattributs (BT-160)")
-                atMost(c, "CII-SR-072", e.children("Value"), at: e, "Der Wert des Artikelattributs (BT-161)")
-            case "GrossPriceProductTradePrice":
-                atMost(c, "CII-SR-439", e.children("ChargeAmount"), at: e, "Der Bruttopreis (BT-148)")
-                atMost(c, "CII-SR-440", e.all("AppliedTradeAllowanceCharge", "ActualAmount"), at: e, "Der Rabatt auf den Artikelpreis (BT-147)")
-            case "NetPriceProductTradePrice":
-                atMost(c, "CII-SR-441", e.children("ChargeAmount"), at: e, "Der Nettopreis (BT-146)")
-            case "SpecifiedTradeAllowanceCharge" where e.child("ChargeIndicator") == nil:
-                c.fail("CII-SR-463", e, de: "Jeder Nachlass oder Zuschlag braucht die Angabe, ob es ein Zuschlag ist (ChargeIndicator).")
-            default: break
-            }
+        for e in c.named("GlobalID") where e.attribute("schemeID") == nil {
+            c.fail("CII-SR-046", e, de: "Zu einer globalen Kennung (GlobalID) muss die Schema-Kennung (schemeID) angegeben sein.")
+        }
+        for e in c.named("ApplicableProductCharacteristic") {
+            atMost(c, "CII-SR-069", e.children("Description"), at: e, "Der Name des Artikelattributs (BT-160)")
+            atMost(c, "CII-SR-072", e.children("Value"), at: e, "Der Wert des Artikelattributs (BT-161)")
+        }
+        for e in c.named("GrossPriceProductTradePrice") {
+            atMost(c, "CII-SR-439", e.children("ChargeAmount"), at: e, "Der Bruttopreis (BT-148)")
+            atMost(c, "CII-SR-440", e.all("AppliedTradeAllowanceCharge", "ActualAmount"), at: e, "Der Rabatt auf den Artikelpreis (BT-147)")
+        }
+        for e in c.named("NetPriceProductTradePrice") {
+            atMost(c, "CII-SR-441", e.children("ChargeAmount"), at: e, "Der Nettopreis (BT-146)")
+        }
+        for e in c.named("SpecifiedTradeAllowanceCharge") where e.child("ChargeIndicator") == nil {
+            c.fail("CII-SR-463", e, de: "Jeder Nachlass oder Zuschlag braucht die Angabe, ob es ein Zuschlag ist (ChargeIndicator).")
         }
         let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
         if let s = agreement?.child("SellerTradeParty") {

@@ -19,16 +19,27 @@ enum CodeListRules {
         for n in inv.notes { if let s = n.subjectCode, !CodeLists.textSubjects.contains(s) { c.fail("BR-CL-08", loc, de: "Der Betreff-Code der Bemerkung (BT-21) „\(s)“ ist kein Code aus UNTDID 4451.") } }
 
         let ext = c.isExtension
-        c.root.walk { e in
-            switch e.name {
-            case "PaymentMeansCode" where c.isUBL, "TypeCode" where c.isCII && e.parent?.name == "SpecifiedTradeSettlementPaymentMeans":
-                if !CodeLists.paymentMeans.contains(e.normalizedText) { c.fail("BR-CL-16", e, de: "Der Zahlungsmittel-Code (BT-81) „\(e.normalizedText)“ ist kein Code aus UNCL 4461 (z. B. 58 SEPA-Überweisung).") }
-            case "IdentificationCode" where c.isUBL && e.parent?.name == "Country", "CountryID" where c.isCII:
-                if !CodeLists.countries.contains(e.normalizedText) { c.fail("BR-CL-14", e, de: "Der Ländercode „\(e.normalizedText)“ ist kein Code nach ISO 3166-1 (z. B. DE).") }
-            case "IdentificationCode" where c.isUBL && e.parent?.name == "OriginCountry":
-                if !CodeLists.countries.contains(e.normalizedText) { c.fail("BR-CL-15", e, de: "Das Herkunftsland „\(e.normalizedText)“ ist kein Code nach ISO 3166-1.") }
-            default: break
+        if c.isUBL {
+            for e in c.named("PaymentMeansCode") where !CodeLists.paymentMeans.contains(e.normalizedText) {
+                c.fail("BR-CL-16", e, de: "Der Zahlungsmittel-Code (BT-81) „\(e.normalizedText)“ ist kein Code aus UNCL 4461 (z. B. 58 SEPA-Überweisung).")
             }
+            for e in c.named("IdentificationCode") {
+                let parent = e.parent?.name
+                if parent == "Country", !CodeLists.countries.contains(e.normalizedText) {
+                    c.fail("BR-CL-14", e, de: "Der Ländercode „\(e.normalizedText)“ ist kein Code nach ISO 3166-1 (z. B. DE).")
+                } else if parent == "OriginCountry", !CodeLists.countries.contains(e.normalizedText) {
+                    c.fail("BR-CL-15", e, de: "Das Herkunftsland „\(e.normalizedText)“ ist kein Code nach ISO 3166-1.")
+                }
+            }
+        } else {
+            for e in c.named("TypeCode") where e.parent?.name == "SpecifiedTradeSettlementPaymentMeans" && !CodeLists.paymentMeans.contains(e.normalizedText) {
+                c.fail("BR-CL-16", e, de: "Der Zahlungsmittel-Code (BT-81) „\(e.normalizedText)“ ist kein Code aus UNCL 4461 (z. B. 58 SEPA-Überweisung).")
+            }
+            for e in c.named("CountryID") where !CodeLists.countries.contains(e.normalizedText) {
+                c.fail("BR-CL-14", e, de: "Der Ländercode „\(e.normalizedText)“ ist kein Code nach ISO 3166-1 (z. B. DE).")
+            }
+        }
+        for e in c.attributed {
             if let cur = e.attribute("currencyID"), !CodeLists.currencies.contains(cur) {
                 c.fail("BR-CL-03", e, de: "Der Währungscode „\(cur)“ ist kein ISO-4217-Code.")
             }
@@ -128,16 +139,14 @@ enum CodeListRules {
 enum UBLSyntax {
     static func run(_ c: RuleContext) {
         let r = c.root
-        r.walk { e in
-            if e.name == "PartyTaxScheme", e.child("CompanyID") == nil, e.first("TaxScheme", "ID") != nil {
-                c.fail("UBL-SR-53", e, de: "Zu einem Steuerschema (PartyTaxScheme) muss die Steuernummer bzw. Umsatzsteuer-Identifikationsnummer (CompanyID) angegeben sein; sonst das ganze PartyTaxScheme weglassen.")
-            }
-            if e.name == "TaxCategory", e.child("ID")?.attribute("schemeID") != nil {
-                c.fail("UBL-CR-678", e, de: "Die Steuerkategorie-Kennung (TaxCategory/ID) soll kein schemeID-Attribut tragen.")
-            }
-            if e.name == "ClassifiedTaxCategory", e.child("ID")?.attribute("schemeID") != nil {
-                c.fail("UBL-CR-679", e, de: "Die Steuerkategorie der Position (ClassifiedTaxCategory/ID) soll kein schemeID-Attribut tragen.")
-            }
+        for e in c.named("PartyTaxScheme") where e.child("CompanyID") == nil && e.first("TaxScheme", "ID") != nil {
+            c.fail("UBL-SR-53", e, de: "Zu einem Steuerschema (PartyTaxScheme) muss die Steuernummer bzw. Umsatzsteuer-Identifikationsnummer (CompanyID) angegeben sein; sonst das ganze PartyTaxScheme weglassen.")
+        }
+        for e in c.named("TaxCategory") where e.child("ID")?.attribute("schemeID") != nil {
+            c.fail("UBL-CR-678", e, de: "Die Steuerkategorie-Kennung (TaxCategory/ID) soll kein schemeID-Attribut tragen.")
+        }
+        for e in c.named("ClassifiedTaxCategory") where e.child("ID")?.attribute("schemeID") != nil {
+            c.fail("UBL-CR-679", e, de: "Die Steuerkategorie der Position (ClassifiedTaxCategory/ID) soll kein schemeID-Attribut tragen.")
         }
         for pm in r.children("PaymentMeans") where pm.child("CreditAccount") != nil {
             c.fail("UBL-CR-434", pm, de: "PaymentMeans/CreditAccount gehört nicht in eine XRechnung.")
@@ -159,10 +168,7 @@ enum UBLSyntax {
         }
         if c.isExtension {
             // BR-DEX-03: every sub invoice line carries exactly one VAT category.
-            var bad = false
-            r.walk { e in
-                if e.name == "SubInvoiceLine", (e.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 { bad = true }
-            }
+            let bad = c.named("SubInvoiceLine").contains { ($0.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 }
             if bad { c.fail("BR-DEX-03", r, de: "Jede Unterposition (BG-DEX-01) muss genau eine Umsatzsteuerangabe (BG-DEX-06) enthalten.") }
             for p in r.children("PrepaidPayment") {
                 if p.child("ID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-10", p, de: "Die Art der Zahlung eines Dritten (BT-DEX-001) fehlt.") }
@@ -183,9 +189,7 @@ enum UBLSyntax {
 enum CIISyntax {
     static func run(_ c: RuleContext) {
         let r = c.root
-        var taxPoints = 0
-        r.walk { e in if e.name == "TaxPointDate" { taxPoints += 1 } }
-        if taxPoints > 1 { c.fail("CII-SR-461", r, de: "Das Umsatzsteuerdatum (BT-7, TaxPointDate) darf nur einmal vorkommen.") }
+        if c.named("TaxPointDate").count > 1 { c.fail("CII-SR-461", r, de: "Das Umsatzsteuerdatum (BT-7, TaxPointDate) darf nur einmal vorkommen.") }
         let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
         func contactNames(_ party: XElement?) -> Int {
             guard let party else { return 0 }
@@ -208,9 +212,7 @@ enum CIISyntax {
             }
         }
         if c.isExtension, r.first("SupplyChainTradeTransaction") != nil {
-            var parentLines = false
-            r.walk { e in if e.name == "ParentLineID" { parentLines = true } }
-            if parentLines {
+            if !c.named("ParentLineID").isEmpty {
                 c.fail("BR-DEX-15", r, de: "Diese CII-Datei verwendet anscheinend Unterpositionen (ParentLineID); XRechnung unterstützt sie in CII nicht.")
             }
         }

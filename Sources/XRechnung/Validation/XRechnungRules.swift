@@ -281,12 +281,7 @@ enum Peppol {
         let slack = wholeUnitCurrencies.contains(inv.currency ?? "") ? Decimal(string: "0.5")! : Peppol.slack
         if inv.processID.isBlank { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
         if let t = inv.taxCurrency, t == inv.currency { c.fail("PEPPOL-EN16931-R005", r, de: "Die Steuerwährung (BT-6) darf nur angegeben werden, wenn sie von der Rechnungswährung (BT-5) abweicht.") }
-        var empty: XElement?
-        r.walk { e in
-            // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
-            if empty == nil, e.children.isEmpty, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { empty = e }
-        }
-        if let e = empty { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
+        if let e = c.firstEmptyLeaf { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
         if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
         if inv.seller.electronicAddress == nil { c.fail("PEPPOL-EN16931-R020", r, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {

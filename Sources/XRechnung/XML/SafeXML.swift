@@ -332,12 +332,25 @@ public enum SafeXML {
         }
     }
 
+    /// The value of `encoding="…"` in an XML declaration (byte scan, no Foundation search).
     static func declaredEncoding(_ decl: String) -> String? {
-        guard let r = decl.range(of: "encoding") else { return nil }
-        let tail = decl[r.upperBound...].drop(while: { $0 == " " || $0 == "=" })
-        guard let q = tail.first, q == "\"" || q == "'" else { return nil }
-        let value = tail.dropFirst().prefix(while: { $0 != q })
-        return String(value)
+        let b = Array(decl.utf8)
+        let key = Array("encoding".utf8)
+        guard b.count > key.count else { return nil }
+        var i = 0
+        while i + key.count <= b.count {
+            if b[i] == key[0], Array(b[i..<(i + key.count)]) == key {
+                var j = i + key.count
+                while j < b.count, b[j] == 0x20 || b[j] == UInt8(ascii: "=") || b[j] == 0x09 { j += 1 }
+                guard j < b.count, b[j] == UInt8(ascii: "\"") || b[j] == UInt8(ascii: "'") else { return nil }
+                let q = b[j]
+                var k = j + 1
+                while k < b.count, b[k] != q { k += 1 }
+                return String(decoding: b[(j + 1)..<k], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 
     private static func build(_ node: xmlNodePtr, parent: XElement?, depth: Int, count: inout Int, limits: XMLLimits,

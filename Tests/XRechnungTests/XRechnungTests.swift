@@ -290,3 +290,20 @@ final class CardinalityTests: XCTestCase {
         XCTAssertTrue(rep.findings.contains { $0.rule == "CII-SR-455" }, rep.findings.map(\.rule).joined(separator: " "))
     }
 }
+
+final class VATFamilyTests: XCTestCase {
+    /// IGIC (L) allows rates from 0 upwards; a negative line rate breaks BR-AF-05.
+    func testIGICRates() throws {
+        let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+        guard var s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        s = s.replacingOccurrences(of: "<cbc:ID>S</cbc:ID>", with: "<cbc:ID>L</cbc:ID>")
+        let v = XRechnungValidator()
+        let ok = v.validate(Data(s.utf8))
+        XCTAssertTrue(ok.isValid, ok.errors.map { $0.rule }.joined(separator: " "))
+        guard let r = s.range(of: "<cac:ClassifiedTaxCategory>"), let p = s.range(of: "<cbc:Percent>", range: r.upperBound..<s.endIndex),
+              let end = s.range(of: "</cbc:Percent>", range: p.upperBound..<s.endIndex) else { return XCTFail("no line VAT rate") }
+        s.replaceSubrange(p.upperBound..<end.lowerBound, with: "-7")
+        let bad = v.validate(Data(s.utf8))
+        XCTAssertTrue(bad.errors.contains { $0.rule == "BR-AF-05" }, bad.errors.map(\.rule).joined(separator: " "))
+    }
+}

@@ -5,23 +5,31 @@ import Foundation
 /// lines/allowances/charges (-02/-03/-04), rates (-05/-06/-07), taxable amount (-08), tax
 /// amount (-09), exemption reason (-10).
 enum VATRules {
+    enum RateRule { case positive, zero, nonNegative }
+
     struct Family {
         let code: String
         let prefix: String
         let name: String
         let exactlyOneBreakdown: Bool
-        let rateMustBeZero: Bool
+        let rate: RateRule
+        var rateMustBeZero: Bool { rate == .zero }
+        /// One breakdown per rate (S, L, M); the others have a single breakdown.
+        var perRate: Bool { rate != .zero }
         let exemptionRequired: Bool?   // true: required, false: forbidden, nil: not checked
         let needsBuyerID: Bool
     }
 
     static let families: [Family] = [
-        Family(code: "S", prefix: "BR-S", name: "Normalsatz (S)", exactlyOneBreakdown: false, rateMustBeZero: false, exemptionRequired: false, needsBuyerID: false),
-        Family(code: "Z", prefix: "BR-Z", name: "Nullsatz (Z)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: false, needsBuyerID: false),
-        Family(code: "E", prefix: "BR-E", name: "steuerbefreit (E)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: false),
-        Family(code: "AE", prefix: "BR-AE", name: "Umkehrung der Steuerschuldnerschaft (AE)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: true),
-        Family(code: "K", prefix: "BR-IC", name: "innergemeinschaftliche Lieferung (K)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: true),
-        Family(code: "G", prefix: "BR-G", name: "Ausfuhr (G)", exactlyOneBreakdown: true, rateMustBeZero: true, exemptionRequired: true, needsBuyerID: false),
+        Family(code: "S", prefix: "BR-S", name: "Normalsatz (S)", exactlyOneBreakdown: false, rate: .positive, exemptionRequired: false, needsBuyerID: false),
+        Family(code: "Z", prefix: "BR-Z", name: "Nullsatz (Z)", exactlyOneBreakdown: true, rate: .zero, exemptionRequired: false, needsBuyerID: false),
+        Family(code: "E", prefix: "BR-E", name: "steuerbefreit (E)", exactlyOneBreakdown: true, rate: .zero, exemptionRequired: true, needsBuyerID: false),
+        Family(code: "AE", prefix: "BR-AE", name: "Umkehrung der Steuerschuldnerschaft (AE)", exactlyOneBreakdown: true, rate: .zero, exemptionRequired: true, needsBuyerID: true),
+        Family(code: "K", prefix: "BR-IC", name: "innergemeinschaftliche Lieferung (K)", exactlyOneBreakdown: true, rate: .zero, exemptionRequired: true, needsBuyerID: true),
+        Family(code: "G", prefix: "BR-G", name: "Ausfuhr (G)", exactlyOneBreakdown: true, rate: .zero, exemptionRequired: true, needsBuyerID: false),
+        // Canary Islands (IGIC, code L) and Ceuta/Melilla (IPSI, code M): rates from 0 upwards.
+        Family(code: "L", prefix: "BR-AF", name: "IGIC (L)", exactlyOneBreakdown: false, rate: .nonNegative, exemptionRequired: false, needsBuyerID: false),
+        Family(code: "M", prefix: "BR-AG", name: "IPSI (M)", exactlyOneBreakdown: false, rate: .nonNegative, exemptionRequired: false, needsBuyerID: false),
     ]
 
     static func run(_ c: RuleContext) {
@@ -41,7 +49,7 @@ enum VATRules {
             }
             let ok: Bool
             switch f.code {
-            case "S", "Z", "E": ok = sellerTaxID
+            case "S", "Z", "E", "L", "M": ok = sellerTaxID
             case "G": ok = sellerVATorRep
             default: ok = sellerVATorRep && (f.code == "K" ? !inv.buyer.vatID.isBlank : buyerID)
             }
@@ -50,11 +58,16 @@ enum VATRules {
             if !allowances.isEmpty && !ok { c.fail("\(f.prefix)-03", loc, de: "Nachlässe mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !charges.isEmpty && !ok { c.fail("\(f.prefix)-04", loc, de: "Zuschläge mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             func rateBad(_ r: DecimalValue?) -> Bool {
-                guard let r else { return f.code != "S" ? false : true }
-                return f.rateMustBeZero ? r.value != 0 : r.value <= 0
+                guard let r else { return f.rate != .zero }
+                switch f.rate {
+                case .zero: return r.value != 0
+                case .positive: return r.value <= 0
+                case .nonNegative: return r.value < 0
+                }
             }
             for l in lines where rateBad(l.vatRate) {
-                c.fail("\(f.prefix)-05", l.location, de: f.rateMustBeZero ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) 0 sein." : "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) größer als 0 sein.")
+                c.fail("\(f.prefix)-05", l.location, de: f.rate == .zero ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) 0 sein."
+                    : (f.rate == .positive ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) größer als 0 sein." : "In Position \(l.id) mit Kategorie \(f.name) muss ein Steuersatz (BT-152) von 0 oder mehr angegeben sein."))
             }
             for a in allowances where rateBad(a.vatRate) {
                 c.fail("\(f.prefix)-06", a.location, de: "Der Steuersatz des Nachlasses (BT-96) passt nicht zur Kategorie \(f.name).")
@@ -65,7 +78,7 @@ enum VATRules {
             for b in breakdowns {
                 guard let base = b.taxableAmount?.value else { continue }
                 let rate = b.rate?.value
-                func sameRate(_ r: DecimalValue?) -> Bool { f.code != "S" || (r?.value ?? -1) == (rate ?? -2) }
+                func sameRate(_ r: DecimalValue?) -> Bool { !f.perRate || (r?.value ?? -1) == (rate ?? -2) }
                 let expected = sum(lines.filter { sameRate($0.vatRate) }.map(\.netAmount))
                     + sum(charges.filter { sameRate($0.vatRate) }.map(\.amount))
                     - sum(allowances.filter { sameRate($0.vatRate) }.map(\.amount))
@@ -91,6 +104,25 @@ enum VATRules {
             }
         }
         notSubjectToVAT(c)
+        // BR-IC-11/12: an intra-community supply needs the delivery date or period and the country.
+        if inv.vatBreakdown.contains(where: { $0.category == "K" }) {
+            if inv.delivery?.date == nil && inv.invoicingPeriod.map({ $0.start != nil || $0.end != nil }) != true {
+                c.fail("BR-IC-11", loc, de: "Bei innergemeinschaftlicher Lieferung (K) muss das Lieferdatum (BT-72) oder der Abrechnungszeitraum (BG-14) angegeben sein.")
+            }
+            if inv.delivery?.address?.country.isBlank ?? true {
+                c.fail("BR-IC-12", loc, de: "Bei innergemeinschaftlicher Lieferung (K) muss das Land der Lieferanschrift (BT-80) angegeben sein.")
+            }
+        }
+        // BR-B: split payment (code B) only in domestic Italian invoices, never mixed with S.
+        let cats = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+        if cats.contains("B") {
+            if inv.seller.address?.country != "IT" || (inv.seller.vatID.map { !$0.hasPrefix("IT") } ?? false) {
+                c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
+            }
+            if cats.contains("S") {
+                c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
+            }
+        }
     }
 
     /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.

@@ -27,7 +27,9 @@ let package = Package(
         // libxml2 (Debian: libxml2-dev) for well-formedness and XSD validation only.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
-        .target(name: "XRechnung", dependencies: ["CLibXML2"], resources: [.copy("Resources")]),
+        // zlib (Debian: zlib1g-dev) to inflate the XML embedded in ZUGFeRD/Factur-X PDFs.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "XRechnung", dependencies: ["CLibXML2", "CZlib"], resources: [.copy("Resources")]),
         .target(
             name: "App",
             dependencies: [

@@ -468,3 +468,28 @@ final class OutboxConcurrencyTests: XCTestCase {
         XCTAssertEqual(Set(sent).count, 12)
     }
 }
+
+final class FacturXIntakeTests: XCTestCase {
+    func testZUGFeRDPDFIsAcceptedAndKeptAsReceived() async throws {
+        let url = URL(fileURLWithPath: InvoiceTests.sample.path.replacingOccurrences(of: "01.01a-INVOICE_ubl.xml", with: "01.01a-INVOICE_uncefact.xml"))
+        guard var xml = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+        let lid = try XCTUnwrap(entry?.leitwegID)
+        xml = xml.replacingOccurrences(of: "<ram:BuyerReference>04011000-12345-03</ram:BuyerReference>", with: "<ram:BuyerReference>\(lid)</ram:BuyerReference>")
+        let z = PDFInvoice.deflate(Array(xml.utf8))
+        var pdf = Data("%PDF-1.7\n1 0 obj\n<< /Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Length \(z.count) >>\nstream\n".utf8)
+        pdf.append(contentsOf: z)
+        pdf.append(Data("\nendstream\nendobj\n2 0 obj\n<< /Type /Filespec /F (factur-x.xml) /EF << /F 1 0 R >> >>\nendobj\n%%EOF\n".utf8))
+        var h = HTTPHeaders()
+        h.replaceOrAdd(name: .contentType, value: "application/pdf")
+        let res = try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: pdf))
+        XCTAssertEqual(res.status, .created, res.text)
+        let id = try XCTUnwrap(try res.json()["id"] as? String)
+        let token = try await createToken(app, tenant: "16051", scopes: [.rechnungen])
+        let original = try await api(app, .GET, "/api/v1/rechnungen/\(id)/xml", token: token)
+        XCTAssertEqual(original.headers.contentType?.description, "application/pdf")
+        XCTAssertEqual(Data(original.body.readableBytesView), pdf, "the original is kept as received")
+    }
+}

@@ -307,3 +307,39 @@ final class VATFamilyTests: XCTestCase {
         XCTAssertTrue(bad.errors.contains { $0.rule == "BR-AF-05" }, bad.errors.map(\.rule).joined(separator: " "))
     }
 }
+
+final class PDFInvoiceTests: XCTestCase {
+    /// A minimal PDF/A-3-like file with `xml` as a FlateDecode embedded file.
+    static func pdf(embedding xml: [UInt8], name: String = "factur-x.xml") -> Data {
+        let z = PDFInvoice.deflate(xml)
+        var d = Data("%PDF-1.7\n%\u{E2}\u{E3}\n1 0 obj\n<< /Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Length \(z.count) >>\nstream\n".utf8)
+        d.append(contentsOf: z)
+        d.append(Data("\nendstream\nendobj\n2 0 obj\n<< /Type /Filespec /F (\(name)) /UF (\(name)) /AFRelationship /Alternative /EF << /F 1 0 R >> >>\nendobj\n3 0 obj\n<< /Type /Catalog /Names << /EmbeddedFiles << /Names [(\(name)) 2 0 R] >> >> >>\nendobj\ntrailer\n<< /Root 3 0 R >>\n%%EOF\n".utf8))
+        return d
+    }
+
+    func testFacturXPDFIsValidatedByItsEmbeddedCII() throws {
+        let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.01a-INVOICE_uncefact.xml")
+        guard let xml = FileManager.default.contents(atPath: url.path) else { throw XCTSkip("shared data missing") }
+        let report = XRechnungValidator().validate(Self.pdf(embedding: [UInt8](xml)))
+        XCTAssertTrue(report.isValid, report.findings.map(\.rule).joined(separator: " "))
+        XCTAssertEqual(report.syntax, .cii)
+        XCTAssertEqual(report.extractedFromPDF, "factur-x.xml")
+        XCTAssertTrue(InvoiceHTML.reportSection(report).contains("factur-x.xml"))
+    }
+
+    func testPlainPDFAndZipBombAreRejectedClearly() {
+        let plain = XRechnungValidator().validate(Data("%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n%%EOF".utf8))
+        XCTAssertEqual(plain.findings.map(\.rule), ["XML-PDF"])
+        XCTAssertTrue(plain.findings[0].messageDE.contains("ohne eingebettete Rechnung"))
+        var opts = ValidatorOptions()
+        opts.limits.maxBytes = 1024 * 1024
+        // 50 MB of '<' compress to ~50 KB: inflating stops at the 1 MB limit.
+        let bomb = Self.pdf(embedding: [UInt8](repeating: UInt8(ascii: "<"), count: 50 * 1024 * 1024))
+        XCTAssertLessThan(bomb.count, 1024 * 1024)
+        let start = Date()
+        let r = XRechnungValidator(options: opts).validate(bomb)
+        XCTAssertEqual(r.findings.map(\.rule), ["XML-PDF"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+    }
+}

@@ -276,7 +276,7 @@ enum TextsDE {
         "inv_rule": "Regel",
         "inv_what": "Was zu ändern ist",
         "inv_where": "Stelle",
-        "inv_files": "XRechnung-Dateien (XML)",
+        "inv_files": "XRechnung-Dateien (XML oder ZUGFeRD/Factur-X-PDF)",
         "inv_files_hint": "Bis zu 20 Dateien, je höchstens 20 MB einschließlich eingebetteter Anlagen.",
         "inv_email": "E-Mail-Adresse für Rückmeldungen (freiwillig)",
         "inv_email_hint": "Wir verwenden sie nur für Nachrichten zu diesen Rechnungen.",

@@ -276,7 +276,7 @@ enum TextsEN {
         "inv_rule": "Rule",
         "inv_what": "What to change",
         "inv_where": "Location",
-        "inv_files": "XRechnung files (XML)",
+        "inv_files": "XRechnung files (XML or ZUGFeRD/Factur-X PDF)",
         "inv_files_hint": "Up to 20 files, each at most 20 MB including embedded attachments.",
         "inv_email": "E-mail address for replies (optional)",
         "inv_email_hint": "Used only for messages about these invoices.",

@@ -63,9 +63,10 @@ struct InvoiceController {
     /// `POST /api/v1/rechnungen`: body is the XML. 201 with id and status, 422 with the report,
     /// 409 for a duplicate. The row is committed before the answer.
     @Sendable func apiReceive(req: Request) async throws -> Response {
-        guard let ct = req.headers.contentType, (ct.type == "application" || ct.type == "text") && ct.subType == "xml" else {
-            throw AppError(.unsupportedMediaType, "unsupported_media_type", de: "Bitte senden Sie die Rechnung als XML (Content-Type: application/xml).",
-                           en: "Send the invoice as XML (Content-Type: application/xml).")
+        guard let ct = req.headers.contentType,
+              ((ct.type == "application" || ct.type == "text") && ct.subType == "xml") || (ct.type == "application" && ct.subType == "pdf") else {
+            throw AppError(.unsupportedMediaType, "unsupported_media_type", de: "Bitte senden Sie die Rechnung als XML (Content-Type: application/xml) oder als ZUGFeRD/Factur-X-PDF (application/pdf).",
+                           en: "Send the invoice as XML (Content-Type: application/xml) or as ZUGFeRD/Factur-X PDF (application/pdf).")
         }
         guard let buffer = req.body.data, buffer.readableBytes > 0 else {
             throw AppError(.badRequest, "rechnung.empty", de: "Der Inhalt der Anfrage ist leer. Senden Sie die XRechnung als XML im Inhalt.", en: "Empty body.")
@@ -229,8 +230,10 @@ struct InvoiceController {
 
     static func xmlResponse(_ data: Data, _ e: EInvoice) -> Response {
         let res = Response(status: .ok, body: .init(data: data))
-        res.headers.replaceOrAdd(name: .contentType, value: "application/xml")
-        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"rechnung-\(e.id!.uuidString).xml\"")
+        // The original as received: XML, or the ZUGFeRD/Factur-X PDF it came in.
+        let pdf = data.starts(with: Array("%PDF-".utf8))
+        res.headers.replaceOrAdd(name: .contentType, value: pdf ? "application/pdf" : "application/xml")
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"rechnung-\(e.id!.uuidString).\(pdf ? "pdf" : "xml")\"")
         res.headers.replaceOrAdd(name: "Digest", value: "sha-256=\(Data(hexString: e.sha256)?.base64EncodedString() ?? "")")
         return res
     }

@@ -38,6 +38,9 @@ public enum InvoiceHTML {
     /// The validation verdict and findings as an HTML fragment.
     public static func reportSection(_ report: ValidationReport) -> String {
         var h = "<section aria-labelledby=\"pruefung\"><h2 id=\"pruefung\">Prüfergebnis</h2>"
+        if let pdf = report.extractedFromPDF {
+            h += "<p>Aus dem ZUGFeRD/Factur-X-PDF entnommen: <code>\(escape(pdf))</code>. Geprüft wird die eingebettete XML-Rechnung.</p>"
+        }
         if report.isValid {
             h += "<p class=\"ok\"><strong>Gültig</strong>\(report.scenario.map { " nach „\(escape($0.name))“" } ?? "").</p>"
         } else {

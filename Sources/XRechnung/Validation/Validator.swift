@@ -89,6 +89,8 @@ public struct ValidationReport: Sendable {
     public var invoice: Invoice?
     public var findings: [Finding] = []
     public var sha256: String = ""
+    /// Set when the invoice was taken from a ZUGFeRD/Factur-X PDF (name of the embedded file).
+    public var extractedFromPDF: String?
 
     public var errors: [Finding] { findings.filter { $0.severity == .error } }
     public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
@@ -142,6 +144,13 @@ public final class XRechnungValidator: Sendable {
     }
 
     public func validate(_ data: Data) -> ValidationReport {
+        // ZUGFeRD / Factur-X: validate the CII embedded in the PDF.
+        if data.starts(with: Array("%PDF-".utf8)), data.count <= options.limits.maxBytes,
+           let embedded = PDFInvoice.extract(data, maxBytes: options.limits.maxBytes) {
+            var report = validate(embedded.xml)
+            report.extractedFromPDF = embedded.name ?? "eingebettete XML-Datei"
+            return report
+        }
         var report = ValidationReport()
         let parsed: ParsedXML
         do {

@@ -43,7 +43,7 @@ public enum XMLInputError: Error, Equatable, Sendable {
         switch self {
         case .empty: return "Die Datei ist leer."
         case .tooLarge(let l): return "Die Datei ist größer als \(l / 1024 / 1024) MB (einschließlich eingebetteter Anlagen) und wird nicht angenommen."
-        case .pdf: return "Die Datei ist ein PDF. Bitte laden Sie die XRechnung als XML-Datei hoch; bei ZUGFeRD/Factur-X die im PDF eingebettete XML-Datei (factur-x.xml, zugferd-invoice.xml oder xrechnung.xml)."
+        case .pdf: return "Die Datei ist ein PDF ohne eingebettete Rechnung im XML-Format. Ein reines PDF ist keine E-Rechnung: Bitte senden Sie die XRechnung als XML-Datei oder ein ZUGFeRD/Factur-X-PDF mit eingebetteter factur-x.xml."
         case .notXML: return "Die Datei ist keine XML-Datei. Eine XRechnung ist eine XML-Datei (UBL oder CII)."
         case .doctype: return "Die Datei enthält eine DOCTYPE-Deklaration. XRechnungen dürfen keine DTD enthalten; bitte entfernen Sie die DOCTYPE-Zeile."
         case .wrongEncoding(let e): return "Die Datei ist in \(e) kodiert. XRechnungen müssen UTF-8 kodiert sein."
@@ -57,7 +57,7 @@ public enum XMLInputError: Error, Equatable, Sendable {
         switch self {
         case .empty: return "The file is empty."
         case .tooLarge(let l): return "The file is larger than \(l / 1024 / 1024) MB (including embedded attachments) and is not accepted."
-        case .pdf: return "The file is a PDF. Upload the XRechnung XML; for ZUGFeRD/Factur-X the XML embedded in the PDF."
+        case .pdf: return "The file is a PDF without an embedded XML invoice. Send the XRechnung XML or a ZUGFeRD/Factur-X PDF with embedded factur-x.xml."
         case .notXML: return "The file is not XML. An XRechnung is an XML file (UBL or CII)."
         case .doctype: return "The file contains a DOCTYPE declaration. XRechnung files must not contain a DTD; remove the DOCTYPE line."
         case .wrongEncoding(let e): return "The file is encoded in \(e). XRechnung files must be UTF-8."

@@ -42,8 +42,10 @@ struct CSRFMiddleware: AsyncMiddleware {
         let changing: [HTTPMethod] = [.POST, .PUT, .PATCH, .DELETE]
         if changing.contains(req.method), !req.url.path.hasPrefix("/api/") {
             // File uploads arrive streamed; collect them (bounded) so the token field can be read.
+            // Only the invoice upload takes large files; every other form stays at the 1 MB default.
             if req.headers.contentType?.type == "multipart", req.body.data == nil {
-                _ = try await req.body.collect(max: 50 * 1024 * 1024).get()
+                let max = req.url.path == "/rechnungen/einreichen" ? 50 * 1024 * 1024 : 1024 * 1024
+                _ = try await req.body.collect(max: max).get()
             }
             let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))
             guard req.hasSession, let expected = req.session.data["csrf"], let sent,

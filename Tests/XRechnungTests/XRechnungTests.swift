@@ -343,3 +343,17 @@ final class PDFInvoiceTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
     }
 }
+
+final class UBLSyntaxRuleTests: XCTestCase {
+    func testNonEN16931DocumentElementsAreWarnings() throws {
+        let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+        guard var s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        guard let r = s.range(of: "<cbc:IssueDate>"), let end = s.range(of: "</cbc:IssueDate>") else { return XCTFail("no IssueDate") }
+        s.insert(contentsOf: "<cbc:IssueTime>12:00:00</cbc:IssueTime>", at: end.upperBound)
+        s.insert(contentsOf: "<cbc:UUID>6b5b4d1e-0000-4000-8000-000000000001</cbc:UUID>", at: r.lowerBound)
+        let report = XRechnungValidator().validate(Data(s.utf8))
+        XCTAssertTrue(report.isValid, report.errors.map(\.rule).joined(separator: " "))
+        let warnings = Set(report.warnings.map(\.rule))
+        XCTAssertTrue(warnings.isSuperset(of: ["UBL-CR-005", "UBL-CR-006"]), "\(warnings)")
+    }
+}

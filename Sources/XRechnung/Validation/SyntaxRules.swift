@@ -137,6 +137,29 @@ enum CodeListRules {
 
 /// UBL syntax rules (UBL-SR-*, UBL-CR-*) that concern elements the semantic model drops.
 enum UBLSyntax {
+    static let notAtDocumentLevel: [(String, String, String)] = [
+        ("UBL-CR-001", "UBLExtensions", "Erweiterungen"),
+        ("UBL-CR-003", "ProfileExecutionID", "Die Profilausführungskennung"),
+        ("UBL-CR-004", "CopyIndicator", "Die Kopie-Kennzeichnung"),
+        ("UBL-CR-005", "UUID", "Die UUID des Dokuments"),
+        ("UBL-CR-006", "IssueTime", "Die Ausstellungsuhrzeit"),
+        ("UBL-CR-007", "PricingCurrencyCode", "Die Preiswährung"),
+        ("UBL-CR-008", "PaymentCurrencyCode", "Die Zahlungswährung"),
+        ("UBL-CR-009", "PaymentAlternativeCurrencyCode", "Die alternative Zahlungswährung"),
+        ("UBL-CR-010", "AccountingCostCode", "Der Kostenstellen-Code"),
+        ("UBL-CR-011", "LineCountNumeric", "Die Zeilenanzahl"),
+        ("UBL-CR-077", "StatementDocumentReference", "Der Verweis auf einen Kontoauszug"),
+        ("UBL-CR-137", "Signature", "Die UBL-Signatur"),
+        ("UBL-CR-294", "BuyerCustomerParty", "Die BuyerCustomerParty"),
+        ("UBL-CR-295", "SellerSupplierParty", "Die SellerSupplierParty"),
+        ("UBL-CR-410", "DeliveryTerms", "Die Lieferbedingungen"),
+        ("UBL-CR-490", "TaxExchangeRate", "Der Steuer-Wechselkurs"),
+        ("UBL-CR-491", "PricingExchangeRate", "Der Preis-Wechselkurs"),
+        ("UBL-CR-492", "PaymentExchangeRate", "Der Zahlungs-Wechselkurs"),
+        ("UBL-CR-493", "PaymentAlternativeExchangeRate", "Der alternative Zahlungs-Wechselkurs"),
+        ("UBL-CR-513", "WithholdingTaxTotal", "Die Quellensteuer"),
+    ]
+
     static func run(_ c: RuleContext) {
         let r = c.root
         for e in c.named("PartyTaxScheme") where e.child("CompanyID") == nil && e.first("TaxScheme", "ID") != nil {
@@ -147,6 +170,22 @@ enum UBLSyntax {
         }
         for e in c.named("ClassifiedTaxCategory") where e.child("ID")?.attribute("schemeID") != nil {
             c.fail("UBL-CR-679", e, de: "Die Steuerkategorie der Position (ClassifiedTaxCategory/ID) soll kein schemeID-Attribut tragen.")
+        }
+        // Document-level UBL elements outside EN 16931 (UBL-CR-*, warnings): the element named in
+        // the rule must not be a child of the document.
+        for (rule, element, term) in Self.notAtDocumentLevel {
+            if let e = r.child(element) {
+                c.fail(rule, e, de: "\(term) (\(element)) gehört nicht in eine Rechnung nach EN 16931; bitte weglassen.")
+            }
+        }
+        if let v = r.child("UBLVersionID"), v.normalizedText != "2.1" {
+            c.fail("UBL-CR-002", v, de: "Die UBL-Version (UBLVersionID) soll fehlen oder 2.1 sein.")
+        }
+        for pm in r.children("PaymentMeans") where pm.child("PayerFinancialAccount") != nil {
+            c.fail("UBL-CR-680", pm, de: "PaymentMeans/PayerFinancialAccount gehört nicht in eine XRechnung; das belastete Konto (BT-91) steht in PaymentMandate/PayerFinancialAccount.")
+        }
+        for e in c.attributed where e.attribute("unitCodeListID") != nil {
+            c.fail("UBL-CR-663", e, de: "Das Attribut unitCodeListID soll nicht angegeben werden.")
         }
         for pm in r.children("PaymentMeans") where pm.child("CreditAccount") != nil {
             c.fail("UBL-CR-434", pm, de: "PaymentMeans/CreditAccount gehört nicht in eine XRechnung.")

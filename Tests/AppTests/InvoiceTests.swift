@@ -26,10 +26,6 @@ final class InvoiceTests: XCTestCase {
         return try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: data))
     }
 
-    func erfurtLeitweg(_ app: Application) async throws -> String {
-        let e = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
-        return try XCTUnwrap(e?.leitwegID)
-    }
 
     func testIntakeRoutingDuplicatesAndReport() async throws {
         guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
@@ -259,8 +255,7 @@ final class InvoiceFormTests: XCTestCase {
     func testFormBuildsValidXRechnungAndKeepsAnswersOnErrors() async throws {
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
-        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
-        let lid = try XCTUnwrap(entry?.leitwegID)
+        let lid = try await erfurtLeitweg(app)
         let b = Browser(app)
         let page = try await b.get("/rechnungen/erfassen?leitweg=\(lid)")
         XCTAssertEqual(page.status, .ok)
@@ -343,8 +338,7 @@ final class InvoiceChannelTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
-        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
-        let lid = try XCTUnwrap(entry?.leitwegID)
+        let lid = try await erfurtLeitweg(app)
         var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
         xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
         let channel = FakeMailbox(documents: [InboundDocument(data: Data(xml.utf8), replyTo: "rechnung@lieferant.test", externalID: "<1@mail>")])
@@ -369,8 +363,7 @@ final class InvoiceMailTests: XCTestCase {
         defer { sink.stop() }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
-        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
-        let lid = try XCTUnwrap(entry?.leitwegID)
+        let lid = try await erfurtLeitweg(app)
         var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
         xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
 
@@ -475,8 +468,7 @@ final class FacturXIntakeTests: XCTestCase {
         guard var xml = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
-        let entry = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
-        let lid = try XCTUnwrap(entry?.leitwegID)
+        let lid = try await erfurtLeitweg(app)
         xml = xml.replacingOccurrences(of: "<ram:BuyerReference>04011000-12345-03</ram:BuyerReference>", with: "<ram:BuyerReference>\(lid)</ram:BuyerReference>")
         let z = PDFInvoice.deflate(Array(xml.utf8))
         var pdf = Data("%PDF-1.7\n1 0 obj\n<< /Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Length \(z.count) >>\nstream\n".utf8)
@@ -492,4 +484,10 @@ final class FacturXIntakeTests: XCTestCase {
         XCTAssertEqual(original.headers.contentType?.description, "application/pdf")
         XCTAssertEqual(Data(original.body.readableBytesView), pdf, "the original is kept as received")
     }
+}
+
+/// The demo Leitweg-ID of Erfurt's invoice inbox (seeded in demo mode).
+func erfurtLeitweg(_ app: Application) async throws -> String {
+    let e = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
+    return try XCTUnwrap(e?.leitwegID)
 }

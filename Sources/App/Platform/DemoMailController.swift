@@ -14,7 +14,7 @@ struct DemoMailController {
     @Sendable func page(req: Request) async throws -> Response {
         guard req.application.rathaus.demo else { throw AppError.notFound }
         let mails = try await OutboxMail.query(on: req.db).sort(\.$createdAt, .descending).limit(50).all()
-        let rows = mails.map { Row(to: $0.recipient, subject: $0.subject, body: $0.body, status: $0.status, created: ISO8601DateFormatter.german($0.createdAt)) }
+        let rows = mails.map { Row(to: $0.recipient, subject: $0.subject, body: $0.body, status: $0.status, created: GermanTime.format($0.createdAt)) }
         return try await req.render("demo/postausgang", title: req.t("demo_mail_title"), View(rows: rows, hasRows: !rows.isEmpty))
     }
 }

@@ -330,7 +330,7 @@ struct InvoiceController {
         let st = InvoiceStatus(rawValue: e.status)
         return try await req.render("rechnungen/status", title: req.t("inv_status_title"),
                                     StatusView(number: e.invoiceNumber, leitwegId: e.leitwegID, statusText: req.lang == .en ? (st?.english ?? e.status) : (st?.german ?? e.status),
-                                               receivedAt: ISO8601DateFormatter.german(e.receivedAt), reason: e.rejectionReason ?? "", rejected: st == .rejected))
+                                               receivedAt: GermanTime.format(e.receivedAt), reason: e.rejectionReason ?? "", rejected: st == .rejected))
     }
 
     // MARK: - inbox
@@ -360,19 +360,13 @@ struct InvoiceController {
 
     struct Option: Encodable { var value: String; var label: String; var selected: Bool }
 
-    static func tenant(_ req: Request, _ action: Action) async throws -> Gebiet {
-        let t = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
-        try req.authorize(action, tenant: t.ars)
-        return t
-    }
-
     static func amount(_ cents: Int64, _ currency: String) -> String {
         let m = Money(cents: cents, currency: currency)
         return currency == "EUR" ? m.formattedDE : "\(m.decimalString) \(currency)"
     }
 
     @Sendable func inbox(req: Request) async throws -> Response {
-        let tenant = try await Self.tenant(req, .invoiceView)
+        let tenant = try await FinderWebController.tenant(req, for: .invoiceView)
         var q: [String: String] = [:]
         for k in ["status", "lieferant", "von", "bis", "faellig_bis", "betrag_ab", "betrag_bis"] { q[k] = req.queryParams[k] ?? "" }
         let fourEyes = try await InvoiceIntake.settings(req.db, tenant.ars)
@@ -380,7 +374,7 @@ struct InvoiceController {
             InboxView(tenant: GebietDTO(tenant), rows: rows.map {
                 InboxRow(id: $0.id!.uuidString, number: $0.invoiceNumber, seller: $0.sellerName, issueDate: $0.issueDate ?? "", dueDate: $0.dueDate ?? "",
                          amount: Self.amount($0.amountDueCents, $0.currency), statusText: InvoiceStatus(rawValue: $0.status)?.german ?? $0.status,
-                         receivedAt: ISO8601DateFormatter.german($0.receivedAt), leitwegId: $0.leitwegID)
+                         receivedAt: GermanTime.format($0.receivedAt), leitwegId: $0.leitwegID)
             }, hasRows: !rows.isEmpty, total: total,
             statuses: InvoiceStatus.allCases.map { Option(value: $0.rawValue, label: $0.german, selected: q["status"] == $0.rawValue) },
             q: q, fourEyes: fourEyes, canSettings: req.can(.invoiceSettings, tenant: tenant.ars))
@@ -399,7 +393,7 @@ struct InvoiceController {
     struct SettingsForm: Content { var vier_augen: String? }
 
     @Sendable func saveSettings(req: Request) async throws -> Response {
-        let tenant = try await Self.tenant(req, .invoiceSettings)
+        let tenant = try await FinderWebController.tenant(req, for: .invoiceSettings)
         let on = (try? req.content.decode(SettingsForm.self))?.vier_augen == "ja"
         let before = try await InvoiceIntake.settings(req.db, tenant.ars)
         if before != on {
@@ -455,7 +449,7 @@ struct InvoiceController {
         if let a = e.arithmeticBy { steps.append("rechnerisch geprüft: \(a)") }
         if let a = e.releasedBy { steps.append("freigegeben: \(a)") }
         let v = DetailView(tenantARS: e.tenantARS, id: e.id!.uuidString, number: e.invoiceNumber, seller: e.sellerName, statusText: st.german,
-                           leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: ISO8601DateFormatter.german(e.receivedAt), channel: e.channel,
+                           leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
                            steps: steps, reason: e.rejectionReason ?? "",
                            next: Self.nextSteps(st).map { Option(value: $0.rawValue, label: $0.german, selected: false) },
                            canDecide: req.can(.invoiceDecide, tenant: e.tenantARS), open: !st.isFinal,
@@ -494,8 +488,8 @@ struct InvoiceController {
     @Sendable func attachment(req: Request) async throws -> Response {
         let e = try await Self.own(req, .invoiceView)
         let data = try InvoiceIntake.original(req, e)
-        let report = try await req.application.threadPool.runIfActive { InvoiceIntake.validator.validate(data) }
-        guard let n = req.parameters.get("n").flatMap(Int.init), let atts = report.invoice?.attachments, atts.indices.contains(n),
+        let invoice = try await req.application.threadPool.runIfActive { XRechnungValidator.read(data) }
+        guard let n = req.parameters.get("n").flatMap(Int.init), let atts = invoice?.attachments, atts.indices.contains(n),
               let content = atts[n].content, let bytes = Data(base64Encoded: content, options: .ignoreUnknownCharacters) else {
             throw AppError(.notFound, "rechnung.attachment", de: "Diese Anlage gibt es nicht.", en: "No such attachment.")
         }

@@ -141,7 +141,7 @@ struct InvoiceFormController {
         let mailParts = f.v_email.split(separator: "@")
         if mailParts.count != 2 || !mailParts[1].contains(".") || f.v_email.count > 200 { errors.append(FieldError(field: "v_email", message: "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. rechnung@firma.de.")) }
         let iban = f.iban.filter { !$0.isWhitespace }
-        if !IBAN.isValid(iban) { errors.append(FieldError(field: "iban", message: "Die IBAN ist nicht gültig. Bitte prüfen Sie Länge und Prüfziffer (z. B. DE02 1203 0000 0000 2020 51).")) }
+        if iban.count < 15 || !XRechnungCIUS.ibanOK(iban) { errors.append(FieldError(field: "iban", message: "Die IBAN ist nicht gültig. Bitte prüfen Sie Länge und Prüfziffer (z. B. DE02 1203 0000 0000 2020 51).")) }
         need(f.k_name, "k_name", "den Namen der Kommune oder Dienststelle")
         need(f.k_strasse, "k_strasse", "die Straße der Rechnungsanschrift")
         if f.k_plz.count != 5 || !f.k_plz.allSatisfy(\.isNumber) { errors.append(FieldError(field: "k_plz", message: "Bitte geben Sie die Postleitzahl der Kommune mit fünf Ziffern an.")) }
@@ -281,20 +281,5 @@ struct InvoiceFormController {
     @Sendable func download(req: Request) async throws -> Response {
         let e = try await InvoiceController.byReceipt(req)
         return InvoiceController.xmlResponse(try InvoiceIntake.original(req, e), e)
-    }
-}
-
-/// IBAN check (ISO 13616: length per country not checked, MOD 97 = 1).
-enum IBAN {
-    static func isValid(_ s: String) -> Bool {
-        let chars = Array(s.uppercased())
-        guard chars.count >= 15, chars.count <= 34, chars[0].isLetter, chars[1].isLetter, chars[2].isNumber, chars[3].isNumber,
-              chars.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return false }
-        var rem = 0
-        for ch in chars[4...] + chars[0..<4] {
-            let v = ch.isNumber ? Int(String(ch))! : Int(ch.unicodeScalars.first!.value) - 55
-            rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
-        }
-        return rem == 1
     }
 }

@@ -231,7 +231,7 @@ enum InvoiceIntake {
     }
 
     static func duplicate(_ existing: EInvoice) -> AppError {
-        let date = ISO8601DateFormatter.german(existing.receivedAt)
+        let date = GermanTime.format(existing.receivedAt)
         return AppError(.conflict, "rechnung.duplicate",
                         de: "Diese Rechnung (Nr. \(existing.invoiceNumber)) ist bereits am \(date) eingegangen und wird nicht doppelt gebucht.",
                         en: "This invoice (no. \(existing.invoiceNumber)) was already received on \(date); it is not booked twice.")
@@ -299,7 +299,7 @@ enum InvoiceMails {
         """
         Guten Tag,
 
-        Ihre Rechnung \(e.invoiceNumber) ist am \(ISO8601DateFormatter.german(e.receivedAt)) bei der Kommune eingegangen
+        Ihre Rechnung \(e.invoiceNumber) ist am \(GermanTime.format(e.receivedAt)) bei der Kommune eingegangen
         (Leitweg-ID \(e.leitwegID)). Sie wurde geprüft und ist gültig.
 
         Den Bearbeitungsstand sehen Sie hier:
@@ -335,13 +335,19 @@ enum InvoiceMails {
     }
 }
 
-extension ISO8601DateFormatter {
-    static func german(_ d: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "de_DE")
-        f.timeZone = TimeZone(identifier: "Europe/Berlin")
-        f.dateFormat = "dd.MM.yyyy 'um' HH:mm 'Uhr'"
-        return f.string(from: d)
+/// "30.11.2026 um 14:05 Uhr" in Berlin time. Calendar is a value type: no shared formatter,
+/// no formatter built per inbox row.
+enum GermanTime {
+    static let calendar: Calendar = {
+        var c = Calendar(identifier: .gregorian)
+        c.timeZone = TimeZone(identifier: "Europe/Berlin") ?? .current
+        return c
+    }()
+
+    static func format(_ d: Date) -> String {
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: d)
+        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(two(c.day)).\(two(c.month)).\(c.year ?? 0) um \(two(c.hour)):\(two(c.minute)) Uhr"
     }
 }
 

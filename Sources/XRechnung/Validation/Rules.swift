@@ -150,7 +150,6 @@ enum Core {
         if s.vatID.isBlank, s.identifiers.isEmpty, s.legalRegistration == nil, !ubl || s.taxRegistrationID.isBlank {
             c.fail("BR-CO-26", loc, de: "Für den Verkäufer muss eine Kennung (BT-29), eine Registernummer (BT-30) oder eine Umsatzsteuer-Identifikationsnummer (BT-31) angegeben sein.")
         }
-        for a in inv.seller.identifiers + inv.buyer.identifiers where a.value.isEmpty { _ = a }
     }
 
     static func lineRules(_ c: RuleContext, _ l: InvoiceLine) {

@@ -88,7 +88,6 @@ public struct ValidationReport: Sendable {
     public var scenario: Scenario?
     public var invoice: Invoice?
     public var findings: [Finding] = []
-    public var sha256: String = ""
     /// Set when the invoice was taken from a ZUGFeRD/Factur-X PDF (name of the embedded file).
     public var extractedFromPDF: String?
 
@@ -117,6 +116,20 @@ public final class XRechnungValidator: Sendable {
         self.schemas = schemas
         self.catalogue = catalogue
         self.options = options
+    }
+
+    /// The invoice model of a file (XML or Factur-X PDF) without validating it, e.g. to hand out
+    /// an attachment of an invoice that was validated on receipt.
+    public static func read(_ data: Data, limits: XMLLimits = XMLLimits()) -> Invoice? {
+        if data.starts(with: Array("%PDF-".utf8)), let embedded = PDFInvoice.extract(data, maxBytes: limits.maxBytes) {
+            return read(embedded.xml, limits: limits)
+        }
+        guard let parsed = try? SafeXML.parse(data, limits: limits) else { return nil }
+        switch (parsed.root.name, parsed.root.namespace) {
+        case ("Invoice", XMLNamespaces.ublInvoice), ("CreditNote", XMLNamespaces.ublCreditNote): return UBLReader.read(parsed.root)
+        case ("CrossIndustryInvoice", XMLNamespaces.rsm): return CIIReader.read(parsed.root)
+        default: return nil
+        }
     }
 
     /// Seconds spent per phase over `inputs` (for the benchmark's breakdown).

@@ -2,7 +2,7 @@ import Foundation
 
 /// XRechnung 3.0.2 CIUS rules (BR-DE-*, BR-TMP-*), bound to the syntax as the XRechnung
 /// schematron binds them. Only run in the XRechnung scenarios.
-enum XRechnungCIUS {
+public enum XRechnungCIUS {
     static func run(_ c: RuleContext) {
         let inv = c.invoice
         let r = c.root
@@ -229,7 +229,8 @@ enum XRechnungCIUS {
         return rest == "#"
     }
 
-    static func ibanOK(_ raw: String) -> Bool {
+    /// IBAN check as BR-DE-19/20 define it: country letters, check digits, MOD 97 = 1 (spaces ignored).
+    public static func ibanOK(_ raw: String) -> Bool {
         let b = Array(raw.utf8.filter { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) })
         func upper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
         func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

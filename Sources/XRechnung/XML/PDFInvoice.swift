@@ -42,7 +42,7 @@ public enum PDFInvoice {
                 content = raw
             }
             guard let xml = content, looksLikeXML(xml) else { continue }
-            found.append(Extracted(xml: Data(xml), name: fileName(near: hit, in: bytes, xml: xml)))
+            found.append(Extracted(xml: Data(xml), name: fileName(in: bytes)))
         }
         if let preferred = found.first(where: { f in preferredNames.contains { $0.caseInsensitiveCompare(f.name ?? "") == .orderedSame } }) {
             return preferred
@@ -59,7 +59,7 @@ public enum PDFInvoice {
 
     /// The file name of the embedded file: the standards' names are searched in the whole PDF
     /// (the file specification is often in an object stream, so this is best effort).
-    static func fileName(near: Int, in bytes: [UInt8], xml: [UInt8]) -> String? {
+    static func fileName(in bytes: [UInt8]) -> String? {
         for n in preferredNames where find(Array(n.utf8), in: bytes, from: 0) != nil { return n }
         return nil
     }

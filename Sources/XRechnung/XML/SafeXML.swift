@@ -177,11 +177,6 @@ public final class XElement: @unchecked Sendable {
         return "/" + parts.reversed().joined(separator: "/")
     }
 
-    /// Depth-first walk including self.
-    public func walk(_ body: (XElement) -> Void) {
-        body(self)
-        for c in children { c.walk(body) }
-    }
 }
 
 public enum XMLNamespaces {

@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RathausCore", targets: ["RathausCore"]),
         .library(name: "Finder", targets: ["Finder"]),
         .library(name: "XRechnung", targets: ["XRechnung"]),
+        .library(name: "Forms", targets: ["Forms"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -24,18 +25,21 @@ let package = Package(
         .target(name: "RathausCore"),
         // Zuständigkeitsfinder: German search, places, responsibility resolution, opening hours (in memory).
         .target(name: "Finder", dependencies: ["RathausCore"]),
+        // Declarative forms of the online services: validation, conditions, repeating groups, fees. No Vapor.
+        .target(name: "Forms", dependencies: ["RathausCore"]),
         // libxml2 (Debian: libxml2-dev) for well-formedness and XSD validation only.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
         // zlib (Debian: zlib1g-dev) to inflate the XML embedded in ZUGFeRD/Factur-X PDFs.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "XRechnung", dependencies: ["CLibXML2", "CZlib"], resources: [.copy("Resources")]),
+        .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")]),
         .target(
             name: "App",
             dependencies: [
                 "RathausCore",
                 "Finder",
                 "XRechnung",
+                "Forms",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -50,6 +54,7 @@ let package = Package(
         .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore"]),
         .testTarget(name: "FinderTests", dependencies: ["Finder"]),
         .testTarget(name: "XRechnungTests", dependencies: ["XRechnung"]),
+        .testTarget(name: "FormsTests", dependencies: ["Forms"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

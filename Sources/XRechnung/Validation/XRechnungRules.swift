@@ -1,3 +1,4 @@
+import RathausCore
 import Foundation
 
 /// XRechnung 3.0.2 CIUS rules (BR-DE-*, BR-TMP-*), bound to the syntax as the XRechnung
@@ -229,20 +230,8 @@ public enum XRechnungCIUS {
         return rest == "#"
     }
 
-    /// IBAN check as BR-DE-19/20 define it: country letters, check digits, MOD 97 = 1 (spaces ignored).
-    public static func ibanOK(_ raw: String) -> Bool {
-        let b = Array(raw.utf8.filter { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) })
-        func upper(_ c: UInt8) -> Bool { c >= 65 && c <= 90 }
-        func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
-        func alnum(_ c: UInt8) -> Bool { upper(c) || digit(c) || (c >= 97 && c <= 122) }
-        guard b.count >= 4, b.count <= 34, upper(b[0]), upper(b[1]), digit(b[2]), digit(b[3]), b[4...].allSatisfy(alnum) else { return false }
-        var rem = 0
-        for c in b[4...] + b[0..<4] {
-            let v = digit(c) ? Int(c - 48) : Int((c >= 97 ? c - 32 : c) - 55)
-            rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97
-        }
-        return rem == 1
-    }
+    /// IBAN check as BR-DE-19/20 define it (the one implementation lives in RathausCore).
+    public static func ibanOK(_ raw: String) -> Bool { IBAN.isValid(raw) }
 
     /// The XRechnung e-mail pattern: one @, dot-separated atoms of allowed characters before it,
     /// a domain of labels (letters, digits, inner hyphens) with at least one dot after it.

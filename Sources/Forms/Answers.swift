@@ -1,0 +1,84 @@
+import Foundation
+
+/// One answer. JSON: a string, an array of strings (checkboxes), an object of strings (address,
+/// file reference) or an array of objects (items of a repeating group).
+public indirect enum AnswerValue: Codable, Sendable, Equatable {
+    case text(String)
+    case list([String])
+    case record([String: String])
+    case items([[String: AnswerValue]])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { self = .text(s); return }
+        if let l = try? c.decode([String].self) { self = .list(l); return }
+        if let r = try? c.decode([String: String].self) { self = .record(r); return }
+        if let i = try? c.decode([[String: AnswerValue]].self) { self = .items(i); return }
+        if let n = try? c.decode(Int.self) { self = .text(String(n)); return }
+        if let b = try? c.decode(Bool.self) { self = .text(b ? "ja" : "nein"); return }
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "unsupported answer")
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .text(let s): try c.encode(s)
+        case .list(let l): try c.encode(l)
+        case .record(let r): try c.encode(r)
+        case .items(let i): try c.encode(i)
+        }
+    }
+
+    public var text: String? { if case .text(let s) = self { return s }; return nil }
+    public var list: [String] { if case .list(let l) = self { return l }; if case .text(let s) = self, !s.isEmpty { return [s] }; return [] }
+    public var record: [String: String] { if case .record(let r) = self { return r }; return [:] }
+    public var items: [[String: AnswerValue]] { if case .items(let i) = self { return i }; return [] }
+
+    public var isEmpty: Bool {
+        switch self {
+        case .text(let s): s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        case .list(let l): l.isEmpty
+        case .record(let r): r.values.allSatisfy { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        case .items(let i): i.isEmpty
+        }
+    }
+}
+
+public typealias Answers = [String: AnswerValue]
+
+/// Address parts of an `address` field.
+public enum AddressPart: String, CaseIterable, Sendable {
+    case strasse, hausnummer, plz, ort
+}
+
+/// Flat names as HTML forms send them: `name`, `anschrift.plz`, `hunde.0.rasse`, `hunde.1.anschrift.ort`.
+public enum FlatAnswers {
+    /// Reads the answers of `fields` from flat form values. Groups keep as many items as were sent
+    /// (`<group>.count`), so an item the person added is never lost.
+    public static func read(_ fields: [FieldDefinition], from flat: [String: String], lists: [String: [String]] = [:], prefix: String = "") -> Answers {
+        var out: Answers = [:]
+        for f in fields {
+            let name = prefix + f.id
+            switch f.type {
+            case .group:
+                let count = min(Int(flat[name + ".count"] ?? "") ?? 0, f.maxItems ?? 50, 50)
+                var items: [[String: AnswerValue]] = []
+                for i in 0..<count {
+                    items.append(read(f.fields ?? [], from: flat, lists: lists, prefix: "\(name).\(i)."))
+                }
+                out[f.id] = .items(items)
+            case .address:
+                var r: [String: String] = [:]
+                for p in AddressPart.allCases { r[p.rawValue] = (flat["\(name).\(p.rawValue)"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+                out[f.id] = .record(r)
+            case .checkbox:
+                out[f.id] = .list(lists[name] ?? flat[name].map { [$0] } ?? [])
+            case .file:
+                continue  // files arrive separately and are merged by the caller
+            default:
+                out[f.id] = .text((flat[name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        return out
+    }
+}

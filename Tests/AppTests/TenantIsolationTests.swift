@@ -26,14 +26,24 @@ final class TenantIsolationTests: XCTestCase {
         "POST /api/v1/rechnungen", "GET /rechnungen/einreichen", "POST /rechnungen/einreichen",
         "GET /rechnungen/status/:token", "GET /api/v1/rechnungsstatus/:token", "GET /rechnungen/status/:token/xml",
         "GET /rechnungen/erfassen", "POST /rechnungen/erfassen",
+        // the catalogue of online services and its validation are public information
+        "GET /onlinedienste", "GET /onlinedienste/:slug", "GET /api/v1/onlinedienste", "GET /api/v1/onlinedienste/:slug",
+        "POST /api/v1/onlinedienste/:slug/pruefen",
+        "GET /api/v1/antraege",                                // scoped list, checked separately below
     ]
+
+    /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object
+    /// (walked across two accounts in `ServicekontoTests.testAccountsSeeOnlyTheirOwnCases`).
+    static func isAccountRoute(_ key: String) -> Bool {
+        key.contains(" /konto") || key == "POST /onlinedienste/:slug/antrag"
+    }
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {
         let app = try await makeTestApp()
         let victim = "16052"  // Gera
         let adminA = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         let clerkA = try await createUser(app, email: "clerk@erfurt.test", role: .clerk, tenant: "16051")
-        let tokenA = try await createToken(app, tenant: "16051", scopes: [.membership, .finder])
+        let tokenA = try await createToken(app, tenant: "16051", scopes: [.membership, .finder, .antraege])
         // B's objects
         let mB = Membership(tenantARS: victim)
         mB.status = "applied"; mB.appliedOn = "2026-01-10"; mB.councilResolution = "SR"; mB.councilResolutionOn = "2026-01-05"; mB.shareCents = 100
@@ -74,6 +84,20 @@ final class TenantIsolationTests: XCTestCase {
         invoiceB.amountDueCents = 100; invoiceB.totalCents = 100; invoiceB.status = "eingegangen"; invoiceB.receiptHash = String(repeating: "b", count: 64)
         invoiceB.warnings = 0; invoiceB.receivedAt = Date()
         try await invoiceB.create(on: app.db)
+        let antragB = Antrag()
+        antragB.id = UUID(); antragB.reference = "TH-2026-999999"; antragB.tenantARS = victim; antragB.tenantName = "Gera"; antragB.slug = "hund-anmelden"
+        antragB.version = 1; antragB.serviceTitle = "Hund anmelden"; antragB.applicantName = "geheim-B Person"; antragB.applicantEmail = "b@gera.test"
+        antragB.officeName = "Bürgeramt Gera"; antragB.status = "eingegangen"; antragB.answers = #"{"vorname":"geheim-B"}"#; antragB.feeCents = 0
+        antragB.notifyByEmail = false; antragB.assigneeName = ""; antragB.createdAt = Date(); antragB.updatedAt = Date(); antragB.submittedAt = Date()
+        try await antragB.create(on: app.db)
+        let fileB = AntragFile()
+        fileB.antragID = antragB.id!; fileB.field = "nachweis"; fileB.name = "geheim-B.pdf"; fileB.kind = "pdf"; fileB.size = 9
+        fileB.sha256 = try app.files.put(Data("%PDF-geheim-B".utf8)); fileB.uploadedBy = "test"; fileB.createdAt = Date()
+        try await fileB.create(on: app.db)
+        let msgB = PostboxMessage()
+        msgB.antragID = antragB.id!; msgB.tenantARS = victim; msgB.direction = "amt"; msgB.kind = "eingang"; msgB.sender = "Gera"
+        msgB.subject = "geheim-B"; msgB.body = "geheim-B"; msgB.createdAt = Date()
+        try await msgB.create(on: app.db)
         let auditBefore = try await AuditEntry.query(on: app.db).count()
 
         let bodies: [String: String] = [
@@ -96,7 +120,7 @@ final class TenantIsolationTests: XCTestCase {
             for route in app.routes.all {
                 let pattern = "/" + route.path.map(\.description).joined(separator: "/")
                 let key = "\(route.method.rawValue) \(pattern == "/" ? "/" : pattern)"
-                if Self.publicRoutes.contains(key) { continue }
+                if Self.publicRoutes.contains(key) || Self.isAccountRoute(key) { continue }
                 let path = "/" + route.path.map { c -> String in
                     guard case .parameter(let name) = c else { return c.description }
                     switch name {
@@ -104,7 +128,11 @@ final class TenantIsolationTests: XCTestCase {
                     case "key": return "99110009104000"
                     case "modul": return "unterlagen"
                     case "n": return "0"
+                    case "slug": return "hund-anmelden"
+                    case "file": return fileB.id!.uuidString
+                    case "msg": return msgB.id!.uuidString
                     case "id":
+                        if pattern.contains("antraege") { return antragB.id!.uuidString }
                         if pattern.contains("tokens") { return tB.id!.uuidString }
                         if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
                         if pattern.contains("zustaendigkeiten") { return entryB.id!.uuidString }
@@ -148,6 +176,14 @@ final class TenantIsolationTests: XCTestCase {
         let list = try await api(app, .GET, "/api/v1/mitgliedschaften?limit=1000", token: tokenA)
         let arsList = try XCTUnwrap(list.json()["items"] as? [[String: Any]]).compactMap { $0["ars"] as? String }
         XCTAssertEqual(arsList, ["16051"])
+        let cases = try await api(app, .GET, "/api/v1/antraege", token: tokenA)
+        XCTAssertEqual(cases.status, .ok)
+        XCTAssertFalse(cases.text.contains("TH-2026-999999"), "A's specialist software never lists B's applications")
+        let antragAfter = try await Antrag.find(antragB.id, on: app.db)
+        XCTAssertEqual(antragAfter?.status, "eingegangen")
+        XCTAssertNil(antragAfter?.fetchedAt)
+        let msgCount = try await PostboxMessage.query(on: app.db).count()
+        XCTAssertEqual(msgCount, 1, "no message was written into B's case")
 
         // nothing of B changed, and no audit entry was written by the attempts
         let mAfter = try await Membership.query(on: app.db).filter(\.$tenantARS == victim).first()

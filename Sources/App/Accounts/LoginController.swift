@@ -157,7 +157,9 @@ struct LoginController {
                                en: "The security code is wrong or expired. Enter the current six-digit code from your authenticator app.", field: "code")
             }
             try await finish(req, user, step: step, action: "auth.login")
-            return req.redirect(to: Self.home(role: user.staffRole ?? .clerk, tenant: user.tenantARS), redirectType: .normal)
+            // Servicekonto holders with a second factor return to where they were going
+            let target = user.staffRole.map { Self.home(role: $0, tenant: user.tenantARS) } ?? ServicekontoController.safeNext(req.session.data["weiter"])
+            return req.redirect(to: target, redirectType: .normal)
         } catch let e as AppError {
             return try await req.renderError("login-code", title: req.t("login_code_title"), codeView(req, user), e)
         }

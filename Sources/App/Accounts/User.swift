@@ -24,6 +24,12 @@ final class User: Model, @unchecked Sendable {
     @Field(key: "is_demo") var isDemo: Bool
     @Field(key: "disabled") var disabled: Bool
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    /// Servicekonto: when the e-mail address was confirmed (login only afterwards).
+    @OptionalField(key: "email_verified_at") var emailVerifiedAt: Date?
+    /// Servicekonto: highest trust level an identity provider confirmed for this account.
+    @OptionalField(key: "trust_level") var trustLevel: String?
+    /// Sessions started before this moment are void (password reset, deletion).
+    @OptionalField(key: "sessions_valid_since") var sessionsValidSince: Date?
 
     init() {}
 

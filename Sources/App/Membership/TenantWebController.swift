@@ -34,6 +34,8 @@ struct TenantWebController {
         var canTokens: Bool
         var canFinder: Bool
         var canInvoices: Bool
+        var canCases: Bool
+        var canServices: Bool
     }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
@@ -60,7 +62,8 @@ struct TenantWebController {
                             canAnswer: req.can(.surveyAnswer, tenant: tenant.ars),
                             canTokens: req.can(.tokensManage, tenant: tenant.ars),
                             canFinder: req.can(.finderManage, tenant: tenant.ars),
-                            canInvoices: req.can(.invoiceView, tenant: tenant.ars))
+                            canInvoices: req.can(.invoiceView, tenant: tenant.ars),
+                            canCases: req.can(.caseView, tenant: tenant.ars), canServices: req.can(.serviceActivate, tenant: tenant.ars))
         return try await req.render("tenant/home", title: tenant.name, view)
     }
 

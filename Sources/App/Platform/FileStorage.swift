@@ -10,6 +10,57 @@ protocol FileStorage: Sendable {
     /// Stores the bytes durably (written and fsynced before returning) and returns the hex SHA-256.
     func put(_ data: Data) throws -> String
     func get(_ sha256: String) throws -> Data?
+    /// Starts a streamed upload: chunks are written to a temporary file while the hash is computed.
+    func beginUpload() throws -> UploadSink
+    /// Local path of a stored file, for streaming it out without loading it.
+    func localPath(_ sha256: String) throws -> String?
+}
+
+/// A file being received in chunks. `commit` makes it durable under its hash; `abort` removes it.
+final class UploadSink: @unchecked Sendable {
+    private let handle: FileHandle
+    private let tmp: URL
+    private let root: URL
+    private var hasher = SHA256()
+    private(set) var size = 0
+    /// First bytes, to judge the kind of file by its content.
+    private(set) var head: [UInt8] = []
+
+    init(root: URL) throws {
+        self.root = root
+        tmp = root.appendingPathComponent(".upload-\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else { throw FileStorageError(description: "cannot create file") }
+        handle = try FileHandle(forWritingTo: tmp)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if head.count < 64 { head.append(contentsOf: bytes.prefix(64 - head.count)) }
+        hasher.update(bufferPointer: bytes)
+        size += bytes.count
+        try handle.write(contentsOf: Data(bytes))
+    }
+
+    /// Writes, fsyncs and renames to the content address; returns the hex SHA-256.
+    func commit() throws -> String {
+        try handle.synchronize()
+        try handle.close()
+        let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let dir = root.appendingPathComponent(String(sha.prefix(2)))
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let target = dir.appendingPathComponent(sha)
+        if FileManager.default.fileExists(atPath: target.path) {
+            try? FileManager.default.removeItem(at: tmp)
+        } else if rename(tmp.path, target.path) != 0 {
+            try? FileManager.default.removeItem(at: tmp)
+            throw FileStorageError(description: "cannot store file")
+        }
+        return sha
+    }
+
+    func abort() {
+        try? handle.close()
+        try? FileManager.default.removeItem(at: tmp)
+    }
 }
 
 struct FileStorageError: Error, CustomStringConvertible {
@@ -64,6 +115,13 @@ struct LocalFileStorage: FileStorage {
     func get(_ sha: String) throws -> Data? {
         let p = try path(sha)
         return FileManager.default.contents(atPath: p.path)
+    }
+
+    func beginUpload() throws -> UploadSink { try UploadSink(root: root) }
+
+    func localPath(_ sha: String) throws -> String? {
+        let p = try path(sha)
+        return FileManager.default.fileExists(atPath: p.path) ? p.path : nil
     }
 }
 

@@ -1,3 +1,4 @@
+import RathausCore
 import Fluent
 import Vapor
 
@@ -22,12 +23,19 @@ struct PrincipalMiddleware: AsyncMiddleware {
                   let id = UUID(uuidString: uid) {
             // absolute lifetime on the server side too: a copied cookie stops working after 8 hours
             let since = req.session.data["since"].flatMap(Double.init) ?? 0
-            if Date().timeIntervalSince1970 - since > Self.sessionLifetime {
-                req.session.destroy()
-            } else if let user = try await User.find(id, on: req.db), !user.disabled, let role = user.staffRole {
-                req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, role: role,
-                                                      tenantARS: user.tenantARS, isDemo: user.isDemo))
+            let user = Date().timeIntervalSince1970 - since > Self.sessionLifetime ? nil : try await User.find(id, on: req.db)
+            if let user, !user.disabled, since >= (user.sessionsValidSince?.timeIntervalSince1970 ?? 0) {
+                if let role = user.staffRole {
+                    req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, role: role,
+                                                          tenantARS: user.tenantARS, isDemo: user.isDemo))
+                } else if let kind = AccountKind(rawValue: user.kind), kind != .staff {
+                    let level = req.session.data["trust"].flatMap(TrustLevel.init(rawValue:)) ?? .basisregistrierung
+                    req.principal = .citizen(CitizenPrincipal(userID: id, email: user.email, name: user.name, kind: kind, trustLevel: level))
+                } else {
+                    req.session.destroy()
+                }
             } else {
+                // expired, disabled, or ended by a password reset
                 req.session.destroy()
             }
         }
@@ -43,6 +51,15 @@ struct CSRFMiddleware: AsyncMiddleware {
         if changing.contains(req.method), !req.url.path.hasPrefix("/api/") {
             // File uploads arrive streamed; collect them (bounded) so the token field can be read.
             // Only the invoice upload takes large files; every other form stays at the 1 MB default.
+            // Attachments of applications are streamed to storage by their handlers, which check
+            // the token themselves from the form's first part before any file is stored.
+            if req.headers.contentType?.type == "multipart", StreamedUpload.isStreamedPath(req.url.path) {
+                return try await next.respond(to: req)
+            }
+            // streamed routes take plain forms too: collect those (bounded) so the token can be read
+            if req.headers.contentType?.type != "multipart", req.body.data == nil {
+                _ = try await req.body.collect(max: 1024 * 1024).get()
+            }
             if req.headers.contentType?.type == "multipart", req.body.data == nil {
                 let max = req.url.path == "/rechnungen/einreichen" ? 50 * 1024 * 1024 : 1024 * 1024
                 _ = try await req.body.collect(max: max).get()

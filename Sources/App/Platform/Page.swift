@@ -1,4 +1,5 @@
 import Vapor
+import Fluent
 
 /// The context every HTML page gets: language, texts, the signed-in person, CSRF token and
 /// navigation decided by the policy. `content` is the page's own data.
@@ -7,6 +8,8 @@ struct Page<Content: Encodable>: Encodable {
     var title: String
     var t: [String: String]
     var user: UserView?
+    /// The signed-in Servicekonto holder, with the postbox's unread counter.
+    var citizen: CitizenView?
     var nav: Nav
     var csrf: String
     var demo: Bool
@@ -26,6 +29,11 @@ struct UserView: Encodable {
     var roleLabel: String
     var tenantARS: String?
     var isDemo: Bool
+}
+
+struct CitizenView: Encodable {
+    var name: String
+    var unread: Int
 }
 
 struct Nav: Encodable {
@@ -49,10 +57,15 @@ extension Request {
                             tenantARS: s.tenantARS, isDemo: s.isDemo)
             if s.role.isTenantBound, let ars = s.tenantARS { tenantHome = "/mandanten/\(ars)" }
         }
+        var citizen: CitizenView? = nil
+        if let c = principal.citizen {
+            let unread = try await PostboxMessage.query(on: db).filter(\.$recipientID == c.userID).filter(\.$readAt == nil).count()
+            citizen = CitizenView(name: c.name, unread: unread)
+        }
         let nav = Nav(operatorArea: can(.surveyManage), overview: can(.overviewView), audit: can(.auditView),
                       tenantHome: tenantHome)
-        return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, nav: nav,
-                    csrf: (form || user != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: url.path,
+        return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, citizen: citizen, nav: nav,
+                    csrf: (form || user != nil || citizen != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: url.path,
                     otherLang: lang == .de ? "en" : "de", errors: errors, hasErrors: !errors.isEmpty,
                     errorField: errors.first?.field ?? "", errorMessage: errors.first?.message ?? "", content: content)
     }

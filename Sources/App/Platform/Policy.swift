@@ -21,31 +21,42 @@ enum Action: String, Sendable, CaseIterable {
     case invoiceDecide         // check, release or reject a tenant's e-invoices
     case invoiceSettings       // a tenant's inbox settings (four eyes)
     case invoiceExport         // finance software pulls and acknowledges released invoices
+    case servicePublish        // the state publishes online services (new versions) to the catalogue
+    case serviceActivate       // a tenant switches an online service on or off with local settings
+    case caseView              // read a tenant's submitted applications
+    case caseHandle            // assign, ask, decide a tenant's applications; message the applicant
+    case caseExport            // specialist software fetches applications and posts status changes
 }
 
 enum Policy {
     /// May `principal` do `action` on an object of `tenant` (nil = not tenant-specific)?
     static func allows(_ principal: Principal, _ action: Action, tenant: String?) -> Bool {
         switch principal {
-        case .anonymous:
+        case .anonymous, .citizen:
+            // citizens act on their own objects only; ownership is checked where they are loaded
             return false
         case .staff(let s):
             switch s.role {
             case .operator:
                 // the operator decides, it does not speak for a municipality
                 // and it does not read the municipalities' invoices
-                return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport].contains(action)
+                // and it does not read the municipalities' invoices or their citizens' applications
+                return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
+                         .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish].contains(action)
             case .state:
                 // the state's editors maintain the statewide service texts
                 if action == .serviceTextsEdit && tenant == nil { return true }
+                // the state builds online services once for all ("Einer für Alle")
+                if action == .servicePublish { return true }
                 return [.surveyResults, .overviewView, .membershipView].contains(action)
             case .tenantAdmin:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
-                        .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings].contains(action)
+                        .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings,
+                        .serviceActivate, .caseView, .caseHandle].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
-                return [.membershipView, .invoiceView, .invoiceDecide].contains(action)
+                return [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle].contains(action)
             }
         case .apiClient(let t):
             if t.scopes.contains(.operator),
@@ -61,6 +72,9 @@ enum Policy {
             if t.scopes.contains(.rechnungen), let tenant, tenant == t.tenantARS, [.invoiceView, .invoiceExport].contains(action) {
                 return true
             }
+            if t.scopes.contains(.antraege), let tenant, tenant == t.tenantARS, [.caseView, .caseExport].contains(action) {
+                return true
+            }
             if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,
                [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView].contains(action) {
                 return true
@@ -72,7 +86,7 @@ enum Policy {
     /// Tenants whose objects the principal may list; nil = all.
     static func visibleTenants(_ principal: Principal, for action: Action) -> Set<String>? {
         switch principal {
-        case .anonymous: return []
+        case .anonymous, .citizen: return []
         case .staff(let s):
             if allows(principal, action, tenant: nil) { return nil }
             return s.tenantARS.map { [$0] } ?? []

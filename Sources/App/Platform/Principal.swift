@@ -38,12 +38,17 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case finder
     /// Received e-invoices of the token's tenant: list, download, acknowledge (finance software).
     case rechnungen
+    /// Submitted applications (Anträge) of the token's tenant: fetch, acknowledge, post status (specialist software).
+    case antraege
 }
 
 /// Who is acting on this request.
 enum Principal: Sendable {
     case anonymous
     case staff(StaffPrincipal)
+    /// A person or business with a Servicekonto. Acts only on its own objects (ownership is
+    /// checked where the object is loaded: `Application.ownedBy`), never on a tenant's.
+    case citizen(CitizenPrincipal)
     case apiClient(TokenPrincipal)
 
     /// Label written into the audit trail.
@@ -51,6 +56,7 @@ enum Principal: Sendable {
         switch self {
         case .anonymous: "anonym"
         case .staff(let s): "user:\(s.email)"
+        case .citizen(let c): "konto:\(c.email)"
         case .apiClient(let t): "token:\(t.prefix)"
         }
     }
@@ -59,12 +65,18 @@ enum Principal: Sendable {
         switch self {
         case .anonymous: nil
         case .staff(let s): s.userID.uuidString
+        case .citizen(let c): c.userID.uuidString
         case .apiClient(let t): t.tokenID.uuidString
         }
     }
 
     var staff: StaffPrincipal? {
         if case .staff(let s) = self { return s }
+        return nil
+    }
+
+    var citizen: CitizenPrincipal? {
+        if case .citizen(let c) = self { return c }
         return nil
     }
 
@@ -81,6 +93,16 @@ struct StaffPrincipal: Sendable {
     let role: Role
     let tenantARS: String?
     let isDemo: Bool
+}
+
+struct CitizenPrincipal: Sendable {
+    let userID: UUID
+    let email: String
+    let name: String
+    let kind: AccountKind
+    /// Trust level of this login (not of the account): a password login is `basisregistrierung`,
+    /// an identification through an identity provider raises it for the session.
+    let trustLevel: TrustLevel
 }
 
 struct TokenPrincipal: Sendable {

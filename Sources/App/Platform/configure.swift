@@ -95,6 +95,9 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M010CreateLeitwegIDs())
     app.migrations.add(M011CreateInvoices())
     app.migrations.add(M012CreateOutbox())
+    app.migrations.add(M013CreateServicekonto())
+    app.migrations.add(M014CreateOnlineServices())
+    app.migrations.add(M015CreateAntraege())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
@@ -176,9 +179,12 @@ private func migrateAndSeed(_ app: Application) async throws {
     if app.rathaus.loadReferenceData {
         try await ReferenceData.loadIfEmpty(on: app.db, logger: app.logger)
     }
+    // the state's catalogue of online services ships with the product
+    try await OnlineServiceCatalogue.seed(app)
     if app.rathaus.demo {
         try await DemoData.seed(app)
         try await FinderDemoData.seed(app)
+        try await OnlineServicesDemo.seed(app)
     }
     try await app.finder.rebuild(on: app.db)
 }

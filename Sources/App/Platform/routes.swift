@@ -19,4 +19,10 @@ func routes(_ app: Application) throws {
     InvoiceController().addRoutes(api: api, web: app)
     InvoiceFormController().addRoutes(web: app)
     DemoMailController().addRoutes(to: app)
+    ServicekontoController().addRoutes(to: app)
+    IdentityController().addRoutes(to: app)
+    OnlineServiceController().addRoutes(api: api, web: app)
+    ApplicantController().addRoutes(to: app)
+    OfficeController().addRoutes(to: app)
+    AntragAPIController().addRoutes(to: api)
 }

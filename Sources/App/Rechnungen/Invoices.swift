@@ -349,6 +349,14 @@ enum GermanTime {
         func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
         return "\(two(c.day)).\(two(c.month)).\(c.year ?? 0) um \(two(c.hour)):\(two(c.minute)) Uhr"
     }
+
+    /// Midnight (Europe/Berlin) of an ISO date, for "from/to" filters.
+    static func startOfDay(_ iso: String) -> Date? {
+        let p = iso.split(separator: "-").compactMap { Int($0) }
+        guard p.count == 3 else { return nil }
+        var c = DateComponents(); c.year = p[0]; c.month = p[1]; c.day = p[2]
+        return calendar.date(from: c)
+    }
 }
 
 struct InvoiceDTO: Content {

@@ -1,0 +1,383 @@
+import Fluent
+import Forms
+import Vapor
+import RathausCore
+
+/// The applicant's side: form steps (saved per step), summary, sending, the case page with its
+/// messages, withdrawal, files, and the postbox.
+struct ApplicantController {
+    func addRoutes(to web: any RoutesBuilder) {
+        let k = web.grouped("konto")
+        k.get("antraege", ":id", "weiter", use: resume)
+        k.get("antraege", ":id", "schritt", ":step", use: stepPage)
+        k.on(.POST, "antraege", ":id", "schritt", ":step", body: .stream, use: saveStep)
+        k.get("antraege", ":id", "pruefen", use: summary)
+        k.post("antraege", ":id", "absenden", use: send)
+        k.get("antraege", ":id", use: detail)
+        k.post("antraege", ":id", "zurueckziehen", use: withdraw)
+        k.get("antraege", ":id", "dateien", ":file", use: file)
+        k.get("postfach", use: postbox)
+        k.get("postfach", ":msg", use: message)
+        k.on(.POST, "postfach", ":msg", "antwort", body: .stream, use: reply)
+    }
+
+    /// The person's own application, or 404 (never 403: another person's case does not exist for them).
+    static func own(_ req: Request, _ me: CitizenPrincipal) async throws -> Antrag {
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)),
+              let a = try await Antrag.find(id, on: req.db), a.applicantID == me.userID else { throw AppError.notFound }
+        return a
+    }
+
+    static func definition(_ a: Antrag, on db: any Database) async throws -> ServiceDefinition {
+        guard let v = try await OnlineServiceCatalogue.version(a.slug, a.version, on: db) else { throw AppError.notFound }
+        return try v.decoded()
+    }
+
+    // MARK: steps
+
+    struct StepNav: Encodable { var id: String; var title: String; var current: Bool; var n: Int }
+    struct StepView: Encodable {
+        var id: String; var serviceTitle: String; var office: String; var place: String
+        var stepID: String; var stepTitle: String; var intro: String; var n: Int; var total: Int
+        var rows: [FormRow]; var steps: [StepNav]; var isFirst: Bool; var hasFiles: Bool; var saved: Bool
+    }
+
+    func stepView(_ req: Request, _ a: Antrag, _ d: ServiceDefinition, step: StepDefinition, answers: Answers, errors: [FormIssue], fileErrors: [FieldError] = [], saved: Bool = false) -> StepView {
+        let lang = req.lang.rawValue
+        var errs = Dictionary(errors.map { ($0.path, lang == "en" ? $0.en : $0.de) }, uniquingKeysWith: { a, _ in a })
+        for f in fileErrors { errs[f.field] = f.message }
+        let idx = d.form.steps.firstIndex { $0.id == step.id } ?? 0
+        return StepView(id: a.id?.uuidString ?? "", serviceTitle: d.title.text(lang), office: a.officeName, place: a.tenantName,
+                        stepID: step.id, stepTitle: step.title.text(lang), intro: step.intro?.text(lang) ?? "", n: idx + 1, total: d.form.steps.count,
+                        rows: FormRows.build(step: step, form: d.form, engine: AntragService.engine(d), answers: answers, errors: errs, lang: lang),
+                        steps: d.form.steps.enumerated().map { StepNav(id: $1.id, title: $1.title.text(lang), current: $1.id == step.id, n: $0 + 1) },
+                        isFirst: idx == 0, hasFiles: step.fields.contains { $0.type == .file }, saved: saved)
+    }
+
+    @Sendable func resume(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let a = try await Self.own(req, me)
+        let id = try a.requireID()
+        guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let e = AntragService.engine(d)
+        let answers = e.normalize(a.decodedAnswers())
+        for s in d.form.steps where !e.validate(answers, steps: [s.id]).isEmpty {
+            return req.redirect(to: "/konto/antraege/\(id)/schritt/\(s.id)", redirectType: .normal)
+        }
+        return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+    }
+
+    @Sendable func stepPage(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let a = try await Self.own(req, me)
+        guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(try a.requireID())", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        guard let step = d.form.step(req.parameters.get("step") ?? "") else { throw AppError.notFound }
+        let v = stepView(req, a, d, step: step, answers: a.decodedAnswers(), errors: [], saved: req.queryParams["gespeichert"] != nil)
+        return try await req.render("antraege/schritt", title: "\(v.stepTitle) – \(v.serviceTitle)", v, form: true)
+    }
+
+    /// Saves the step's answers first, whatever is wrong with them, then checks: a wrong IBAN or a
+    /// refused file never costs the person the other answers.
+    @Sendable func saveStep(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
+        let a = try await Self.own(req, me)
+        let id = try a.requireID()
+        guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        guard let step = d.form.step(req.parameters.get("step") ?? "") else { throw AppError.notFound }
+        var fileFields: [String: [FileKind]] = [:]
+        var perField: [String: Int] = [:]
+        for f in step.fields where f.type == .file {
+            fileFields[f.id] = (f.accept ?? FileKind.allCases.map(\.rawValue)).compactMap(FileKind.init(rawValue:))
+            perField[f.id] = min(f.maxBytes ?? d.attachments.maxBytesPerFile, d.attachments.maxBytesPerFile)
+        }
+        let existingFiles = try await AntragFile.query(on: req.db).filter(\.$antragID == id).filter(\.$messageID == nil).all()
+        let form: StreamedForm
+        if req.headers.contentType?.type == "multipart" {
+            let accepted = fileFields
+            form = try await StreamedUpload.read(req, maxFileBytes: perField.values.max() ?? d.attachments.maxBytesPerFile,
+                                                 maxFiles: max(d.attachments.maxFiles, 1), accept: { accepted[$0] })
+        } else {
+            // plain form post (no file fields on the page); the CSRF middleware has checked the token
+            var f = StreamedForm()
+            if let dict = try? req.content.decode([String: String].self) { f.fields = dict }
+            form = f
+        }
+        var fileErrors = form.files.compactMap(\.error)
+        var answers = a.decodedAnswers()
+        let stepAnswers = FlatAnswers.read(step.fields, from: form.fields, lists: form.lists)
+        for (k, v) in stepAnswers { answers[k] = v }
+        var newFiles: [AntragFile] = []
+        for f in form.files where f.sha256 != nil {
+            if let limit = perField[f.field], f.size > limit {
+                fileErrors.append(FieldError(field: f.field, message: "Die Datei „\(f.name)“ ist zu groß: höchstens \(StreamedUpload.megabytes(limit)) sind erlaubt."))
+                continue
+            }
+            let row = AntragFile()
+            row.id = UUID()
+            row.antragID = id; row.field = f.field; row.name = f.name; row.kind = f.kind?.rawValue ?? ""; row.size = f.size
+            row.sha256 = f.sha256 ?? ""; row.uploadedBy = "konto:\(me.email)"; row.createdAt = Date()
+            newFiles.append(row)
+            answers[f.field] = .record(["id": row.id!.uuidString, "name": f.name, "kind": row.kind, "size": String(f.size)])
+        }
+        let others = existingFiles.filter { e in !newFiles.contains { $0.field == e.field } }
+        if others.count + newFiles.count > d.attachments.maxFiles {
+            fileErrors.append(FieldError(field: newFiles.first?.field ?? "", message: "Für diesen Antrag sind höchstens \(d.attachments.maxFiles) Dateien möglich."))
+            for f in newFiles { answers[f.field] = existingFiles.first { $0.field == f.field }.map { .record(["id": $0.id?.uuidString ?? "", "name": $0.name, "kind": $0.kind, "size": String($0.size)]) } }
+            newFiles = []
+        }
+        // actions that change the number of group items
+        let action = form.fields["aktion"] ?? "weiter"
+        if action.hasPrefix("add:") || action.hasPrefix("remove:") {
+            let parts = action.split(separator: ":").map(String.init)
+            if parts.count >= 2, let g = step.fields.first(where: { $0.id == parts[1] && $0.type == .group }) {
+                var items = answers[g.id]?.items ?? []
+                if parts[0] == "add", items.count < (g.maxItems ?? 50) {
+                    if items.isEmpty { items.append([:]) }
+                    items.append([:])
+                }
+                if parts[0] == "remove", parts.count == 3, let i = Int(parts[2]), items.indices.contains(i) { items.remove(at: i) }
+                answers[g.id] = .items(items)
+            }
+        }
+        let replaced = existingFiles.filter { e in newFiles.contains { $0.field == e.field } }
+        let toStore = answers, filesToCreate = newFiles
+        try await req.db.transaction { db in
+            for r in replaced { try await r.delete(on: db) }
+            for f in filesToCreate { try await f.create(on: db) }
+            a.setAnswers(toStore)
+            a.updatedAt = Date()
+            try await a.save(on: db)
+        }
+        let e = AntragService.engine(d)
+        let idx = d.form.steps.firstIndex { $0.id == step.id } ?? 0
+        if action == "zurueck", idx > 0 {
+            return req.redirect(to: "/konto/antraege/\(id)/schritt/\(d.form.steps[idx - 1].id)", redirectType: .normal)
+        }
+        if action == "speichern" || action.hasPrefix("add:") || action.hasPrefix("remove:") {
+            let v = stepView(req, a, d, step: step, answers: answers, errors: [], fileErrors: fileErrors, saved: action == "speichern")
+            return try await req.render("antraege/schritt", title: "\(v.stepTitle) – \(v.serviceTitle)", v,
+                                        errors: fileErrors, status: fileErrors.isEmpty ? .ok : .unprocessableEntity, form: true)
+        }
+        let issues = e.validate(e.normalize(answers), steps: [step.id]).filter { i in !fileErrors.contains { $0.field == i.path } }
+        if !issues.isEmpty || !fileErrors.isEmpty {
+            let v = stepView(req, a, d, step: step, answers: answers, errors: issues, fileErrors: fileErrors)
+            let summary = fileErrors + issues.map { FieldError(field: $0.path, message: req.lang == .en ? $0.en : $0.de) }
+            return try await req.render("antraege/schritt", title: "\(v.stepTitle) – \(v.serviceTitle)", v, errors: summary, status: .unprocessableEntity, form: true)
+        }
+        if idx + 1 < d.form.steps.count {
+            return req.redirect(to: "/konto/antraege/\(id)/schritt/\(d.form.steps[idx + 1].id)", redirectType: .normal)
+        }
+        return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+    }
+
+    // MARK: summary and sending
+
+    struct SummaryView: Encodable {
+        var id: String; var serviceTitle: String; var office: String; var place: String; var lines: [SummaryLine]; var fee: String; var hasFee: Bool
+        var problems: [FieldError]; var complete: Bool; var notify: Bool; var firstStep: String
+    }
+
+    @Sendable func summary(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let a = try await Self.own(req, me)
+        let id = try a.requireID()
+        guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let e = AntragService.engine(d)
+        let answers = e.normalize(a.decodedAnswers())
+        let issues = e.validate(answers)
+        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        let fee = issues.isEmpty ? (try? OnlineServiceCatalogue.fee(d, activation: act, answers: answers)) : nil
+        let problems = issues.map { i in FieldError(field: i.path, message: i.de) }
+        let stepOf = issues.first.flatMap { i in d.form.steps.first { s in s.fields.contains { i.path == $0.id || i.path.hasPrefix($0.id + ".") } }?.id }
+        return try await req.render("antraege/pruefen", title: req.t("ap_summary_title"),
+                                    SummaryView(id: id.uuidString, serviceTitle: d.title.text(req.lang.rawValue), office: a.officeName, place: a.tenantName,
+                                                lines: e.summary(answers, lang: req.lang.rawValue), fee: fee.map { Money(cents: Int64($0)).formattedDE } ?? "",
+                                                hasFee: (fee ?? 0) > 0, problems: problems, complete: issues.isEmpty, notify: a.notifyByEmail,
+                                                firstStep: stepOf ?? d.form.steps.first?.id ?? ""), form: true)
+    }
+
+    /// Sends the draft. The draft id is the idempotency key: a second click finds the case
+    /// already sent and shows its confirmation.
+    @Sendable func send(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
+        let a = try await Self.own(req, me)
+        let id = try a.requireID()
+        if !a.isDraft { return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let notify = (try? req.content.get(String.self, at: "benachrichtigung")) == "email"
+        if a.notifyByEmail != notify {
+            a.notifyByEmail = notify
+            try await a.save(on: req.db)
+        }
+        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        guard act?.active == true else {
+            throw AppError(.conflict, "onlinedienst.deactivated", de: "Die Gemeinde hat diesen Onlinedienst inzwischen abgeschaltet. Ihr Entwurf bleibt gespeichert; bitte wenden Sie sich an \(a.officeName).",
+                           en: "The municipality has switched this service off.")
+        }
+        do {
+            _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: "konto:\(me.email)", actorID: me.userID.uuidString)
+        } catch let e as AppError where e.code == "antrag.incomplete" {
+            return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+        }
+        return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal)
+    }
+
+    // MARK: the case
+
+    struct MessageRow: Encodable {
+        var id: String; var fromOffice: Bool; var sender: String; var subject: String; var body: String; var at: String; var read: String
+        var files: [FileRow]; var kind: String; var hasFiles: Bool
+    }
+    struct FileRow: Encodable { var name: String; var kind: String; var size: String; var link: String; var field: String }
+    struct DetailView: Encodable {
+        var id: String; var reference: String; var serviceTitle: String; var office: String; var place: String; var status: String; var statusCode: String
+        var submitted: String; var fee: String; var hasFee: Bool; var lines: [SummaryLine]; var messages: [MessageRow]; var files: [FileRow]
+        var justSent: Bool; var open: Bool; var inQuery: Bool
+    }
+
+    static func fileRows(_ files: [AntragFile], base: String) -> [FileRow] {
+        files.map { FileRow(name: $0.name, kind: FileKind(rawValue: $0.kind)?.label ?? $0.kind, size: StreamedUpload.megabytes(max($0.size, 1024)),
+                            link: "\(base)/dateien/\($0.id?.uuidString ?? "")", field: $0.field) }
+    }
+
+    static func messageRows(_ msgs: [PostboxMessage], files: [AntragFile], base: String) -> [MessageRow] {
+        msgs.map { m in
+            MessageRow(id: m.id?.uuidString ?? "", fromOffice: m.direction == "amt", sender: m.sender, subject: m.subject, body: m.body,
+                       at: GermanTime.format(m.createdAt), read: m.readAt.map(GermanTime.format) ?? "",
+                       files: fileRows(files.filter { $0.messageID == m.id && m.id != nil }, base: base), kind: m.kind,
+                       hasFiles: files.contains { $0.messageID == m.id && m.id != nil })
+        }
+    }
+
+    @Sendable func detail(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let a = try await Self.own(req, me)
+        let id = try a.requireID()
+        if a.isDraft { return req.redirect(to: "/konto/antraege/\(id)/weiter", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let files = try await AntragFile.query(on: req.db).filter(\.$antragID == id).all()
+        let msgs = try await PostboxMessage.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all()
+        let base = "/konto/antraege/\(id)"
+        let status = a.caseStatus ?? .received
+        let e = AntragService.engine(d)
+        return try await req.render("antraege/antrag", title: "\(a.reference ?? "") – \(a.serviceTitle)",
+                                    DetailView(id: id.uuidString, reference: a.reference ?? "", serviceTitle: a.serviceTitle, office: a.officeName, place: a.tenantName,
+                                               status: status.german, statusCode: status.rawValue, submitted: a.submittedAt.map(GermanTime.format) ?? "",
+                                               fee: Money(cents: Int64(a.feeCents)).formattedDE, hasFee: a.feeCents > 0,
+                                               lines: e.summary(a.decodedAnswers(), lang: req.lang.rawValue),
+                                               messages: Self.messageRows(msgs, files: files, base: base),
+                                               files: Self.fileRows(files.filter { $0.messageID == nil }, base: base),
+                                               justSent: req.queryParams["gesendet"] != nil, open: !status.isFinal, inQuery: status == .query), form: true)
+    }
+
+    @Sendable func withdraw(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
+        let a = try await Self.own(req, me)
+        try await AntragService.transition(a, to: .withdrawn, by: .applicant, text: (try? req.content.get(String.self, at: "text")) ?? nil,
+                                           app: req.application, actor: "konto:\(me.email)", actorID: me.userID.uuidString, senderName: me.name)
+        return req.redirect(to: "/konto/antraege/\(try a.requireID())", redirectType: .normal)
+    }
+
+    @Sendable func file(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
+        let a = try await Self.own(req, me)
+        return try await Self.stream(req, antrag: a)
+    }
+
+    /// Streams one file of the case from storage (never loaded whole), as a download.
+    static func stream(_ req: Request, antrag a: Antrag) async throws -> Response {
+        guard let fid = req.parameters.get("file").flatMap(UUID.init(uuidString:)),
+              let f = try await AntragFile.find(fid, on: req.db), f.antragID == a.id,
+              let path = try req.application.files.localPath(f.sha256) else { throw AppError.notFound }
+        let res = try await req.fileio.asyncStreamFile(at: path)
+        let media = (FileKind(rawValue: f.kind)?.mediaType ?? "application/octet-stream").split(separator: "/").map(String.init)
+        res.headers.contentType = media.count == 2 ? HTTPMediaType(type: media[0], subType: media[1]) : .binary
+        let ascii = f.name.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !$0.isNewline }
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(ascii.isEmpty ? "datei" : ascii)\"")
+        return res
+    }
+
+    // MARK: postbox
+
+    struct PostboxRow: Encodable { var id: String; var subject: String; var sender: String; var at: String; var unread: Bool; var reference: String }
+    struct PostboxView: Encodable { var rows: [PostboxRow]; var unread: Int; var empty: Bool }
+
+    @Sendable func postbox(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let msgs = try await PostboxMessage.query(on: req.db).filter(\.$recipientID == me.userID).sort(\.$createdAt, .descending).limit(500).all()
+        var refs: [UUID: String] = [:]
+        for a in try await Antrag.query(on: req.db).filter(\.$applicantID == me.userID).all() { if let id = a.id { refs[id] = a.reference ?? "" } }
+        let rows = msgs.map { PostboxRow(id: $0.id?.uuidString ?? "", subject: $0.subject, sender: $0.sender, at: GermanTime.format($0.createdAt),
+                                         unread: $0.readAt == nil, reference: refs[$0.antragID] ?? "") }
+        return try await req.render("konto/postfach", title: req.t("sk_postbox_title"),
+                                    PostboxView(rows: rows, unread: rows.filter(\.unread).count, empty: rows.isEmpty))
+    }
+
+    struct MessageView: Encodable { var m: MessageRow; var caseLink: String; var reference: String; var canReply: Bool; var inQuery: Bool; var maxMB: String; var draft: String }
+
+    func ownMessage(_ req: Request, _ me: CitizenPrincipal) async throws -> (PostboxMessage, Antrag) {
+        guard let mid = req.parameters.get("msg").flatMap(UUID.init(uuidString:)), let m = try await PostboxMessage.find(mid, on: req.db),
+              m.recipientID == me.userID, let a = try await Antrag.find(m.antragID, on: req.db), a.applicantID == me.userID else { throw AppError.notFound }
+        return (m, a)
+    }
+
+    /// Opening a message writes the read receipt the office sees.
+    @Sendable func message(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
+        let (m, a) = try await ownMessage(req, me)
+        if m.readAt == nil {
+            m.readAt = Date()
+            try await req.db.transaction { db in
+                try await m.save(on: db)
+                try await Audit.record(on: db, actor: "konto:\(me.email)", actorID: me.userID.uuidString, tenant: a.tenantARS, action: "postfach.read",
+                                       objectType: "nachricht", objectID: m.id?.uuidString ?? "", before: nil, after: a.reference)
+            }
+        }
+        let files = try await AntragFile.query(on: req.db).filter(\.$messageID == m.id).all()
+        let row = Self.messageRows([m], files: files, base: "/konto/antraege/\(try a.requireID())")[0]
+        let status = a.caseStatus ?? .received
+        return try await req.render("konto/nachricht", title: m.subject,
+                                    MessageView(m: row, caseLink: "/konto/antraege/\(try a.requireID())", reference: a.reference ?? "", canReply: !status.isFinal,
+                                                inQuery: status == .query, maxMB: "10 MB", draft: ""), form: true)
+    }
+
+    /// A reply within the case; the answer to a query brings the case back to "in Bearbeitung".
+    @Sendable func reply(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
+        let (m, a) = try await ownMessage(req, me)
+        let form: StreamedForm
+        if req.headers.contentType?.type == "multipart" {
+            let kinds: [FileKind] = [.pdf, .jpeg, .png]
+            form = try await StreamedUpload.read(req, maxFileBytes: 10 * 1024 * 1024, maxFiles: 3, accept: { $0 == "datei" ? kinds : nil })
+        } else {
+            var f = StreamedForm()
+            if let dict = try? req.content.decode([String: String].self) { f.fields = dict }
+            form = f
+        }
+        let text = (form.fields["text"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            if let bad = form.files.compactMap(\.error).first { throw AppError(.unprocessableEntity, "upload", de: bad.message, en: bad.message, field: "datei") }
+            if a.caseStatus == .query {
+                guard !text.isEmpty else { throw AppError.invalid("text", de: "Bitte schreiben Sie Ihre Antwort auf die Rückfrage.", en: "Please write your answer.") }
+                guard text.count <= 5000 else { throw AppError.invalid("text", de: "Die Antwort darf höchstens 5000 Zeichen lang sein.", en: "At most 5000 characters.") }
+                try await AntragService.transition(a, to: .inProgress, by: .applicant, text: text, files: form.files, app: req.application,
+                                                   actor: "konto:\(me.email)", actorID: me.userID.uuidString, senderName: me.name)
+            } else {
+                try await AntragService.message(a, fromOffice: false, text: text, files: form.files, app: req.application,
+                                                actor: "konto:\(me.email)", actorID: me.userID.uuidString, senderName: me.name)
+            }
+        } catch let e as AppError {
+            let files = try await AntragFile.query(on: req.db).filter(\.$messageID == m.id).all()
+            let row = Self.messageRows([m], files: files, base: "/konto/antraege/\(try a.requireID())")[0]
+            // the typed answer stays in the field
+            let view = MessageView(m: row, caseLink: "/konto/antraege/\(try a.requireID())", reference: a.reference ?? "", canReply: true,
+                                   inQuery: a.caseStatus == .query, maxMB: "10 MB", draft: text)
+            return try await req.renderError("konto/nachricht", title: m.subject, view, e)
+        }
+        return req.redirect(to: "/konto/antraege/\(try a.requireID())?beantwortet=1", redirectType: .normal)
+    }
+}

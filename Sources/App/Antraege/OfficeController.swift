@@ -1,0 +1,209 @@
+import Fluent
+import Forms
+import SQLKit
+import Vapor
+import RathausCore
+
+/// The office's side: inbox with filters, the case with answers, files and messages (with read
+/// receipts), assignment, status changes and messages with attachments, downloads as JSON and XML.
+/// Every route is tenant-scoped through the policy; a case of another tenant is 404.
+struct OfficeController {
+    func addRoutes(to web: any RoutesBuilder) {
+        let m = web.grouped("mandanten", ":ars", "antraege")
+        m.get(use: inbox)
+        m.get(":id", use: detail)
+        m.post(":id", "zuweisen", use: assign)
+        m.on(.POST, ":id", "status", body: .stream, use: status)
+        m.on(.POST, ":id", "nachricht", body: .stream, use: message)
+        m.get(":id", "antrag.json", use: json)
+        m.get(":id", "antrag.xml", use: xml)
+        m.get(":id", "dateien", ":file", use: file)
+    }
+
+    /// The tenant's case, or 404 (a foreign tenant's case does not exist for this clerk).
+    static func load(_ req: Request, _ action: Action) async throws -> Antrag {
+        let ars = req.parameters.get("ars") ?? ""
+        try req.authorize(action, tenant: ars)
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)),
+              let a = try await Antrag.query(on: req.db).filter(\.$id == id).filter(\.$tenantARS == ars)
+                .scoped(to: req.principal, for: action, tenantField: \.$tenantARS).first(), !a.isDraft else { throw AppError.notFound }
+        return a
+    }
+
+    // MARK: inbox
+
+    struct Row: Encodable { var id: String; var reference: String; var service: String; var applicant: String; var status: String; var statusCode: String
+                            var submitted: String; var assignee: String; var unreadReplies: Int }
+    struct Opt: Encodable { var value: String; var label: String; var selected: Bool }
+    struct InboxView: Encodable {
+        var ars: String; var name: String; var rows: [Row]; var total: Int; var services: [Opt]; var statuses: [Opt]; var assignees: [Opt]; var sorts: [Opt]
+        var q: String; var von: String; var bis: String; var empty: Bool
+    }
+
+    @Sendable func inbox(req: Request) async throws -> Response {
+        let ars = req.parameters.get("ars") ?? ""
+        try req.authorize(.caseView, tenant: ars)
+        let p = req.queryParams
+        var query = Antrag.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$status != Antrag.draft)
+            .scoped(to: req.principal, for: .caseView, tenantField: \.$tenantARS)
+        if let s = p["dienst"], !s.isEmpty { query = query.filter(\.$slug == s) }
+        if let s = p["status"], let st = CaseStatus(rawValue: s) { query = query.filter(\.$status == st.rawValue) }
+        if let s = p["zugewiesen"], !s.isEmpty {
+            if s == "niemand" { query = query.filter(\.$assigneeID == nil) }
+            else if s == "ich", let me = req.principal.staff { query = query.filter(\.$assigneeID == me.userID) }
+            else if let id = UUID(uuidString: s) { query = query.filter(\.$assigneeID == id) }
+        }
+        let von = p["von"] ?? "", bis = p["bis"] ?? ""
+        if let iso = FormEngine.isoDate(von), let d = GermanTime.startOfDay(iso) { query = query.filter(\.$submittedAt >= d) }
+        if let iso = FormEngine.isoDate(bis), let d = GermanTime.startOfDay(iso) { query = query.filter(\.$submittedAt < d.addingTimeInterval(86400)) }
+        let q = (p["q"] ?? "").trimmingCharacters(in: .whitespaces)
+        if !q.isEmpty {
+            // full text over reference and applicant name (case-insensitive on both engines)
+            let needle = "%" + q.lowercased().replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "") + "%"
+            query = query.group(.or) { g in
+                g.filter(.sql(unsafeRaw: "LOWER(reference)"), .custom("LIKE"), .bind(needle))
+                g.filter(.sql(unsafeRaw: "LOWER(applicant_name)"), .custom("LIKE"), .bind(needle))
+                g.filter(.sql(unsafeRaw: "LOWER(applicant_email)"), .custom("LIKE"), .bind(needle))
+            }
+        }
+        let sort = p["sortierung"] ?? "neueste"
+        switch sort {
+        case "aelteste": query = query.sort(\.$submittedAt, .ascending)
+        case "status": query = query.sort(\.$status).sort(\.$submittedAt, .descending)
+        case "aktenzeichen": query = query.sort(\.$reference)
+        default: query = query.sort(\.$submittedAt, .descending)
+        }
+        let list = try await query.limit(500).all()
+        let ids = list.compactMap(\.id)
+        let replies = ids.isEmpty ? [] : try await PostboxMessage.query(on: req.db).filter(\.$antragID ~~ ids).filter(\.$direction == "person").all()
+        let rows = list.map { a in
+            Row(id: a.id?.uuidString ?? "", reference: a.reference ?? "", service: a.serviceTitle, applicant: a.applicantName, status: a.caseStatus?.german ?? a.status,
+                statusCode: a.status, submitted: a.submittedAt.map(GermanTime.format) ?? "", assignee: a.assigneeName,
+                unreadReplies: replies.filter { $0.antragID == a.id && $0.createdAt > a.updatedAt.addingTimeInterval(-1) }.count)
+        }
+        let services = try await OnlineServiceCatalogue.latest(on: req.db).map { Opt(value: $0.slug, label: $0.title, selected: $0.slug == p["dienst"]) }
+        let statuses = CaseStatus.allCases.map { Opt(value: $0.rawValue, label: $0.german, selected: $0.rawValue == p["status"]) }
+        var assignees = [Opt(value: "ich", label: "mir", selected: p["zugewiesen"] == "ich"), Opt(value: "niemand", label: "niemandem", selected: p["zugewiesen"] == "niemand")]
+        for u in try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all() {
+            assignees.append(Opt(value: u.id?.uuidString ?? "", label: u.name, selected: u.id?.uuidString == p["zugewiesen"]))
+        }
+        let sorts = [("neueste", "neueste zuerst"), ("aelteste", "älteste zuerst"), ("status", "nach Status"), ("aktenzeichen", "nach Aktenzeichen")]
+            .map { Opt(value: $0.0, label: $0.1, selected: $0.0 == sort) }
+        return try await req.render("antraege/eingang", title: req.t("ap_inbox_title"),
+                                    InboxView(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), rows: rows, total: rows.count,
+                                              services: services, statuses: statuses, assignees: assignees, sorts: sorts, q: q, von: von, bis: bis, empty: rows.isEmpty))
+    }
+
+    // MARK: case
+
+    struct Target: Encodable { var value: String; var label: String }
+    struct Clerk: Encodable { var id: String; var name: String; var selected: Bool }
+    struct DetailView: Encodable {
+        var ars: String; var id: String; var reference: String; var service: String; var version: Int; var applicant: String; var email: String
+        var office: String; var status: String; var submitted: String; var fee: String; var hasFee: Bool; var fetched: String
+        var lines: [SummaryLine]; var files: [ApplicantController.FileRow]; var messages: [ApplicantController.MessageRow]
+        var targets: [Target]; var clerks: [Clerk]; var assignee: String; var open: Bool; var canHandle: Bool
+    }
+
+    @Sendable func detail(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseView)
+        let ars = a.tenantARS
+        let id = try a.requireID()
+        let v = try await OnlineServiceCatalogue.version(a.slug, a.version, on: req.db)
+        let d = try v?.decoded()
+        let files = try await AntragFile.query(on: req.db).filter(\.$antragID == id).all()
+        let msgs = try await PostboxMessage.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all()
+        let base = "/mandanten/\(ars)/antraege/\(id)"
+        let status = a.caseStatus ?? .received
+        let clerks = try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all()
+            .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
+        return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
+                                    DetailView(ars: ars, id: id.uuidString, reference: a.reference ?? "", service: a.serviceTitle, version: a.version,
+                                               applicant: a.applicantName, email: a.applicantEmail, office: a.officeName, status: status.german,
+                                               submitted: a.submittedAt.map(GermanTime.format) ?? "", fee: Money(cents: Int64(a.feeCents)).formattedDE,
+                                               hasFee: a.feeCents > 0, fetched: a.fetchedAt.map(GermanTime.format) ?? "",
+                                               lines: d.map { AntragService.engine($0).summary(a.decodedAnswers()) } ?? [],
+                                               files: ApplicantController.fileRows(files.filter { $0.messageID == nil }, base: base),
+                                               messages: ApplicantController.messageRows(msgs, files: files, base: base),
+                                               targets: CaseWorkflow.officeTargets(from: status).map { Target(value: $0.rawValue, label: $0.german) },
+                                               clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars)), form: true)
+    }
+
+    @Sendable func assign(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseHandle)
+        let raw = (try? req.content.get(String.self, at: "bearbeiter")) ?? ""
+        var assignee: User? = nil
+        if !raw.isEmpty {
+            guard let id = UUID(uuidString: raw), let u = try await User.find(id, on: req.db), u.tenantARS == a.tenantARS, u.kind == AccountKind.staff.rawValue else {
+                throw AppError.invalid("bearbeiter", de: "Bitte wählen Sie eine Person Ihrer Verwaltung aus der Liste.", en: "Please choose a colleague from the list.")
+            }
+            assignee = u
+        }
+        let before = a.assigneeName
+        a.assigneeID = assignee?.id
+        a.assigneeName = assignee?.name ?? ""
+        a.updatedAt = Date()
+        let actor = req.principal.auditActor, actorID = req.principal.actorID
+        try await req.db.transaction { db in
+            try await a.save(on: db)
+            try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: a.tenantARS, action: "antrag.assign",
+                                   objectType: "antrag", objectID: a.reference ?? "", before: before, after: a.assigneeName)
+        }
+        return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())", redirectType: .normal)
+    }
+
+    static let officeFileKinds: [FileKind] = [.pdf, .jpeg, .png, .odt, .docx]
+
+    static func readForm(_ req: Request) async throws -> StreamedForm {
+        if req.headers.contentType?.type == "multipart" {
+            let kinds = officeFileKinds
+            return try await StreamedUpload.read(req, maxFileBytes: 20 * 1024 * 1024, maxFiles: 5, accept: { $0 == "datei" ? kinds : nil })
+        }
+        var f = StreamedForm()
+        if let dict = try? req.content.decode([String: String].self) { f.fields = dict }
+        return f
+    }
+
+    func senderName(_ req: Request, _ a: Antrag) -> String {
+        "\(a.officeName)" + (req.principal.staff.map { " (\($0.name))" } ?? "")
+    }
+
+    /// Status change with a text and, for a decision, the decision document.
+    @Sendable func status(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseHandle)
+        let form = try await Self.readForm(req)
+        if let bad = form.files.compactMap(\.error).first { throw AppError(.unprocessableEntity, "upload", de: bad.message, en: bad.message, field: "datei") }
+        guard let target = CaseStatus(rawValue: form.fields["ziel"] ?? "") else {
+            throw AppError.invalid("ziel", de: "Bitte wählen Sie den neuen Status aus der Liste.", en: "Please choose the new status.")
+        }
+        let text = (form.fields["text"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count <= 5000 else { throw AppError.invalid("text", de: "Der Text darf höchstens 5000 Zeichen lang sein.", en: "At most 5000 characters.") }
+        try await AntragService.transition(a, to: target, by: .office, text: text, files: form.files, app: req.application,
+                                           actor: req.principal.auditActor, actorID: req.principal.actorID, senderName: senderName(req, a))
+        return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())", redirectType: .normal)
+    }
+
+    @Sendable func message(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseHandle)
+        let form = try await Self.readForm(req)
+        if let bad = form.files.compactMap(\.error).first { throw AppError(.unprocessableEntity, "upload", de: bad.message, en: bad.message, field: "datei") }
+        try await AntragService.message(a, fromOffice: true, text: form.fields["text"] ?? "", files: form.files, app: req.application,
+                                        actor: req.principal.auditActor, actorID: req.principal.actorID, senderName: senderName(req, a))
+        return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())", redirectType: .normal)
+    }
+
+    @Sendable func json(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseView)
+        return try await AntragExport.jsonResponse(a, req: req, fileBase: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())/dateien")
+    }
+
+    @Sendable func xml(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseView)
+        return try await AntragExport.xmlResponse(a, req: req)
+    }
+
+    @Sendable func file(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseView)
+        return try await ApplicantController.stream(req, antrag: a)
+    }
+}

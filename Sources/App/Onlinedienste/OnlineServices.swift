@@ -1,0 +1,165 @@
+import Fluent
+import Forms
+import SQLKit
+import Vapor
+import RathausCore
+
+/// One published version of an online service. Versions are never changed: a new definition is
+/// a new row; activations follow the newest version, drafts keep the version they started with.
+final class ServiceVersion: Model, @unchecked Sendable {
+    static let schema = "service_versions"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "slug") var slug: String
+    @Field(key: "version") var version: Int
+    @Field(key: "leika") var leika: String
+    @Field(key: "title") var title: String
+    @Field(key: "definition") var definition: String
+    @Field(key: "published_at") var publishedAt: Date
+    @Field(key: "published_by") var publishedBy: String
+    init() {}
+
+    func decoded() throws -> ServiceDefinition {
+        try JSONDecoder().decode(ServiceDefinition.self, from: Data(definition.utf8))
+    }
+}
+
+/// A tenant's switch for one service: on/off, receiving office, local fee, texts and contact.
+final class ServiceActivation: Model, @unchecked Sendable {
+    static let schema = "service_activations"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "tenant_ars") var tenantARS: String
+    @Field(key: "slug") var slug: String
+    @Field(key: "active") var active: Bool
+    @OptionalField(key: "office_id") var officeID: UUID?
+    /// Local fee in cents replacing the state's fixed fee (nil = the state's rule).
+    @OptionalField(key: "fee_cents") var feeCents: Int?
+    @Field(key: "local_text") var localText: String
+    @Field(key: "contact") var contact: String
+    @Field(key: "updated_at") var updatedAt: Date
+    @Field(key: "updated_by") var updatedBy: String
+    init() {}
+}
+
+struct M014CreateOnlineServices: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ServiceVersion.schema)
+            .id()
+            .field("slug", .string, .required)
+            .field("version", .int, .required)
+            .field("leika", .string, .required)
+            .field("title", .string, .required)
+            .field("definition", .string, .required)
+            .field("published_at", .datetime, .required)
+            .field("published_by", .string, .required)
+            .create()
+        try await database.schema(ServiceActivation.schema)
+            .id()
+            .field("tenant_ars", .string, .required)
+            .field("slug", .string, .required)
+            .field("active", .bool, .required)
+            .field("office_id", .uuid)
+            .field("fee_cents", .int)
+            .field("local_text", .string, .required)
+            .field("contact", .string, .required)
+            .field("updated_at", .datetime, .required)
+            .field("updated_by", .string, .required)
+            .create()
+        let sql = database as! any SQLDatabase
+        try await sql.create(index: "service_versions_uq").unique().on(ServiceVersion.schema).column("slug").column("version").run()
+        try await sql.create(index: "service_activations_uq").unique().on(ServiceActivation.schema).column("tenant_ars").column("slug").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(ServiceActivation.schema).delete()
+        try await database.schema(ServiceVersion.schema).delete()
+    }
+}
+
+/// Reads and publishes service definitions.
+enum OnlineServiceCatalogue {
+    /// The newest version of every service.
+    static func latest(on db: any Database) async throws -> [ServiceVersion] {
+        let all = try await ServiceVersion.query(on: db).sort(\.$slug).sort(\.$version, .descending).all()
+        var seen = Set<String>()
+        return all.filter { seen.insert($0.slug).inserted }
+    }
+
+    static func latest(_ slug: String, on db: any Database) async throws -> ServiceVersion? {
+        try await ServiceVersion.query(on: db).filter(\.$slug == slug).sort(\.$version, .descending).first()
+    }
+
+    static func version(_ slug: String, _ version: Int, on db: any Database) async throws -> ServiceVersion? {
+        try await ServiceVersion.query(on: db).filter(\.$slug == slug).filter(\.$version == version).first()
+    }
+
+    /// Checks a definition the state wants to publish: slug, LeiKa key, unique field ids, options,
+    /// fee formula. Returns German messages; empty = publishable.
+    static func problems(_ d: ServiceDefinition) -> [String] {
+        var out: [String] = []
+        if d.slug.isEmpty || d.slug.count > 60 || !d.slug.allSatisfy({ ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }) {
+            out.append("Die Kurzbezeichnung (slug) besteht aus Kleinbuchstaben, Ziffern und Bindestrichen, höchstens 60 Zeichen.")
+        }
+        if (try? LeiKaKey(d.leika)) == nil { out.append("Der LeiKa-Schlüssel „\(d.leika)“ ist ungültig.") }
+        if TrustLevel(rawValue: d.trustLevel) == nil { out.append("Das Vertrauensniveau muss basisregistrierung, substanziell oder hoch sein.") }
+        if d.form.steps.isEmpty { out.append("Das Formular hat keinen Schritt.") }
+        var ids = Set<String>()
+        var all = Set<String>()
+        for (_, f) in d.form.allFields {
+            if !ids.insert(f.id).inserted { out.append("Die Feldkennung „\(f.id)“ kommt mehrfach vor.") }
+            all.insert(f.id)
+            for sub in f.fields ?? [] { all.insert(sub.id) }
+            if f.id.contains(".") || f.id.isEmpty { out.append("Die Feldkennung „\(f.id)“ darf keinen Punkt enthalten.") }
+            if [.select, .radio, .checkbox].contains(f.type), d.form.options(of: f).isEmpty { out.append("Das Auswahlfeld „\(f.id)“ hat keine Antworten.") }
+            if f.type == .group, (f.fields ?? []).isEmpty { out.append("Die Gruppe „\(f.id)“ hat keine Felder.") }
+            if let p = f.pattern, (try? NSRegularExpression(pattern: p)) == nil { out.append("Das Muster von „\(f.id)“ ist kein gültiger regulärer Ausdruck.") }
+        }
+        if let e = d.fee.validateDefinition(fields: all) { out.append(e) }
+        if d.attachments.maxFiles < 0 || d.attachments.maxFiles > 20 || d.attachments.maxBytesPerFile > 50 * 1024 * 1024 {
+            out.append("Anlagen: höchstens 20 Dateien zu je höchstens 50 MB.")
+        }
+        return out
+    }
+
+    /// Publishes a definition as the next version of its slug. Audited; the version number is
+    /// assigned here, never taken from the input.
+    static func publish(_ d: ServiceDefinition, by actor: String, actorID: String?, on db: any Database) async throws -> ServiceVersion {
+        let problems = problems(d)
+        guard problems.isEmpty else {
+            throw AppError(.unprocessableEntity, "onlinedienst.invalid", de: problems.joined(separator: " "), en: "The service definition is not valid.")
+        }
+        return try await db.transaction { tx in
+            let next = (try await latest(d.slug, on: tx)?.version ?? 0) + 1
+            var def = d
+            def.version = next
+            let v = ServiceVersion()
+            v.slug = d.slug
+            v.version = next
+            v.leika = d.leika
+            v.title = d.title.de
+            v.definition = String(decoding: try JSONEncoder().encode(def), as: UTF8.self)
+            v.publishedAt = Date()
+            v.publishedBy = actor
+            try await v.create(on: tx)
+            try await Audit.record(on: tx, actor: actor, actorID: actorID, tenant: nil, action: "onlinedienst.publish",
+                                   objectType: "onlinedienst", objectID: d.slug, before: next > 1 ? "Version \(next - 1)" : nil, after: "Version \(next)")
+            return v
+        }
+    }
+
+    /// The shipped services (Resources/onlinedienste), published once on first start.
+    static func seed(_ app: Application) async throws {
+        guard try await ServiceVersion.query(on: app.db).count() == 0 else { return }
+        let dir = Bundle.module.bundleURL.appendingPathComponent("Resources/onlinedienste")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        for f in files {
+            let d = try JSONDecoder().decode(ServiceDefinition.self, from: Data(contentsOf: dir.appendingPathComponent(f)))
+            _ = try await publish(d, by: "system:katalog", actorID: nil, on: app.db)
+        }
+    }
+
+    /// Fee in cents for an activation: the tenant's local fixed fee when set, else the state's rule.
+    static func fee(_ d: ServiceDefinition, activation: ServiceActivation?, answers: Answers) throws -> Int {
+        if let local = activation?.feeCents { return local }
+        return try d.fee.cents(for: answers)
+    }
+}

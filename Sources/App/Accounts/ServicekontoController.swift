@@ -258,9 +258,9 @@ struct ServicekontoController {
             u.passwordHash = hash
             // a reset also proves the address
             if u.emailVerifiedAt == nil { u.emailVerifiedAt = Date() }
-            try await u.save(on: db)
             // every other session of the account ends (sessions older than this are refused)
             u.sessionsValidSince = Date()
+            try await u.save(on: db)
             try await Audit.record(on: db, actor: "konto:\(u.email)", actorID: uid.uuidString, tenant: nil, action: "konto.password_reset",
                                    objectType: "user", objectID: u.email, before: nil, after: nil)
             return true

@@ -39,7 +39,10 @@ struct FinderWebController {
         var contact: OfficeView?
         var texts: [TextView]
         var path: [PathView]
+        /// The online service for this LeiKa key, when the responsible tenant has switched it on.
+        var online: OnlineLink? = nil
     }
+    struct OnlineLink: Encodable { var title: String; var link: String }
     struct FinderView: Encodable {
         var leistung: String
         var ort: String
@@ -128,6 +131,10 @@ struct FinderWebController {
             contact: contact.office >= 0 && !contact.isDefault ? Self.officeView(snap.offices[Int(contact.office)], area: snap.areas[Int(contact.area)].name, isDefault: false, now: now) : nil,
             texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
             path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
+        if responsible.office >= 0,
+           let offer = try await OnlineServiceCatalogue.offering(leika: s.key.value, tenant: snap.offices[Int(responsible.office)].tenantARS, on: req.db) {
+            view.result?.online = OnlineLink(title: offer.title, link: "/onlinedienste/\(offer.slug)?ars=\(snap.areas[Int(area)].ars)")
+        }
         return view
     }
 

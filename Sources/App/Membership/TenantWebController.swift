@@ -196,7 +196,7 @@ struct TenantWebController {
     struct TokenInput: Content { var name: String?; var zweck: String? }
 
     /// Scopes a tenant admin may hand out: only tenant-bound ones.
-    static let tenantScopes: [Scope] = [.membership, .finder, .rechnungen]
+    static let tenantScopes: [Scope] = [.membership, .finder, .rechnungen, .antraege]
 
     @Sendable func createToken(req: Request) async throws -> Response {
         let tenant = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)

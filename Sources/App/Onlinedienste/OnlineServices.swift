@@ -157,6 +157,14 @@ enum OnlineServiceCatalogue {
         }
     }
 
+    /// The service a tenant offers online for a LeiKa key (the finder links to it).
+    static func offering(leika: String, tenant: String, on db: any Database) async throws -> ServiceVersion? {
+        let versions = try await ServiceVersion.query(on: db).filter(\.$leika == leika).sort(\.$version, .descending).all()
+        guard let newest = versions.first else { return nil }
+        let active = try await ServiceActivation.query(on: db).filter(\.$tenantARS == tenant).filter(\.$slug == newest.slug).filter(\.$active == true).first()
+        return active == nil ? nil : newest
+    }
+
     /// Fee in cents for an activation: the tenant's local fixed fee when set, else the state's rule.
     static func fee(_ d: ServiceDefinition, activation: ServiceActivation?, answers: Answers) throws -> Int {
         if let local = activation?.feeCents { return local }

@@ -72,6 +72,7 @@ enum Policy {
             if t.scopes.contains(.rechnungen), let tenant, tenant == t.tenantARS, [.invoiceView, .invoiceExport].contains(action) {
                 return true
             }
+            if t.scopes.contains(.onlinedienste), t.tenantARS.count == 2, action == .servicePublish { return true }
             if t.scopes.contains(.antraege), let tenant, tenant == t.tenantARS, [.caseView, .caseExport].contains(action) {
                 return true
             }

@@ -40,6 +40,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case rechnungen
     /// Submitted applications (Anträge) of the token's tenant: fetch, acknowledge, post status (specialist software).
     case antraege
+    /// Publish online services to the catalogue; only for tokens of the Land (tenant = the Land's 2-digit key).
+    case onlinedienste
 }
 
 /// Who is acting on this request.

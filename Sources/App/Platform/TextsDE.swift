@@ -553,5 +553,6 @@ enum TextsDE {
         "ap_message": "Nachricht senden",
         "ap_message_text": "Nachricht",
         "ap_send_message": "Nachricht senden",
+        "token_scope_antraege": "Anträge abholen und beantworten (Fachverfahren)",
     ]
 }

@@ -553,5 +553,6 @@ enum TextsEN {
         "ap_message": "Send a message",
         "ap_message_text": "Message",
         "ap_send_message": "Send message",
+        "token_scope_antraege": "Fetch and answer applications (specialist software)",
     ]
 }

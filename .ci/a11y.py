@@ -23,7 +23,8 @@ ROLES = [
     "admin.vg-kranichfeld@demo.rathaus.test",
     "sachbearbeitung.erfurt@demo.rathaus.test",
 ]
-SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/")
+CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
+SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")
 MAX_PAGES = 12
 
 
@@ -97,7 +98,9 @@ def main():
         total += crawl(d, ["/", "/gebiete", "/gebiete/160715007", "/anmelden", "/gibt-es-nicht", "/gebiete?ebene=dorf",
                           "/finder?leistung=Hund+anmelden&ort=Erfurt", "/finder?leistung=Hund+anmelden&ort=99438",
                           "/leistungen/99008001000000", "/einbetten/finder?leistung=Perso&ort=Tonndorf",
-                          "/rechnungen/einreichen", "/rechnungen/erfassen"], "anonym", results, limit=26)
+                          "/rechnungen/einreichen", "/rechnungen/erfassen", "/onlinedienste", "/onlinedienste?ars=160510000000",
+                          "/onlinedienste/hund-anmelden?ars=160510000000", "/onlinedienste/hund-anmelden?ars=160715007043",
+                          "/konto/registrieren", "/konto/anmelden", "/konto/passwort-vergessen"], "anonym", results, limit=34)
         d.get(BASE + "/sprache/en?zurueck=/gebiete")
         total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
         d.get(BASE + "/sprache/de?zurueck=/")
@@ -119,6 +122,15 @@ def main():
             start = urlparse(d.current_url).path
             total += crawl(d, [start, "/"], email, results)
             time.sleep(0.2)
+        for email in CITIZENS:
+            d.delete_all_cookies()
+            d.get(BASE + "/konto/anmelden")
+            d.find_element(By.ID, "email").send_keys(email)
+            d.find_element(By.ID, "passwort").send_keys(PASSWORD)
+            d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+            WebDriverWait(d, 10).until(lambda drv: "/konto/anmelden" not in drv.current_url)
+            total += crawl(d, ["/konto", "/konto/profil", "/konto/postfach", "/konto/loeschen", "/konto/identifizieren",
+                               "/onlinedienste/gewerbeanmeldung?ars=160510000000"], email, results)
     finally:
         d.quit()
     print(f"a11y: {total} Seiten geprüft, {PASSES[0]} bestandene Regelprüfungen, {len(results)} Verstöße")

@@ -138,6 +138,9 @@ public struct ServiceDefinition: Codable, Sendable, Hashable {
     public var summary: LocalizedText
     /// Minimum trust level of the login (`basisregistrierung`, `substanziell`, `hoch`).
     public var trustLevel: String
+    /// Whether people may apply without a Servicekonto (the draft is then reached by a one-time
+    /// link sent by e-mail). Only for services at `basisregistrierung`.
+    public var guestsAllowed: Bool?
     public var fee: FeeRule
     public var attachments: AttachmentLimits
     /// Documents the applicant must have ready, as a list for the service page.

@@ -221,6 +221,67 @@ final class AntragJourneyTests: XCTestCase {
         XCTAssertTrue(actions.contains("antrag.submit"))
     }
 
+    func testGuestAppliesWithAOneTimeLink() async throws {
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let g = Browser(app)
+        var r = try await g.get("/onlinedienste/sondernutzung?ars=\(Self.erfurt)")
+        XCTAssertTrue(r.text.contains("Ohne Servicekonto beantragen"), r.text)
+        r = try await g.post("/onlinedienste/sondernutzung/gast", ["ars": Self.erfurt, "email": "kein-at"])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        r = try await g.post("/onlinedienste/gewerbeanmeldung/gast", ["ars": Self.erfurt, "email": "gast@firma.test"])
+        XCTAssertEqual(r.status, .forbidden, "services without guest access need an account")
+        r = try await g.post("/onlinedienste/sondernutzung/gast", ["ars": Self.erfurt, "email": "gast@firma.test"])
+        XCTAssertEqual(r.status, .seeOther)
+        try await deliver(app, sink)
+        let mail = SMTPSink.body(try XCTUnwrap(sink.messages.last).data)
+        let link = try XCTUnwrap(Self.link("http://127.0.0.1:8080/antraege/gast/", in: mail))
+        let path = String(link.dropFirst("http://127.0.0.1:8080".count))
+        r = try await g.get(path)
+        XCTAssertEqual(r.status, .seeOther)
+        let resume = location(r)
+        let id = String(resume.split(separator: "/")[2])
+        r = try await g.get(path)
+        XCTAssertEqual(r.status, .gone, "the link works once")
+        let stranger = Browser(app)
+        r = try await stranger.get("/konto/antraege/\(id)/schritt/antragsteller")
+        XCTAssertEqual(r.status, .seeOther, "without the link's session: to the login")
+        let base = "/konto/antraege/\(id)"
+        try await g.get("\(base)/schritt/antragsteller")
+        r = try await g.postMultipart("\(base)/schritt/antragsteller", fields: ["name": "Gerüstbau Muster GmbH", "anschrift.strasse": "Weg", "anschrift.hausnummer": "2",
+                                                                              "anschrift.plz": "99086", "anschrift.ort": "Erfurt", "telefon": "0361 1234", "email": "gast@firma.test", "aktion": "weiter"], files: [])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let today = Date()
+        let f = DateFormatter(); f.dateFormat = "dd.MM.yyyy"; f.timeZone = TimeZone(identifier: "Europe/Berlin")
+        let begin = f.string(from: today.addingTimeInterval(10 * 86400)), end = f.string(from: today.addingTimeInterval(16 * 86400))
+        try await g.get("\(base)/schritt/nutzung")
+        r = try await g.postMultipart("\(base)/schritt/nutzung", fields: ["art": "geruest", "ort.strasse": "Anger", "ort.hausnummer": "7", "ort.plz": "99084", "ort.ort": "Erfurt",
+                                                                         "flaeche": "12,5", "beginn": end, "ende": begin, "tage": "7", "aktion": "weiter"],
+                                      files: [("lageplan", "plan.png", Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]))])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.text.contains("darf nicht vor „Beginn“"), r.text)
+        XCTAssertTrue(r.text.contains("plan.png"), "the accepted upload is kept while the dates are fixed")
+        r = try await g.postMultipart("\(base)/schritt/nutzung", fields: ["art": "geruest", "ort.strasse": "Anger", "ort.hausnummer": "7", "ort.plz": "99084", "ort.ort": "Erfurt",
+                                                                         "flaeche": "12,5", "beginn": begin, "ende": end, "tage": "7", "aktion": "weiter"], files: [])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await g.get("\(base)/pruefen")
+        XCTAssertTrue(r.text.contains("43,75"), "fee from the formula: max(25 €, 12,5 m² × 7 Tage × 0,50 €)")
+        r = try await g.post("\(base)/absenden")
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await g.get(location(r))
+        XCTAssertTrue(r.text.contains("Ihr Antrag ist eingegangen"), r.text)
+        let stored = try await XCTUnwrapAsync(try await Antrag.find(UUID(uuidString: id), on: app.db))
+        XCTAssertNil(stored.applicantID)
+        XCTAssertEqual(stored.feeCents, 4375)
+        // guests have no postbox: the office's query reaches them with its text by mail
+        try await AntragService.transition(stored, to: .inProgress, by: .office, text: nil, app: app, actor: "test", actorID: nil, senderName: "Amt")
+        try await AntragService.transition(stored, to: .query, by: .office, text: "Bitte Statik des Gerüsts nachreichen.", app: app, actor: "test", actorID: nil, senderName: "Amt")
+        try await deliver(app, sink)
+        XCTAssertTrue(sink.messages.contains { SMTPSink.body($0.data).contains("Bitte Statik des Gerüsts nachreichen.") })
+    }
+
     func testInactiveMunicipalityPointsToTheOffice() async throws {
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }

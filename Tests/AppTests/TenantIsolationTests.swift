@@ -29,6 +29,8 @@ final class TenantIsolationTests: XCTestCase {
         // the catalogue of online services and its validation are public information
         "GET /onlinedienste", "GET /onlinedienste/:slug", "GET /api/v1/onlinedienste", "GET /api/v1/onlinedienste/:slug",
         "POST /api/v1/onlinedienste/:slug/pruefen",
+        // applying without an account: a draft for an e-mail address, reached by a one-time link
+        "POST /onlinedienste/:slug/gast", "GET /antraege/gast/:token",
         "GET /api/v1/antraege",                                // scoped list, checked separately below
     ]
 

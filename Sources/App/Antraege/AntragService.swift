@@ -75,6 +75,15 @@ enum AntragService {
         }
     }
 
+    /// The mail about news in a case. Account holders read the content in their postbox (the mail
+    /// only says there is news); guests have no postbox, so their mail carries the text.
+    static func notice(_ a: Antrag, ref: String, what: String, text: String, app: Application) -> String {
+        if a.applicantID == nil {
+            return "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) bei \(a.officeName) gibt es Neues (\(what)):\n\n\(text)\n\nAnlagen erhalten Sie auf Nachfrage bei der Behörde. Bitte antworten Sie der Behörde unter Angabe des Aktenzeichens.\n\nDiese Nachricht wurde automatisch erstellt."
+        }
+        return "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) gibt es eine neue Nachricht (\(what)).\nSie finden sie in Ihrem Postfach: \(app.rathaus.publicURL)/konto/postfach\n\nDiese Nachricht wurde automatisch erstellt."
+    }
+
     @discardableResult
     static func postMessage(on db: any Database, antrag a: Antrag, direction: String, kind: String, sender: String,
                             subject: String, body: String) async throws -> PostboxMessage {
@@ -139,10 +148,10 @@ enum AntragService {
                 message = try await postMessage(on: db, antrag: a, direction: "amt", kind: kind, sender: senderName,
                                                 subject: "\(ref): \(target == .query ? "Rückfrage" : target == .completed ? "Bescheid" : target == .rejected ? "Ablehnung" : "Status \(target.german)")",
                                                 body: body)
-                if a.notifyByEmail, !a.applicantEmail.isEmpty {
+                if a.notifyByEmail || a.applicantID == nil, !a.applicantEmail.isEmpty {
                     try await Outbox.enqueue(on: db, key: "antrag-\(message.id?.uuidString ?? UUID().uuidString)", to: a.applicantEmail,
                                              subject: "Neue Nachricht zu Ihrem Antrag \(ref)",
-                                             body: "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) gibt es eine neue Nachricht: Status „\(target.german)“.\nSie finden sie in Ihrem Postfach: \(app.rathaus.publicURL)/konto/postfach\n\nDiese Nachricht wurde automatisch erstellt.")
+                                             body: notice(a, ref: ref, what: "Status „\(target.german)“", text: body, app: app))
                 }
             } else {
                 let body = (text?.isEmpty == false ? text! : (target == .withdrawn ? "Ich ziehe meinen Antrag zurück." : ""))
@@ -173,10 +182,10 @@ enum AntragService {
             try await a.save(on: db)
             try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: a.tenantARS, action: fromOffice ? "antrag.message" : "antrag.reply",
                                    objectType: "antrag", objectID: ref, before: nil, after: "\(files.filter { $0.sha256 != nil }.count) Anlage(n)")
-            if fromOffice, a.notifyByEmail, !a.applicantEmail.isEmpty {
+            if fromOffice, a.notifyByEmail || a.applicantID == nil, !a.applicantEmail.isEmpty {
                 try await Outbox.enqueue(on: db, key: "antrag-\(m.id?.uuidString ?? UUID().uuidString)", to: a.applicantEmail,
                                          subject: "Neue Nachricht zu Ihrem Antrag \(ref)",
-                                         body: "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) gibt es eine neue Nachricht.\nSie finden sie in Ihrem Postfach: \(app.rathaus.publicURL)/konto/postfach\n\nDiese Nachricht wurde automatisch erstellt.")
+                                         body: notice(a, ref: ref, what: "Nachricht", text: trimmed, app: app))
             }
         }
     }

@@ -21,11 +21,39 @@ struct ApplicantController {
         k.on(.POST, "postfach", ":msg", "antwort", body: .stream, use: reply)
     }
 
-    /// The person's own application, or 404 (never 403: another person's case does not exist for them).
-    static func own(_ req: Request, _ me: CitizenPrincipal) async throws -> Antrag {
-        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)),
-              let a = try await Antrag.find(id, on: req.db), a.applicantID == me.userID else { throw AppError.notFound }
-        return a
+    /// Who is applying: a Servicekonto holder, or a guest who opened the one-time link of a
+    /// service that allows applying without an account (the draft id is then held by the session).
+    struct Applicant {
+        var userID: UUID?
+        var email: String
+        var name: String
+        var actor: String { userID == nil ? "gast:\(email)" : "konto:\(email)" }
+        var actorID: String? { userID?.uuidString }
+    }
+
+    static func guestDrafts(_ req: Request) -> [String] {
+        guard req.hasSession else { return [] }
+        return (req.session.data["gast"] ?? "").split(separator: ",").map(String.init)
+    }
+
+    /// Loads the application for its applicant, or nil when nobody is signed in (→ login);
+    /// another person's case is 404 (never 403: it does not exist for them).
+    static func owned(_ req: Request) async throws -> (Antrag, Applicant)? {
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw AppError.notFound }
+        if let me = req.principal.citizen {
+            guard let a = try await Antrag.find(id, on: req.db), a.applicantID == me.userID else { throw AppError.notFound }
+            return (a, Applicant(userID: me.userID, email: me.email, name: me.name))
+        }
+        if guestDrafts(req).contains(id.uuidString) {
+            guard let a = try await Antrag.find(id, on: req.db), a.applicantID == nil else { throw AppError.notFound }
+            return (a, Applicant(userID: nil, email: a.applicantEmail, name: a.applicantName))
+        }
+        return nil
+    }
+
+    static func own(_ req: Request) async throws -> (Antrag, Applicant) {
+        guard let found = try await owned(req) else { throw AppError.unauthenticated }
+        return found
     }
 
     static func definition(_ a: Antrag, on db: any Database) async throws -> ServiceDefinition {
@@ -55,8 +83,7 @@ struct ApplicantController {
     }
 
     @Sendable func resume(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
-        let a = try await Self.own(req, me)
+        guard let (a, _) = try await Self.owned(req) else { return ServicekontoController.loginRedirect(req) }
         let id = try a.requireID()
         guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
@@ -69,8 +96,7 @@ struct ApplicantController {
     }
 
     @Sendable func stepPage(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
-        let a = try await Self.own(req, me)
+        guard let (a, _) = try await Self.owned(req) else { return ServicekontoController.loginRedirect(req) }
         guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(try a.requireID())", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
         guard let step = d.form.step(req.parameters.get("step") ?? "") else { throw AppError.notFound }
@@ -81,8 +107,7 @@ struct ApplicantController {
     /// Saves the step's answers first, whatever is wrong with them, then checks: a wrong IBAN or a
     /// refused file never costs the person the other answers.
     @Sendable func saveStep(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
-        let a = try await Self.own(req, me)
+        let (a, me) = try await Self.own(req)
         let id = try a.requireID()
         guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
@@ -118,7 +143,7 @@ struct ApplicantController {
             let row = AntragFile()
             row.id = UUID()
             row.antragID = id; row.field = f.field; row.name = f.name; row.kind = f.kind?.rawValue ?? ""; row.size = f.size
-            row.sha256 = f.sha256 ?? ""; row.uploadedBy = "konto:\(me.email)"; row.createdAt = Date()
+            row.sha256 = f.sha256 ?? ""; row.uploadedBy = me.actor; row.createdAt = Date()
             newFiles.append(row)
             answers[f.field] = .record(["id": row.id!.uuidString, "name": f.name, "kind": row.kind, "size": String(f.size)])
         }
@@ -181,8 +206,7 @@ struct ApplicantController {
     }
 
     @Sendable func summary(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
-        let a = try await Self.own(req, me)
+        guard let (a, _) = try await Self.owned(req) else { return ServicekontoController.loginRedirect(req) }
         let id = try a.requireID()
         guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
@@ -203,8 +227,7 @@ struct ApplicantController {
     /// Sends the draft. The draft id is the idempotency key: a second click finds the case
     /// already sent and shows its confirmation.
     @Sendable func send(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
-        let a = try await Self.own(req, me)
+        let (a, me) = try await Self.own(req)
         let id = try a.requireID()
         if !a.isDraft { return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
@@ -219,7 +242,7 @@ struct ApplicantController {
                            en: "The municipality has switched this service off.")
         }
         do {
-            _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: "konto:\(me.email)", actorID: me.userID.uuidString)
+            _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
         } catch let e as AppError where e.code == "antrag.incomplete" {
             return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
         }
@@ -254,8 +277,7 @@ struct ApplicantController {
     }
 
     @Sendable func detail(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
-        let a = try await Self.own(req, me)
+        guard let (a, _) = try await Self.owned(req) else { return ServicekontoController.loginRedirect(req) }
         let id = try a.requireID()
         if a.isDraft { return req.redirect(to: "/konto/antraege/\(id)/weiter", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
@@ -275,16 +297,14 @@ struct ApplicantController {
     }
 
     @Sendable func withdraw(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
-        let a = try await Self.own(req, me)
+        let (a, me) = try await Self.own(req)
         try await AntragService.transition(a, to: .withdrawn, by: .applicant, text: (try? req.content.get(String.self, at: "text")) ?? nil,
-                                           app: req.application, actor: "konto:\(me.email)", actorID: me.userID.uuidString, senderName: me.name)
+                                           app: req.application, actor: me.actor, actorID: me.actorID, senderName: me.name)
         return req.redirect(to: "/konto/antraege/\(try a.requireID())", redirectType: .normal)
     }
 
     @Sendable func file(req: Request) async throws -> Response {
-        guard let me = req.principal.citizen else { throw AppError.unauthenticated }
-        let a = try await Self.own(req, me)
+        let (a, _) = try await Self.own(req)
         return try await Self.stream(req, antrag: a)
     }
 

@@ -14,6 +14,8 @@ struct OnlineServiceController {
         web.get("onlinedienste", use: list)
         web.get("onlinedienste", ":slug", use: page)
         web.post("onlinedienste", ":slug", "antrag", use: start)
+        web.post("onlinedienste", ":slug", "gast", use: startAsGuest)
+        web.get("antraege", "gast", ":token", use: guestLink)
         web.get("mandanten", ":ars", "onlinedienste", use: tenantList)
         web.post("mandanten", ":ars", "onlinedienste", ":slug", use: tenantSave)
         web.get("land", "onlinedienste", use: stateList)
@@ -152,7 +154,7 @@ struct OnlineServiceController {
         var documents: [String]; var ars: String; var hasPlace: Bool; var place: String
         var online: Bool; var office: ResolvedOffice?; var localText: String; var contact: String
         var loggedIn: Bool; var trustOK: Bool; var hasConsent: Bool; var prefillPossible: Bool
-        var loginLink: String
+        var loginLink: String; var guests: Bool; var guestSent: Bool; var guestEmail: String
     }
 
     static func feeText(_ d: ServiceDefinition, activation: ServiceActivation?) -> String {
@@ -194,7 +196,8 @@ struct OnlineServiceController {
                         office: a.online ? a.receivingOffice : a.responsibility?.office, localText: a.activation?.localText ?? "",
                         contact: a.activation?.contact ?? "", loggedIn: me != nil, trustOK: (me?.trustLevel ?? .basisregistrierung) >= required,
                         hasConsent: consent, prefillPossible: d.form.allFields.contains { $0.field.prefill != nil },
-                        loginLink: "/konto/anmelden?weiter=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+                        loginLink: "/konto/anmelden?weiter=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"),
+                        guests: d.guestsAllowed == true && required == .basisregistrierung, guestSent: req.queryParams["link"] == "gesendet", guestEmail: "")
     }
 
     /// Starts a draft for the signed-in person at the office that receives this service's
@@ -258,6 +261,66 @@ struct OnlineServiceController {
             return x
         }
         return req.redirect(to: "/konto/antraege/\(try draft.requireID())/schritt/\(d.form.steps.first?.id ?? "")", redirectType: .normal)
+    }
+
+    // MARK: applying without an account
+
+    /// Services that allow it can be applied for without a Servicekonto: the draft is created for
+    /// the e-mail address and reached by a single-use link (48 hours) sent there. Asking again for
+    /// the same service and address re-sends a link to the open draft instead of making a new one.
+    @Sendable func startAsGuest(req: Request) async throws -> Response {
+        let slug = req.parameters.get("slug") ?? ""
+        let ars = ((try? req.content.get(String.self, at: "ars")) ?? "").trimmingCharacters(in: .whitespaces)
+        let email = ((try? req.content.get(String.self, at: "email")) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        let a = try await Self.availability(slug, placeARS: ars, req: req)
+        guard a.definition.guestsAllowed == true, (TrustLevel(rawValue: a.definition.trustLevel) ?? .hoch) == .basisregistrierung else {
+            throw AppError(.forbidden, "onlinedienst.account_required", de: "Für diesen Onlinedienst brauchen Sie ein Servicekonto.", en: "This service needs an account.")
+        }
+        guard a.online, let office = a.receivingOffice else {
+            throw AppError(.conflict, "onlinedienst.not_offered", de: "Dieser Onlinedienst wird für \(a.responsibility?.placeName ?? "diesen Ort") nicht online angeboten. Bitte wenden Sie sich an die angegebene Stelle.",
+                           en: "This service is not offered online for this place.")
+        }
+        guard FormEngine.emailOK(email) else {
+            var v = try await view(req, a, ars: ars)
+            v.guestEmail = email
+            return try await req.render("onlinedienste/dienst", title: a.definition.title.text(req.lang.rawValue), v,
+                                        errors: [FieldError(field: "gast-email", message: "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de.")],
+                                        status: .unprocessableEntity, form: true)
+        }
+        let base = req.application.rathaus.publicURL
+        let d = a.definition, version = a.version.version
+        try await req.db.transaction { db in
+            let existing = try await Antrag.query(on: db).filter(\.$applicantID == nil).filter(\.$applicantEmail == email)
+                .filter(\.$slug == slug).filter(\.$status == Antrag.draft).first()
+            let draft: Antrag
+            if let existing { draft = existing } else {
+                draft = Antrag()
+                draft.tenantARS = office.tenantARS; draft.tenantName = office.tenantName; draft.slug = slug; draft.version = version
+                draft.serviceTitle = d.title.de; draft.applicantID = nil; draft.applicantName = email; draft.applicantEmail = email
+                draft.officeID = office.id; draft.officeName = office.name; draft.status = Antrag.draft; draft.setAnswers([:])
+                draft.feeCents = 0; draft.notifyByEmail = true; draft.assigneeName = ""; draft.createdAt = Date(); draft.updatedAt = Date()
+                try await draft.create(on: db)
+            }
+            let token = try await AccountToken.issue(on: db, user: try draft.requireID(), purpose: .draft, lifetime: ServicekontoController.verifyLifetime)
+            try await Outbox.enqueue(on: db, key: "gast-\(token.prefix(16))", to: email, subject: "Ihr Antrag: \(d.title.de)",
+                                     body: "Guten Tag,\n\nüber diesen Link setzen Sie Ihren Antrag „\(d.title.de)“ bei \(office.name) fort (48 Stunden gültig, einmal verwendbar):\n\(base)/antraege/gast/\(token)\n\nFalls Sie das nicht angefordert haben, ignorieren Sie diese Nachricht.\n\nDiese Nachricht wurde automatisch erstellt.")
+        }
+        return req.redirect(to: "/onlinedienste/\(slug)?ars=\(ars)&link=gesendet", redirectType: .normal)
+    }
+
+    /// The guest's one-time link: binds the draft to this browser session.
+    @Sendable func guestLink(req: Request) async throws -> Response {
+        let token = req.parameters.get("token") ?? ""
+        guard let id = try await req.db.transaction({ db in try await AccountToken.redeem(on: db, token, purpose: .draft) }),
+              let draft = try await Antrag.find(id, on: req.db), draft.applicantID == nil else {
+            return try await req.render("konto/hinweis", title: req.t("sk_verify_invalid_title"),
+                                        ServicekontoController.Notice(heading: req.t("sk_verify_invalid_title"), text: req.t("os_guest_link_invalid"),
+                                                                      link: "/onlinedienste", linkText: req.t("os_list_title")), status: .gone)
+        }
+        var list = ApplicantController.guestDrafts(req).filter { $0 != id.uuidString }
+        list.append(id.uuidString)
+        req.session.data["gast"] = list.suffix(10).joined(separator: ",")
+        return req.redirect(to: "/konto/antraege/\(id)/weiter", redirectType: .normal)
     }
 
     // MARK: tenant activation

@@ -554,5 +554,10 @@ enum TextsDE {
         "ap_message_text": "Nachricht",
         "ap_send_message": "Nachricht senden",
         "token_scope_antraege": "Anträge abholen und beantworten (Fachverfahren)",
+        "os_guest_title": "Ohne Servicekonto beantragen",
+        "os_guest_hint": "Wir schicken Ihnen einen Link, mit dem Sie den Antrag ausfüllen und senden (48 Stunden gültig). Antworten der Behörde erhalten Sie per E-Mail.",
+        "os_guest_button": "Link per E-Mail anfordern",
+        "os_guest_sent": "Wir haben Ihnen einen Link geschickt. Bitte öffnen Sie ihn in diesem Browser.",
+        "os_guest_link_invalid": "Dieser Link wurde schon verwendet oder ist abgelaufen. Fordern Sie auf der Seite des Onlinedienstes einen neuen an; Ihr Entwurf bleibt erhalten.",
     ]
 }

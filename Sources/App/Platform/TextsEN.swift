@@ -554,5 +554,10 @@ enum TextsEN {
         "ap_message_text": "Message",
         "ap_send_message": "Send message",
         "token_scope_antraege": "Fetch and answer applications (specialist software)",
+        "os_guest_title": "Apply without an account",
+        "os_guest_hint": "We send you a link to fill in and send the application (valid 48 hours). Answers come by e-mail.",
+        "os_guest_button": "Send me a link",
+        "os_guest_sent": "We have sent you a link; please open it in this browser.",
+        "os_guest_link_invalid": "This link was used or has expired. Request a new one on the service page; your draft is kept.",
     ]
 }

@@ -348,6 +348,40 @@ final class AntragJourneyTests: XCTestCase {
         XCTAssertEqual(try check.json()["gueltig"] as? Bool, false)
     }
 
+    func testParallelSendsOfOneDraftAssignOneReference() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))
+        let d = try v.decoded()
+        var ids: [UUID] = []
+        for i in 0..<3 {
+            let a = Antrag()
+            a.tenantARS = "16051"; a.tenantName = "Erfurt"; a.slug = v.slug; a.version = v.version; a.serviceTitle = d.title.de
+            a.applicantName = "P\(i)"; a.applicantEmail = "p\(i)@example.org"; a.officeName = "Bürgeramt"; a.status = Antrag.draft
+            a.setAnswers(["vorname": .text("P"), "nachname": .text("\(i)"), "geburtsdatum": .text("1980-01-01"),
+                          "anschrift": .record(["strasse": "Anger", "hausnummer": "1", "plz": "99084", "ort": "Erfurt"]),
+                          "umfang": .text("einfach"), "zustellung": .text("postfach")])
+            a.feeCents = 0; a.notifyByEmail = false; a.assigneeName = ""; a.createdAt = Date(); a.updatedAt = Date()
+            try await a.create(on: app.db)
+            ids.append(a.id!)
+        }
+        // the same draft sent four times at once, and two other drafts alongside
+        let results = try await withThrowingTaskGroup(of: (UUID, String).self) { group in
+            for id in [ids[0], ids[0], ids[0], ids[0], ids[1], ids[2]] {
+                group.addTask { let r = try await AntragService.submit(id, definition: d, activation: nil, app: app, actor: "test", actorID: nil); return (id, r.reference ?? "") }
+            }
+            var out: [(UUID, String)] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        XCTAssertEqual(Set(results.filter { $0.0 == ids[0] }.map(\.1)).count, 1, "one reference for one draft")
+        XCTAssertEqual(Set(results.map(\.1)).count, 3, "three drafts, three references")
+        let submits = try await AuditEntry.query(on: app.db).filter(\.$action == "antrag.submit").count()
+        XCTAssertEqual(submits, 3)
+        let mails = try await PostboxMessage.query(on: app.db).filter(\.$kind == "eingang").count()
+        XCTAssertEqual(mails, 3, "one confirmation per submission")
+    }
+
     /// A case submitted through the service layer (the HTTP journey is tested above).
     static func submittedCase(_ app: Application, tenant: String = "16051") async throws -> Antrag {
         let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))

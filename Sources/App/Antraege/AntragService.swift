@@ -20,7 +20,7 @@ enum AntragService {
     /// exactly one assigns the reference.
     static func submit(_ antragID: UUID, definition d: ServiceDefinition, activation: ServiceActivation?, app: Application,
                        actor: String, actorID: String?) async throws -> Antrag {
-        try await app.db.transaction { db in
+        try await app.writeTransaction { db in
             guard let a = try await Antrag.find(antragID, on: db) else { throw AppError.notFound }
             if !a.isDraft { return a }
             let e = engine(d)
@@ -128,7 +128,7 @@ enum AntragService {
         if let failure = CaseWorkflow.check(from: from, to: target, by: who, text: text) {
             throw AppError(.conflict, failure, field: "text")
         }
-        try await app.db.transaction { db in
+        try await app.writeTransaction { db in
             a.status = target.rawValue
             a.updatedAt = Date()
             try await a.save(on: db)
@@ -173,7 +173,7 @@ enum AntragService {
         guard let status = a.caseStatus, !status.isFinal || fromOffice else {
             throw AppError(.conflict, "antrag.closed", de: "Der Antrag ist abgeschlossen; Antworten sind nicht mehr möglich.", en: "The case is closed.")
         }
-        try await app.db.transaction { db in
+        try await app.writeTransaction { db in
             let ref = a.reference ?? ""
             let m = try await postMessage(on: db, antrag: a, direction: fromOffice ? "amt" : "person", kind: fromOffice ? "nachricht" : "antwort",
                                           sender: senderName, subject: "\(ref): \(fromOffice ? "Nachricht" : "Antwort") zu \(a.serviceTitle)", body: trimmed)

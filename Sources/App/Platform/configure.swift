@@ -102,6 +102,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
     app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
+    app.storage[WriteGateKey.self] = WriteGate()
     if let host = config.smtpHost {
         app.storage[MailSenderKey.self] = SMTPMailSender(host: host, port: config.smtpPort, from: config.mailFrom,
                                                          heloName: "rathaus", threadPool: app.threadPool)

@@ -109,6 +109,7 @@ struct LoginController {
         case .operator: "/betrieb"
         case .state: "/uebersicht"
         case .tenantAdmin, .clerk: tenant.map { "/mandanten/\($0)" } ?? "/"
+        case .cashOffice: tenant.map { "/mandanten/\($0)/kasse" } ?? "/"
         }
     }
 

@@ -91,7 +91,7 @@ struct UserCommand: AsyncCommand {
     struct Signature: CommandSignature {
         @Argument(name: "aktion", help: "create")
         var action: String
-        @Option(name: "role", help: "operator | state | tenant-admin | clerk")
+        @Option(name: "role", help: "operator | state | tenant-admin | clerk | kasse")
         var role: String?
         @Option(name: "email", help: "E-Mail-Adresse (Anmeldename)")
         var email: String?
@@ -106,7 +106,7 @@ struct UserCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         guard signature.action == "create" else { throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: create") }
         guard let role = signature.role.flatMap(Role.init(rawValue:)) else {
-            throw CommandFailure(message: "--role muss operator, state, tenant-admin oder clerk sein.")
+            throw CommandFailure(message: "--role muss operator, state, tenant-admin, clerk oder kasse sein.")
         }
         let email: String
         do { email = try TextInput.email(signature.email, field: "email")! } catch let e as AppError {

@@ -37,7 +37,16 @@ final class ServiceActivation: Model, @unchecked Sendable {
     @Field(key: "contact") var contact: String
     @Field(key: "updated_at") var updatedAt: Date
     @Field(key: "updated_by") var updatedBy: String
+    /// When the fee is paid: `keine` (no online payment), `vor_absenden` (send only after PAYED),
+    /// `nach_bescheid` (the clerk requests payment; the person pays from the postbox).
+    @OptionalField(key: "fee_policy") var feePolicy: String?
+    /// Booking data of this service's fees for the cash office.
+    @OptionalField(key: "haushaltsstelle") var haushaltsstelle: String?
+    @OptionalField(key: "kostentraeger") var kostentraeger: String?
+    @OptionalField(key: "objektnummer") var objektnummer: String?
     init() {}
+
+    var policy: String { feePolicy ?? "keine" }
 }
 
 struct M014CreateOnlineServices: AsyncMigration {

@@ -26,6 +26,10 @@ enum Action: String, Sendable, CaseIterable {
     case caseView              // read a tenant's submitted applications
     case caseHandle            // assign, ask, decide a tenant's applications; message the applicant
     case caseExport            // specialist software fetches applications and posts status changes
+    case paymentInitiate       // an online service or specialist software starts payments (XBezahldienste)
+    case paymentView           // the cash office lists payments and reports
+    case paymentRefund         // refund a payment (cash office, clerk for their cases)
+    case paymentSettings       // a tenant's Kassenzeichen scheme, endpoints, booking defaults
 }
 
 enum Policy {
@@ -42,7 +46,8 @@ enum Policy {
                 // and it does not read the municipalities' invoices
                 // and it does not read the municipalities' invoices or their citizens' applications
                 return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
-                         .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish].contains(action)
+                         .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
+                         .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings].contains(action)
             case .state:
                 // the state's editors maintain the statewide service texts
                 if action == .serviceTextsEdit && tenant == nil { return true }
@@ -53,10 +58,13 @@ enum Policy {
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
                         .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings,
-                        .serviceActivate, .caseView, .caseHandle].contains(action)
+                        .serviceActivate, .caseView, .caseHandle, .paymentView, .paymentSettings].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
-                return [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle].contains(action)
+                return [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund].contains(action)
+            case .cashOffice:
+                guard let tenant, tenant == s.tenantARS else { return false }
+                return [.paymentView, .paymentRefund, .caseView].contains(action)
             }
         case .apiClient(let t):
             if t.scopes.contains(.operator),
@@ -72,6 +80,7 @@ enum Policy {
             if t.scopes.contains(.rechnungen), let tenant, tenant == t.tenantARS, [.invoiceView, .invoiceExport].contains(action) {
                 return true
             }
+            if t.scopes.contains(.payments), let tenant, tenant == t.tenantARS, [.paymentInitiate].contains(action) { return true }
             if t.scopes.contains(.onlinedienste), t.tenantARS.count == 2, action == .servicePublish { return true }
             if t.scopes.contains(.antraege), let tenant, tenant == t.tenantARS, [.caseView, .caseExport].contains(action) {
                 return true

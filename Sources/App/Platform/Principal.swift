@@ -13,11 +13,13 @@ enum Role: String, Codable, Sendable, CaseIterable {
     case tenantAdmin = "tenant-admin"
     /// Sachbearbeiter: clerk of one tenant, optionally limited to offices.
     case clerk
+    /// Kasse: the cash office of one tenant (payments, daily reconciliation, refunds).
+    case cashOffice = "kasse"
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }
     /// Roles bound to one tenant.
-    var isTenantBound: Bool { self == .tenantAdmin || self == .clerk }
+    var isTenantBound: Bool { self == .tenantAdmin || self == .clerk || self == .cashOffice }
 }
 
 enum AccountKind: String, Codable, Sendable {

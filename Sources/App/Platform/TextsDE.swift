@@ -559,5 +559,14 @@ enum TextsDE {
         "os_guest_button": "Link per E-Mail anfordern",
         "os_guest_sent": "Wir haben Ihnen einen Link geschickt. Bitte öffnen Sie ihn in diesem Browser.",
         "os_guest_link_invalid": "Dieser Link wurde schon verwendet oder ist abgelaufen. Fordern Sie auf der Seite des Onlinedienstes einen neuen an; Ihr Entwurf bleibt erhalten.",
+        "role_kasse": "Kasse",
+        "pay_test_notice": "Nur für Entwicklung und Tests: Hier wird kein Geld bewegt. Wählen Sie, wie die Zahlung ausgehen soll.",
+        "pay_amount": "Betrag",
+        "pay_purpose": "Verwendungszweck",
+        "pay_kassenzeichen": "Kassenzeichen",
+        "pay_do": "Bezahlen (Testkarte)",
+        "pay_decline": "Zahlung ablehnen lassen",
+        "pay_cancel": "Abbrechen",
+        "pay_leave": "Zurück zum Dienst, ohne abzuschließen",
     ]
 }

@@ -559,5 +559,14 @@ enum TextsEN {
         "os_guest_button": "Send me a link",
         "os_guest_sent": "We have sent you a link; please open it in this browser.",
         "os_guest_link_invalid": "This link was used or has expired. Request a new one on the service page; your draft is kept.",
+        "role_kasse": "Cash office",
+        "pay_test_notice": "Development and tests only: no money moves.",
+        "pay_amount": "Amount",
+        "pay_purpose": "Purpose",
+        "pay_kassenzeichen": "Cash reference",
+        "pay_do": "Pay (test card)",
+        "pay_decline": "Let the payment be declined",
+        "pay_cancel": "Cancel",
+        "pay_leave": "Back to the service without finishing",
     ]
 }

@@ -98,6 +98,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M013CreateServicekonto())
     app.migrations.add(M014CreateOnlineServices())
     app.migrations.add(M015CreateAntraege())
+    app.migrations.add(M016CreatePayments())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
@@ -109,6 +110,11 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
         app.lifecycle.use(OutboxWorker(interval: .seconds(2)))
     }
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
+    // payment expiry, status polls and webhooks run in every instance (rows claimed with SKIP LOCKED);
+    // tests call the same functions directly
+    if app.environment != .testing {
+        app.lifecycle.use(PaymentWorker(interval: .seconds(5)))
+    }
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
     // compared against when an account does not exist, so response time does not reveal accounts

@@ -25,4 +25,6 @@ func routes(_ app: Application) throws {
     ApplicantController().addRoutes(to: app)
     OfficeController().addRoutes(to: app)
     AntragAPIController().addRoutes(to: api)
+    XBezahldiensteController().addRoutes(to: app)
+    TestProviderController().addRoutes(to: app)
 }

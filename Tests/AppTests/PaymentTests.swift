@@ -1,0 +1,256 @@
+import Crypto
+import Fluent
+import SQLKit
+import XCTVapor
+import XCTest
+import RathausCore
+@testable import App
+
+/// Contract tests of the XBezahldienste endpoints: every field limit and every error code.
+final class XBezahldiensteContractTests: XCTestCase {
+    var app: Application!
+    var token = ""
+    let base = "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken"
+
+    override func setUp() async throws {
+        app = try await makeTestApp()
+        token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await Self.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
+        try await Self.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "ohne-buchung", haushaltsstelle: "")
+        try await Self.endpoint(app, tenant: "16052", originator: "stadt-gera", endpoint: "parken", haushaltsstelle: "1.1")
+    }
+
+    override func tearDown() async throws { try await app.asyncShutdown() }
+
+    @discardableResult
+    static func endpoint(_ app: Application, tenant: String, originator: String, endpoint: String, haushaltsstelle: String, webhook: String = "") async throws -> PaymentEndpoint {
+        let e = PaymentEndpoint()
+        e.tenantARS = tenant; e.originatorID = originator; e.endpointID = endpoint; e.name = endpoint; e.provider = "test"; e.webhookURL = webhook
+        e.webhookSecret = "geheim-\(endpoint)"; e.haushaltsstelle = haushaltsstelle; e.kostentraeger = "KT-7"; e.objektnummer = ""; e.active = true
+        try await e.create(on: app.db)
+        return e
+    }
+
+    static func request(id: String = "req-1", gros: String = "61.20", purpose: String = "Bewohnerparkausweis", items: String? = nil,
+                        currency: String = "EUR", redirect: String? = "https://dienst.example/zurueck", description: String? = nil) -> String {
+        let its = items ?? #"[{"description":"Bewohnerparkausweis 2 Jahre","quantity":2,"taxRate":0,"singleNetAmount":30.60,"singleTaxAmount":0,"totalNetAmount":61.20,"totalTaxAmount":0}]"#
+        var fields = [#""requestId":"\#(id)""#, #""currency":"\#(currency)""#, #""grosAmount":\#(gros)"#, #""purpose":"\#(purpose)""#, #""items":\#(its)"#]
+        if let redirect { fields.append(#""redirectUrl":"\#(redirect)""#) }
+        if let description { fields.append(#""description":"\#(description)""#) }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    func post(_ body: String, path: String? = nil, token: String? = nil) async throws -> TestingHTTPResponse {
+        try await api(app, .POST, path ?? base, token: token ?? self.token, json: body)
+    }
+
+    func assertError(_ r: TestingHTTPResponse, _ status: HTTPResponseStatus, _ code: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(r.status, status, r.text, file: file, line: line)
+        XCTAssertEqual(r.headers.contentType?.description.hasPrefix("application/problem+json"), true, file: file, line: line)
+        XCTAssertEqual(try r.json()["code"] as? String, code, r.text, file: file, line: line)
+        XCTAssertFalse((try r.json()["detail"] as? String ?? "").isEmpty, file: file, line: line)
+    }
+
+    func testCreateIsIdempotentByRequestId() async throws {
+        let r = try await post(Self.request())
+        XCTAssertEqual(r.status, .created, r.text)
+        let j = try r.json()
+        XCTAssertEqual(j["status"] as? String, "INITIAL")
+        XCTAssertEqual(j["grosAmount"] as? Double, 61.2)
+        let kz = try XCTUnwrap(j["transactionReference"] as? String)
+        XCTAssertNoThrow(try Kassenzeichen(kz))
+        let tid = try XCTUnwrap(j["transactionId"] as? String)
+        XCTAssertTrue((j["transactionUrl"] as? String ?? "").contains("/bezahlen/test/"))
+        let again = try await post(Self.request())
+        XCTAssertEqual(again.status, .ok)
+        XCTAssertEqual(try again.json()["transactionId"] as? String, tid, "same requestId, same transaction")
+        try assertError(try await post(Self.request(gros: "30.60", items: #"[{"description":"1 Jahr","quantity":1,"singleNetAmount":30.60}]"#)), .conflict, "PAYMENT_EXISTS")
+        let got = try await api(app, .GET, "\(base)/\(tid)", token: token)
+        XCTAssertEqual(try got.json()["transactionReference"] as? String, kz)
+        let count = try await Payment.query(on: app.db).count()
+        XCTAssertEqual(count, 1)
+        let items = try await PaymentItem.query(on: app.db).all()
+        XCTAssertEqual(items.first?.haushaltsstelle, "1.1220.1100", "booking data from the endpoint")
+        XCTAssertEqual(items.first?.totalCents, 6120)
+    }
+
+    func testAuthentication() async throws {
+        let none = try await api(app, .POST, base, json: Self.request())
+        XCTAssertEqual(none.status, .unauthorized)
+        let wrongScope = try await createToken(app, tenant: "16051", scopes: [.finder])
+        do { let r_ = try await post(Self.request(), token: wrongScope); XCTAssertEqual(r_.status, .forbidden) }
+        let gera = try await createToken(app, tenant: "16052", scopes: [.payments])
+        do { let r_ = try await post(Self.request(), token: gera); XCTAssertEqual(r_.status, .forbidden, "another tenant's endpoint") }
+        do { let r_ = try await api(app, .GET, "/xbezahldienste/v1/status/stadt-erfurt/bewohnerparken"); XCTAssertEqual(r_.status, .unauthorized) }
+        let st = try await api(app, .GET, "/xbezahldienste/v1/status/stadt-erfurt/bewohnerparken", token: token)
+        XCTAssertEqual(try st.json()["status"] as? String, "AVAILABLE")
+    }
+
+    func testOriginatorAndEndpoint() async throws {
+        try assertError(try await post(Self.request(), path: "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/gibtsnicht"), .notFound, "NO_VALID_ORIGINATOR_OR_ENDPOINT")
+        try assertError(try await post(Self.request(), path: "/xbezahldienste/v1/paymenttransaction/\(String(repeating: "o", count: 37))/bewohnerparken"), .notFound, "NO_VALID_ORIGINATOR_OR_ENDPOINT")
+        try assertError(try await api(app, .GET, "/xbezahldienste/v1/status/x/y", token: token), .notFound, "NO_VALID_ORIGINATOR_OR_ENDPOINT")
+    }
+
+    func testFieldLimits() async throws {
+        // requestId: 36 allowed, 37 and foreign characters not
+        do { let r_ = try await post(Self.request(id: String(repeating: "a", count: 36))); XCTAssertEqual(r_.status, .created) }
+        try assertError(try await post(Self.request(id: String(repeating: "a", count: 37))), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "mit leer")), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "")), .badRequest, "VALIDATION_ERROR")
+        // purpose: 27 allowed, 28 not, missing not
+        do { let r_ = try await post(Self.request(id: "p27", purpose: String(repeating: "p", count: 27))); XCTAssertEqual(r_.status, .created) }
+        try assertError(try await post(Self.request(id: "p28", purpose: String(repeating: "p", count: 28))), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "p0", purpose: "")), .badRequest, "VALIDATION_ERROR")
+        // description: 250 allowed, 251 not
+        do { let r_ = try await post(Self.request(id: "d250", description: String(repeating: "d", count: 250))); XCTAssertEqual(r_.status, .created) }
+        try assertError(try await post(Self.request(id: "d251", description: String(repeating: "d", count: 251))), .badRequest, "VALIDATION_ERROR")
+        // items: 1..99
+        let one = #"{"description":"Gebühr","quantity":1,"singleNetAmount":1.00}"#
+        do { let r_ = try await post(Self.request(id: "i99", gros: "99", items: "[" + Array(repeating: one, count: 99).joined(separator: ",") + "]")); XCTAssertEqual(r_.status, .created) }
+        try assertError(try await post(Self.request(id: "i100", gros: "100", items: "[" + Array(repeating: one, count: 100).joined(separator: ",") + "]")), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "i0", gros: "1", items: "[]")), .badRequest, "VALIDATION_ERROR")
+        // EUR only; amounts with at most two decimals; a redirect address
+        try assertError(try await post(Self.request(id: "usd", currency: "USD")), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "dec", gros: "1.005", items: #"[{"description":"x","quantity":1,"singleNetAmount":1.005}]"#)), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "nored", redirect: nil)), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(Self.request(id: "badred", redirect: "javascript:alert(1)")), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post("{kaputt"), .badRequest, "VALIDATION_ERROR")
+        try assertError(try await post(#"{"requestId":"q","currency":"EUR","grosAmount":"zehn","purpose":"x","items":[]}"#), .badRequest, "VALIDATION_ERROR")
+    }
+
+    func testCalculationAndBookingData() async throws {
+        try assertError(try await post(Self.request(id: "c1", gros: "61.21")), .unprocessableEntity, "CALCULATION_ERROR")
+        try assertError(try await post(Self.request(id: "c2", gros: "61.20", items: #"[{"description":"x","quantity":2,"singleNetAmount":30.60,"totalNetAmount":61.00}]"#)), .unprocessableEntity, "CALCULATION_ERROR")
+        let withTax = #"[{"description":"x","quantity":1,"taxRate":19,"singleNetAmount":10.00,"singleTaxAmount":1.90,"totalNetAmount":10.00,"totalTaxAmount":1.90}]"#
+        do { let r_ = try await post(Self.request(id: "c3", gros: "11.90", items: withTax)); XCTAssertEqual(r_.status, .created) }
+        try assertError(try await post(Self.request(id: "b1"), path: "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/ohne-buchung"), .unprocessableEntity, "BOOKING_DATA_MISSING")
+        let booked = #"[{"description":"x","quantity":2,"singleNetAmount":30.60,"bookingData":{"haushaltsstelle":"1.1220.1101"}}]"#
+        do { let r_ = try await post(Self.request(id: "b2", items: booked), path: "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/ohne-buchung"); XCTAssertEqual(r_.status, .created) }
+    }
+}
+
+final class PaymentFlowTests: XCTestCase {
+    func created(_ app: Application, token: String, id: String = "r1") async throws -> (UUID, String) {
+        let r = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: id))
+        XCTAssertEqual(r.status, .created, r.text)
+        let j = try r.json()
+        return (UUID(uuidString: j["transactionId"] as! String)!, j["transactionUrl"] as! String)
+    }
+
+    func testTestProviderPagesAndCallbacksBookOnce() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let sink = try HTTPSink()
+        defer { sink.stop() }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken",
+                                                      haushaltsstelle: "1.1220.1100", webhook: "http://127.0.0.1:\(sink.port)/hook")
+        let (id, url) = try await created(app, token: token)
+        let payer = Browser(app)
+        let pagePath = String(url.dropFirst("http://127.0.0.1:8080".count))
+        var r = try await payer.get(pagePath)
+        XCTAssertTrue(r.text.contains("61,20") && r.text.contains("Bezahlen (Testkarte)"), r.text)
+        r = try await payer.post(pagePath, ["aktion": "bezahlen"])
+        XCTAssertEqual(r.status, .seeOther)
+        XCTAssertEqual(r.headers.first(name: .location), "https://dienst.example/zurueck", "back to the service, no result in the URL")
+        var p = try await XCTUnwrapAsync(try await Payment.find(id, on: app.db))
+        XCTAssertEqual(p.status, "PAYED")
+        XCTAssertEqual(p.paymentMethod, "CREDITCARD")
+        // the provider's callback arrives again, and a late CANCELED after it: nothing changes
+        let ref = p.providerRef
+        let again = TestProviderController.CallbackIn(ref: ref, status: "PAYED", method: "CREDITCARD", event: "\(ref)-PAYED", signature: nil).signed()
+        let late = TestProviderController.CallbackIn(ref: ref, status: "CANCELED", method: "", event: "\(ref)-CANCELED", signature: nil).signed()
+        let enc = JSONEncoder()
+        for c in [again, again, late] {
+            let res = try await api(app, .POST, "/bezahlen/rueckmeldung/test", json: String(decoding: try enc.encode(c), as: UTF8.self))
+            XCTAssertEqual(res.status, .noContent, res.text)
+        }
+        var forged = late; forged.signature = String(repeating: "0", count: 64)
+        let bad = try await api(app, .POST, "/bezahlen/rueckmeldung/test", json: String(decoding: try enc.encode(forged), as: UTF8.self))
+        XCTAssertEqual(bad.status, .unauthorized)
+        p = try await XCTUnwrapAsync(try await Payment.find(id, on: app.db))
+        XCTAssertEqual(p.status, "PAYED")
+        let booked = try await AuditEntry.query(on: app.db).filter(\.$action == "zahlung.status").count()
+        XCTAssertEqual(booked, 1, "booked once")
+        // the webhook: signed, retried after a failure, delivered once
+        sink.status = .internalServerError
+        try await PaymentService.deliverWebhooks(app: app)
+        XCTAssertEqual(sink.requests.count, 1)
+        let job = try await XCTUnwrapAsync(try await PaymentJob.query(on: app.db).first())
+        XCTAssertEqual(job.status, "pending")
+        XCTAssertGreaterThan(job.nextAttemptAt, Date())
+        sink.status = .ok
+        try await PaymentService.deliverWebhooks(app: app, now: Date().addingTimeInterval(3600))
+        try await PaymentService.deliverWebhooks(app: app, now: Date().addingTimeInterval(7200))
+        XCTAssertEqual(sink.requests.count, 2)
+        let hook = sink.requests[1]
+        let mac = Data(HMAC<SHA256>.authenticationCode(for: Data(hook.body.utf8), using: SymmetricKey(data: Data("geheim-bewohnerparken".utf8))))
+            .map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(hook.headers["x-rathaus-signatur"], "sha256=" + mac)
+        XCTAssertTrue(hook.body.contains("\"status\":\"PAYED\""), hook.body)
+        // refund, partial then too much
+        try await PaymentService.refund(p, cents: 2000, reason: "Nur ein Jahr genutzt", app: app, actor: "test", actorID: nil)
+        p = try await XCTUnwrapAsync(try await Payment.find(id, on: app.db))
+        XCTAssertEqual(p.refundedCents, 2000)
+        do {
+            try await PaymentService.refund(p, cents: 5000, reason: "zu viel", app: app, actor: "test", actorID: nil)
+            XCTFail("more than paid")
+        } catch let e as AppError { XCTAssertTrue(e.messageDE.contains("höchstens 41,20")) }
+    }
+
+    func testDeclinedThenRetriedAndExpiryAsksTheProviderFirst() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
+        let (declined, url) = try await created(app, token: token, id: "a")
+        let b = Browser(app)
+        let path = String(url.dropFirst("http://127.0.0.1:8080".count))
+        try await b.get(path)
+        _ = try await b.post(path, ["aktion": "ablehnen"])
+        let d = try await XCTUnwrapAsync(try await Payment.find(declined, on: app.db))
+        XCTAssertEqual(d.status, "FAILED")
+        // unfinished: left on the provider's page
+        let (left, _) = try await created(app, token: token, id: "b")
+        // paid at the provider, but the callback never reached us (crash before our commit)
+        let (lost, _) = try await created(app, token: token, id: "c")
+        let lostPayment = try await XCTUnwrapAsync(try await Payment.find(lost, on: app.db))
+        let ledger = try await XCTUnwrapAsync(try await TestProviderTransaction.query(on: app.db).filter(\.$ref == lostPayment.providerRef).first())
+        ledger.status = "PAYED"; ledger.method = "GIROPAY"
+        try await ledger.save(on: app.db)
+        let n = try await PaymentService.sweep(app: app, now: Date().addingTimeInterval(2 * 3600))
+        XCTAssertEqual(n, 2)
+        let l = try await XCTUnwrapAsync(try await Payment.find(left, on: app.db))
+        XCTAssertEqual(l.status, "CANCELED")
+        XCTAssertEqual(l.statusDetail, "abgelaufen")
+        let recovered = try await XCTUnwrapAsync(try await Payment.find(lost, on: app.db))
+        XCTAssertEqual(recovered.status, "PAYED", "no lost payment")
+        do { let n_ = try await PaymentService.sweep(app: app, now: Date().addingTimeInterval(3 * 3600)); XCTAssertEqual(n_, 0, "final states stay") }
+    }
+
+    /// Two instances on one PostgreSQL sweep at the same time: every expiry is processed once.
+    func testTwoInstancesExpireEachPaymentOnce() async throws {
+        guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let second = try await Application.make(.testing)
+        var config = RathausConfig()
+        config.bcryptCost = 4; config.dataDirectory = nil; config.databaseURL = url
+        try await configure(second, config)
+        defer { Task { try? await second.asyncShutdown() } }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
+        for i in 0..<20 { _ = try await created(app, token: token, id: "x\(i)") }
+        let later = Date().addingTimeInterval(2 * 3600)
+        async let a = PaymentService.sweep(app: app, now: later, limit: 7)
+        async let b = PaymentService.sweep(app: second, now: later, limit: 7)
+        let (na, nb) = try await (a, b)
+        let rest = try await PaymentService.sweep(app: app, now: later)
+        XCTAssertEqual(na + nb + rest, 20)
+        let audits = try await AuditEntry.query(on: app.db).filter(\.$action == "zahlung.status").count()
+        XCTAssertEqual(audits, 20, "each expiry once")
+        let canceled = try await Payment.query(on: app.db).filter(\.$status == "CANCELED").count()
+        XCTAssertEqual(canceled, 20)
+    }
+}

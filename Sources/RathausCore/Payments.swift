@@ -130,6 +130,10 @@ public enum XBezahldiensteRules {
         public var singleTaxCents: Int64
         public var totalCents: Int64
         public var bookingData: [String: String]
+        public init(description: String, quantity: Int, taxRateBasisPoints: Int, singleNetCents: Int64, singleTaxCents: Int64, totalCents: Int64, bookingData: [String: String]) {
+            self.description = description; self.quantity = quantity; self.taxRateBasisPoints = taxRateBasisPoints; self.singleNetCents = singleNetCents
+            self.singleTaxCents = singleTaxCents; self.totalCents = totalCents; self.bookingData = bookingData
+        }
     }
 
     /// Checks items, currency, purpose, description and the sum. Returns items in cents.

@@ -254,3 +254,99 @@ final class PaymentFlowTests: XCTestCase {
         XCTAssertEqual(canceled, 20)
     }
 }
+
+/// The e-payment journey of the online services: resident parking permit in Erfurt (fee paid
+/// before sending), a declined payment retried, the clerk and the cash office, a refund.
+final class PaymentJourneyTests: XCTestCase {
+    func testResidentParkingPermitPaidDeclinedRetriedAndRefunded() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let (_, c) = try await ServicekontoTests.citizen(app, "parken@example.org")
+        try await c.get("/onlinedienste/bewohnerparkausweis?ars=160510000000")
+        var r = try await c.post("/onlinedienste/bewohnerparkausweis/antrag", ["ars": "160510000000"])
+        let step1 = try XCTUnwrap(r.headers.first(name: .location))
+        let base = String(step1.dropLast("/schritt/person".count))
+        let id = try XCTUnwrap(UUID(uuidString: String(base.split(separator: "/").last ?? "")))
+        try await c.get(step1)
+        r = try await c.postMultipart(step1, fields: ["vorname": "Paul", "nachname": "Parker", "anschrift.strasse": "Anger", "anschrift.hausnummer": "3",
+                                                      "anschrift.plz": "99084", "anschrift.ort": "Erfurt", "aktion": "weiter"], files: [])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        try await c.get("\(base)/schritt/fahrzeug")
+        r = try await c.postMultipart("\(base)/schritt/fahrzeug", fields: ["kennzeichen": "EF-AB 123", "halter": "eigen", "jahre": "2", "aktion": "weiter"],
+                                      files: [("zulassung", "zb1.pdf", AntragJourneyTests.pdf)])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await c.get("\(base)/pruefen")
+        XCTAssertTrue(r.text.contains("61,20") && r.text.contains("Bezahlen und absenden"), r.text)
+        // sending without paying is not possible
+        r = try await c.post("\(base)/absenden")
+        XCTAssertEqual(r.headers.first(name: .location), "\(base)/pruefen")
+        var draft = try await XCTUnwrapAsync(try await Antrag.find(id, on: app.db))
+        XCTAssertTrue(draft.isDraft)
+
+        // first attempt: declined at the provider
+        r = try await c.post("\(base)/bezahlen", ["benachrichtigung": "email"])
+        var payPage = String(try XCTUnwrap(r.headers.first(name: .location)).dropFirst("http://127.0.0.1:8080".count))
+        XCTAssertTrue(payPage.hasPrefix("/bezahlen/test/"), payPage)
+        try await c.get(payPage)
+        r = try await c.post(payPage, ["aktion": "ablehnen"])
+        XCTAssertEqual(r.headers.first(name: .location), "http://127.0.0.1:8080/konto/antraege/\(id)/zahlung")
+        r = try await c.get("/konto/antraege/\(id)/zahlung")
+        XCTAssertEqual(r.headers.first(name: .location), "\(base)/pruefen")
+        r = try await c.get("\(base)/pruefen")
+        XCTAssertTrue(r.text.contains("Die Zahlung wurde nicht abgeschlossen (fehlgeschlagen)"), r.text)
+        draft = try await XCTUnwrapAsync(try await Antrag.find(id, on: app.db))
+        XCTAssertTrue(draft.isDraft, "the application is not lost")
+
+        // second attempt: paid; the return reads the status on the server and sends
+        r = try await c.post("\(base)/bezahlen", ["benachrichtigung": "email"])
+        payPage = String(try XCTUnwrap(r.headers.first(name: .location)).dropFirst("http://127.0.0.1:8080".count))
+        try await c.get(payPage)
+        _ = try await c.post(payPage, ["aktion": "bezahlen"])
+        r = try await c.get("/konto/antraege/\(id)/zahlung")
+        XCTAssertEqual(r.headers.first(name: .location), "\(base)?gesendet=1")
+        let sent = try await XCTUnwrapAsync(try await Antrag.find(id, on: app.db))
+        let reference = try XCTUnwrap(sent.reference)
+        XCTAssertEqual(sent.feeCents, 6120)
+        let paid = try await XCTUnwrapAsync(try await Payment.query(on: app.db).filter(\.$antragID == id).filter(\.$status == "PAYED").first())
+        XCTAssertTrue(paid.kassenzeichen.hasPrefix("EF"))
+        r = try await c.get("/konto/postfach")
+        XCTAssertTrue(r.text.contains("Zahlung eingegangen"), r.text)
+        let payMsg = try await XCTUnwrapAsync(try await PostboxMessage.query(on: app.db).filter(\.$kind == "zahlung").first())
+        XCTAssertTrue(payMsg.body.contains(paid.kassenzeichen))
+
+        // the clerk sees it paid with the Kassenzeichen
+        let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")
+        let k = Browser(app)
+        try await k.login(clerk)
+        r = try await k.get("/mandanten/16051/antraege/\(id)")
+        XCTAssertTrue(r.text.contains(reference) && r.text.contains(paid.kassenzeichen) && r.text.contains("bezahlt"), r.text)
+        XCTAssertTrue(r.text.contains("fehlgeschlagen"), "the declined attempt is visible too")
+
+        // the cash office's daily report lists it under its Haushaltsstelle
+        let kasse = try await createUser(app, email: "kasse@erfurt.test", role: .cashOffice, tenant: "16051")
+        let ko = Browser(app)
+        try await ko.login(kasse)
+        r = try await ko.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("1.1220.1100") && r.text.contains("61,20"), r.text)
+        r = try await ko.get("/mandanten/16051/kasse/export.csv")
+        XCTAssertTrue(r.text.contains(paid.kassenzeichen) && r.text.contains("\"1.1220.1100\"") && r.text.contains("\"12201\""), r.text)
+        r = try await ko.get("/mandanten/16051/kasse/buchungsdatei")
+        XCTAssertTrue(r.text.contains("\"6120\""), r.text)
+        r = try await ko.get("/mandanten/16052/kasse")
+        XCTAssertEqual(r.status, .forbidden, "another tenant's cash office")
+
+        // a partial refund by the clerk, with a reason; both sides see it
+        r = try await k.post("/mandanten/16051/kasse/\(paid.id!)/erstattung", ["betrag": "30,60", "grund": "Ausweis nur für ein Jahr", "zurueck": "antrag"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await k.post("/mandanten/16051/kasse/\(paid.id!)/erstattung", ["betrag": "40,00", "grund": "zu viel", "zurueck": "antrag"])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        r = try await c.get("/konto/antraege/\(id)")
+        XCTAssertTrue(r.text.contains("30,60"), r.text)
+        r = try await c.get("/konto/postfach")
+        XCTAssertTrue(r.text.contains("Erstattung"), r.text)
+        r = try await ko.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("Ausweis nur für ein Jahr"), r.text)
+        let audits = try await AuditEntry.query(on: app.db).filter(\.$action == "zahlung.refund").count()
+        XCTAssertEqual(audits, 1)
+    }
+}

@@ -69,6 +69,10 @@ enum AntragService {
                 """
             try await postMessage(on: db, antrag: a, direction: "amt", kind: "eingang", sender: a.officeName,
                                   subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)", body: body)
+            for p in try await Payment.query(on: db).filter(\.$antragID == antragID).filter(\.$status == PaymentStatus.payed.rawValue).all() {
+                try await postMessage(on: db, antrag: a, direction: "amt", kind: "zahlung", sender: a.officeName, subject: "\(ref): Zahlung eingegangen",
+                                      body: "Ihre Zahlung über \(Money(cents: p.amountCents).formattedDE) ist eingegangen. Kassenzeichen: \(p.kassenzeichen).")
+            }
             try await Outbox.enqueue(on: db, key: "antrag-eingang-\(antragID.uuidString)", to: a.applicantEmail,
                                      subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)", body: body)
             return a

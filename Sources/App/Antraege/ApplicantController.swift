@@ -13,6 +13,8 @@ struct ApplicantController {
         k.on(.POST, "antraege", ":id", "schritt", ":step", body: .stream, use: saveStep)
         k.get("antraege", ":id", "pruefen", use: summary)
         k.post("antraege", ":id", "absenden", use: send)
+        k.post("antraege", ":id", "bezahlen", use: pay)
+        k.get("antraege", ":id", "zahlung", use: paymentReturn)
         k.get("antraege", ":id", use: detail)
         k.post("antraege", ":id", "zurueckziehen", use: withdraw)
         k.get("antraege", ":id", "dateien", ":file", use: file)
@@ -203,6 +205,8 @@ struct ApplicantController {
     struct SummaryView: Encodable {
         var id: String; var serviceTitle: String; var office: String; var place: String; var lines: [SummaryLine]; var fee: String; var hasFee: Bool
         var problems: [FieldError]; var complete: Bool; var notify: Bool; var firstStep: String
+        /// Fee policy "before submission": pay first, then send.
+        var payFirst: Bool; var paid: Bool; var kassenzeichen: String; var paymentProblem: String
     }
 
     @Sendable func summary(req: Request) async throws -> Response {
@@ -217,11 +221,89 @@ struct ApplicantController {
         let fee = issues.isEmpty ? (try? OnlineServiceCatalogue.fee(d, activation: act, answers: answers)) : nil
         let problems = issues.map { i in FieldError(field: i.path, message: i.de) }
         let stepOf = issues.first.flatMap { i in d.form.steps.first { s in s.fields.contains { i.path == $0.id || i.path.hasPrefix($0.id + ".") } }?.id }
+        let payFirst = act?.policy == "vor_absenden" && (fee ?? 0) > 0
+        let paid = payFirst ? try await Self.paidPayment(a, cents: fee ?? 0, on: req.db) : nil
+        var paymentProblem = ""
+        if payFirst, paid == nil, let last = try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt, .descending).first(),
+           last.paymentStatus == .failed || last.paymentStatus == .canceled {
+            paymentProblem = "Die Zahlung wurde nicht abgeschlossen (\(last.paymentStatus.german)\(last.statusDetail.isEmpty ? "" : ", \(last.statusDetail)")). Ihr Antrag ist gespeichert; Sie können es erneut versuchen, auch mit einer anderen Zahlungsart."
+        }
         return try await req.render("antraege/pruefen", title: req.t("ap_summary_title"),
                                     SummaryView(id: id.uuidString, serviceTitle: d.title.text(req.lang.rawValue), office: a.officeName, place: a.tenantName,
                                                 lines: e.summary(answers, lang: req.lang.rawValue), fee: fee.map { Money(cents: Int64($0)).formattedDE } ?? "",
                                                 hasFee: (fee ?? 0) > 0, problems: problems, complete: issues.isEmpty, notify: a.notifyByEmail,
-                                                firstStep: stepOf ?? d.form.steps.first?.id ?? ""), form: true)
+                                                firstStep: stepOf ?? d.form.steps.first?.id ?? "", payFirst: payFirst, paid: paid != nil,
+                                                kassenzeichen: paid?.kassenzeichen ?? "", paymentProblem: paymentProblem),
+                                    errors: paymentProblem.isEmpty ? [] : [FieldError(field: "", message: paymentProblem)], form: true)
+    }
+
+    /// A PAYED payment of this application over exactly the fee, if any.
+    static func paidPayment(_ a: Antrag, cents: Int, on db: any Database) async throws -> Payment? {
+        guard let id = a.id else { return nil }
+        return try await Payment.query(on: db).filter(\.$antragID == id).filter(\.$status == PaymentStatus.payed.rawValue)
+            .filter(\.$amountCents == Int64(cents)).first()
+    }
+
+    /// Fee policy "before submission": creates (or reuses) the payment for the fee and sends the
+    /// person to the provider. The application stays a draft until the payment is PAYED.
+    @Sendable func pay(req: Request) async throws -> Response {
+        let (a, me) = try await Self.own(req)
+        let id = try a.requireID()
+        if !a.isDraft { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let e = AntragService.engine(d)
+        let answers = e.normalize(a.decodedAnswers())
+        guard e.validate(answers).isEmpty else { return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal) }
+        let notify = (try? req.content.get(String.self, at: "benachrichtigung")) == "email"
+        if a.notifyByEmail != notify { a.notifyByEmail = notify; try await a.save(on: req.db) }
+        guard let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first(),
+              act.active, act.policy == "vor_absenden" else {
+            return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+        }
+        let fee = try OnlineServiceCatalogue.fee(d, activation: act, answers: answers)
+        if try await Self.paidPayment(a, cents: fee, on: req.db) != nil { return req.redirect(to: "/konto/antraege/\(id)/zahlung", redirectType: .normal) }
+        // a double click reuses the open payment
+        if let open = try await Payment.query(on: req.db).filter(\.$antragID == id).filter(\.$status == PaymentStatus.initial.rawValue)
+            .filter(\.$amountCents == Int64(fee)).first(), open.expiresAt > Date() {
+            return req.redirect(to: PaymentService.payerURL(open, app: req.application), redirectType: .normal)
+        }
+        let settings = try await PaymentSettings.forTenant(a.tenantARS, on: req.db)
+        let booking = (act.haushaltsstelle.flatMap { $0.isEmpty ? nil : $0 } ?? settings.haushaltsstelle,
+                       act.kostentraeger.flatMap { $0.isEmpty ? nil : $0 } ?? settings.kostentraeger,
+                       act.objektnummer.flatMap { $0.isEmpty ? nil : $0 } ?? settings.objektnummer)
+        let item = XBezahldiensteRules.CheckedItem(description: d.title.de, quantity: 1, taxRateBasisPoints: 0, singleNetCents: Int64(fee),
+                                                   singleTaxCents: 0, totalCents: Int64(fee), bookingData: [:])
+        let (p, _) = try await PaymentService.create(
+            .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil,
+                  requestHash: "", purpose: String("Gebühr \(d.title.de)".prefix(27)), description: d.title.de, amountCents: Int64(fee), items: [item],
+                  redirectURL: "\(req.application.rathaus.publicURL)/konto/antraege/\(id)/zahlung", antragID: id, provider: "test", booking: booking),
+            app: req.application, actor: me.actor, actorID: me.actorID)
+        return req.redirect(to: PaymentService.payerURL(p, app: req.application), redirectType: .normal)
+    }
+
+    /// Where the provider sends the person back. The result is never taken from the URL: the
+    /// payment is read on the server (and the provider asked when no callback has arrived yet).
+    /// PAYED → the application is sent; otherwise back to the summary with a clear message.
+    @Sendable func paymentReturn(req: Request) async throws -> Response {
+        guard let (a, me) = try await Self.owned(req) else { return ServicekontoController.loginRedirect(req) }
+        let id = try a.requireID()
+        if !a.isDraft { return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal) }
+        guard let last = try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt, .descending).first(), let pid = last.id else {
+            return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+        }
+        var p = last
+        if p.paymentStatus == .initial {
+            let (st, method) = try await req.application.paymentProvider(p.provider).status(ref: p.providerRef, on: req.db)
+            if st != .initial {
+                p = try await PaymentService.apply(paymentID: pid, status: st, method: method, detail: "per Statusabfrage", provider: p.provider,
+                                                   eventID: "poll-\(pid.uuidString)-\(st.rawValue)", app: req.application, actor: "system:zahlungen")
+            }
+        }
+        guard p.paymentStatus == .payed else { return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal) }
+        let d = try await Self.definition(a, on: req.db)
+        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
+        return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal)
     }
 
     /// Sends the draft. The draft id is the idempotency key: a second click finds the case
@@ -240,6 +322,14 @@ struct ApplicantController {
         guard act?.active == true else {
             throw AppError(.conflict, "onlinedienst.deactivated", de: "Die Gemeinde hat diesen Onlinedienst inzwischen abgeschaltet. Ihr Entwurf bleibt gespeichert; bitte wenden Sie sich an \(a.officeName).",
                            en: "The municipality has switched this service off.")
+        }
+        if act?.policy == "vor_absenden" {
+            let answers = AntragService.engine(d).normalize(a.decodedAnswers())
+            if let fee = try? OnlineServiceCatalogue.fee(d, activation: act, answers: answers), fee > 0,
+               try await Self.paidPayment(a, cents: fee, on: req.db) == nil {
+                // the fee is paid before sending: no way around the payment
+                return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+            }
         }
         do {
             _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
@@ -260,6 +350,7 @@ struct ApplicantController {
         var id: String; var reference: String; var serviceTitle: String; var office: String; var place: String; var status: String; var statusCode: String
         var submitted: String; var fee: String; var hasFee: Bool; var lines: [SummaryLine]; var messages: [MessageRow]; var files: [FileRow]
         var justSent: Bool; var open: Bool; var inQuery: Bool
+        var payments: [OfficeController.PaymentRow]; var hasPayments: Bool
     }
 
     static func fileRows(_ files: [AntragFile], base: String) -> [FileRow] {
@@ -286,6 +377,7 @@ struct ApplicantController {
         let base = "/konto/antraege/\(id)"
         let status = a.caseStatus ?? .received
         let e = AntragService.engine(d)
+        let payments = try await OfficeController.paymentRows(req, antrag: id, ars: a.tenantARS)
         return try await req.render("antraege/antrag", title: "\(a.reference ?? "") – \(a.serviceTitle)",
                                     DetailView(id: id.uuidString, reference: a.reference ?? "", serviceTitle: a.serviceTitle, office: a.officeName, place: a.tenantName,
                                                status: status.german, statusCode: status.rawValue, submitted: a.submittedAt.map(GermanTime.format) ?? "",
@@ -293,7 +385,8 @@ struct ApplicantController {
                                                lines: e.summary(a.decodedAnswers(), lang: req.lang.rawValue),
                                                messages: Self.messageRows(msgs, files: files, base: base),
                                                files: Self.fileRows(files.filter { $0.messageID == nil }, base: base),
-                                               justSent: req.queryParams["gesendet"] != nil, open: !status.isFinal, inQuery: status == .query), form: true)
+                                               justSent: req.queryParams["gesendet"] != nil, open: !status.isFinal, inQuery: status == .query,
+                                               payments: payments, hasPayments: !payments.isEmpty), form: true)
     }
 
     @Sendable func withdraw(req: Request) async throws -> Response {

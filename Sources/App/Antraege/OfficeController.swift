@@ -103,6 +103,17 @@ struct OfficeController {
         var office: String; var status: String; var submitted: String; var fee: String; var hasFee: Bool; var fetched: String
         var lines: [SummaryLine]; var files: [ApplicantController.FileRow]; var messages: [ApplicantController.MessageRow]
         var targets: [Target]; var clerks: [Clerk]; var assignee: String; var open: Bool; var canHandle: Bool
+        var payments: [PaymentRow]; var hasPayments: Bool
+    }
+    struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool }
+
+    static func paymentRows(_ req: Request, antrag id: UUID, ars: String) async throws -> [PaymentRow] {
+        try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all().map { p in
+            PaymentRow(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formattedDE,
+                       status: p.paymentStatus.german + (p.statusDetail.isEmpty ? "" : " (\(p.statusDetail))"), paid: p.paymentStatus == .payed,
+                       refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formattedDE : "",
+                       canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars))
+        }
     }
 
     @Sendable func detail(req: Request) async throws -> Response {
@@ -115,6 +126,7 @@ struct OfficeController {
         let msgs = try await PostboxMessage.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all()
         let base = "/mandanten/\(ars)/antraege/\(id)"
         let status = a.caseStatus ?? .received
+        let payments = try await Self.paymentRows(req, antrag: id, ars: ars)
         let clerks = try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all()
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
         return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
@@ -126,7 +138,8 @@ struct OfficeController {
                                                files: ApplicantController.fileRows(files.filter { $0.messageID == nil }, base: base),
                                                messages: ApplicantController.messageRows(msgs, files: files, base: base),
                                                targets: CaseWorkflow.officeTargets(from: status).map { Target(value: $0.rawValue, label: $0.german) },
-                                               clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars)), form: true)
+                                               clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars),
+                                               payments: payments, hasPayments: !payments.isEmpty), form: true)
     }
 
     @Sendable func assign(req: Request) async throws -> Response {

@@ -36,6 +36,7 @@ struct TenantWebController {
         var canInvoices: Bool
         var canCases: Bool
         var canServices: Bool
+        var canCash: Bool
     }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
@@ -63,7 +64,8 @@ struct TenantWebController {
                             canTokens: req.can(.tokensManage, tenant: tenant.ars),
                             canFinder: req.can(.finderManage, tenant: tenant.ars),
                             canInvoices: req.can(.invoiceView, tenant: tenant.ars),
-                            canCases: req.can(.caseView, tenant: tenant.ars), canServices: req.can(.serviceActivate, tenant: tenant.ars))
+                            canCases: req.can(.caseView, tenant: tenant.ars), canServices: req.can(.serviceActivate, tenant: tenant.ars),
+                            canCash: req.can(.paymentView, tenant: tenant.ars))
         return try await req.render("tenant/home", title: tenant.name, view)
     }
 

@@ -328,6 +328,7 @@ struct OnlineServiceController {
     struct ActRow: Encodable {
         var slug: String; var title: String; var leika: String; var version: Int; var active: Bool; var officeOptions: [Opt]
         var fee: String; var stateFee: String; var localText: String; var contact: String
+        var policies: [Opt]; var haushaltsstelle: String; var kostentraeger: String; var objektnummer: String
         struct Opt: Encodable { var id: String; var name: String; var selected: Bool }
     }
     struct TenantView: Encodable { var ars: String; var name: String; var rows: [ActRow]; var saved: String }
@@ -348,7 +349,10 @@ struct OnlineServiceController {
             rows.append(ActRow(slug: v.slug, title: d.title.de, leika: d.leika, version: v.version, active: act?.active ?? false,
                                officeOptions: offices.map { .init(id: $0.id.uuidString, name: $0.name, selected: $0.id == act?.officeID) },
                                fee: act?.feeCents.map { Money(cents: Int64($0)).formattedDE.replacingOccurrences(of: " €", with: "") } ?? "",
-                               stateFee: Self.feeText(d, activation: nil), localText: act?.localText ?? "", contact: act?.contact ?? ""))
+                               stateFee: Self.feeText(d, activation: nil), localText: act?.localText ?? "", contact: act?.contact ?? "",
+                               policies: [("keine", "keine Online-Zahlung"), ("vor_absenden", "vor dem Absenden"), ("nach_bescheid", "nach dem Bescheid")]
+                                .map { .init(id: $0.0, name: $0.1, selected: $0.0 == (act?.policy ?? "keine")) },
+                               haushaltsstelle: act?.haushaltsstelle ?? "", kostentraeger: act?.kostentraeger ?? "", objektnummer: act?.objektnummer ?? ""))
         }
         return TenantView(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), rows: rows,
                           saved: req.queryParams["gespeichert"] ?? "")
@@ -379,11 +383,17 @@ struct OnlineServiceController {
         let actor = req.principal.auditActor, actorID = req.principal.actorID
         let text = s("text"), contact = s("kontakt")
         let office = officeID, localFee = fee
+        let policy = ["keine", "vor_absenden", "nach_bescheid"].contains(s("zahlung")) ? s("zahlung") : "keine"
+        let hh = String(s("haushaltsstelle").prefix(40)), kt = String(s("kostentraeger").prefix(40)), on = String(s("objektnummer").prefix(40))
+        if policy != "keine", hh.isEmpty, (try await PaymentSettings.forTenant(ars, on: req.db)).haushaltsstelle.isEmpty {
+            throw AppError.invalid("haushaltsstelle", de: "Für die Online-Zahlung braucht die Kasse eine Haushaltsstelle. Bitte tragen Sie sie ein.", en: "A budget item is needed for online payment.")
+        }
         try await req.db.transaction { db in
             let act = try await ServiceActivation.query(on: db).filter(\.$tenantARS == ars).filter(\.$slug == slug).first() ?? ServiceActivation()
             let before = act.id == nil ? nil : (act.active ? "aktiv" : "inaktiv")
             act.tenantARS = ars; act.slug = slug; act.active = active; act.officeID = office; act.feeCents = localFee
             act.localText = text; act.contact = contact; act.updatedAt = Date(); act.updatedBy = actor
+            act.feePolicy = policy; act.haushaltsstelle = hh; act.kostentraeger = kt; act.objektnummer = on
             try await act.save(on: db)
             try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: ars, action: active ? "onlinedienst.activate" : "onlinedienst.deactivate",
                                    objectType: "onlinedienst", objectID: slug, before: before, after: active ? "aktiv" : "inaktiv")

@@ -13,6 +13,11 @@ enum OnlineServicesDemo {
         ("16055", ["hund-anmelden", "sondernutzung"]),
     ]
 
+    /// Demo booking data (Haushaltsstelle, Kostenträger) of Erfurt's fees.
+    static let erfurtBooking: [String: (String, String)] = [
+        "bewohnerparkausweis": ("1.1220.1100", "12201"), "sondernutzung": ("1.5410.1100", "54101"), "meldebescheinigung": ("1.1220.1000", "12200"),
+    ]
+
     static func seed(_ app: Application) async throws {
         let db = app.db
         if try await ServiceActivation.query(on: db).count() == 0 {
@@ -26,12 +31,26 @@ enum OnlineServicesDemo {
                         a.localText = "Demo: Rückfragen beantwortet das Team von \(office.name) montags bis freitags."
                         a.contact = office.name
                         a.updatedAt = Date(); a.updatedBy = "system:demo"
+                        // Erfurt collects fees online: resident parking and special use before sending
+                        if tenant == "16051", let booking = Self.erfurtBooking[slug] {
+                            a.feePolicy = "vor_absenden"; a.haushaltsstelle = booking.0; a.kostentraeger = booking.1; a.objektnummer = ""
+                        }
                         try await a.create(on: tx)
                         try await Audit.record(on: tx, actor: "system:demo", actorID: nil, tenant: tenant, action: "onlinedienst.activate",
                                                objectType: "onlinedienst", objectID: slug, before: nil, after: "aktiv")
                     }
                 }
             }
+        }
+        if try await PaymentSettings.query(on: db).filter(\.$tenantARS == "16051").first() == nil {
+            let ps = PaymentSettings()
+            ps.tenantARS = "16051"; ps.prefix = "EF"; ps.expiryMinutes = 90; ps.haushaltsstelle = "1.1220.1000"; ps.kostentraeger = "12200"; ps.objektnummer = ""
+            try await ps.create(on: db)
+            let ep = PaymentEndpoint()
+            ep.tenantARS = "16051"; ep.originatorID = "stadt-erfurt"; ep.endpointID = "demo-fachverfahren"; ep.name = "Demo-Fachverfahren Erfurt"
+            ep.provider = "test"; ep.webhookURL = ""; ep.webhookSecret = "demo-geheimnis"; ep.haushaltsstelle = "1.1220.1000"; ep.kostentraeger = "12200"
+            ep.objektnummer = ""; ep.active = true
+            try await ep.create(on: db)
         }
         let hash = try await app.password.async.hash(DemoData.password)
         for (email, name, kind) in [(citizenEmail, "Erika Mustermann (Demo)", AccountKind.citizen), (businessEmail, "Max Handwerk (Demo)", AccountKind.business)] {

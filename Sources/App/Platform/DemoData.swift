@@ -30,6 +30,7 @@ enum DemoData {
         DemoAccount(email: "admin.bad-berka@demo.rathaus.test", name: "Demo Admin Bad Berka", role: .tenantAdmin, tenant: "160710003003"),
         DemoAccount(email: "admin.vg-kranichfeld@demo.rathaus.test", name: "Demo Admin VG Kranichfeld", role: .tenantAdmin, tenant: "160715007"),
         DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
+        DemoAccount(email: "kasse.erfurt@demo.rathaus.test", name: "Demo Stadtkasse Erfurt", role: .cashOffice, tenant: "16051"),
     ]
 
     static func seed(_ app: Application) async throws {

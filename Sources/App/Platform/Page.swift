@@ -55,7 +55,7 @@ extension Request {
         if let s = principal.staff {
             user = UserView(name: s.name, email: s.email, roleLabel: t("role_\(s.role.rawValue)"),
                             tenantARS: s.tenantARS, isDemo: s.isDemo)
-            if s.role.isTenantBound, let ars = s.tenantARS { tenantHome = "/mandanten/\(ars)" }
+            if s.role.isTenantBound, let ars = s.tenantARS { tenantHome = s.role == .cashOffice ? "/mandanten/\(ars)/kasse" : "/mandanten/\(ars)" }
         }
         var citizen: CitizenView? = nil
         if let c = principal.citizen {

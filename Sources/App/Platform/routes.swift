@@ -27,4 +27,5 @@ func routes(_ app: Application) throws {
     AntragAPIController().addRoutes(to: api)
     XBezahldiensteController().addRoutes(to: app)
     TestProviderController().addRoutes(to: app)
+    CashOfficeController().addRoutes(to: app)
 }

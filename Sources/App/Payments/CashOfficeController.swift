@@ -1,0 +1,207 @@
+import Fluent
+import Forms
+import Vapor
+import RathausCore
+
+/// The cash office (Kasse) of a tenant: payments with filters, one payment with its items,
+/// events and refunds, the daily reconciliation report, CSV export and the booking file.
+struct CashOfficeController {
+    func addRoutes(to web: any RoutesBuilder) {
+        let k = web.grouped("mandanten", ":ars", "kasse")
+        k.get(use: list)
+        k.get("tagesbericht", use: daily)
+        k.get("export.csv", use: exportCSV)
+        k.get("buchungsdatei", use: bookingFile)
+        k.get(":id", use: detail)
+        k.post(":id", "erstattung", use: refund)
+    }
+
+    static func tenant(_ req: Request, _ action: Action) throws -> String {
+        let ars = req.parameters.get("ars") ?? ""
+        try req.authorize(action, tenant: ars)
+        return ars
+    }
+
+    struct Row: Encodable { var id: String; var kassenzeichen: String; var date: String; var amount: String; var status: String; var method: String; var refunded: String; var purpose: String }
+    struct Opt: Encodable { var value: String; var label: String; var selected: Bool }
+    struct ListView: Encodable { var ars: String; var name: String; var rows: [Row]; var statuses: [Opt]; var q: String; var von: String; var bis: String; var total: String; var empty: Bool; var today: String }
+
+    static func range(_ req: Request) -> (Date?, Date?) {
+        let von = FormEngine.isoDate(req.queryParams["von"] ?? "").flatMap(GermanTime.startOfDay)
+        let bis = FormEngine.isoDate(req.queryParams["bis"] ?? "").flatMap(GermanTime.startOfDay).map { $0.addingTimeInterval(86400) }
+        return (von, bis)
+    }
+
+    @Sendable func list(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentView)
+        var q = Payment.query(on: req.db).filter(\.$tenantARS == ars).scoped(to: req.principal, for: .paymentView, tenantField: \.$tenantARS)
+        if let s = req.queryParams["status"], let st = PaymentStatus(rawValue: s) { q = q.filter(\.$status == st.rawValue) }
+        let (von, bis) = Self.range(req)
+        if let von { q = q.filter(\.$createdAt >= von) }
+        if let bis { q = q.filter(\.$createdAt < bis) }
+        let text = (req.queryParams["q"] ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+        if !text.isEmpty { q = q.filter(\.$kassenzeichen == text) }
+        let list = try await q.sort(\.$createdAt, .descending).limit(500).all()
+        let rows = list.map { p in
+            Row(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, date: GermanTime.format(p.paidAt ?? p.createdAt), amount: Money(cents: p.amountCents).formattedDE,
+                status: p.paymentStatus.german, method: p.paymentMethod, refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formattedDE : "", purpose: p.purpose)
+        }
+        let paid = list.filter { $0.paymentStatus == .payed }.reduce(Int64(0)) { $0 + $1.amountCents - $1.refundedCents }
+        return try await req.render("kasse/liste", title: req.t("cash_title"),
+                                    ListView(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), rows: rows,
+                                             statuses: PaymentStatus.allCases.map { Opt(value: $0.rawValue, label: $0.german, selected: $0.rawValue == req.queryParams["status"]) },
+                                             q: text, von: req.queryParams["von"] ?? "", bis: req.queryParams["bis"] ?? "", total: Money(cents: paid).formattedDE,
+                                             empty: rows.isEmpty, today: BusinessDate.today()))
+    }
+
+    struct ItemRow: Encodable { var description: String; var quantity: Int; var amount: String; var haushaltsstelle: String; var kostentraeger: String; var objektnummer: String }
+    struct RefundRow: Encodable { var amount: String; var reason: String; var by: String; var at: String }
+    struct EventRow: Encodable { var at: String; var kind: String; var status: String; var applied: Bool }
+    struct DetailView: Encodable {
+        var ars: String; var id: String; var kassenzeichen: String; var amount: String; var status: String; var detail: String; var method: String
+        var purpose: String; var created: String; var paid: String; var items: [ItemRow]; var refunds: [RefundRow]; var events: [EventRow]
+        var refundable: String; var canRefund: Bool; var antragLink: String
+    }
+
+    @Sendable func detail(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentView)
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)), let p = try await Payment.query(on: req.db).filter(\.$id == id)
+            .filter(\.$tenantARS == ars).first() else { throw AppError.notFound }
+        return try await req.render("kasse/zahlung", title: p.kassenzeichen, try await Self.detailView(req, p, ars: ars), form: true)
+    }
+
+    static func detailView(_ req: Request, _ p: Payment, ars: String) async throws -> DetailView {
+        let id = try p.requireID()
+        let items = try await PaymentItem.query(on: req.db).filter(\.$paymentID == id).sort(\.$position).all()
+        let refunds = try await Refund.query(on: req.db).filter(\.$paymentID == id).sort(\.$createdAt).all()
+        let events = try await PaymentEvent.query(on: req.db).filter(\.$paymentID == id).sort(\.$receivedAt).all()
+        return DetailView(ars: ars, id: id.uuidString, kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formattedDE, status: p.paymentStatus.german,
+                          detail: p.statusDetail, method: p.paymentMethod, purpose: p.purpose, created: GermanTime.format(p.createdAt),
+                          paid: p.paidAt.map(GermanTime.format) ?? "",
+                          items: items.map { ItemRow(description: $0.description, quantity: $0.quantity, amount: Money(cents: $0.totalCents).formattedDE,
+                                                     haushaltsstelle: $0.haushaltsstelle, kostentraeger: $0.kostentraeger, objektnummer: $0.objektnummer) },
+                          refunds: refunds.map { RefundRow(amount: Money(cents: $0.amountCents).formattedDE, reason: $0.reason, by: $0.by, at: GermanTime.format($0.createdAt)) },
+                          events: events.map { EventRow(at: GermanTime.format($0.receivedAt), kind: $0.kind, status: $0.status, applied: $0.applied) },
+                          refundable: Money(cents: p.amountCents - p.refundedCents).formattedDE,
+                          canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars),
+                          antragLink: p.antragID.map { "/mandanten/\(ars)/antraege/\($0.uuidString)" } ?? "")
+    }
+
+    /// Full or partial refund with a reason (cash office, or the clerk from the case page).
+    @Sendable func refund(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentRefund)
+        guard let id = req.parameters.get("id").flatMap(UUID.init(uuidString:)), let p = try await Payment.query(on: req.db).filter(\.$id == id)
+            .filter(\.$tenantARS == ars).first() else { throw AppError.notFound }
+        let rawAmount = (try? req.content.get(String.self, at: "betrag")) ?? ""
+        let reason = (try? req.content.get(String.self, at: "grund")) ?? ""
+        let back = (try? req.content.get(String.self, at: "zurueck")) == "antrag" && p.antragID != nil
+            ? "/mandanten/\(ars)/antraege/\(p.antragID!.uuidString)" : "/mandanten/\(ars)/kasse/\(id.uuidString)"
+        do {
+            let cents: Int64
+            do { cents = rawAmount.isEmpty ? p.amountCents - p.refundedCents : try Money(parsing: rawAmount).cents } catch {
+                throw AppError.invalid("betrag", de: "Der Betrag ist kein Geldbetrag. Bitte z. B. 20,00 eingeben oder leer lassen (ganzer Betrag).", en: "Not an amount.")
+            }
+            try await PaymentService.refund(p, cents: cents, reason: reason, app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID)
+        } catch let e as AppError where e.status.code < 500 && !back.contains("/antraege/") {
+            return try await req.renderError("kasse/zahlung", title: p.kassenzeichen, try await Self.detailView(req, p, ars: ars), e)
+        }
+        return req.redirect(to: back, redirectType: .normal)
+    }
+
+    // MARK: reconciliation
+
+    struct Sum: Encodable { var key: String; var count: Int; var amount: String }
+    struct DailyView: Encodable {
+        var ars: String; var date: String; var dateISO: String; var byHaushaltsstelle: [Sum]; var byMethod: [Sum]; var byProvider: [Sum]
+        var refunds: [Sum]; var total: String; var count: Int; var unmatched: [String]; var empty: Bool
+    }
+
+    /// Items of payments paid on `day` (Europe/Berlin), with their payment.
+    static func paidItems(_ req: Request, ars: String, from: Date, to: Date) async throws -> [(Payment, PaymentItem)] {
+        let payments = try await Payment.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$status == PaymentStatus.payed.rawValue)
+            .filter(\.$paidAt >= from).filter(\.$paidAt < to).sort(\.$paidAt).all()
+        guard !payments.isEmpty else { return [] }
+        let items = try await PaymentItem.query(on: req.db).filter(\.$paymentID ~~ payments.compactMap(\.id)).sort(\.$position).all()
+        return items.compactMap { i in payments.first { $0.id == i.paymentID }.map { ($0, i) } }
+    }
+
+    static func day(_ req: Request) -> (String, Date, Date) {
+        let iso = FormEngine.isoDate(req.queryParams["datum"] ?? "") ?? BusinessDate.today()
+        let start = GermanTime.startOfDay(iso) ?? Date()
+        return (iso, start, start.addingTimeInterval(86400))
+    }
+
+    @Sendable func daily(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentView)
+        let (iso, from, to) = Self.day(req)
+        let rows = try await Self.paidItems(req, ars: ars, from: from, to: to)
+        func group(_ key: ((Payment, PaymentItem)) -> String) -> [Sum] {
+            Dictionary(grouping: rows, by: key).map { k, v in Sum(key: k.isEmpty ? "–" : k, count: v.count, amount: Money(cents: v.reduce(0) { $0 + $1.1.totalCents }).formattedDE) }
+                .sorted { $0.key < $1.key }
+        }
+        let refunds = try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).all()
+        var refundSums: [Sum] = []
+        for r in refunds {
+            guard let p = try await Payment.find(r.paymentID, on: req.db), p.tenantARS == ars else { continue }
+            refundSums.append(Sum(key: "\(p.kassenzeichen): \(r.reason)", count: 1, amount: "−" + Money(cents: r.amountCents).formattedDE))
+        }
+        // a paid payment without items, or an item without Haushaltsstelle, cannot be booked: flagged
+        var unmatched = rows.filter { $0.1.haushaltsstelle.isEmpty }.map { "\($0.0.kassenzeichen): Position ohne Haushaltsstelle" }
+        let paidIDs = Set(rows.map { $0.0.id })
+        for p in try await Payment.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$status == PaymentStatus.payed.rawValue)
+            .filter(\.$paidAt >= from).filter(\.$paidAt < to).all() where !paidIDs.contains(p.id) {
+            unmatched.append("\(p.kassenzeichen): keine Positionen")
+        }
+        let total = rows.reduce(Int64(0)) { $0 + $1.1.totalCents }
+        return try await req.render("kasse/tagesbericht", title: req.t("cash_daily"),
+                                    DailyView(ars: ars, date: FormEngine.germanDate(iso), dateISO: iso, byHaushaltsstelle: group { $0.1.haushaltsstelle },
+                                              byMethod: group { $0.0.paymentMethod }, byProvider: group { $0.0.provider }, refunds: refundSums,
+                                              total: Money(cents: total).formattedDE, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty))
+    }
+
+    static func csvField(_ s: String) -> String {
+        // no formula injection in spreadsheet programs, quotes doubled
+        var v = s
+        if let f = v.first, "=+-@".contains(f) { v = "'" + v }
+        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    @Sendable func exportCSV(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentView)
+        let (von, bis) = Self.range(req)
+        let rows = try await Self.paidItems(req, ars: ars, from: von ?? Date(timeIntervalSince1970: 0), to: bis ?? Date().addingTimeInterval(86400))
+        var out = "Datum;Kassenzeichen;Haushaltsstelle;Kostentraeger;Objektnummer;Betrag;Zahlart;Dienstleister;Verwendungszweck;Erstattet\r\n"
+        for (p, i) in rows {
+            out += [GermanTime.format(p.paidAt ?? p.createdAt), p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer,
+                    Money(cents: i.totalCents).decimalString.replacingOccurrences(of: ".", with: ","), p.paymentMethod, p.provider, p.purpose,
+                    Money(cents: p.refundedCents).decimalString.replacingOccurrences(of: ".", with: ",")].map(Self.csvField).joined(separator: ";") + "\r\n"
+        }
+        let res = Response(status: .ok, body: .init(string: out))
+        res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"zahlungen-\(ars).csv\"")
+        return res
+    }
+
+    /// One booking line per item of the day, amounts in cents, for import into the finance software.
+    @Sendable func bookingFile(req: Request) async throws -> Response {
+        let ars = try Self.tenant(req, .paymentView)
+        let (iso, from, to) = Self.day(req)
+        let rows = try await Self.paidItems(req, ars: ars, from: from, to: to)
+        var out = "Satzart;Buchungsdatum;Kassenzeichen;Haushaltsstelle;Kostentraeger;Objektnummer;BetragCent;Buchungstext\r\n"
+        for (p, i) in rows {
+            out += ["IST", iso, p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer, String(i.totalCents), "\(p.purpose) \(i.description)"]
+                .map(Self.csvField).joined(separator: ";") + "\r\n"
+        }
+        let refunds = try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).all()
+        for r in refunds {
+            guard let p = try await Payment.find(r.paymentID, on: req.db), p.tenantARS == ars,
+                  let first = try await PaymentItem.query(on: req.db).filter(\.$paymentID == r.paymentID).sort(\.$position).first() else { continue }
+            out += ["ERSTATTUNG", iso, p.kassenzeichen, first.haushaltsstelle, first.kostentraeger, first.objektnummer, String(-r.amountCents), r.reason]
+                .map(Self.csvField).joined(separator: ";") + "\r\n"
+        }
+        let res = Response(status: .ok, body: .init(string: out))
+        res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"buchungsdatei-\(ars)-\(iso).csv\"")
+        return res
+    }
+}

@@ -22,6 +22,7 @@ ROLES = [
     "admin.erfurt@demo.rathaus.test",
     "admin.vg-kranichfeld@demo.rathaus.test",
     "sachbearbeitung.erfurt@demo.rathaus.test",
+    "kasse.erfurt@demo.rathaus.test",
 ]
 CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
 SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")

@@ -195,9 +195,40 @@ def main():
         # a municipality that has not switched the service on points to its office
         d.get(BASE + "/onlinedienste/hund-anmelden?ars=160715007043")
         expect(d, "nicht online an", "nicht angeboten")
+
+        # e-payment: resident parking permit in Erfurt, the fee is paid before sending
+        d.get(BASE + f"/onlinedienste/bewohnerparkausweis?ars={ERFURT}")
+        click(d, "form[action$='/antrag'] button[type=submit]")
+        WebDriverWait(d, 10).until(lambda drv: "/schritt/person" in drv.current_url)
+        fill(d, "vorname", "Jana"); fill(d, "nachname", "Beispiel")
+        fill(d, "anschrift.strasse", "Anger"); fill(d, "anschrift.hausnummer", "3"); fill(d, "anschrift.plz", "99084"); fill(d, "anschrift.ort", "Erfurt")
+        click(d, "button[value=weiter]")
+        WebDriverWait(d, 10).until(lambda drv: "/schritt/fahrzeug" in drv.current_url)
+        fill(d, "kennzeichen", "EF-JB 42")
+        click(d, "[id='halter-0']")
+        d.find_element(By.ID, "zulassung").send_keys(pdf)
+        fill(d, "jahre", "2")
+        click(d, "button[value=weiter]")
+        WebDriverWait(d, 10).until(lambda drv: "/pruefen" in drv.current_url)
+        expect(d, "61,20", "zusammenfassung mit gebühr")
+        click(d, "form[action$='/bezahlen'] button[type=submit]")
+        WebDriverWait(d, 10).until(lambda drv: "/bezahlen/test/" in drv.current_url)
+        check(d, "zahlungsseite")
+        click(d, "button[value=ablehnen]")
+        expect(d, "nicht abgeschlossen", "zahlung abgelehnt")
+        click(d, "form[action$='/bezahlen'] button[type=submit]")
+        WebDriverWait(d, 10).until(lambda drv: "/bezahlen/test/" in drv.current_url)
+        click(d, "button[value=bezahlen]")
+        expect(d, "Ihr Antrag ist eingegangen", "bezahlt und gesendet")
+        kz = re.search(r"EF\d{9}", d.page_source)
+        assert kz, "Kassenzeichen not shown"
+        staff_login(d, "kasse.erfurt@demo.rathaus.test")
+        d.get(BASE + "/mandanten/16051/kasse/tagesbericht")
+        expect(d, "1.1220.1100", "tagesbericht")
+        assert kz.group(0) in d.page_source or "61,20" in d.page_source
     finally:
         d.quit()
-    print(f"journey: Antrag {ref} vom Registrieren bis zum Bescheid im Browser; {PAGES[0]} Seiten mit axe geprüft, {len(VIOLATIONS)} Verstöße")
+    print(f"journey: Antrag {ref} vom Registrieren bis zum Bescheid, Bewohnerparkausweis bezahlt (Kassenzeichen {kz.group(0)}) im Browser; {PAGES[0]} Seiten mit axe geprüft, {len(VIOLATIONS)} Verstöße")
     for v in VIOLATIONS:
         print("  ", v)
     sys.exit(1 if VIOLATIONS else 0)

@@ -285,11 +285,11 @@ final class PaymentJourneyTests: XCTestCase {
 
         // first attempt: declined at the provider
         r = try await c.post("\(base)/bezahlen", ["benachrichtigung": "email"])
-        var payPage = String(try XCTUnwrap(r.headers.first(name: .location)).dropFirst("http://127.0.0.1:8080".count))
+        var payPage = try XCTUnwrap(r.headers.first(name: .location))
         XCTAssertTrue(payPage.hasPrefix("/bezahlen/test/"), payPage)
         try await c.get(payPage)
         r = try await c.post(payPage, ["aktion": "ablehnen"])
-        XCTAssertEqual(r.headers.first(name: .location), "http://127.0.0.1:8080/konto/antraege/\(id)/zahlung")
+        XCTAssertEqual(r.headers.first(name: .location), "/konto/antraege/\(id)/zahlung", "back to the service, no result in the URL")
         r = try await c.get("/konto/antraege/\(id)/zahlung")
         XCTAssertEqual(r.headers.first(name: .location), "\(base)/pruefen")
         r = try await c.get("\(base)/pruefen")
@@ -299,7 +299,7 @@ final class PaymentJourneyTests: XCTestCase {
 
         // second attempt: paid; the return reads the status on the server and sends
         r = try await c.post("\(base)/bezahlen", ["benachrichtigung": "email"])
-        payPage = String(try XCTUnwrap(r.headers.first(name: .location)).dropFirst("http://127.0.0.1:8080".count))
+        payPage = try XCTUnwrap(r.headers.first(name: .location))
         try await c.get(payPage)
         _ = try await c.post(payPage, ["aktion": "bezahlen"])
         r = try await c.get("/konto/antraege/\(id)/zahlung")

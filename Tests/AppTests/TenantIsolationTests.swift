@@ -31,6 +31,9 @@ final class TenantIsolationTests: XCTestCase {
         "POST /api/v1/onlinedienste/:slug/pruefen",
         // applying without an account: a draft for an e-mail address, reached by a one-time link
         "POST /onlinedienste/:slug/gast", "GET /antraege/gast/:token",
+        // the payment provider's callback is authenticated by its signature, not by a session;
+        // the test provider's pages need the secret provider reference
+        "POST /bezahlen/rueckmeldung/test", "GET /bezahlen/test/:ref", "POST /bezahlen/test/:ref",
         "GET /api/v1/antraege",                                // scoped list, checked separately below
     ]
 

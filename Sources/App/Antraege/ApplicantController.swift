@@ -265,7 +265,7 @@ struct ApplicantController {
         // a double click reuses the open payment
         if let open = try await Payment.query(on: req.db).filter(\.$antragID == id).filter(\.$status == PaymentStatus.initial.rawValue)
             .filter(\.$amountCents == Int64(fee)).first(), open.expiresAt > Date() {
-            return req.redirect(to: PaymentService.payerURL(open, app: req.application), redirectType: .normal)
+            return req.redirect(to: PaymentService.payerPath(open), redirectType: .normal)
         }
         let settings = try await PaymentSettings.forTenant(a.tenantARS, on: req.db)
         let booking = (act.haushaltsstelle.flatMap { $0.isEmpty ? nil : $0 } ?? settings.haushaltsstelle,
@@ -276,9 +276,9 @@ struct ApplicantController {
         let (p, _) = try await PaymentService.create(
             .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil,
                   requestHash: "", purpose: String("Gebühr \(d.title.de)".prefix(27)), description: d.title.de, amountCents: Int64(fee), items: [item],
-                  redirectURL: "\(req.application.rathaus.publicURL)/konto/antraege/\(id)/zahlung", antragID: id, provider: "test", booking: booking),
+                  redirectURL: "/konto/antraege/\(id)/zahlung", antragID: id, provider: "test", booking: booking),
             app: req.application, actor: me.actor, actorID: me.actorID)
-        return req.redirect(to: PaymentService.payerURL(p, app: req.application), redirectType: .normal)
+        return req.redirect(to: PaymentService.payerPath(p), redirectType: .normal)
     }
 
     /// Where the provider sends the person back. The result is never taken from the URL: the

@@ -146,6 +146,11 @@ enum PaymentService {
         return (payment, true)
     }
 
+    /// The payer's page on this server (for redirects of the platform's own services).
+    static func payerPath(_ p: Payment) -> String {
+        p.provider == "test" ? "/bezahlen/test/\(p.providerRef)" : "/bezahlen/\(p.id?.uuidString ?? "")"
+    }
+
     static func payerURL(_ p: Payment, app: Application) -> String {
         p.provider == "test" ? "\(app.rathaus.publicURL)/bezahlen/test/\(p.providerRef)" : "\(app.rathaus.publicURL)/bezahlen/\(p.id?.uuidString ?? "")"
     }

@@ -350,3 +350,52 @@ final class PaymentJourneyTests: XCTestCase {
         XCTAssertEqual(audits, 1)
     }
 }
+
+final class PaymentAfterDecisionTests: XCTestCase {
+    func testClerkRequestsPaymentCitizenPaysFromThePostboxAfterADecline() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let (u, c) = try await ServicekontoTests.citizen(app, "bescheid@example.org")
+        let a = try await AntragJourneyTests.submittedCase(app)
+        a.applicantID = u.id
+        try await a.save(on: app.db)
+        let act = try await XCTUnwrapAsync(try await ServiceActivation.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$slug == "meldebescheinigung").first())
+        act.feePolicy = "nach_bescheid"
+        try await act.save(on: app.db)
+        let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")
+        let k = Browser(app)
+        try await k.login(clerk)
+        let caseURL = "/mandanten/16051/antraege/\(a.id!)"
+        var r = try await k.get(caseURL)
+        XCTAssertTrue(r.text.contains("Zahlung anfordern"), r.text)
+        r = try await k.post("\(caseURL)/zahlung-anfordern", ["betrag": "acht"])
+        XCTAssertEqual(r.status, .badRequest)
+        r = try await k.post("\(caseURL)/zahlung-anfordern", ["betrag": "8,00"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let requested = try await XCTUnwrapAsync(try await Payment.query(on: app.db).filter(\.$antragID == a.id!).first())
+        XCTAssertGreaterThan(requested.expiresAt, Date().addingTimeInterval(13 * 86400), "open for days, not 90 minutes")
+        r = try await c.get("/konto/postfach")
+        let msg = try await XCTUnwrapAsync(try await PostboxMessage.query(on: app.db).filter(\.$body ~~ requested.kassenzeichen).first())
+        r = try await c.get("/konto/postfach/\(msg.id!)")
+        XCTAssertTrue(r.text.contains("8,00") && r.text.contains(requested.kassenzeichen), r.text)
+        // pay from the case: declined, then again
+        r = try await c.get("/konto/antraege/\(a.id!)")
+        XCTAssertTrue(r.text.contains("jetzt bezahlen"), r.text)
+        r = try await c.post("/konto/antraege/\(a.id!)/zahlungen/\(requested.id!)")
+        let page = try XCTUnwrap(r.headers.first(name: .location))
+        try await c.get(page)
+        _ = try await c.post(page, ["aktion": "ablehnen"])
+        r = try await c.post("/konto/antraege/\(a.id!)/zahlungen/\(requested.id!)")
+        let page2 = try XCTUnwrap(r.headers.first(name: .location))
+        XCTAssertNotEqual(page, page2, "a new payment for the retry")
+        try await c.get(page2)
+        r = try await c.post(page2, ["aktion": "bezahlen"])
+        XCTAssertEqual(r.headers.first(name: .location), "/konto/antraege/\(a.id!)")
+        let all = try await Payment.query(on: app.db).filter(\.$antragID == a.id!).sort(\.$createdAt).all()
+        XCTAssertEqual(all.map(\.status), ["FAILED", "PAYED"])
+        r = try await k.get(caseURL)
+        XCTAssertTrue(r.text.contains(all[1].kassenzeichen) && r.text.contains("bezahlt"), r.text)
+        r = try await c.get("/konto/postfach")
+        XCTAssertTrue(r.text.contains("Zahlung eingegangen"), r.text)
+    }
+}

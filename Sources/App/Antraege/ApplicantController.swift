@@ -15,6 +15,7 @@ struct ApplicantController {
         k.post("antraege", ":id", "absenden", use: send)
         k.post("antraege", ":id", "bezahlen", use: pay)
         k.get("antraege", ":id", "zahlung", use: paymentReturn)
+        k.post("antraege", ":id", "zahlungen", ":pid", use: payRequested)
         k.get("antraege", ":id", use: detail)
         k.post("antraege", ":id", "zurueckziehen", use: withdraw)
         k.get("antraege", ":id", "dateien", ":file", use: file)
@@ -279,6 +280,38 @@ struct ApplicantController {
                   redirectURL: "/konto/antraege/\(id)/zahlung", antragID: id, provider: "test", booking: booking),
             app: req.application, actor: me.actor, actorID: me.actorID)
         return req.redirect(to: PaymentService.payerPath(p), redirectType: .normal)
+    }
+
+    /// Pays a payment the office requested after its decision; a declined or cancelled one is
+    /// paid again as a new payment over the same items (a new Kassenzeichen, the old one stays visible).
+    @Sendable func payRequested(req: Request) async throws -> Response {
+        let (a, me) = try await Self.own(req)
+        let id = try a.requireID()
+        guard let pid = req.parameters.get("pid").flatMap(UUID.init(uuidString:)), let p = try await Payment.find(pid, on: req.db), p.antragID == id else {
+            throw AppError.notFound
+        }
+        switch p.paymentStatus {
+        case .initial:
+            return req.redirect(to: PaymentService.payerPath(p), redirectType: .normal)
+        case .payed:
+            return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal)
+        case .failed, .canceled:
+            // a retry only when nothing newer is open or paid for the same amount
+            if let newer = try await Payment.query(on: req.db).filter(\.$antragID == id).filter(\.$amountCents == p.amountCents)
+                .filter(\.$createdAt > p.createdAt).first(), newer.paymentStatus == .initial || newer.paymentStatus == .payed {
+                return req.redirect(to: newer.paymentStatus == .initial ? PaymentService.payerPath(newer) : "/konto/antraege/\(id)", redirectType: .normal)
+            }
+            let items = try await PaymentItem.query(on: req.db).filter(\.$paymentID == pid).sort(\.$position).all()
+            let checked = items.map { XBezahldiensteRules.CheckedItem(description: $0.description, quantity: $0.quantity, taxRateBasisPoints: $0.taxRateBasisPoints,
+                                                                     singleNetCents: $0.singleNetCents, singleTaxCents: $0.singleTaxCents, totalCents: $0.totalCents,
+                                                                     bookingData: ["haushaltsstelle": $0.haushaltsstelle, "kostentraeger": $0.kostentraeger, "objektnummer": $0.objektnummer]) }
+            let (n, _) = try await PaymentService.create(
+                .init(tenantARS: p.tenantARS, endpointID: nil, originator: p.originator, endpoint: p.endpoint, requestID: nil, requestHash: "", purpose: p.purpose,
+                      description: p.description, amountCents: p.amountCents, items: checked, redirectURL: "/konto/antraege/\(id)", antragID: id,
+                      provider: p.provider, booking: ("", "", ""), expiresIn: 14 * 86400),
+                app: req.application, actor: me.actor, actorID: me.actorID)
+            return req.redirect(to: PaymentService.payerPath(n), redirectType: .normal)
+        }
     }
 
     /// Where the provider sends the person back. The result is never taken from the URL: the

@@ -18,6 +18,7 @@ struct OfficeController {
         m.get(":id", "antrag.json", use: json)
         m.get(":id", "antrag.xml", use: xml)
         m.get(":id", "dateien", ":file", use: file)
+        m.post(":id", "zahlung-anfordern", use: requestPayment)
     }
 
     /// The tenant's case, or 404 (a foreign tenant's case does not exist for this clerk).
@@ -104,15 +105,17 @@ struct OfficeController {
         var lines: [SummaryLine]; var files: [ApplicantController.FileRow]; var messages: [ApplicantController.MessageRow]
         var targets: [Target]; var clerks: [Clerk]; var assignee: String; var open: Bool; var canHandle: Bool
         var payments: [PaymentRow]; var hasPayments: Bool
+        var canRequestPayment: Bool; var suggestedFee: String
     }
-    struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool }
+    struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool; var payable: Bool }
 
     static func paymentRows(_ req: Request, antrag id: UUID, ars: String) async throws -> [PaymentRow] {
         try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all().map { p in
             PaymentRow(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formattedDE,
                        status: p.paymentStatus.german + (p.statusDetail.isEmpty ? "" : " (\(p.statusDetail))"), paid: p.paymentStatus == .payed,
                        refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formattedDE : "",
-                       canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars))
+                       canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars),
+                       payable: p.paymentStatus != .payed)
         }
     }
 
@@ -127,6 +130,7 @@ struct OfficeController {
         let base = "/mandanten/\(ars)/antraege/\(id)"
         let status = a.caseStatus ?? .received
         let payments = try await Self.paymentRows(req, antrag: id, ars: ars)
+        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$slug == a.slug).first()
         let clerks = try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all()
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
         return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
@@ -139,7 +143,9 @@ struct OfficeController {
                                                messages: ApplicantController.messageRows(msgs, files: files, base: base),
                                                targets: CaseWorkflow.officeTargets(from: status).map { Target(value: $0.rawValue, label: $0.german) },
                                                clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars),
-                                               payments: payments, hasPayments: !payments.isEmpty), form: true)
+                                               payments: payments, hasPayments: !payments.isEmpty,
+                                               canRequestPayment: act?.policy == "nach_bescheid" && req.can(.caseHandle, tenant: ars) && status != .rejected && status != .withdrawn,
+                                               suggestedFee: Money(cents: Int64(a.feeCents)).formattedDE.replacingOccurrences(of: " €", with: "")), form: true)
     }
 
     @Sendable func assign(req: Request) async throws -> Response {
@@ -203,6 +209,36 @@ struct OfficeController {
         try await AntragService.message(a, fromOffice: true, text: form.fields["text"] ?? "", files: form.files, app: req.application,
                                         actor: req.principal.auditActor, actorID: req.principal.actorID, senderName: senderName(req, a))
         return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())", redirectType: .normal)
+    }
+
+    /// Fee policy "after decision": the clerk requests the payment; the person pays from the postbox
+    /// (open for 14 days, retryable).
+    @Sendable func requestPayment(req: Request) async throws -> Response {
+        let a = try await Self.load(req, .caseHandle)
+        let id = try a.requireID()
+        let raw = (try? req.content.get(String.self, at: "betrag")) ?? ""
+        let cents: Int64
+        do { cents = try Money(parsing: raw).cents } catch {
+            throw AppError.invalid("betrag", de: "Der Betrag ist kein Geldbetrag, z. B. 45,00.", en: "Not an amount.")
+        }
+        guard cents > 0, cents <= 10_000_000 else { throw AppError.invalid("betrag", de: "Der Betrag muss zwischen 0,01 € und 100.000 € liegen.", en: "Out of range.") }
+        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        let settings = try await PaymentSettings.forTenant(a.tenantARS, on: req.db)
+        let booking = (act?.haushaltsstelle.flatMap { $0.isEmpty ? nil : $0 } ?? settings.haushaltsstelle,
+                       act?.kostentraeger.flatMap { $0.isEmpty ? nil : $0 } ?? settings.kostentraeger,
+                       act?.objektnummer.flatMap { $0.isEmpty ? nil : $0 } ?? settings.objektnummer)
+        let item = XBezahldiensteRules.CheckedItem(description: a.serviceTitle, quantity: 1, taxRateBasisPoints: 0, singleNetCents: cents,
+                                                   singleTaxCents: 0, totalCents: cents, bookingData: [:])
+        let (p, _) = try await PaymentService.create(
+            .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil, requestHash: "",
+                  purpose: String("Gebühr \(a.reference ?? "")".prefix(27)), description: a.serviceTitle, amountCents: cents, items: [item],
+                  redirectURL: "/konto/antraege/\(id)", antragID: id, provider: "test", booking: booking, expiresIn: 14 * 86400),
+            app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID)
+        try await AntragService.message(a, fromOffice: true,
+                                        text: "Bitte bezahlen Sie die Gebühr von \(Money(cents: cents).formattedDE) (Kassenzeichen \(p.kassenzeichen)) innerhalb von 14 Tagen online über Ihren Antrag: /konto/antraege/\(id)",
+                                        files: [], app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID,
+                                        senderName: a.officeName)
+        return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(id)", redirectType: .normal)
     }
 
     @Sendable func json(req: Request) async throws -> Response {

@@ -145,7 +145,7 @@ struct TokenCommand: AsyncCommand {
         var action: String
         @Option(name: "tenant", help: "ARS des Mandanten")
         var tenant: String?
-        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen (mehrere mit Komma)")
+        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste (mehrere mit Komma)")
         var scope: String?
         @Option(name: "name", help: "Bezeichnung")
         var name: String?
@@ -165,7 +165,7 @@ struct TokenCommand: AsyncCommand {
             let raw = (signature.scope ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let scopes = raw.compactMap(Scope.init(rawValue:))
             guard !scopes.isEmpty, scopes.count == raw.count else {
-                throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments bestehen.")
+                throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste bestehen.")
             }
             let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: scopes, name: signature.name ?? "CLI", createdBy: "cli:token")
             try await db.transaction { tx in

@@ -80,6 +80,8 @@ enum PaymentService {
         var antragID: UUID?
         var provider: String
         var booking: (haushaltsstelle: String, kostentraeger: String, objektnummer: String)
+        /// Payment requests after a decision stay open for days; default: the tenant's setting.
+        var expiresIn: TimeInterval? = nil
     }
 
     static func fail(_ status: HTTPResponseStatus, _ code: String, _ de: String, field: String? = nil) -> AppError {
@@ -112,7 +114,7 @@ enum PaymentService {
                 p.requestID = n.requestID; p.requestHash = n.requestHash; p.kassenzeichen = kz.value; p.purpose = n.purpose; p.description = n.description
                 p.amountCents = n.amountCents; p.currency = "EUR"; p.status = PaymentStatus.initial.rawValue; p.statusDetail = ""; p.paymentMethod = ""
                 p.provider = n.provider; p.providerRef = ""; p.redirectURL = n.redirectURL; p.antragID = n.antragID; p.refundedCents = 0
-                p.createdAt = Date(); p.updatedAt = Date(); p.expiresAt = Date().addingTimeInterval(TimeInterval(settings.expiryMinutes * 60))
+                p.createdAt = Date(); p.updatedAt = Date(); p.expiresAt = Date().addingTimeInterval(n.expiresIn ?? TimeInterval(settings.expiryMinutes * 60))
                 try await p.create(on: db)
                 for (i, it) in n.items.enumerated() {
                     let row = PaymentItem()

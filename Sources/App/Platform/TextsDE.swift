@@ -607,5 +607,8 @@ enum TextsDE {
         "cash_provider": "Zahlungsdienstleister",
         "ap_payments": "Zahlungen",
         "nav_cash": "Kasse",
+        "ap_request_payment": "Zahlung anfordern",
+        "cash_refund_amount_plain": "Betrag in Euro",
+        "ap_pay_now": "jetzt bezahlen",
     ]
 }

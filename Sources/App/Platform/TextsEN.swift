@@ -607,5 +607,8 @@ enum TextsEN {
         "cash_provider": "Provider",
         "ap_payments": "Payments",
         "nav_cash": "Cash office",
+        "ap_request_payment": "Request payment",
+        "cash_refund_amount_plain": "Amount in EUR",
+        "ap_pay_now": "pay now",
     ]
 }

@@ -157,6 +157,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(AuditCommand(), as: "audit")
     app.asyncCommands.use(BenchCommand(), as: "bench")
     app.asyncCommands.use(LeitwegCommand(), as: "leitweg-id")
+    app.asyncCommands.use(PaymentCommand(), as: "zahlung")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

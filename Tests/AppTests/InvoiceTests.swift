@@ -491,3 +491,40 @@ func erfurtLeitweg(_ app: Application) async throws -> String {
     let e = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
     return try XCTUnwrap(e?.leitwegID)
 }
+
+final class SupplierAccountTests: XCTestCase {
+    /// A supplier with a business account sees the invoices it sent while signed in ("Meine Rechnungen"),
+    /// and so do the other members of its company; nobody else does.
+    func testBusinessAccountSeesItsInvoices() async throws {
+        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
+        xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
+        let (owner, b) = try await ServicekontoTests.citizen(app, "chef@lieferant.test", kind: .business)
+        let (colleague, c) = try await ServicekontoTests.citizen(app, "buchhaltung@lieferant.test", kind: .business)
+        let org = Organisation()
+        org.name = "Lieferant GmbH"; org.registerNumber = "HRB 1"; org.createdAt = Date()
+        try await org.create(on: app.db)
+        for (u, role) in [(owner, "inhaber"), (colleague, "mitglied")] {
+            let m = OrganisationMember()
+            m.organisationID = org.id!; m.userID = u.id!; m.role = role; m.createdAt = Date()
+            try await m.create(on: app.db)
+        }
+        try await b.get("/rechnungen/einreichen")
+        let up = try await b.postMultipart("/rechnungen/einreichen", fields: [:], files: [("dateien[]", "r.xml", Data(xml.utf8))])
+        XCTAssertEqual(up.status, .ok, up.text)
+        var r = try await b.get("/konto/rechnungen")
+        XCTAssertTrue(r.text.contains("123456XX") && r.text.contains(lid), r.text)
+        r = try await c.get("/konto/rechnungen")
+        XCTAssertTrue(r.text.contains("123456XX"), "the colleague sees the company's invoices")
+        let (_, stranger) = try await ServicekontoTests.citizen(app, "fremd@example.org")
+        r = try await stranger.get("/konto/rechnungen")
+        XCTAssertFalse(r.text.contains("123456XX"))
+        let e = try await XCTUnwrapAsync(try await EInvoice.query(on: app.db).first())
+        XCTAssertEqual(e.supplierAccountID, owner.id)
+        XCTAssertEqual(e.supplierEmail, "chef@lieferant.test", "the receipt goes to the account's address")
+    }
+}
+

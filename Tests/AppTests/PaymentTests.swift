@@ -399,3 +399,35 @@ final class PaymentAfterDecisionTests: XCTestCase {
         XCTAssertTrue(r.text.contains("Zahlung eingegangen"), r.text)
     }
 }
+
+final class PayoutReconciliationTests: XCTestCase {
+    func testCashOfficeReconcilesTheProviderPayout() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
+        let r0 = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: "z1"))
+        let id = try XCTUnwrap(UUID(uuidString: try r0.json()["transactionId"] as! String))
+        let p = try await XCTUnwrapAsync(try await Payment.find(id, on: app.db))
+        try await PaymentService.apply(paymentID: id, status: .payed, method: "CREDITCARD", detail: "", provider: "test", eventID: "e1", app: app, actor: "test")
+        _ = p
+        let kasse = try await createUser(app, email: "kasse@erfurt.test", role: .cashOffice, tenant: "16051")
+        let b = Browser(app)
+        try await b.login(kasse)
+        var r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("Auszahlungen der Zahlungsdienstleister") && r.text.contains("offen"), r.text)
+        r = try await b.post("/mandanten/16051/kasse/abgleich", ["dienstleister": "test", "datum": BusinessDate.today(), "betrag": "61,00"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("Differenz") && r.text.contains("Nicht zuordenbar"), r.text)
+        r = try await b.post("/mandanten/16051/kasse/abgleich", ["dienstleister": "test", "datum": BusinessDate.today(), "betrag": "61,20"])
+        r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("abgeglichen"), r.text)
+        XCTAssertFalse(r.text.contains("Differenz"), r.text)
+        let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")
+        let k = Browser(app)
+        try await k.login(clerk)
+        r = try await k.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertEqual(r.status, .forbidden, "the clerk does not see the cash office")
+    }
+}

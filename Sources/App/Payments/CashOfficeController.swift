@@ -12,6 +12,7 @@ struct CashOfficeController {
         k.get("tagesbericht", use: daily)
         k.get("export.csv", use: exportCSV)
         k.get("buchungsdatei", use: bookingFile)
+        k.post("abgleich", use: reconcile)
         k.get(":id", use: detail)
         k.post(":id", "erstattung", use: refund)
     }
@@ -114,7 +115,9 @@ struct CashOfficeController {
     struct DailyView: Encodable {
         var ars: String; var date: String; var dateISO: String; var byHaushaltsstelle: [Sum]; var byMethod: [Sum]; var byProvider: [Sum]
         var refunds: [Sum]; var total: String; var count: Int; var unmatched: [String]; var empty: Bool
+        var payouts: [PayoutRow]; var canReconcile: Bool
     }
+    struct PayoutRow: Encodable { var provider: String; var expected: String; var received: String; var state: String; var done: Bool; var ok: Bool }
 
     /// Items of payments paid on `day` (Europe/Berlin), with their payment.
     static func paidItems(_ req: Request, ars: String, from: Date, to: Date) async throws -> [(Payment, PaymentItem)] {
@@ -153,10 +156,33 @@ struct CashOfficeController {
             unmatched.append("\(p.kassenzeichen): keine Positionen")
         }
         let total = rows.reduce(Int64(0)) { $0 + $1.1.totalCents }
+        let expected = try await Self.expectedPayouts(req, ars: ars, iso: iso, from: from, to: to)
+        let stored = try await Payout.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$date == iso).all()
+        let payouts = Set(expected.keys).union(stored.map(\.provider)).sorted().map { prov -> PayoutRow in
+            let exp = expected[prov] ?? 0
+            if let s = stored.first(where: { $0.provider == prov }) {
+                let ok = s.receivedCents == exp
+                return PayoutRow(provider: prov, expected: Money(cents: exp).formattedDE, received: Money(cents: s.receivedCents).formattedDE,
+                                 state: ok ? "abgeglichen" : "Differenz \(Money(cents: s.receivedCents - exp).formattedDE)", done: true, ok: ok)
+            }
+            return PayoutRow(provider: prov, expected: Money(cents: exp).formattedDE, received: "", state: "offen", done: false, ok: false)
+        }
+        for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.provider): \(p.state)") }
+        // earlier days (two weeks) with payments whose payout has not been reconciled
+        for back in 1...14 {
+            let dayStart = from.addingTimeInterval(-Double(back) * 86400)
+            let dayISO = String(Audit.timestamp(dayStart.addingTimeInterval(3600 * 12)).prefix(10))
+            let exp = try await Self.expectedPayouts(req, ars: ars, iso: dayISO, from: dayStart, to: dayStart.addingTimeInterval(86400))
+            let done = try await Payout.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$date == dayISO).all().map(\.provider)
+            for (prov, cents) in exp where cents != 0 && !done.contains(prov) {
+                unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(prov) über \(Money(cents: cents).formattedDE) noch nicht abgeglichen")
+            }
+        }
         return try await req.render("kasse/tagesbericht", title: req.t("cash_daily"),
                                     DailyView(ars: ars, date: FormEngine.germanDate(iso), dateISO: iso, byHaushaltsstelle: group { $0.1.haushaltsstelle },
                                               byMethod: group { $0.0.paymentMethod }, byProvider: group { $0.0.provider }, refunds: refundSums,
-                                              total: Money(cents: total).formattedDE, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty))
+                                              total: Money(cents: total).formattedDE, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty,
+                                              payouts: payouts, canReconcile: req.can(.paymentRefund, tenant: ars)))
     }
 
     static func csvField(_ s: String) -> String {

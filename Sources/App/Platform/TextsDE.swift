@@ -610,5 +610,13 @@ enum TextsDE {
         "ap_request_payment": "Zahlung anfordern",
         "cash_refund_amount_plain": "Betrag in Euro",
         "ap_pay_now": "jetzt bezahlen",
+        "cash_payouts": "Auszahlungen der Zahlungsdienstleister",
+        "cash_expected": "erwartet",
+        "cash_received": "laut Kontoauszug",
+        "cash_statement_amount": "Betrag laut Kontoauszug",
+        "cash_reconcile": "Abgleichen",
+        "inv_mine_title": "Meine Rechnungen",
+        "inv_mine_lead": "E-Rechnungen, die Sie angemeldet eingereicht haben, mit ihrem Bearbeitungsstand bei der Kommune",
+        "inv_mine_none": "Noch keine Rechnungen. Reichen Sie eine Rechnung ein, während Sie angemeldet sind, dann erscheint sie hier.",
     ]
 }

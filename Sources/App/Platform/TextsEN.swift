@@ -610,5 +610,13 @@ enum TextsEN {
         "ap_request_payment": "Request payment",
         "cash_refund_amount_plain": "Amount in EUR",
         "ap_pay_now": "pay now",
+        "cash_payouts": "Provider payouts",
+        "cash_expected": "expected",
+        "cash_received": "on statement",
+        "cash_statement_amount": "Amount on the bank statement",
+        "cash_reconcile": "Reconcile",
+        "inv_mine_title": "My invoices",
+        "inv_mine_lead": "E-invoices you sent while signed in, with their status",
+        "inv_mine_none": "No invoices yet.",
     ]
 }

@@ -99,6 +99,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M014CreateOnlineServices())
     app.migrations.add(M015CreateAntraege())
     app.migrations.add(M016CreatePayments())
+    app.migrations.add(M017CreatePayoutsAndSupplierAccounts())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))

@@ -28,4 +28,5 @@ func routes(_ app: Application) throws {
     XBezahldiensteController().addRoutes(to: app)
     TestProviderController().addRoutes(to: app)
     CashOfficeController().addRoutes(to: app)
+    SupplierInvoicesController().addRoutes(to: app)
 }

@@ -33,6 +33,8 @@ final class EInvoice: Model, @unchecked Sendable {
     @OptionalField(key: "released_by") var releasedBy: String?
     @Field(key: "receipt_hash") var receiptHash: String    // SHA-256 of the supplier's status token
     @OptionalField(key: "supplier_email") var supplierEmail: String?
+    /// The supplier's Servicekonto (business account) when it sent the invoice signed in: its "my invoices".
+    @OptionalField(key: "supplier_account_id") var supplierAccountID: UUID?
     @Field(key: "warnings") var warnings: Int
     @Field(key: "received_at") var receivedAt: Date
     @OptionalField(key: "exported_at") var exportedAt: Date?
@@ -102,6 +104,8 @@ struct IntakeContext: Sendable {
     /// Audit actor, e.g. `anonym`, `token:rh_…`, `kanal:email`.
     let actor: String
     let actorID: String?
+    /// The signed-in supplier's account, so the invoice shows in its "my invoices".
+    var supplierAccountID: UUID? = nil
 }
 
 /// A way invoices arrive besides the web. E-mail (one mailbox per Leitweg-ID, IMAP or an SMTP
@@ -158,8 +162,9 @@ enum InvoiceIntake {
     /// Validates off the event loop, routes, stores the bytes, and commits the row and the audit
     /// entry in one transaction before returning: an accepted invoice is never lost.
     static func receive(_ req: Request, data: Data, channel: String, supplierEmail: String? = nil) async throws -> IntakeResult {
-        try await receive(IntakeContext(app: req.application, db: req.db, actor: req.principal.auditActor, actorID: req.principal.actorID),
-                          data: data, channel: channel, supplierEmail: supplierEmail)
+        try await receive(IntakeContext(app: req.application, db: req.db, actor: req.principal.auditActor, actorID: req.principal.actorID,
+                                        supplierAccountID: req.principal.citizen?.userID),
+                          data: data, channel: channel, supplierEmail: supplierEmail ?? req.principal.citizen?.email)
     }
 
     /// The one entry point of every channel (web, API, form; e-mail and Peppol later, see
@@ -205,6 +210,7 @@ enum InvoiceIntake {
         e.status = InvoiceStatus.received.rawValue
         e.receiptHash = LocalFileStorage.hex(Data(receipt.utf8))
         e.supplierEmail = supplierEmail
+        e.supplierAccountID = ctx.supplierAccountID
         e.warnings = report.warnings.count
         e.receivedAt = Date()
         let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"

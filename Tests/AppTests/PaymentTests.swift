@@ -253,6 +253,34 @@ final class PaymentFlowTests: XCTestCase {
         let canceled = try await Payment.query(on: app.db).filter(\.$status == "CANCELED").count()
         XCTAssertEqual(canceled, 20)
     }
+
+    /// Two instances deliver webhooks at the same time: each status change reaches the receiver once.
+    func testTwoInstancesDeliverEachWebhookOnce() async throws {
+        guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let second = try await Application.make(.testing)
+        var config = RathausConfig()
+        config.bcryptCost = 4; config.dataDirectory = nil; config.databaseURL = url
+        try await configure(second, config)
+        defer { Task { try? await second.asyncShutdown() } }
+        let sink = try HTTPSink()
+        defer { sink.stop() }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken",
+                                                      haushaltsstelle: "1.1220.1100", webhook: "http://127.0.0.1:\(sink.port)/hook")
+        for i in 0..<12 {
+            let (id, _) = try await created(app, token: token, id: "w\(i)")
+            try await PaymentService.apply(paymentID: id, status: .payed, method: "CREDITCARD", detail: "", provider: "test", eventID: "w\(i)", app: app, actor: "test")
+        }
+        async let a = PaymentService.deliverWebhooks(app: app, limit: 5)
+        async let b = PaymentService.deliverWebhooks(app: second, limit: 5)
+        _ = try await (a, b)
+        _ = try await PaymentService.deliverWebhooks(app: app)
+        _ = try await PaymentService.deliverWebhooks(app: second)
+        XCTAssertEqual(sink.requests.count, 12)
+        XCTAssertEqual(Set(sink.requests.map { $0.headers["x-rathaus-ereignis"] ?? "" }).count, 12, "no webhook twice")
+    }
 }
 
 /// The e-payment journey of the online services: resident parking permit in Erfurt (fee paid

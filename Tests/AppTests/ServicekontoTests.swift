@@ -222,6 +222,25 @@ final class ServicekontoTests: XCTestCase {
         XCTAssertEqual(r.status, .ok)
     }
 
+    func testCitizenTurnsTheSecondFactorOnAndOff() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let (u, b) = try await Self.citizen(app, "zwei@example.org")
+        var r = try await b.get("/konto/sicherheit")
+        let secret = try XCTUnwrap(r.text.range(of: "id=\"totp-secret\">").map { String(r.text[$0.upperBound...].prefix { $0 != "<" }) })
+        r = try await b.post("/konto/sicherheit", ["code": "000000"])
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("passt nicht zum angezeigten Schlüssel"))
+        r = try await b.post("/konto/sicherheit", ["code": TOTP.code(secret: secret, step: TOTP.step(at: Date()))!])
+        XCTAssertEqual(r.headers.first(name: .location), "/konto/sicherheit?ok=an")
+        let stored = try await XCTUnwrapAsync(try await User.find(u.id, on: app.db))
+        XCTAssertTrue(stored.totpEnabled)
+        let fresh = Browser(app)
+        try await fresh.get("/konto/anmelden")
+        r = try await fresh.post("/konto/anmelden", ["email": "zwei@example.org", "passwort": "Sicheres-Passwort-1"])
+        XCTAssertEqual(r.headers.first(name: .location), "/anmelden/code", "now the code is asked for")
+    }
+
     func testStaffCannotUseTheCitizenLoginAndCitizensCannotUseStaffPages() async throws {
         let app = try await makeTestApp()
         defer { Task { try? await app.asyncShutdown() } }

@@ -29,6 +29,8 @@ struct ServicekontoController {
         k.get("loeschen", use: deleteForm)
         k.post("loeschen", use: delete)
         k.post("unternehmen", "mitglieder", use: addMember)
+        k.get("sicherheit", use: securityPage)
+        k.post("sicherheit", use: security)
     }
 
     // MARK: helpers
@@ -400,6 +402,56 @@ struct ServicekontoController {
             }
         }
         return req.redirect(to: "/konto/profil", redirectType: .normal)
+    }
+
+    // MARK: second factor (optional for Servicekonto holders)
+
+    struct SecurityView: Encodable { var enabled: Bool; var secret: String; var uri: String; var done: String }
+
+    @Sendable func securityPage(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return Self.loginRedirect(req) }
+        guard let u = try await User.find(me.userID, on: req.db) else { throw AppError.notFound }
+        return try await req.render("konto/sicherheit", title: req.t("sk_security_title"), securityView(req, u), form: true)
+    }
+
+    func securityView(_ req: Request, _ u: User) -> SecurityView {
+        if u.totpEnabled { return SecurityView(enabled: true, secret: "", uri: "", done: req.queryParams["ok"] ?? "") }
+        let secret = req.session.data["konto_totp"] ?? TOTP.newSecret()
+        req.session.data["konto_totp"] = secret
+        return SecurityView(enabled: false, secret: secret, uri: TOTP.otpauthURI(secret: secret, account: u.email), done: req.queryParams["ok"] ?? "")
+    }
+
+    /// Turns the second factor on (with a code from the app for the shown key) or off (with a current code).
+    @Sendable func security(req: Request) async throws -> Response {
+        guard let me = req.principal.citizen else { return Self.loginRedirect(req) }
+        guard let u = try await User.find(me.userID, on: req.db) else { throw AppError.notFound }
+        let code = ((try? req.content.get(String.self, at: "code")) ?? "").trimmingCharacters(in: .whitespaces)
+        do {
+            try await LoginController.checkThrottle(req, email: u.email)
+            if u.totpEnabled {
+                guard let secret = u.totpSecret, let step = TOTP.verify(code: code, secret: secret, at: Date(), after: u.totpLastStep) else {
+                    try await LoginController.recordAttempt(req, email: u.email, success: false)
+                    throw AppError.invalid("code", de: "Der Code ist falsch oder abgelaufen. Bitte geben Sie den aktuellen Code aus Ihrer App ein.", en: "Wrong code.")
+                }
+                u.totpEnabled = false; u.totpSecret = nil; u.totpLastStep = step
+            } else {
+                guard let secret = req.session.data["konto_totp"], let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0) else {
+                    try await LoginController.recordAttempt(req, email: u.email, success: false)
+                    throw AppError.invalid("code", de: "Der Code passt nicht zum angezeigten Schlüssel. Prüfen Sie die Uhrzeit Ihres Geräts.", en: "The code does not match.")
+                }
+                u.totpSecret = secret; u.totpEnabled = true; u.totpLastStep = step
+                req.session.data["konto_totp"] = nil
+            }
+            let on = u.totpEnabled
+            try await req.db.transaction { db in
+                try await u.save(on: db)
+                try await Audit.record(on: db, actor: "konto:\(u.email)", actorID: me.userID.uuidString, tenant: nil, action: on ? "auth.totp_enrolled" : "auth.totp_removed",
+                                       objectType: "user", objectID: u.email, before: nil, after: nil)
+            }
+            return req.redirect(to: "/konto/sicherheit?ok=\(on ? "an" : "aus")", redirectType: .normal)
+        } catch let e as AppError {
+            return try await req.renderError("konto/sicherheit", title: req.t("sk_security_title"), securityView(req, u), e)
+        }
     }
 
     // MARK: data rights

@@ -277,7 +277,7 @@ struct ApplicantController {
         let (p, _) = try await PaymentService.create(
             .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil,
                   requestHash: "", purpose: String("Gebühr \(d.title.de)".prefix(27)), description: d.title.de, amountCents: Int64(fee), items: [item],
-                  redirectURL: "/konto/antraege/\(id)/zahlung", antragID: id, provider: "test", booking: booking),
+                  redirectURL: "/konto/antraege/\(id)/zahlung", antragID: id, provider: settings.provider ?? "test", booking: booking),
             app: req.application, actor: me.actor, actorID: me.actorID)
         return req.redirect(to: PaymentService.payerPath(p), redirectType: .normal)
     }

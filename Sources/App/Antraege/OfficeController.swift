@@ -232,7 +232,7 @@ struct OfficeController {
         let (p, _) = try await PaymentService.create(
             .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil, requestHash: "",
                   purpose: String("Gebühr \(a.reference ?? "")".prefix(27)), description: a.serviceTitle, amountCents: cents, items: [item],
-                  redirectURL: "/konto/antraege/\(id)", antragID: id, provider: "test", booking: booking, expiresIn: 14 * 86400),
+                  redirectURL: "/konto/antraege/\(id)", antragID: id, provider: settings.provider ?? "test", booking: booking, expiresIn: 14 * 86400),
             app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID)
         try await AntragService.message(a, fromOffice: true,
                                         text: "Bitte bezahlen Sie die Gebühr von \(Money(cents: cents).formattedDE) (Kassenzeichen \(p.kassenzeichen)) innerhalb von 14 Tagen online über Ihren Antrag: /konto/antraege/\(id)",

@@ -29,6 +29,8 @@ struct PaymentCommand: AsyncCommand {
         var name: String?
         @Option(name: "webhook", help: "Adresse für signierte Statusmeldungen (https://…)")
         var webhook: String?
+        @Option(name: "dienstleister", help: "Zahlungsdienstleister (eingerichtete: test im Demo-Modus)")
+        var provider: String?
     }
 
     var help: String { "Richtet Kassenzeichen, Buchungsdaten und XBezahldienste-Endpunkte eines Mandanten ein." }
@@ -52,6 +54,12 @@ struct PaymentCommand: AsyncCommand {
             if let h = signature.haushaltsstelle { s.haushaltsstelle = String(h.prefix(40)) }
             if let k = signature.kostentraeger { s.kostentraeger = String(k.prefix(40)) }
             if let o = signature.objektnummer { s.objektnummer = String(o.prefix(40)) }
+            if let p = signature.provider {
+                guard context.application.paymentProviders[p] != nil else {
+                    throw CommandFailure(message: "Der Zahlungsdienstleister „\(p)“ ist auf dieser Installation nicht eingerichtet (vorhanden: \(context.application.paymentProviders.keys.sorted().joined(separator: ", "))).")
+                }
+                s.provider = p
+            }
             try await db.transaction { tx in
                 try await s.save(on: tx)
                 try await Audit.record(on: tx, actor: "cli:zahlung", actorID: nil, tenant: tenant.ars, action: "zahlung.settings", objectType: "mandant",
@@ -62,6 +70,9 @@ struct PaymentCommand: AsyncCommand {
             guard let o = signature.originator, let e = signature.endpoint, XBezahldiensteRules.idOK(o), XBezahldiensteRules.idOK(e) else {
                 throw CommandFailure(message: "--originator und --endpunkt: je 1 bis 36 Zeichen aus Buchstaben, Ziffern, _ und -.")
             }
+            if let p = signature.provider, context.application.paymentProviders[p] == nil {
+                throw CommandFailure(message: "Der Zahlungsdienstleister „\(p)“ ist auf dieser Installation nicht eingerichtet.")
+            }
             if let w = signature.webhook, !(w.hasPrefix("https://") || w.hasPrefix("http://")) {
                 throw CommandFailure(message: "--webhook muss eine http(s)-Adresse sein.")
             }
@@ -70,7 +81,7 @@ struct PaymentCommand: AsyncCommand {
             }
             let secret = AccountToken.randomToken()
             let ep = PaymentEndpoint()
-            ep.tenantARS = tenant.ars; ep.originatorID = o; ep.endpointID = e; ep.name = signature.name ?? e; ep.provider = "test"
+            ep.tenantARS = tenant.ars; ep.originatorID = o; ep.endpointID = e; ep.name = signature.name ?? e; ep.provider = signature.provider ?? "test"
             ep.webhookURL = signature.webhook ?? ""; ep.webhookSecret = secret; ep.haushaltsstelle = signature.haushaltsstelle ?? ""
             ep.kostentraeger = signature.kostentraeger ?? ""; ep.objektnummer = signature.objektnummer ?? ""; ep.active = true
             try await db.transaction { tx in
@@ -78,7 +89,7 @@ struct PaymentCommand: AsyncCommand {
                 try await Audit.record(on: tx, actor: "cli:zahlung", actorID: nil, tenant: tenant.ars, action: "zahlung.endpoint", objectType: "endpunkt",
                                        objectID: "\(o)/\(e)", before: nil, after: ep.webhookURL)
             }
-            context.console.print("Endpunkt \(o)/\(e) für \(tenant.name) eingerichtet (Zahlungsdienst: test). Webhook-Geheimnis (nur jetzt angezeigt):")
+            context.console.print("Endpunkt \(o)/\(e) für \(tenant.name) eingerichtet (Zahlungsdienst: \(ep.provider)). Webhook-Geheimnis (nur jetzt angezeigt):")
             context.console.print(secret)
         default:
             throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: einstellungen, endpunkt")

@@ -14,6 +14,8 @@ final class PaymentSettings: Model, @unchecked Sendable {
     @Field(key: "haushaltsstelle") var haushaltsstelle: String
     @Field(key: "kostentraeger") var kostentraeger: String
     @Field(key: "objektnummer") var objektnummer: String
+    /// The payment provider of the tenant's own online services (`test` in demo; ePayBL, epay21 … when configured).
+    @OptionalField(key: "provider") var provider: String?
     init() {}
 
     static func defaultPrefix(_ ars: String) -> String {

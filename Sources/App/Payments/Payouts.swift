@@ -28,6 +28,7 @@ struct M017CreatePayoutsAndSupplierAccounts: AsyncMigration {
             .field("expected_cents", .int64, .required).field("received_cents", .int64, .required).field("reconciled_by", .string, .required)
             .field("reconciled_at", .datetime, .required).create()
         try await database.schema(EInvoice.schema).field("supplier_account_id", .uuid).update()
+        try await database.schema(PaymentSettings.schema).field("provider", .string).update()
         let sql = database as! any SQLDatabase
         try await sql.create(index: "payouts_uq").unique().on(Payout.schema).column("tenant_ars").column("provider").column("payout_date").run()
         try await sql.create(index: "rechnungen_supplier_account_idx").on(EInvoice.schema).column("supplier_account_id").run()

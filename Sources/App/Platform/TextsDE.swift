@@ -618,5 +618,12 @@ enum TextsDE {
         "inv_mine_title": "Meine Rechnungen",
         "inv_mine_lead": "E-Rechnungen, die Sie angemeldet eingereicht haben, mit ihrem Bearbeitungsstand bei der Kommune",
         "inv_mine_none": "Noch keine Rechnungen. Reichen Sie eine Rechnung ein, während Sie angemeldet sind, dann erscheint sie hier.",
+        "sk_security_title": "Anmeldung absichern",
+        "sk_totp_explain": "Schützen Sie Ihr Konto mit einem zweiten Faktor: Richten Sie den Schlüssel in einer Authenticator-App ein und bestätigen Sie mit dem angezeigten Code. Danach fragt die Anmeldung nach dem Code.",
+        "sk_totp_enable": "Zweiten Faktor einschalten",
+        "sk_totp_disable": "Zweiten Faktor ausschalten",
+        "sk_totp_is_on": "Der zweite Faktor ist eingeschaltet. Zum Ausschalten geben Sie einen aktuellen Code ein.",
+        "sk_totp_on": "Der zweite Faktor ist jetzt eingeschaltet.",
+        "sk_totp_off": "Der zweite Faktor ist ausgeschaltet.",
     ]
 }

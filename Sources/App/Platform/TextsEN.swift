@@ -618,5 +618,12 @@ enum TextsEN {
         "inv_mine_title": "My invoices",
         "inv_mine_lead": "E-invoices you sent while signed in, with their status",
         "inv_mine_none": "No invoices yet.",
+        "sk_security_title": "Sign-in security",
+        "sk_totp_explain": "Protect your account with a second factor.",
+        "sk_totp_enable": "Turn on second factor",
+        "sk_totp_disable": "Turn off second factor",
+        "sk_totp_is_on": "The second factor is on.",
+        "sk_totp_on": "The second factor is on now.",
+        "sk_totp_off": "The second factor is off.",
     ]
 }

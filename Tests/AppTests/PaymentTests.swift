@@ -130,6 +130,32 @@ final class XBezahldiensteContractTests: XCTestCase {
     }
 }
 
+struct BrokenProvider: PaymentProvider {
+    let id = "kaputt"
+    struct Down: Error {}
+    func initiate(_ p: Payment, returnURL: String, on db: any Database) async throws -> (ref: String, payerURL: String) { throw Down() }
+    func status(ref: String, on db: any Database) async throws -> (status: PaymentStatus, method: String) { throw Down() }
+    func refund(ref: String, cents: Int64, on db: any Database) async throws -> String { throw Down() }
+}
+
+final class PaymentProviderDownTests: XCTestCase {
+    func testAProviderThatIsDownFailsThePaymentVisibly() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        app.paymentProviders = ["test": TestPaymentProvider(), "kaputt": BrokenProvider()]
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        let ep = try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1")
+        ep.provider = "kaputt"
+        try await ep.save(on: app.db)
+        let r = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request())
+        XCTAssertEqual(r.status, .serviceUnavailable, r.text)
+        XCTAssertEqual(try r.json()["code"] as? String, "PROVIDER_UNAVAILABLE")
+        let p = try await XCTUnwrapAsync(try await Payment.query(on: app.db).first())
+        XCTAssertEqual(p.status, "FAILED")
+        XCTAssertEqual(p.statusDetail, "Zahlungsdienst nicht erreichbar")
+    }
+}
+
 final class PaymentFlowTests: XCTestCase {
     func created(_ app: Application, token: String, id: String = "r1") async throws -> (UUID, String) {
         let r = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: id))

@@ -96,6 +96,7 @@ struct ServicekontoController {
         let base = app.rathaus.publicURL
         let email = v.email, name = "\(v.vorname) \(v.nachname)", kind = v.kontoart, firma = v.firma, reg = v.registernummer
         let vorname = v.vorname, nachname = v.nachname
+        do {
         try await req.db.transaction { db in
             if try await User.query(on: db).filter(\.$email == email).first() != nil {
                 // Same answer as for a new address, so the form does not reveal who has an account;
@@ -136,6 +137,10 @@ struct ServicekontoController {
                                      body: "Guten Tag \(name),\n\nbitte bestätigen Sie Ihre E-Mail-Adresse für Ihr Servicekonto, indem Sie diesen Link öffnen (48 Stunden gültig):\n\(base)/konto/bestaetigen/\(token)\n\nFalls Sie sich nicht registriert haben, ignorieren Sie diese Nachricht.\n\nDiese Nachricht wurde automatisch erstellt.")
             try await Audit.record(on: db, actor: "konto:\(email)", actorID: uid.uuidString, tenant: nil, action: "konto.register",
                                    objectType: "user", objectID: email, before: nil, after: kind)
+        }
+        } catch {
+            // a parallel registration of the same address won the unique index: same neutral answer
+            guard try await User.query(on: req.db).filter(\.$email == email).first() != nil else { throw error }
         }
         return try await req.render("konto/hinweis", title: req.t("sk_register_title"),
                                     Notice(heading: req.t("sk_register_sent_title"), text: req.t("sk_register_sent_text"), link: "/konto/anmelden", linkText: req.t("sk_to_login")))

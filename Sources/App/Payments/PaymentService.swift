@@ -142,9 +142,16 @@ enum PaymentService {
             throw error
         }
         let provider = try app.paymentProvider(n.provider)
-        let (ref, _) = try await provider.initiate(payment, returnURL: n.redirectURL, on: app.db)
-        payment.providerRef = ref
-        try await payment.save(on: app.db)
+        do {
+            let (ref, _) = try await provider.initiate(payment, returnURL: n.redirectURL, on: app.db)
+            payment.providerRef = ref
+            try await payment.save(on: app.db)
+        } catch {
+            // the provider did not take the payment: it fails visibly instead of waiting for expiry
+            try await apply(paymentID: try payment.requireID(), status: .failed, method: "", detail: "Zahlungsdienst nicht erreichbar", provider: n.provider,
+                            eventID: "initiate-\(payment.id?.uuidString ?? "")", app: app, actor: "system:zahlungen")
+            throw fail(.serviceUnavailable, "PROVIDER_UNAVAILABLE", "Der Zahlungsdienst ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.")
+        }
         return (payment, true)
     }
 
@@ -233,7 +240,7 @@ enum PaymentService {
             return try await app.db.transaction { db in
                 struct Row: Decodable { let id: UUID }
                 let ids = try await (db as! any SQLDatabase).raw("""
-                    SELECT id FROM payments WHERE status = 'INITIAL' AND (expires_at <= \(bind: now) OR created_at <= \(bind: now.addingTimeInterval(-pollAfter)))
+                    SELECT id FROM payments WHERE status = 'INITIAL' AND (expires_at <= \(bind: now) OR updated_at <= \(bind: now.addingTimeInterval(-pollAfter)))
                     ORDER BY created_at LIMIT \(literal: limit) FOR UPDATE SKIP LOCKED
                     """).all(decoding: Row.self).map(\.id)
                 var n = 0
@@ -242,7 +249,7 @@ enum PaymentService {
             }
         } else {
             due = try await Payment.query(on: app.db).filter(\.$status == PaymentStatus.initial.rawValue).all()
-                .filter { $0.expiresAt <= now || $0.createdAt <= now.addingTimeInterval(-pollAfter) }.compactMap(\.id).prefix(limit).map { $0 }
+                .filter { $0.expiresAt <= now || $0.updatedAt <= now.addingTimeInterval(-pollAfter) }.compactMap(\.id).prefix(limit).map { $0 }
         }
         var n = 0
         for id in due {
@@ -259,7 +266,12 @@ enum PaymentService {
         let (st, method) = try await provider.status(ref: p.providerRef, on: db)
         let target: PaymentStatus
         var detail = ""
-        if st != .initial { target = st; detail = "per Statusabfrage" } else if p.expiresAt <= now { target = .canceled; detail = "abgelaufen" } else { return false }
+        if st != .initial { target = st; detail = "per Statusabfrage" } else if p.expiresAt <= now { target = .canceled; detail = "abgelaufen" } else {
+            // still open at the provider: ask again after `pollAfter`, not on every sweep
+            p.updatedAt = now
+            try await p.save(on: db)
+            return false
+        }
         let eventID = "sweep-\(id.uuidString)-\(target.rawValue)"
         if try await PaymentEvent.query(on: db).filter(\.$provider == p.provider).filter(\.$eventID == eventID).first() != nil { return false }
         let e = PaymentEvent()

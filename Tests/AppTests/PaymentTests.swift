@@ -485,3 +485,39 @@ final class PayoutReconciliationTests: XCTestCase {
         XCTAssertEqual(r.status, .forbidden, "the clerk does not see the cash office")
     }
 }
+
+final class PaymentSettingsTests: XCTestCase {
+    func testTenantAdminSetsPrefixAndCreatesAnEndpoint() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let admin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
+        let b = Browser(app)
+        try await b.login(admin)
+        var r = try await b.get("/mandanten/16051/zahlungen")
+        XCTAssertEqual(r.status, .ok)
+        r = try await b.post("/mandanten/16051/zahlungen", ["praefix": "erfurt-1", "ablauf": "90", "dienstleister": "test"])
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("1 bis 8 Großbuchstaben"))
+        r = try await b.post("/mandanten/16051/zahlungen", ["praefix": "ER", "ablauf": "60", "dienstleister": "test", "haushaltsstelle": "1.0000.1000"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await b.post("/mandanten/16051/zahlungen/endpunkte", ["originator": "stadt erfurt", "endpunkt": "x"])
+        XCTAssertEqual(r.status, .badRequest)
+        r = try await b.post("/mandanten/16051/zahlungen/endpunkte", ["originator": "stadt-erfurt", "endpunkt": "hundesteuer", "name": "Hundesteuer-Verfahren"])
+        XCTAssertTrue(r.text.contains("Webhook-Geheimnis"), r.text)
+        r = try await b.post("/mandanten/16051/zahlungen/endpunkte", ["originator": "stadt-erfurt", "endpunkt": "hundesteuer"])
+        XCTAssertEqual(r.status, .conflict)
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        let res = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/hundesteuer", token: token, json: XBezahldiensteContractTests.request())
+        XCTAssertEqual(res.status, .created, res.text)
+        XCTAssertTrue((try res.json()["transactionReference"] as? String ?? "").hasPrefix("ER"))
+        let p = try await XCTUnwrapAsync(try await Payment.query(on: app.db).first())
+        XCTAssertLessThan(p.expiresAt.timeIntervalSinceNow, 61 * 60)
+        let items = try await PaymentItem.query(on: app.db).all()
+        XCTAssertEqual(items.first?.haushaltsstelle, "1.0000.1000", "tenant default when the endpoint has none")
+        let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")
+        let k = Browser(app)
+        try await k.login(clerk)
+        let denied = try await k.get("/mandanten/16051/zahlungen")
+        XCTAssertEqual(denied.status, .forbidden)
+    }
+}

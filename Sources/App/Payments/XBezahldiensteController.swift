@@ -93,9 +93,17 @@ struct XBezahldiensteController {
         let (p, created) = try await PaymentService.create(
             .init(tenantARS: ep.tenantARS, endpointID: ep.id, originator: ep.originatorID, endpoint: ep.endpointID, requestID: rid, requestHash: hash,
                   purpose: input.purpose ?? "", description: input.description ?? "", amountCents: checked.0, items: checked.1, redirectURL: redirect,
-                  antragID: nil, provider: ep.provider, booking: (ep.haushaltsstelle, ep.kostentraeger, ep.objektnummer)),
+                  antragID: nil, provider: ep.provider,
+                  booking: try await Self.booking(ep, on: req.db)),
             app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID)
         return try await Self.out(p, app: req.application).encodeResponse(status: created ? .created : .ok, for: req)
+    }
+
+    /// The endpoint's booking data, completed by the tenant's defaults.
+    static func booking(_ ep: PaymentEndpoint, on db: any Database) async throws -> (String, String, String) {
+        let s = try await PaymentSettings.forTenant(ep.tenantARS, on: db)
+        return (ep.haushaltsstelle.isEmpty ? s.haushaltsstelle : ep.haushaltsstelle, ep.kostentraeger.isEmpty ? s.kostentraeger : ep.kostentraeger,
+                ep.objektnummer.isEmpty ? s.objektnummer : ep.objektnummer)
     }
 
     @Sendable func get(req: Request) async throws -> TransactionOut {

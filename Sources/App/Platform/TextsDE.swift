@@ -625,5 +625,12 @@ enum TextsDE {
         "sk_totp_is_on": "Der zweite Faktor ist eingeschaltet. Zum Ausschalten geben Sie einen aktuellen Code ein.",
         "sk_totp_on": "Der zweite Faktor ist jetzt eingeschaltet.",
         "sk_totp_off": "Der zweite Faktor ist ausgeschaltet.",
+        "payset_title": "Zahlungen einrichten",
+        "payset_prefix": "Präfix der Kassenzeichen",
+        "payset_expiry": "Unfertige Zahlungen laufen ab nach (Minuten)",
+        "payset_endpoints": "XBezahldienste-Endpunkte",
+        "payset_new_endpoint": "Neuer Endpunkt für ein Online-Verfahren",
+        "payset_add": "Endpunkt anlegen",
+        "payset_secret": "Webhook-Geheimnis (wird nur jetzt angezeigt) für",
     ]
 }

@@ -625,5 +625,12 @@ enum TextsEN {
         "sk_totp_is_on": "The second factor is on.",
         "sk_totp_on": "The second factor is on now.",
         "sk_totp_off": "The second factor is off.",
+        "payset_title": "Payment settings",
+        "payset_prefix": "Cash reference prefix",
+        "payset_expiry": "Unfinished payments expire after (minutes)",
+        "payset_endpoints": "XBezahldienste endpoints",
+        "payset_new_endpoint": "New endpoint",
+        "payset_add": "Add endpoint",
+        "payset_secret": "Webhook secret (shown once) for",
     ]
 }

@@ -29,4 +29,5 @@ func routes(_ app: Application) throws {
     TestProviderController().addRoutes(to: app)
     CashOfficeController().addRoutes(to: app)
     SupplierInvoicesController().addRoutes(to: app)
+    PaymentSettingsController().addRoutes(to: app)
 }

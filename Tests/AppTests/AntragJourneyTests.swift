@@ -399,3 +399,36 @@ final class AntragJourneyTests: XCTestCase {
         return try await AntragService.submit(a.id!, definition: d, activation: nil, app: app, actor: "test", actorID: nil)
     }
 }
+
+final class InboxTests: XCTestCase {
+    func testAssignAndFilterByAssigneeAndDate() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let one = try await AntragJourneyTests.submittedCase(app)
+        let two = try await AntragJourneyTests.submittedCase(app)
+        let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")
+        let other = try await createUser(app, email: "sb2@erfurt.test", role: .clerk, tenant: "16051")
+        let foreign = try await createUser(app, email: "sb@gera.test", role: .clerk, tenant: "16052")
+        let k = Browser(app)
+        try await k.login(clerk)
+        try await k.get("/mandanten/16051/antraege/\(one.id!)")
+        var r = try await k.post("/mandanten/16051/antraege/\(one.id!)/zuweisen", ["bearbeiter": clerk.id!.uuidString])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await k.post("/mandanten/16051/antraege/\(two.id!)/zuweisen", ["bearbeiter": foreign.id!.uuidString])
+        XCTAssertEqual(r.status, .badRequest, "only colleagues of the same tenant")
+        r = try await k.post("/mandanten/16051/antraege/\(two.id!)/zuweisen", ["bearbeiter": other.id!.uuidString])
+        r = try await k.get("/mandanten/16051/antraege?zugewiesen=ich")
+        XCTAssertTrue(r.text.contains(one.reference!) && !r.text.contains(two.reference!), r.text)
+        r = try await k.get("/mandanten/16051/antraege?zugewiesen=\(other.id!.uuidString)")
+        XCTAssertTrue(r.text.contains(two.reference!) && !r.text.contains(one.reference!))
+        let f = DateFormatter(); f.dateFormat = "dd.MM.yyyy"; f.timeZone = TimeZone(identifier: "Europe/Berlin")
+        r = try await k.get("/mandanten/16051/antraege?von=\(f.string(from: Date()))&bis=\(f.string(from: Date()))&sortierung=aelteste")
+        XCTAssertTrue(r.text.contains(one.reference!) && r.text.contains(two.reference!))
+        let oneAt = r.text.range(of: one.reference!)!.lowerBound, twoAt = r.text.range(of: two.reference!)!.lowerBound
+        XCTAssertLessThan(oneAt, twoAt, "oldest first")
+        r = try await k.get("/mandanten/16051/antraege?bis=01.01.2020")
+        XCTAssertFalse(r.text.contains(one.reference!))
+        let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "antrag.assign").count()
+        XCTAssertEqual(audit, 2)
+    }
+}

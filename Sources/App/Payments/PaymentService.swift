@@ -248,8 +248,9 @@ enum PaymentService {
                 return n
             }
         } else {
-            due = try await Payment.query(on: app.db).filter(\.$status == PaymentStatus.initial.rawValue).all()
-                .filter { $0.expiresAt <= now || $0.updatedAt <= now.addingTimeInterval(-pollAfter) }.compactMap(\.id).prefix(limit).map { $0 }
+            due = try await Payment.query(on: app.db).filter(\.$status == PaymentStatus.initial.rawValue)
+                .group(.or) { $0.filter(\.$expiresAt <= now).filter(\.$updatedAt <= now.addingTimeInterval(-pollAfter)) }
+                .sort(\.$createdAt).limit(limit).all().compactMap(\.id)
         }
         var n = 0
         for id in due {

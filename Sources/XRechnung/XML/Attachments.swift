@@ -1,0 +1,193 @@
+import Foundation
+
+/// Embedded attachments (BT-125: `cbc:EmbeddedDocumentBinaryObject`, `ram:AttachmentBinaryObject`)
+/// are most of an invoice's bytes. libxml2 copies every byte while parsing and then runs its
+/// xs:base64Binary check over it — measured as about a fifth of all validation time. So a large
+/// attachment is checked here with exactly libxml2's rule (`xmlSchemaValAtomicType`, base64:
+/// characters outside the alphabet are ignored, no alphabet character after `=`, at most two
+/// `=`, the count and the last character's unused bits must fit the padding) and, when it
+/// passes, libxml2 gets `AAAA` plus the same number of line breaks (line numbers stay right).
+/// An attachment that fails the rule is left as it is, so libxml2 reports it in its own words.
+/// The tree gets the original text back. Only plain content is replaced: no `&`, and the next
+/// markup must be the element's end tag (no CDATA, comment or child).
+enum Attachments {
+    static let minSize = 2048
+    /// Longer than any content left in place, so a real attachment is never taken for one.
+    static let placeholder = [UInt8](repeating: UInt8(ascii: "A"), count: minSize + 4)
+    static let names: [[UInt8]] = [Array("EmbeddedDocumentBinaryObject".utf8), Array("AttachmentBinaryObject".utf8)]
+
+    struct Original { let range: Range<Int>; let line: Int; let newlines: Int }
+
+    /// Returns the input for libxml2 and the original contents, in document order.
+    static func substitute(_ data: Data) -> (Data, [Original]) {
+        var ranges: [Original] = []
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let b = raw.bindMemory(to: UInt8.self)
+            let n = b.count
+            var i = 0
+            var linesBefore = 0, counted = 0
+            guard let base = b.baseAddress else { return }
+            /// Next position of `byte` at or after `from` (memchr: the document is scanned at memory speed).
+            func find(_ byte: UInt8, _ from: Int, _ to: Int) -> Int {
+                guard from < to, let p = memchr(base + from, Int32(byte), to - from) else { return to }
+                return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            }
+            while i < n {
+                i = find(UInt8(ascii: "<"), i, n)
+                guard i < n else { break }
+                guard i + 1 < n, b[i + 1] != UInt8(ascii: "/"), b[i + 1] != UInt8(ascii: "!"), b[i + 1] != UInt8(ascii: "?") else { i += 1; continue }
+                // element name (with optional prefix) of this start tag
+                var j = i + 1
+                var colon = -1
+                while j < n, b[j] != UInt8(ascii: ">"), b[j] != UInt8(ascii: "/"), b[j] != 0x20, b[j] != 0x0A, b[j] != 0x0D, b[j] != 0x09 {
+                    if b[j] == UInt8(ascii: ":") { colon = j }
+                    j += 1
+                }
+                let localStart = colon >= 0 ? colon + 1 : i + 1
+                let local = localStart..<j
+                guard names.contains(where: { $0.count == local.count && zip($0, b[local]).allSatisfy { $0 == $1 } }) else { i = j; continue }
+                // end of the start tag (attribute values may not contain `<`, and `>` only quoted)
+                var k = j
+                var quote: UInt8 = 0
+                while k < n {
+                    let c = b[k]
+                    if quote != 0 { if c == quote { quote = 0 } } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") { quote = c } else if c == UInt8(ascii: ">") { break }
+                    k += 1
+                }
+                guard k < n, b[k - 1] != UInt8(ascii: "/") else { i = k; continue }
+                let start = k + 1
+                let e = find(UInt8(ascii: "<"), start, n)
+                let plain = find(UInt8(ascii: "&"), start, e) == e
+                // the next markup must be this element's end tag
+                let endTag = e + 1 < n && b[e + 1] == UInt8(ascii: "/")
+                if plain, endTag, e - start >= minSize, base64OK(b, start..<e) {
+                    // line of the start tag as libxml2 counts it (\n, \r\n and a lone \r end a line)
+                    linesBefore += lineBreaks(b, counted..<i)
+                    counted = i
+                    ranges.append(Original(range: start..<e, line: linesBefore + 1, newlines: lineBreaks(b, start..<e)))
+                }
+                i = e
+            }
+        }
+        guard !ranges.isEmpty else { return (data, []) }
+        var out = Data()
+        out.reserveCapacity(data.count / 4)
+        var last = 0
+        for o in ranges {
+            out.append(data[data.startIndex + last ..< data.startIndex + o.range.lowerBound])
+            out.append(contentsOf: placeholder)
+            if o.newlines > 0 { out.append(contentsOf: [UInt8](repeating: 0x0A, count: o.newlines)) }
+            last = o.range.upperBound
+        }
+        out.append(data[data.startIndex + last ..< data.endIndex])
+        return (out, ranges)
+    }
+
+    static func lineBreaks(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int {
+        guard let base = b.baseAddress, !r.isEmpty else { return 0 }
+        var n = 0
+        // \n by memchr; a \r only matters when not followed by \n (rare: checked only if present)
+        var p = r.lowerBound
+        while p < r.upperBound, let hit = memchr(base + p, 0x0A, r.upperBound - p) {
+            n += 1
+            p = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
+        }
+        if memchr(base + r.lowerBound, 0x0D, r.count) != nil {
+            var q = r.lowerBound
+            while q < r.upperBound {
+                if b[q] == 0x0D, !(q + 1 < r.upperBound && b[q + 1] == 0x0A) { n += 1 }
+                q += 1
+            }
+        }
+        return n
+    }
+
+    /// Value of one base64 character as libxml2's `_xmlSchemaBase64Decode`: 0–63, 64 for `=`, -1 otherwise.
+    @inline(__always) static func decode(_ c: UInt8) -> Int { Int(table[Int(c)]) }
+
+    static let table: [Int8] = (0..<256).map { c -> Int8 in
+        switch c {
+        case 65...90: return Int8(c - 65)
+        case 97...122: return Int8(c - 97 + 26)
+        case 48...57: return Int8(c - 48 + 52)
+        case 43: return 62
+        case 47: return 63
+        case 61: return 64
+        default: return -1
+        }
+    }
+
+    /// libxml2 2.9's xs:base64Binary acceptance (xmlschemastypes.c), on the raw content.
+    static func base64OK(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var cur = r.lowerBound
+        var count = 0
+        table.withUnsafeBufferPointer { t in
+            while cur < r.upperBound {
+                let d = t[Int(b[cur])]
+                if d >= 64 { break }
+                if d >= 0 { count += 1 }
+                cur += 1
+            }
+        }
+        let firstPad = cur
+        var pad = 0
+        while cur < r.upperBound {
+            let d = decode(b[cur])
+            if d >= 0 && d < 64 { return false }
+            if d == 64 { pad += 1 }
+            cur += 1
+        }
+        /// The last alphabet character before the padding.
+        func lastValue() -> Int? {
+            var p = firstPad - 1
+            while p >= r.lowerBound {
+                let d = decode(b[p])
+                if d >= 0 && d < 64 { return d }
+                p -= 1
+            }
+            return nil
+        }
+        switch pad {
+        case 0: return count % 4 == 0
+        case 1:
+            guard count % 4 == 3, let v = lastValue() else { return false }
+            return v & ~0x3c == 0
+        case 2:
+            guard count % 4 == 2, let v = lastValue() else { return false }
+            return v & ~0x30 == 0
+        default: return false
+        }
+    }
+
+    /// Puts the original content back into the substituted elements (document order, same line),
+    /// with line ends normalised as libxml2 does (\r\n and a lone \r become \n).
+    static func restore(_ root: XElement, _ originals: [Original], from data: Data) {
+        var next = 0
+        func visit(_ e: XElement) {
+            guard next < originals.count else { return }
+            let o = originals[next]
+            // libxml2 keeps at most 65535 as an element's line without XML_PARSE_BIG_LINES
+            if (e.name == "EmbeddedDocumentBinaryObject" || e.name == "AttachmentBinaryObject"), e.line == o.line || (o.line >= 65535 && e.line >= 65535),
+               e.text.utf8.count == placeholder.count + o.newlines, e.text.utf8.prefix(placeholder.count).elementsEqual(placeholder) {
+                e.text = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
+                    let all = raw.bindMemory(to: UInt8.self)
+                    let bytes = UnsafeBufferPointer(rebasing: all[o.range])
+                    guard bytes.contains(0x0D) else { return String(decoding: bytes, as: UTF8.self) }
+                    var norm: [UInt8] = []
+                    norm.reserveCapacity(bytes.count)
+                    var prevCR = false
+                    for c in bytes {
+                        if c == 0x0D { norm.append(0x0A); prevCR = true; continue }
+                        if c == 0x0A, prevCR { prevCR = false; continue }
+                        prevCR = false
+                        norm.append(c)
+                    }
+                    return String(decoding: norm, as: UTF8.self)
+                }
+                next += 1
+            }
+            for c in e.children { visit(c) }
+        }
+        visit(root)
+    }
+}

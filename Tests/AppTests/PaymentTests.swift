@@ -260,10 +260,7 @@ final class PaymentFlowTests: XCTestCase {
         guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
         let app = try await makeTestApp()
         defer { Task { try? await app.asyncShutdown() } }
-        let second = try await Application.make(.testing)
-        var config = RathausConfig()
-        config.bcryptCost = 4; config.dataDirectory = nil; config.databaseURL = url
-        try await configure(second, config)
+        let second = try await makeSecondInstance(url)
         defer { Task { try? await second.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
@@ -285,10 +282,7 @@ final class PaymentFlowTests: XCTestCase {
         guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
         let app = try await makeTestApp()
         defer { Task { try? await app.asyncShutdown() } }
-        let second = try await Application.make(.testing)
-        var config = RathausConfig()
-        config.bcryptCost = 4; config.dataDirectory = nil; config.databaseURL = url
-        try await configure(second, config)
+        let second = try await makeSecondInstance(url)
         defer { Task { try? await second.asyncShutdown() } }
         let sink = try HTTPSink()
         defer { sink.stop() }

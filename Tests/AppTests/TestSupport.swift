@@ -26,6 +26,20 @@ func makeTestApp(demo: Bool = false) async throws -> Application {
     return app
 }
 
+/// Another instance on the same PostgreSQL database (no reset), as a second server would be.
+func makeSecondInstance(_ url: String) async throws -> Application {
+    let app = try await Application.make(.testing)
+    var config = RathausConfig()
+    config.bcryptCost = 4
+    config.dataDirectory = nil
+    config.databaseURL = url
+    do { try await configure(app, config) } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+    return app
+}
+
 private func resetPostgres(_ url: String) async throws {
     let tmp = try await Application.make(.testing)
     tmp.databases.use(try .postgres(url: url), as: .psql)

@@ -40,8 +40,7 @@ struct TestIdentityProvider: IdentityProvider {
     }
 
     static func signature(state: String, level: String, subject: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(state)|\(level)|\(subject)".utf8), using: key)
-        return Data(mac).map { String(format: "%02x", $0) }.joined()
+        Signature.hmac(Data("\(state)|\(level)|\(subject)".utf8), key: key)
     }
 
     func complete(query: [String: String], expectedState: String) async throws -> VerifiedIdentity {

@@ -44,12 +44,7 @@ final class AccountToken: Model, @unchecked Sendable {
         return rows.first?.user_id
     }
 
-    static func randomToken() -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func randomToken() -> String { randomURLToken() }
 }
 
 /// Profile data a person may let services prefill (only with consent per service).

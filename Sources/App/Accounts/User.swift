@@ -130,16 +130,12 @@ final class APIToken: Model, @unchecked Sendable {
     var scopeSet: Set<Scope> { Set(scopes.split(separator: ",").compactMap { Scope(rawValue: String($0)) }) }
 
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(token.utf8)).hex
     }
 
     /// Creates a token and returns it with its clear text (to be shown once).
     static func generate(tenant: String, scopes: [Scope], name: String, createdBy: String) -> (APIToken, String) {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        let clear = "rh_" + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let clear = "rh_" + randomURLToken()
         let t = APIToken()
         t.tenantARS = tenant
         t.scopes = scopes.map(\.rawValue).sorted().joined(separator: ",")

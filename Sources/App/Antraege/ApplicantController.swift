@@ -218,7 +218,7 @@ struct ApplicantController {
         let e = AntragService.engine(d)
         let answers = e.normalize(a.decodedAnswers())
         let issues = e.validate(answers)
-        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: req.db)
         let fee = issues.isEmpty ? (try? OnlineServiceCatalogue.fee(d, activation: act, answers: answers)) : nil
         let problems = issues.map { i in FieldError(field: i.path, message: i.de) }
         let stepOf = issues.first.flatMap { i in d.form.steps.first { s in s.fields.contains { i.path == $0.id || i.path.hasPrefix($0.id + ".") } }?.id }
@@ -257,7 +257,7 @@ struct ApplicantController {
         guard e.validate(answers).isEmpty else { return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal) }
         let notify = (try? req.content.get(String.self, at: "benachrichtigung")) == "email"
         if a.notifyByEmail != notify { a.notifyByEmail = notify; try await a.save(on: req.db) }
-        guard let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first(),
+        guard let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: req.db),
               act.active, act.policy == "vor_absenden" else {
             return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
         }
@@ -268,17 +268,8 @@ struct ApplicantController {
             .filter(\.$amountCents == Int64(fee)).first(), open.expiresAt > Date() {
             return req.redirect(to: PaymentService.payerPath(open), redirectType: .normal)
         }
-        let settings = try await PaymentSettings.forTenant(a.tenantARS, on: req.db)
-        let booking = (act.haushaltsstelle.flatMap { $0.isEmpty ? nil : $0 } ?? settings.haushaltsstelle,
-                       act.kostentraeger.flatMap { $0.isEmpty ? nil : $0 } ?? settings.kostentraeger,
-                       act.objektnummer.flatMap { $0.isEmpty ? nil : $0 } ?? settings.objektnummer)
-        let item = XBezahldiensteRules.CheckedItem(description: d.title.de, quantity: 1, taxRateBasisPoints: 0, singleNetCents: Int64(fee),
-                                                   singleTaxCents: 0, totalCents: Int64(fee), bookingData: [:])
-        let (p, _) = try await PaymentService.create(
-            .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil,
-                  requestHash: "", purpose: String("Gebühr \(d.title.de)".prefix(27)), description: d.title.de, amountCents: Int64(fee), items: [item],
-                  redirectURL: "/konto/antraege/\(id)/zahlung", antragID: id, provider: settings.provider ?? "test", booking: booking),
-            app: req.application, actor: me.actor, actorID: me.actorID)
+        let p = try await PaymentService.createForCase(a, cents: Int64(fee), purpose: "Gebühr \(d.title.de)", returnTo: "/konto/antraege/\(id)/zahlung",
+                                                       app: req.application, actor: me.actor, actorID: me.actorID)
         return req.redirect(to: PaymentService.payerPath(p), redirectType: .normal)
     }
 
@@ -334,7 +325,7 @@ struct ApplicantController {
         }
         guard p.paymentStatus == .payed else { return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
-        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: req.db)
         _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
         return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal)
     }
@@ -351,7 +342,7 @@ struct ApplicantController {
             a.notifyByEmail = notify
             try await a.save(on: req.db)
         }
-        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
+        let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: req.db)
         guard act?.active == true else {
             throw AppError(.conflict, "onlinedienst.deactivated", de: "Die Gemeinde hat diesen Onlinedienst inzwischen abgeschaltet. Ihr Entwurf bleibt gespeichert; bitte wenden Sie sich an \(a.officeName).",
                            en: "The municipality has switched this service off.")

@@ -130,7 +130,7 @@ struct OfficeController {
         let base = "/mandanten/\(ars)/antraege/\(id)"
         let status = a.caseStatus ?? .received
         let payments = try await Self.paymentRows(req, antrag: id, ars: ars)
-        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$slug == a.slug).first()
+        let act = try await ServiceActivation.of(ars, a.slug, on: req.db)
         let clerks = try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all()
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
         return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
@@ -222,18 +222,9 @@ struct OfficeController {
             throw AppError.invalid("betrag", de: "Der Betrag ist kein Geldbetrag, z. B. 45,00.", en: "Not an amount.")
         }
         guard cents > 0, cents <= 10_000_000 else { throw AppError.invalid("betrag", de: "Der Betrag muss zwischen 0,01 € und 100.000 € liegen.", en: "Out of range.") }
-        let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == a.tenantARS).filter(\.$slug == a.slug).first()
-        let settings = try await PaymentSettings.forTenant(a.tenantARS, on: req.db)
-        let booking = (act?.haushaltsstelle.flatMap { $0.isEmpty ? nil : $0 } ?? settings.haushaltsstelle,
-                       act?.kostentraeger.flatMap { $0.isEmpty ? nil : $0 } ?? settings.kostentraeger,
-                       act?.objektnummer.flatMap { $0.isEmpty ? nil : $0 } ?? settings.objektnummer)
-        let item = XBezahldiensteRules.CheckedItem(description: a.serviceTitle, quantity: 1, taxRateBasisPoints: 0, singleNetCents: cents,
-                                                   singleTaxCents: 0, totalCents: cents, bookingData: [:])
-        let (p, _) = try await PaymentService.create(
-            .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil, requestHash: "",
-                  purpose: String("Gebühr \(a.reference ?? "")".prefix(27)), description: a.serviceTitle, amountCents: cents, items: [item],
-                  redirectURL: "/konto/antraege/\(id)", antragID: id, provider: settings.provider ?? "test", booking: booking, expiresIn: 14 * 86400),
-            app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID)
+        let p = try await PaymentService.createForCase(a, cents: cents, purpose: "Gebühr \(a.reference ?? "")", returnTo: "/konto/antraege/\(id)",
+                                                       expiresIn: 14 * 86400, app: req.application, actor: req.principal.auditActor,
+                                                       actorID: req.principal.actorID)
         try await AntragService.message(a, fromOffice: true,
                                         text: "Bitte bezahlen Sie die Gebühr von \(Money(cents: cents).formattedDE) (Kassenzeichen \(p.kassenzeichen)) innerhalb von 14 Tagen online über Ihren Antrag: /konto/antraege/\(id)",
                                         files: [], app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID,

@@ -42,7 +42,7 @@ struct OnlineServiceController {
         let r = try await req.application.responsibility.responsibility(leika: d.leika, placeARS: placeARS, on: req)
         a.responsibility = r
         if let tenant = r.office?.tenantARS,
-           let act = try await ServiceActivation.query(on: req.db).filter(\.$tenantARS == tenant).filter(\.$slug == slug).first() {
+           let act = try await ServiceActivation.of(tenant, slug, on: req.db) {
             a.activation = act
             if let oid = act.officeID { a.receivingOffice = try await req.application.responsibility.office(oid, on: req) }
             if a.receivingOffice == nil { a.receivingOffice = r.office }
@@ -389,7 +389,7 @@ struct OnlineServiceController {
             throw AppError.invalid("haushaltsstelle", de: "Für die Online-Zahlung braucht die Kasse eine Haushaltsstelle. Bitte tragen Sie sie ein.", en: "A budget item is needed for online payment.")
         }
         try await req.db.transaction { db in
-            let act = try await ServiceActivation.query(on: db).filter(\.$tenantARS == ars).filter(\.$slug == slug).first() ?? ServiceActivation()
+            let act = try await ServiceActivation.of(ars, slug, on: db) ?? ServiceActivation()
             let before = act.id == nil ? nil : (act.active ? "aktiv" : "inaktiv")
             act.tenantARS = ars; act.slug = slug; act.active = active; act.officeID = office; act.feeCents = localFee
             act.localText = text; act.contact = contact; act.updatedAt = Date(); act.updatedBy = actor

@@ -47,6 +47,11 @@ final class ServiceActivation: Model, @unchecked Sendable {
     init() {}
 
     var policy: String { feePolicy ?? "keine" }
+
+    /// A tenant's activation of a service, if it has one.
+    static func of(_ tenant: String, _ slug: String, on db: any Database) async throws -> ServiceActivation? {
+        try await ServiceActivation.query(on: db).filter(\.$tenantARS == tenant).filter(\.$slug == slug).first()
+    }
 }
 
 struct M014CreateOnlineServices: AsyncMigration {

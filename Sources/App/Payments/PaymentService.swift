@@ -60,7 +60,7 @@ struct TestPaymentProvider: PaymentProvider {
     /// The provider's callback signature (a real provider's key comes from configuration).
     static let key = SymmetricKey(data: Data("rathaus-test-zahlung-nicht-fuer-produktion".utf8))
     static func sign(_ s: String) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: Data(s.utf8), using: key)).map { String(format: "%02x", $0) }.joined()
+        Signature.hmac(Data(s.utf8), key: key)
     }
 }
 
@@ -158,6 +158,25 @@ enum PaymentService {
     /// The payer's page on this server (for redirects of the platform's own services).
     static func payerPath(_ p: Payment) -> String {
         p.provider == "test" ? "/bezahlen/test/\(p.providerRef)" : "/bezahlen/\(p.id?.uuidString ?? "")"
+    }
+
+    /// A payment for an application of an online service (fee before sending, or requested after
+    /// the decision): one item over the fee, booking data from the activation, else the tenant's.
+    static func createForCase(_ a: Antrag, cents: Int64, purpose: String, returnTo: String, expiresIn: TimeInterval? = nil,
+                              app: Application, actor: String, actorID: String?) async throws -> Payment {
+        let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: app.db)
+        let settings = try await PaymentSettings.forTenant(a.tenantARS, on: app.db)
+        func pick(_ v: String?, _ fallback: String) -> String { (v?.isEmpty == false ? v : nil) ?? fallback }
+        let item = XBezahldiensteRules.CheckedItem(description: a.serviceTitle, quantity: 1, taxRateBasisPoints: 0, singleNetCents: cents,
+                                                   singleTaxCents: 0, totalCents: cents, bookingData: [:])
+        let (p, _) = try await create(
+            .init(tenantARS: a.tenantARS, endpointID: nil, originator: "rathaus", endpoint: "onlinedienst-\(a.slug)", requestID: nil, requestHash: "",
+                  purpose: String(purpose.prefix(27)), description: a.serviceTitle, amountCents: cents, items: [item], redirectURL: returnTo,
+                  antragID: try a.requireID(), provider: settings.provider ?? "test",
+                  booking: (pick(act?.haushaltsstelle, settings.haushaltsstelle), pick(act?.kostentraeger, settings.kostentraeger),
+                            pick(act?.objektnummer, settings.objektnummer)), expiresIn: expiresIn),
+            app: app, actor: actor, actorID: actorID)
+        return p
     }
 
     static func payerURL(_ p: Payment, app: Application) -> String {
@@ -351,8 +370,7 @@ enum PaymentService {
     static func deliver(_ id: UUID, on db: any Database, app: Application, now: Date) async throws -> Bool {
         guard let j = try await PaymentJob.find(id, on: db), j.status == "pending", let p = try await Payment.find(j.paymentID, on: db),
               let eid = p.endpointID, let ep = try await PaymentEndpoint.find(eid, on: db) else { return false }
-        let signature = "sha256=" + Data(HMAC<SHA256>.authenticationCode(for: Data(j.payload.utf8), using: SymmetricKey(data: Data(ep.webhookSecret.utf8))))
-            .map { String(format: "%02x", $0) }.joined()
+        let signature = "sha256=" + Signature.hmac(Data(j.payload.utf8), key: SymmetricKey(data: Data(ep.webhookSecret.utf8)))
         var ok = false
         var error = ""
         do {

@@ -89,7 +89,7 @@ struct XBezahldiensteController {
         for (k, v) in checked.1.flatMap({ $0.bookingData }) where k.count > 40 || v.count > 60 {
             throw Self.err(.badRequest, "VALIDATION_ERROR", "bookingData: Schlüssel höchstens 40, Werte höchstens 60 Zeichen.", field: "items")
         }
-        let hash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let hash = SHA256.hash(data: body).hex
         let (p, created) = try await PaymentService.create(
             .init(tenantARS: ep.tenantARS, endpointID: ep.id, originator: ep.originatorID, endpoint: ep.endpointID, requestID: rid, requestHash: hash,
                   purpose: input.purpose ?? "", description: input.description ?? "", amountCents: checked.0, items: checked.1, redirectURL: redirect,

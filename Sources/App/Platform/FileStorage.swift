@@ -44,7 +44,7 @@ final class UploadSink: @unchecked Sendable {
     func commit() throws -> String {
         try handle.synchronize()
         try handle.close()
-        let sha = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let sha = hasher.finalize().hex
         let dir = root.appendingPathComponent(String(sha.prefix(2)))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let target = dir.appendingPathComponent(sha)
@@ -76,7 +76,7 @@ struct LocalFileStorage: FileStorage {
     }
 
     static func hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: data).hex
     }
 
     func path(_ sha: String) throws -> URL {

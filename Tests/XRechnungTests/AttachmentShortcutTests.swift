@@ -20,7 +20,48 @@ final class AttachmentShortcutTests: XCTestCase {
         XCTAssertFalse(ok("QQ==QQ=="))            // alphabet after padding
         XCTAssertFalse(ok("Q==="))                // three pads
         XCTAssertTrue(ok("QU\nJD\r\n  #!"))       // characters outside the alphabet are ignored (as libxml2 does)
-        XCTAssertTrue(ok(""))
+        // No alphabet character at all: left to libxml2, so an element of only whitespace
+        // stays visibly empty for PEPPOL-EN16931-R008.
+        XCTAssertFalse(ok(""))
+        XCTAssertFalse(ok(String(repeating: " \n", count: 2000)))
+    }
+
+    /// The eight-bytes-at-a-time path agrees with a plain byte-by-byte reading of libxml2's
+    /// rule on random content near every boundary (padding anywhere, ignored characters).
+    func testFastPathAgreesWithByteByByteRule() {
+        func reference(_ b: [UInt8]) -> Bool {
+            var count = 0, i = 0
+            while i < b.count, Attachments.decode(b[i]) < 64 { if Attachments.decode(b[i]) >= 0 { count += 1 }; i += 1 }
+            let firstPad = i
+            var pad = 0
+            while i < b.count { let d = Attachments.decode(b[i]); if d >= 0 && d < 64 { return false }; if d == 64 { pad += 1 }; i += 1 }
+            if count == 0 { return false }
+            var last: Int?
+            var p = firstPad - 1
+            while p >= 0 { let d = Attachments.decode(b[p]); if d >= 0 && d < 64 { last = d; break }; p -= 1 }
+            switch pad {
+            case 0: return count % 4 == 0
+            case 1: return count % 4 == 3 && (last.map { $0 & ~0x3c == 0 } ?? false)
+            case 2: return count % 4 == 2 && (last.map { $0 & ~0x30 == 0 } ?? false)
+            default: return false
+            }
+        }
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var rng = SystemRandomNumberGenerator()
+        var agreeing = 0, valid = 0
+        for _ in 0..<4000 {
+            let n = Int.random(in: 0...40, using: &rng)
+            var b: [UInt8] = (0..<n).map { _ in alphabet.randomElement(using: &rng)! }
+            if Bool.random(using: &rng) { b.insert(0x0A, at: Int.random(in: 0...b.count, using: &rng)) }
+            let pads = Int.random(in: 0...3, using: &rng)
+            for _ in 0..<pads { b.insert(UInt8(ascii: "="), at: Bool.random(using: &rng) ? b.count : Int.random(in: 0...b.count, using: &rng)) }
+            let fast = b.withUnsafeBufferPointer { Attachments.base64OK($0, 0..<b.count) }
+            XCTAssertEqual(fast, reference(b), String(decoding: b, as: UTF8.self))
+            if fast == reference(b) { agreeing += 1 }
+            if fast { valid += 1 }
+        }
+        XCTAssertEqual(agreeing, 4000)
+        XCTAssertGreaterThan(valid, 200, "the random cases include valid content")
     }
 
     static func withAttachment(_ content: String) -> Data {

@@ -213,10 +213,27 @@ public struct Attachment: Sendable, Equatable {
     public var id: String                 // BT-122
     public var description: String?       // BT-123
     public var uri: String?               // BT-124
-    public var content: String?           // BT-125 (base64 as in the file)
+    /// BT-125, base64 as in the file. Large content stays in the input bytes until read.
+    public var content: String? {
+        get { storedContent ?? lazyContent?.string }
+        set { storedContent = newValue; lazyContent = nil }
+    }
+    public var hasContent: Bool { storedContent != nil || lazyContent != nil }
+    var storedContent: String?
+    var lazyContent: LazyText?
     public var mimeCode: String?
     public var filename: String?
     public init(id: String) { self.id = id }
+
+    /// Takes the content of an attachment element without copying large base64 text.
+    mutating func setContent(from element: XElement) {
+        if let lazy = element.lazyText { lazyContent = lazy; storedContent = nil } else { content = element.text }
+    }
+
+    public static func == (a: Attachment, b: Attachment) -> Bool {
+        a.id == b.id && a.description == b.description && a.uri == b.uri && a.mimeCode == b.mimeCode
+            && a.filename == b.filename && a.content == b.content
+    }
 }
 
 public struct ItemAttribute: Sendable, Equatable {

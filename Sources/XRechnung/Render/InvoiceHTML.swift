@@ -168,12 +168,12 @@ public enum InvoiceHTML {
             h += "<section aria-labelledby=\"anlagen\"><h2 id=\"anlagen\">Anlagen</h2><ul>"
             for (i, a) in inv.attachments.enumerated() {
                 let label = escape([a.id, a.description, a.filename].compactMap { $0 }.joined(separator: " – "))
-                if a.content != nil, let link = attachmentLink?(i) {
+                if a.hasContent, let link = attachmentLink?(i) {
                     h += "<li><a href=\"\(escape(link))\">\(label)</a> (\(escape(a.mimeCode ?? "")))</li>"
                 } else if let uri = a.uri {
                     h += "<li>\(label): \(escape(uri))</li>"
                 } else {
-                    h += "<li>\(label)\(a.content != nil ? " (eingebettet, \(escape(a.mimeCode ?? "")))" : "")</li>"
+                    h += "<li>\(label)\(a.hasContent ? " (eingebettet, \(escape(a.mimeCode ?? "")))" : "")</li>"
                 }
             }
             h += "</ul></section>"

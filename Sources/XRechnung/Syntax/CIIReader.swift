@@ -35,7 +35,7 @@ enum CIIReader {
                     a.description = ref.child("Name")?.normalizedText
                     a.uri = ref.child("URIID")?.normalizedText
                     if let bin = ref.child("AttachmentBinaryObject") {
-                        a.content = bin.text
+                        a.setContent(from: bin)
                         a.mimeCode = bin.attribute("mimeCode")
                         a.filename = bin.attribute("filename")
                     }

@@ -51,7 +51,7 @@ enum UBLReader {
             a.description = ref.child("DocumentDescription")?.normalizedText
             if let att = ref.child("Attachment") {
                 if let bin = att.child("EmbeddedDocumentBinaryObject") {
-                    a.content = bin.text
+                    a.setContent(from: bin)
                     a.mimeCode = bin.attribute("mimeCode")
                     a.filename = bin.attribute("filename")
                 }

@@ -62,38 +62,29 @@ public final class RuleContext {
     let catalogue: RuleCatalogue
     public private(set) var findings: [Finding] = []
 
-    /// Built in one pass over the tree so the rules need no walks of their own:
-    /// elements by local name, elements with attributes, the first empty leaf (PEPPOL-R008).
-    let byName: [String: [XElement]]
-    let attributed: [XElement]
-    let firstEmptyLeaf: XElement?
+    /// Elements by local name, elements with attributes, the first empty leaf (PEPPOL-R008):
+    /// collected while the tree was built (`ElementIndex`), so the rules need no walks of their own.
+    let index: ElementIndex
+    var attributed: [XElement] { index.attributed }
+    var firstEmptyLeaf: XElement? { index.firstEmptyLeaf }
 
-    init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue) {
+    init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue, index: ElementIndex? = nil) {
         self.root = root
         self.invoice = invoice
         self.scenario = scenario
         self.catalogue = catalogue
-        var byName: [String: [XElement]] = [:]
-        var attributed: [XElement] = []
-        var empty: XElement?
-        func visit(_ e: XElement) {
-            byName[e.name, default: []].append(e)
-            if !e.attributes.isEmpty { attributed.append(e) }
-            if e.children.isEmpty {
-                // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
-                if empty == nil, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { empty = e }
-            } else {
-                for c in e.children { visit(c) }
-            }
-        }
-        visit(root)
-        self.byName = byName
-        self.attributed = attributed
-        self.firstEmptyLeaf = empty
+        self.index = index ?? ElementIndex.walking(root)
     }
 
     /// Every element with this local name, in document order.
-    func named(_ name: String) -> [XElement] { byName[name] ?? [] }
+    func named(_ name: String) -> [XElement] {
+        if let slot = ElementIndex.slots[name] { return index.named[slot] }
+        // Not indexed: walk (a rule added without adding its name to `ElementIndex.indexedNames`).
+        var found: [XElement] = []
+        func visit(_ e: XElement) { if e.name == name { found.append(e) }; for c in e.children { visit(c) } }
+        visit(root)
+        return found
+    }
 
     var isUBL: Bool { scenario.syntax != .cii }
     var isCII: Bool { scenario.syntax == .cii }

@@ -89,9 +89,9 @@ enum VATRules {
                 if let tax = b.taxAmount?.value {
                     if f.rateMustBeZero {
                         if tax != 0 { c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.") }
-                    } else if let rate, abs(tax - round2(base * rate / 100)) > 1 {
+                    } else if let rate, abs(tax - round2(percent(base * rate))) > 1 {
                         // EN 16931 1.3.x accepts a deviation of up to one currency unit.
-                        c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage × \(rate) % sein, erwartet \(round2(base * rate / 100)).")
+                        c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage × \(rate) % sein, erwartet \(round2(percent(base * rate))).")
                     }
                 }
                 let hasExemption = !b.exemptionReason.isBlank || !b.exemptionCode.isBlank

@@ -149,7 +149,7 @@ public final class XRechnungValidator: Sendable {
                 xsd += t2 - t1
                 let inv = kind == .cii ? CIIReader.read(parsed.root) : UBLReader.read(parsed.root)
                 let scenario = Scenario.select(specificationID: inv.specificationID, syntax: inv.syntax) ?? Scenario(profile: .xrechnung, syntax: inv.syntax)
-                Rules.run(RuleContext(root: parsed.root, invoice: inv, scenario: scenario, catalogue: v.catalogue))
+                Rules.run(RuleContext(root: parsed.root, invoice: inv, scenario: scenario, catalogue: v.catalogue, index: parsed.index))
                 rules += now() - t2
             }
         }
@@ -209,7 +209,7 @@ public final class XRechnungValidator: Sendable {
         }
         guard scenario != nil || options.diagnoseWithoutScenario else { return report }
         let effective = scenario ?? Scenario(profile: .xrechnung, syntax: syntax)
-        let ctx = RuleContext(root: root, invoice: invoice, scenario: effective, catalogue: catalogue)
+        let ctx = RuleContext(root: root, invoice: invoice, scenario: effective, catalogue: catalogue, index: parsed.index)
         Rules.run(ctx)
         report.findings.append(contentsOf: ctx.findings)
         return report

@@ -275,8 +275,8 @@ enum Peppol {
         if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
         if inv.seller.electronicAddress == nil { c.fail("PEPPOL-EN16931-R020", r, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
-            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - base * pct / 100) > slack {
-                c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(base * pct / 100)).")
+            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - percent(base * pct)) > slack {
+                c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(percent(base * pct))).")
             }
             if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
             if a.baseAmount != nil, a.percentage == nil { c.fail("PEPPOL-EN16931-R042", a.location, de: "Zum Grundbetrag eines Nachlasses/Zuschlags muss der Prozentsatz angegeben sein.") }
@@ -289,7 +289,7 @@ enum Peppol {
             if let q = l.quantity?.value, let price = l.netPrice?.value, let net = l.netAmount?.value {
                 let base = l.baseQuantity?.value ?? 1
                 if base > 0 {
-                    let expected = round2(q * (price / base) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
+                    let expected = round2((base == 1 ? q * price : q * (price / base)) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
                     if abs(net - expected) > slack { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein, erwartet \(expected).") }
                 }
             }

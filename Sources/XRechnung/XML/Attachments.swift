@@ -117,10 +117,28 @@ enum Attachments {
         }
     }
 
+    /// 1 for an alphabet character, 0 for one libxml2 skips, 16 for `=`: eight of them add up
+    /// to at most 8 exactly when none is padding, so the common run needs one test per 8 bytes.
+    static let weight: [UInt8] = table.map { $0 == 64 ? 16 : ($0 >= 0 ? 1 : 0) }
+
     /// libxml2 2.9's xs:base64Binary acceptance (xmlschemastypes.c), on the raw content.
+    /// Content without a single alphabet character is left to libxml2 (it may be an empty
+    /// element in disguise, which PEPPOL-EN16931-R008 must see).
     static func base64OK(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
         var cur = r.lowerBound
         var count = 0
+        weight.withUnsafeBufferPointer { w in
+            while cur + 8 <= r.upperBound {
+                @inline(__always) func at(_ k: Int) -> Int { Int(w[Int(b[cur + k])]) }
+                var s = at(0) &+ at(1)
+                s = s &+ at(2) &+ at(3)
+                s = s &+ at(4) &+ at(5)
+                s = s &+ at(6) &+ at(7)
+                if s > 8 { break } // a `=` among them: the byte loop below finds it
+                count += s
+                cur += 8
+            }
+        }
         table.withUnsafeBufferPointer { t in
             while cur < r.upperBound {
                 let d = t[Int(b[cur])]
@@ -129,6 +147,7 @@ enum Attachments {
                 cur += 1
             }
         }
+        if count == 0 { return false }
         let firstPad = cur
         var pad = 0
         while cur < r.upperBound {
@@ -159,35 +178,47 @@ enum Attachments {
         }
     }
 
-    /// Puts the original content back into the substituted elements (document order, same line),
-    /// with line ends normalised as libxml2 does (\r\n and a lone \r become \n).
-    static func restore(_ root: XElement, _ originals: [Original], from data: Data) {
+    /// Points the substituted elements back at their original content (document order, same
+    /// line). The text is not copied: `XElement.text` and `Attachment.content` decode it from
+    /// the input bytes when somebody asks (the HTML view, a download), not on every validation.
+    static func restore(_ candidates: [XElement], _ originals: [Original], from data: Data) {
         var next = 0
-        func visit(_ e: XElement) {
+        for e in candidates {
             guard next < originals.count else { return }
             let o = originals[next]
             // libxml2 keeps at most 65535 as an element's line without XML_PARSE_BIG_LINES
-            if (e.name == "EmbeddedDocumentBinaryObject" || e.name == "AttachmentBinaryObject"), e.line == o.line || (o.line >= 65535 && e.line >= 65535),
+            if e.line == o.line || (o.line >= 65535 && e.line >= 65535),
                e.text.utf8.count == placeholder.count + o.newlines, e.text.utf8.prefix(placeholder.count).elementsEqual(placeholder) {
-                e.text = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
-                    let all = raw.bindMemory(to: UInt8.self)
-                    let bytes = UnsafeBufferPointer(rebasing: all[o.range])
-                    guard bytes.contains(0x0D) else { return String(decoding: bytes, as: UTF8.self) }
-                    var norm: [UInt8] = []
-                    norm.reserveCapacity(bytes.count)
-                    var prevCR = false
-                    for c in bytes {
-                        if c == 0x0D { norm.append(0x0A); prevCR = true; continue }
-                        if c == 0x0A, prevCR { prevCR = false; continue }
-                        prevCR = false
-                        norm.append(c)
-                    }
-                    return String(decoding: norm, as: UTF8.self)
-                }
+                e.lazyText = LazyText(data: data, range: o.range)
                 next += 1
             }
-            for c in e.children { visit(c) }
         }
-        visit(root)
+    }
+}
+
+/// Element content that stays in the input bytes until it is read. Line ends are normalised
+/// as libxml2 does (\r\n and a lone \r become \n).
+public struct LazyText: Sendable {
+    let data: Data
+    let range: Range<Int>
+
+    public var byteCount: Int { range.count }
+
+    public var string: String {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
+            let all = raw.bindMemory(to: UInt8.self)
+            let bytes = UnsafeBufferPointer(rebasing: all[range])
+            guard bytes.contains(0x0D) else { return String(decoding: bytes, as: UTF8.self) }
+            var norm: [UInt8] = []
+            norm.reserveCapacity(bytes.count)
+            var prevCR = false
+            for c in bytes {
+                if c == 0x0D { norm.append(0x0A); prevCR = true; continue }
+                if c == 0x0A, prevCR { prevCR = false; continue }
+                prevCR = false
+                norm.append(c)
+            }
+            return String(decoding: norm, as: UTF8.self)
+        }
     }
 }

@@ -61,6 +61,7 @@ enum CardinalityRules {
         let means = r.children("PaymentMeans")
         for pm in means {
             atMost(c, "UBL-SR-26", pm.children("PaymentID"), at: pm, "Der Verwendungszweck (BT-83)")
+            atMost(c, "UBL-SR-27", pm.children("InstructionNote"), at: pm, "Der Text zum Zahlungsmittel (InstructionNote)")
             atMost(c, "UBL-SR-28", pm.all("PaymentMandate", "ID"), at: pm, "Die Mandatsreferenz (BT-89)")
         }
         let paymentIDs = Set(means.compactMap { $0.child("PaymentID")?.normalizedText })

@@ -45,6 +45,9 @@ public struct RuleCatalogue: Sendable {
 
 extension Severity {
     static func parse(_ s: String) -> Severity {
+        // Only BR-51 is declared differently by the two syntax bindings ("fatal+warning"); the
+        // abstract EN 16931 rule and its wording ("should never include") make it a warning.
+        if s.contains("+") { return s.split(separator: "+").map { parse(String($0)) }.max() ?? .error } // max = weakest
         switch s {
         case "warning": return .warning
         case "information": return .information
@@ -115,3 +118,4 @@ public final class RuleContext {
         fail(rule, element?.xpath ?? root.xpath, de: de)
     }
 }
+

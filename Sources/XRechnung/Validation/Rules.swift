@@ -133,6 +133,12 @@ enum Core {
                 c.fail("BR-61", loc, de: "Bei Überweisung (Code 30 oder 58) muss die Kennung des Zahlungskontos (BT-84) angegeben sein.")
             }
         }
+        // BR-51: at most the first 6 and the last 4 digits of a card number (PCI DSS), i.e. ≤ 10 characters.
+        for card in c.isCII ? c.named("ApplicableTradeSettlementFinancialCard") : c.named("CardAccount") {
+            if let pan = card.child(c.isCII ? "ID" : "PrimaryAccountNumberID"), pan.text.count > 10 {
+                c.fail("BR-51", pan, de: "Die Kartennummer (BT-87) darf nicht vollständig in der Rechnung stehen: höchstens die ersten 6 und die letzten 4 Ziffern (z. B. „123456XXXX1234“ → „1234561234“).")
+            }
+        }
         for a in inv.attachments where a.id.isEmpty { c.fail("BR-52", loc, de: "Jeder rechnungsbegründende Unterlage (BG-24) braucht eine Kennung (BT-122).") }
         if let tc = inv.taxCurrency, !tc.isEmpty, tc != inv.currency, inv.totals.vatTotalTaxCurrency == nil {
             c.fail("BR-53", loc, de: "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein.")

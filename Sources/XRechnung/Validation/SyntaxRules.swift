@@ -58,6 +58,7 @@ enum CodeListRules {
                 }
             }
         }
+        objectSchemesAndUnits(c)
         let vatCats = inv.lines.compactMap(\.vatCategory) + inv.vatBreakdown.compactMap(\.category)
             + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
         for cat in Set(vatCats) where !CodeLists.vatCategories.contains(cat) {
@@ -68,6 +69,36 @@ enum CodeListRules {
         }
         for a in inv.charges + inv.lines.flatMap(\.charges) {
             if let r = a.reasonCode, !CodeLists.chargeReasons.contains(r) { c.fail("BR-CL-20", a.location, de: "Der Grund-Code des Zuschlags „\(r)“ ist kein Code aus UNCL 7161.") }
+        }
+    }
+
+    /// BR-CL-07 (scheme of the invoiced object, UNTDID 1153), BR-CL-22 (VATEX, compared
+    /// upper-cased as the artefacts do), BR-CL-23 (units, UN/ECE Rec 20 + Rec 21) at the
+    /// elements the syntax bindings name.
+    static func objectSchemesAndUnits(_ c: RuleContext) {
+        let norm = XElement.normalizeSpace
+        if c.isUBL {
+            for e in c.attributed where e.name == "ID" {
+                guard let scheme = e.attribute("schemeID"), let p = e.parent, p.name == "AdditionalDocumentReference" || p.name == "DocumentReference",
+                      p.child("DocumentTypeCode")?.text == "130" else { continue }
+                if !CodeLists.objectIdentifierSchemes.contains(norm(scheme)) {
+                    c.fail("BR-CL-07", e, de: "Das Schema der Objektkennung (BT-18-1) „\(scheme)“ ist kein Code aus UNTDID 1153 (z. B. AAG, ABZ).")
+                }
+            }
+        } else {
+            for e in c.named("ReferenceTypeCode") where !CodeLists.objectIdentifierSchemes.contains(e.normalizedText) {
+                c.fail("BR-CL-07", e, de: "Das Schema der Objektkennung (BT-18-1) „\(e.normalizedText)“ ist kein Code aus UNTDID 1153 (z. B. AAG, ABZ).")
+            }
+        }
+        for e in c.named(c.isUBL ? "TaxExemptionReasonCode" : "ExemptionReasonCode") where !CodeLists.vatex.contains(norm(e.text.uppercased())) {
+            c.fail("BR-CL-22", e, de: "Der Befreiungsgrund-Code (BT-121) „\(e.normalizedText)“ ist nicht in der Liste CEF VATEX (z. B. VATEX-EU-AE, VATEX-EU-IC, VATEX-EU-132-1A).")
+        }
+        let quantities: Set<String> = c.isUBL ? ["InvoicedQuantity", "BaseQuantity", "CreditedQuantity"] : ["BasisQuantity", "BilledQuantity"]
+        for e in c.attributed where quantities.contains(e.name) {
+            guard let unit = e.attribute("unitCode") else { continue }
+            if !CodeLists.unitCodes.contains(norm(unit)) {
+                c.fail("BR-CL-23", e, de: "Die Einheit „\(unit)“ ist kein Code nach UN/ECE-Empfehlung 20/21 (z. B. C62 Stück, H87 Stück, HUR Stunde, KGM Kilogramm, LS pauschal).")
+            }
         }
     }
 
@@ -209,6 +240,14 @@ enum UBLSyntax {
             // BR-DEX-03: every sub invoice line carries exactly one VAT category.
             let bad = c.named("SubInvoiceLine").contains { ($0.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 }
             if bad { c.fail("BR-DEX-03", r, de: "Jede Unterposition (BG-DEX-01) muss genau eine Umsatzsteuerangabe (BG-DEX-06) enthalten.") }
+            // BR-DEX-02 (warning): a line with sub lines carries the sum of their net amounts.
+            func subLineSums(_ l: InvoiceLine) {
+                if !l.subLines.isEmpty, let net = l.netAmount?.value, net != sum(l.subLines.map(\.netAmount)) {
+                    c.fail("BR-DEX-02", l.location, de: "Der Nettobetrag (BT-131) der Position \(l.id) soll die Summe der Nettobeträge ihrer direkten Unterpositionen sein (\(sum(l.subLines.map(\.netAmount)))).")
+                }
+                for s in l.subLines { subLineSums(s) }
+            }
+            if c.isUBL { for l in c.invoice.lines { subLineSums(l) } }
             for p in r.children("PrepaidPayment") {
                 if p.child("ID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-10", p, de: "Die Art der Zahlung eines Dritten (BT-DEX-001) fehlt.") }
                 if p.child("PaidAmount")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-11", p, de: "Der Betrag der Zahlung eines Dritten (BT-DEX-002) fehlt.") }

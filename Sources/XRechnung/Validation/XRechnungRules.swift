@@ -179,8 +179,23 @@ public enum XRechnungCIUS {
             let cvaCount = l.attributes.filter { $0.name == "cva" }.count
             if cvdCount > 0 && cvaCount != 1 { c.fail("BR-DE-CVD-06-a", l.location, de: "Position \(l.id) mit Klassifizierung „CVD“ braucht genau ein Attribut „cva“.") }
             if cvaCount > 0 && cvdCount != 1 { c.fail("BR-DE-CVD-06-b", l.location, de: "Position \(l.id) mit Attribut „cva“ braucht genau eine Klassifizierung „CVD“.") }
+            for k in l.classifications {
+                if k.scheme == "CVD", !cvdVehicleCategories.contains(k.value) {
+                    c.fail("BR-DE-CVD-04", l.location, de: "Die Fahrzeugkategorie „\(k.value)“ in Position \(l.id) (BT-158, Schema „CVD“) ist nicht zulässig; erlaubt sind M1, M2, M3, N1, N2, N3.")
+                }
+                if let s = k.scheme, s != "CVD", !CodeLists.itemClassificationXRechnung.contains(s) {
+                    c.fail("BR-TMP-CVD-01", l.location, de: "Das Schema „\(s)“ der Artikelklassifizierung (BT-158) in Position \(l.id) ist weder „CVD“ noch ein Code aus UNTDID 7143.")
+                }
+            }
+            for a in l.attributes where a.name == "cva" && !cvaValues.contains(a.value) {
+                c.fail("BR-DE-CVD-05", l.location, de: "Der Wert „\(a.value)“ des Attributs „cva“ (BT-161) in Position \(l.id) ist nicht zulässig; erlaubt sind clean, zero-emission, other.")
+            }
         }
     }
+
+    /// XRechnung CVD 0.9 (schematron 2.5.0, common.sch): vehicle categories and values of "cva".
+    static let cvdVehicleCategories: Set<String> = ["M1", "M2", "M3", "N1", "N2", "N3"]
+    static let cvaValues: Set<String> = ["clean", "zero-emission", "other"]
 
     /// BR-DE-18: every line of the first payment terms starting with '#' must be a Skonto entry,
     /// and the text after the last entry must begin with a line break.
@@ -321,6 +336,24 @@ enum Peppol {
             for ac in r.all("AllowanceCharge") + r.children(lineName).flatMap({ $0.children("AllowanceCharge") }) {
                 let v = ac.child("ChargeIndicator")?.normalizedText ?? ""
                 if v != "true" && v != "false" { c.fail("PEPPOL-EN16931-R043", ac, de: "ChargeIndicator muss „true“ oder „false“ sein.") }
+            }
+        }
+        if c.isCII {
+            // R043 is split in the CII artefact: -1 for document and line level, -2 for price level.
+            for (rule, name) in [("PEPPOL-EN16931-R043-1", "SpecifiedTradeAllowanceCharge"), ("PEPPOL-EN16931-R043-2", "AppliedTradeAllowanceCharge")] {
+                for ac in c.named(name) {
+                    let v = XElement.normalizeSpace(ac.first("ChargeIndicator", "Indicator")?.text ?? "")
+                    if v != "true" && v != "false" { c.fail(rule, ac, de: "Das Kennzeichen Zuschlag/Nachlass (ChargeIndicator) muss „true“ oder „false“ sein, nicht „\(v)“.") }
+                }
+            }
+        }
+        // R101: a document reference on a line may only be the invoiced object (type 130).
+        let lines = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? [])
+            : r.children(c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine")
+        for line in lines {
+            let refs = c.isCII ? (line.child("SpecifiedLineTradeSettlement")?.children("AdditionalReferencedDocument") ?? []) : line.children("DocumentReference")
+            if !refs.isEmpty, !refs.contains(where: { $0.child(c.isCII ? "TypeCode" : "DocumentTypeCode")?.text == "130" }) {
+                c.fail("PEPPOL-EN16931-R101", line, de: "Ein Dokumentverweis in einer Position ist nur als Objektkennung (Typ 130, BT-128) erlaubt.")
             }
         }
         if c.isCII, let m = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementHeaderMonetarySummation") {

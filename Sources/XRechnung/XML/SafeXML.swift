@@ -460,6 +460,8 @@ final class ElementIndex {
         "NetPriceProductTradePrice", "SpecifiedTradeAllowanceCharge", "PaymentMeansCode", "IdentificationCode",
         "TypeCode", "CountryID", "PartyTaxScheme", "TaxCategory", "ClassifiedTaxCategory", "SubInvoiceLine",
         "TaxPointDate", "ParentLineID", "EmbeddedDocumentBinaryObject", "AttachmentBinaryObject",
+        "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
+        "ExemptionReasonCode", "AppliedTradeAllowanceCharge",
     ]
     static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: indexedNames.enumerated().map { ($1, $0) })
     static func slot(of name: String) -> Int { slots[name] ?? -1 }

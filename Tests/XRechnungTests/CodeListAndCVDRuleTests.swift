@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+@testable import XRechnung
+
+/// The rules the official corpus never triggers (BR-CL-07/22/23, BR-51, the CVD value lists,
+/// BR-TMP-CVD-01, BR-DEX-02, UBL-SR-27, PEPPOL-EN16931-R043-1/-2 and R101): each is broken on
+/// purpose in an official test invoice that is valid before the change.
+final class CodeListAndCVDRuleTests: XCTestCase {
+    let v = XRechnungValidator()
+
+    func load(_ rel: String) throws -> String {
+        let url = OracleAgreementTests.base.appendingPathComponent(rel)
+        guard let s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        return s
+    }
+
+    /// Validates the file before and after `change`; returns the findings of `rule` afterwards.
+    func findings(_ rel: String, _ rule: String, change: (String) -> String) throws -> (ValidationReport, [Finding]) {
+        let original = try load(rel)
+        let before = v.validate(Data(original.utf8))
+        XCTAssertFalse(before.findings.contains { $0.rule == rule }, "\(rule) already in the unchanged file")
+        let changed = change(original)
+        XCTAssertNotEqual(changed, original, "the change applied")
+        let after = v.validate(Data(changed.utf8))
+        return (after, after.findings.filter { $0.rule == rule })
+    }
+
+    let ublCIUS = "testsuite/technical-cases/cius/01.03_comprehensive_test_ubl.xml"
+    let ciiCIUS = "testsuite/technical-cases/cius/01.01_comprehensive_test_uncefact.xml"
+    let ublCVD = "testsuite/technical-cases/cvd/02.01a-cvd_INVOICE_ubl.xml"
+    let ciiCVD = "testsuite/technical-cases/cvd/02.01a-cvd_INVOICE_uncefact.xml"
+
+    func testUnitCodeOutsideRec20IsAWarningInXRechnung() throws {
+        let uses = try load(ublCIUS).components(separatedBy: "unitCode=\"XPP\"").count - 1
+        let (r, f) = try findings(ublCIUS, "BR-CL-23") { $0.replacingOccurrences(of: "unitCode=\"XPP\"", with: "unitCode=\"STUECK\"") }
+        XCTAssertEqual(f.count, uses, "one finding per quantity with that unit")
+        XCTAssertEqual(f.first?.severity, .warning, "XRechnung lowers BR-CL-23 to a warning")
+        XCTAssertTrue(f.first?.messageDE.contains("„STUECK“") ?? false)
+        XCTAssertTrue(r.isValid, "a warning does not reject the invoice")
+        // Rec 21 packaging codes (X…) and Rec 20 codes are accepted, padded with spaces too
+        let (_, ok) = try findings(ublCIUS, "BR-CL-23") { $0.replacingOccurrences(of: "unitCode=\"XPP\"", with: "unitCode=\" H87 \"") }
+        XCTAssertTrue(ok.isEmpty)
+        let (_, cii) = try findings(ciiCIUS, "BR-CL-23") { $0.replacingOccurrences(of: "unitCode=\"", with: "unitCode=\"Q") }
+        XCTAssertFalse(cii.isEmpty, "CII BilledQuantity/BasisQuantity")
+    }
+
+    func testVATEXIsCheckedCaseInsensitively() throws {
+        let (r, f) = try findings(ublCIUS, "BR-CL-22") { $0.replacingOccurrences(of: ">VATEX-EU-132-1A<", with: ">VATEX-EU-999<") }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertEqual(f.first?.severity, .error)
+        XCTAssertFalse(r.isValid)
+        let (_, lower) = try findings(ublCIUS, "BR-CL-22") { $0.replacingOccurrences(of: ">VATEX-EU-132-1A<", with: ">vatex-eu-132-1a<") }
+        XCTAssertTrue(lower.isEmpty, "the artefacts compare upper-cased")
+        let (_, cii) = try findings(ciiCIUS, "BR-CL-22") { $0.replacingOccurrences(of: ">VATEX-EU-132-1A<", with: ">EXEMPT<") }
+        XCTAssertEqual(cii.count, 1)
+    }
+
+    func testObjectIdentifierSchemeMustBeUNTDID1153() throws {
+        let (r, f) = try findings(ublCIUS, "BR-CL-07") { $0.replacingOccurrences(of: "schemeID=\"ABZ\"", with: "schemeID=\"XYZ1\"") }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertFalse(r.isValid)
+        let (_, cii) = try findings(ciiCIUS, "BR-CL-07") { $0.replacingOccurrences(of: "<ram:ReferenceTypeCode>ABZ<", with: "<ram:ReferenceTypeCode>Q9<") }
+        XCTAssertEqual(cii.count, 1)
+    }
+
+    func testFullCardNumberIsAWarning() throws {
+        let (r, f) = try findings(ublCIUS, "BR-51") { $0.replacingOccurrences(of: ">6789</cbc:PrimaryAccountNumberID>", with: ">4111111111111111</cbc:PrimaryAccountNumberID>") }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertEqual(f.first?.severity, .warning)
+        XCTAssertTrue(r.isValid)
+        XCTAssertTrue(f.first?.location.hasSuffix("cbc:PrimaryAccountNumberID") ?? false, f.first?.location ?? "")
+        let (_, cii) = try findings("testsuite/business-cases/standard/03.03a-INVOICE_uncefact.xml", "BR-51") {
+            $0.replacingOccurrences(of: "<ram:ID>41234</ram:ID>", with: "<ram:ID>12345612345678</ram:ID>")
+        }
+        XCTAssertEqual(cii.count, 1)
+    }
+
+    func testCleanVehicleValueLists() throws {
+        for file in [ublCVD, ciiCVD] {
+            let (r4, f4) = try findings(file, "BR-DE-CVD-04") { $0.replacingOccurrences(of: ">M2<", with: ">M5<") }
+            XCTAssertEqual(f4.count, 1, file)
+            XCTAssertFalse(r4.isValid)
+            let (_, f5) = try findings(file, "BR-DE-CVD-05") { $0.replacingOccurrences(of: ">clean<", with: ">dirty<") }
+            XCTAssertEqual(f5.count, 1, file)
+            let (_, ok) = try findings(file, "BR-DE-CVD-05") { $0.replacingOccurrences(of: ">clean<", with: ">zero-emission<") }
+            XCTAssertTrue(ok.isEmpty, file)
+        }
+        let (_, tmp) = try findings(ublCVD, "BR-TMP-CVD-01") { $0.replacingOccurrences(of: "listID=\"IB\"", with: "listID=\"XY\"") }
+        XCTAssertEqual(tmp.count, 1)
+        // outside the CVD scenario the rule does not apply
+        let (_, plain) = try findings(ublCIUS, "BR-TMP-CVD-01") { $0.replacingOccurrences(of: "schemeID=\"ABZ\"", with: "schemeID=\"AAG\"") }
+        XCTAssertTrue(plain.isEmpty)
+    }
+
+    func testPaymentMeansTextAtMostOnce() throws {
+        let (r, f) = try findings(ublCIUS, "UBL-SR-27") {
+            $0.replacingOccurrences(of: "<cbc:PaymentMeansCode name=\"[Payment means text]\">48</cbc:PaymentMeansCode>",
+                                    with: "<cbc:PaymentMeansCode name=\"[Payment means text]\">48</cbc:PaymentMeansCode><cbc:InstructionNote>a</cbc:InstructionNote><cbc:InstructionNote>b</cbc:InstructionNote>")
+        }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertFalse(r.isValid)
+    }
+
+    func testChargeIndicatorMustBeTrueOrFalseInCII() throws {
+        let (r, f) = try findings(ciiCIUS, "PEPPOL-EN16931-R043-2") {
+            $0.replacingOccurrences(of: "<ram:AppliedTradeAllowanceCharge>\n                        <ram:ChargeIndicator>\n                            <udt:Indicator>false</udt:Indicator>",
+                                    with: "<ram:AppliedTradeAllowanceCharge>\n                        <ram:ChargeIndicator>\n                            <udt:Indicator>0</udt:Indicator>")
+        }
+        XCTAssertEqual(f.count, 1, "xs:boolean admits 0, Peppol does not")
+        XCTAssertFalse(r.isValid)
+        let (_, f1) = try findings(ciiCIUS, "PEPPOL-EN16931-R043-1") {
+            $0.replacingOccurrences(of: "<udt:Indicator>true</udt:Indicator>", with: "<udt:Indicator>1</udt:Indicator>")
+        }
+        XCTAssertFalse(f1.isEmpty)
+    }
+
+    func testLineDocumentReferenceOnlyForTheInvoicedObject() throws {
+        let (r, f) = try findings(ublCIUS, "PEPPOL-EN16931-R101") {
+            $0.replacingOccurrences(of: "<cbc:ID schemeID=\"ABZ\">ANG987654321</cbc:ID>\n      <cbc:DocumentTypeCode>130</cbc:DocumentTypeCode>",
+                                    with: "<cbc:ID schemeID=\"ABZ\">ANG987654321</cbc:ID>\n      <cbc:DocumentTypeCode>916</cbc:DocumentTypeCode>")
+        }
+        XCTAssertEqual(f.count, 1)
+        XCTAssertFalse(r.isValid)
+    }
+
+    func testSubLineSumsInTheExtension() throws {
+        let file = "testsuite/business-cases/extension/04.01a-INVOICE_ubl.xml"
+        let s = try load(file)
+        // the first sub invoice line's net amount changes: its parent no longer adds up
+        guard let sub = s.range(of: "<cac:SubInvoiceLine>"), let amount = s.range(of: "<cbc:LineExtensionAmount currencyID=\"EUR\">", range: sub.upperBound..<s.endIndex),
+              let end = s.range(of: "</cbc:LineExtensionAmount>", range: amount.upperBound..<s.endIndex) else { return XCTFail("no sub line") }
+        let (r, f) = try findings(file, "BR-DEX-02") { _ in s.replacingCharacters(in: amount.upperBound..<end.lowerBound, with: "99999.99") }
+        XCTAssertGreaterThanOrEqual(f.count, 1, r.findings.map(\.rule).joined(separator: " "))
+        XCTAssertTrue(f.allSatisfy { $0.severity == .warning })
+    }
+}

@@ -3,7 +3,7 @@ import XCTest
 @testable import XRechnung
 
 /// The rules the official corpus never triggers (BR-CL-07/22/23, BR-51, the CVD value lists,
-/// BR-TMP-CVD-01, BR-DEX-02, UBL-SR-27, PEPPOL-EN16931-R043-1/-2 and R101): each is broken on
+/// BR-TMP-CVD-01, BR-DEX-02, PEPPOL-EN16931-R043-1/-2 and R101): each is broken on
 /// purpose in an official test invoice that is valid before the change.
 final class CodeListAndCVDRuleTests: XCTestCase {
     let v = XRechnungValidator()
@@ -92,15 +92,6 @@ final class CodeListAndCVDRuleTests: XCTestCase {
         XCTAssertTrue(plain.isEmpty)
     }
 
-    func testPaymentMeansTextAtMostOnce() throws {
-        let (r, f) = try findings(ublCIUS, "UBL-SR-27") {
-            $0.replacingOccurrences(of: "<cbc:PaymentMeansCode name=\"[Payment means text]\">48</cbc:PaymentMeansCode>",
-                                    with: "<cbc:PaymentMeansCode name=\"[Payment means text]\">48</cbc:PaymentMeansCode><cbc:InstructionNote>a</cbc:InstructionNote><cbc:InstructionNote>b</cbc:InstructionNote>")
-        }
-        XCTAssertEqual(f.count, 1)
-        XCTAssertFalse(r.isValid)
-    }
-
     func testChargeIndicatorMustBeTrueOrFalseInCII() throws {
         let (r, f) = try findings(ciiCIUS, "PEPPOL-EN16931-R043-2") {
             $0.replacingOccurrences(of: "<ram:AppliedTradeAllowanceCharge>\n                        <ram:ChargeIndicator>\n                            <udt:Indicator>false</udt:Indicator>",
@@ -132,5 +123,58 @@ final class CodeListAndCVDRuleTests: XCTestCase {
         let (r, f) = try findings(file, "BR-DEX-02") { _ in s.replacingCharacters(in: amount.upperBound..<end.lowerBound, with: "99999.99") }
         XCTAssertGreaterThanOrEqual(f.count, 1, r.findings.map(\.rule).joined(separator: " "))
         XCTAssertTrue(f.allSatisfy { $0.severity == .warning })
+    }
+}
+
+/// The syntax restriction tables (UBL-CR-*, UBL-DT-*, CII-SR-*): elements outside EN 16931 in
+/// places the schema allows, each reported under the official rule id, the invoice still valid
+/// where the rule is a warning.
+final class SyntaxRestrictionTests: XCTestCase {
+    let v = XRechnungValidator()
+
+    func load(_ rel: String) throws -> String {
+        let url = OracleAgreementTests.base.appendingPathComponent(rel)
+        guard let s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        return s
+    }
+
+    func rules(_ s: String) -> [String: Severity] {
+        var out: [String: Severity] = [:]
+        for f in v.validate(Data(s.utf8)).findings { out[f.rule] = f.severity }
+        return out
+    }
+
+    func testUBLElementsAndAttributesOutsideEN16931() throws {
+        let original = try load("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+        XCTAssertTrue(v.validate(Data(original.utf8)).isValid)
+        var s = original
+        // seller postal address: a post box (UBL-CR-150), the invoice number with a scheme
+        // name (UBL-DT-08), a payment due date in PaymentMeans of an invoice (UBL-CR-412)
+        s = s.replacingOccurrences(of: "<cbc:StreetName>[Seller address line 1]", with: "<cbc:Postbox>12 34</cbc:Postbox><cbc:StreetName>[Seller address line 1]")
+        s = s.replacingOccurrences(of: "<cbc:ID>123456XX</cbc:ID>", with: "<cbc:ID schemeName=\"intern\">123456XX</cbc:ID>")
+        s = s.replacingOccurrences(of: "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode>", with: "<cbc:PaymentMeansCode>58</cbc:PaymentMeansCode><cbc:PaymentDueDate>2024-01-01</cbc:PaymentDueDate>")
+        let found = rules(s)
+        XCTAssertEqual(found["UBL-CR-150"], .warning, found.keys.sorted().joined(separator: " "))
+        XCTAssertEqual(found["UBL-DT-08"], .warning)
+        XCTAssertEqual(found["UBL-CR-412"], .warning)
+        XCTAssertNil(found["UBL-CR-213"], "the buyer's address is untouched")
+        XCTAssertTrue(v.validate(Data(s.utf8)).isValid, "warnings only")
+        let f = try XCTUnwrap(v.validate(Data(s.utf8)).findings.first { $0.rule == "UBL-CR-150" })
+        XCTAssertTrue(f.location.hasSuffix("cbc:Postbox"), f.location)
+        XCTAssertTrue(f.messageDE.contains("AccountingSupplierParty/Party/PostalAddress/Postbox"), f.messageDE)
+    }
+
+    func testUBLAmountsWithMoreThanTwoDecimalsAreFatal() throws {
+        let s = try load("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+            .replacingOccurrences(of: "<cbc:PayableAmount currencyID=\"EUR\">336.9<", with: "<cbc:PayableAmount currencyID=\"EUR\">336.900<")
+        let found = rules(s)
+        XCTAssertEqual(found["UBL-DT-01"], .error, "same value, three decimals")
+    }
+
+    func testUBLAttachmentWithoutFileNameAndObjectIdentifierWithAttachment() throws {
+        var s = try load("testsuite/business-cases/standard/01.15a-INVOICE_ubl.xml")
+        XCTAssertTrue(v.validate(Data(s.utf8)).isValid)
+        s = s.replacingOccurrences(of: #" filename="[^"]*""#, with: "", options: .regularExpression)
+        XCTAssertEqual(rules(s)["UBL-DT-07"], .error)
     }
 }

@@ -61,7 +61,8 @@ enum CardinalityRules {
         let means = r.children("PaymentMeans")
         for pm in means {
             atMost(c, "UBL-SR-26", pm.children("PaymentID"), at: pm, "Der Verwendungszweck (BT-83)")
-            atMost(c, "UBL-SR-27", pm.children("InstructionNote"), at: pm, "Der Text zum Zahlungsmittel (InstructionNote)")
+            // The binding counts PaymentMeansCode (its @name is BT-82); UBL 2.1's schema already allows only one.
+            atMost(c, "UBL-SR-27", pm.children("PaymentMeansCode"), at: pm, "Der Zahlungsmittel-Code mit Text (BT-81/BT-82)")
             atMost(c, "UBL-SR-28", pm.all("PaymentMandate", "ID"), at: pm, "Die Mandatsreferenz (BT-89)")
         }
         let paymentIDs = Set(means.compactMap { $0.child("PaymentID")?.normalizedText })

@@ -168,27 +168,11 @@ enum CodeListRules {
 
 /// UBL syntax rules (UBL-SR-*, UBL-CR-*) that concern elements the semantic model drops.
 enum UBLSyntax {
-    static let notAtDocumentLevel: [(String, String, String)] = [
-        ("UBL-CR-001", "UBLExtensions", "Erweiterungen"),
-        ("UBL-CR-003", "ProfileExecutionID", "Die Profilausführungskennung"),
-        ("UBL-CR-004", "CopyIndicator", "Die Kopie-Kennzeichnung"),
-        ("UBL-CR-005", "UUID", "Die UUID des Dokuments"),
-        ("UBL-CR-006", "IssueTime", "Die Ausstellungsuhrzeit"),
-        ("UBL-CR-007", "PricingCurrencyCode", "Die Preiswährung"),
-        ("UBL-CR-008", "PaymentCurrencyCode", "Die Zahlungswährung"),
-        ("UBL-CR-009", "PaymentAlternativeCurrencyCode", "Die alternative Zahlungswährung"),
-        ("UBL-CR-010", "AccountingCostCode", "Der Kostenstellen-Code"),
-        ("UBL-CR-011", "LineCountNumeric", "Die Zeilenanzahl"),
-        ("UBL-CR-077", "StatementDocumentReference", "Der Verweis auf einen Kontoauszug"),
-        ("UBL-CR-137", "Signature", "Die UBL-Signatur"),
-        ("UBL-CR-294", "BuyerCustomerParty", "Die BuyerCustomerParty"),
-        ("UBL-CR-295", "SellerSupplierParty", "Die SellerSupplierParty"),
-        ("UBL-CR-410", "DeliveryTerms", "Die Lieferbedingungen"),
-        ("UBL-CR-490", "TaxExchangeRate", "Der Steuer-Wechselkurs"),
-        ("UBL-CR-491", "PricingExchangeRate", "Der Preis-Wechselkurs"),
-        ("UBL-CR-492", "PaymentExchangeRate", "Der Zahlungs-Wechselkurs"),
-        ("UBL-CR-493", "PaymentAlternativeExchangeRate", "Der alternative Zahlungs-Wechselkurs"),
-        ("UBL-CR-513", "WithholdingTaxTotal", "Die Quellensteuer"),
+    /// German hints for restrictions whose generic message would say too little.
+    static let hints: [String: String] = [
+        "UBL-CR-470": "PrepaidPayment gehört nicht in eine Rechnung nach EN 16931 (nur in der XRechnung-Extension als Zahlung Dritter).",
+        "UBL-CR-646": "Unterpositionen (SubInvoiceLine) sind nur in der XRechnung-Extension erlaubt.",
+        "UBL-CR-680": "PaymentMeans/PayerFinancialAccount gehört nicht in eine XRechnung; das belastete Konto (BT-91) steht in PaymentMandate/PayerFinancialAccount.",
     ]
 
     static func run(_ c: RuleContext) {
@@ -196,42 +180,38 @@ enum UBLSyntax {
         for e in c.named("PartyTaxScheme") where e.child("CompanyID") == nil && e.first("TaxScheme", "ID") != nil {
             c.fail("UBL-SR-53", e, de: "Zu einem Steuerschema (PartyTaxScheme) muss die Steuernummer bzw. Umsatzsteuer-Identifikationsnummer (CompanyID) angegeben sein; sonst das ganze PartyTaxScheme weglassen.")
         }
-        for e in c.named("TaxCategory") where e.child("ID")?.attribute("schemeID") != nil {
-            c.fail("UBL-CR-678", e, de: "Die Steuerkategorie-Kennung (TaxCategory/ID) soll kein schemeID-Attribut tragen.")
-        }
-        for e in c.named("ClassifiedTaxCategory") where e.child("ID")?.attribute("schemeID") != nil {
-            c.fail("UBL-CR-679", e, de: "Die Steuerkategorie der Position (ClassifiedTaxCategory/ID) soll kein schemeID-Attribut tragen.")
-        }
-        // Document-level UBL elements outside EN 16931 (UBL-CR-*, warnings): the element named in
-        // the rule must not be a child of the document.
-        for (rule, element, term) in Self.notAtDocumentLevel {
-            if let e = r.child(element) {
-                c.fail(rule, e, de: "\(term) (\(element)) gehört nicht in eine Rechnung nach EN 16931; bitte weglassen.")
-            }
+        // Elements and attributes outside EN 16931 (UBL-CR-*, UBL-DT-08…28; warnings), from the table.
+        let table = SyntaxRestrictions.ubl
+        for (rule, e) in table.violations(root: r, named: c.named) + table.attributeViolations(c.attributed) {
+            c.fail(rule.id, e, de: hints[rule.id] ?? "„\(rule.path.replacingOccurrences(of: "Line/", with: "InvoiceLine/"))“ gehört nicht zu EN 16931 und wird nicht verarbeitet; bitte weglassen.")
         }
         if let v = r.child("UBLVersionID"), v.normalizedText != "2.1" {
             c.fail("UBL-CR-002", v, de: "Die UBL-Version (UBLVersionID) soll fehlen oder 2.1 sein.")
         }
-        for pm in r.children("PaymentMeans") where pm.child("PayerFinancialAccount") != nil {
-            c.fail("UBL-CR-680", pm, de: "PaymentMeans/PayerFinancialAccount gehört nicht in eine XRechnung; das belastete Konto (BT-91) steht in PaymentMandate/PayerFinancialAccount.")
+        // UBL-CR-412: a payment due date in PaymentMeans only in a credit note.
+        if c.scenario.syntax != .ublCreditNote, let d = r.children("PaymentMeans").compactMap({ $0.child("PaymentDueDate") }).first {
+            c.fail("UBL-CR-412", d, de: "PaymentMeans/PaymentDueDate gehört nicht in eine Rechnung; das Fälligkeitsdatum (BT-9) steht in cbc:DueDate.")
         }
-        for e in c.attributed where e.attribute("unitCodeListID") != nil {
-            c.fail("UBL-CR-663", e, de: "Das Attribut unitCodeListID soll nicht angegeben werden.")
+        // UBL-CR-665/666/673: a scheme, an attachment or a description only where they belong.
+        for ref in c.named("AdditionalDocumentReference") {
+            let isObject = ref.child("DocumentTypeCode")?.text == "130"
+            if !isObject, let id = ref.child("ID"), id.attribute("schemeID") != nil {
+                c.fail("UBL-CR-665", id, de: "Ein schemeID an der Kennung einer rechnungsbegründenden Unterlage ist nur für die Objektkennung (Typ 130) vorgesehen.")
+            }
+            if isObject, let a = ref.child("Attachment") {
+                c.fail("UBL-CR-666", a, de: "Eine Objektkennung (Typ 130, BT-18) darf keine Anlage enthalten; Anlagen gehören in eine eigene AdditionalDocumentReference.")
+            }
+            if isObject, let d = ref.child("DocumentDescription") {
+                c.fail("UBL-CR-673", d, de: "Eine Objektkennung (Typ 130, BT-18) darf keine Beschreibung enthalten.")
+            }
         }
-        for pm in r.children("PaymentMeans") where pm.child("CreditAccount") != nil {
-            c.fail("UBL-CR-434", pm, de: "PaymentMeans/CreditAccount gehört nicht in eine XRechnung.")
+        // UBL-DT-18: @name only on PaymentMeansCode (the payment means text, BT-82).
+        if let e = c.attributed.first(where: { $0.attribute("name") != nil && $0.name != "PaymentMeansCode" }) {
+            c.fail("UBL-DT-18", e, de: "Das Attribut name ist nur am Zahlungsmittel-Code (BT-82) vorgesehen.")
         }
-        for p in r.children("PrepaidPayment") {
-            c.fail("UBL-CR-470", p, de: "PrepaidPayment gehört nicht in eine Rechnung nach EN 16931 (nur in der XRechnung-Extension als Zahlung Dritter).")
-        }
+        UBLDataTypes.run(c)
         let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
         for line in r.children(lineName) {
-            if line.child("SubInvoiceLine") != nil {
-                c.fail("UBL-CR-646", line, de: "Unterpositionen (SubInvoiceLine) sind nur in der XRechnung-Extension erlaubt.")
-            }
-            if line.first("OrderLineReference", "OrderReference") != nil {
-                c.fail("UBL-CR-528", line, de: "OrderLineReference/OrderReference gehört nicht in eine XRechnung.")
-            }
             if (line.child("Item")?.children("ClassifiedTaxCategory").count ?? 0) != 1 {
                 c.fail("UBL-SR-48", line, de: "Jede Position muss genau eine Steuerkategorie (ClassifiedTaxCategory) haben.")
             }
@@ -308,5 +288,32 @@ enum CIISyntax {
                 }
             }
         }
+    }
+}
+
+/// UBL data type rules: amounts with at most two decimals (UBL-DT-01), binary objects with MIME
+/// code and file name (UBL-DT-06/07).
+enum UBLDataTypes {
+    static func run(_ c: RuleContext) {
+        for e in c.index.amounts where !insidePriceAllowance(e) {
+            // XPath string-length(substring-after(., '.')) <= 2, on the text as written
+            if let dot = e.text.utf8.firstIndex(of: UInt8(ascii: ".")), e.text.utf8[e.text.utf8.index(after: dot)...].count > 2 {
+                c.fail("UBL-DT-01", e, de: "Der Betrag „\(e.normalizedText)“ hat mehr als zwei Nachkommastellen; Beträge bitte auf Cent angeben.")
+            }
+        }
+        for e in c.index.binaryObjects {
+            if e.attribute("mimeCode") == nil { c.fail("UBL-DT-06", e, de: "Die eingebettete Anlage braucht einen MIME-Code (Attribut mimeCode).") }
+            if e.attribute("filename") == nil { c.fail("UBL-DT-07", e, de: "Die eingebettete Anlage braucht einen Dateinamen (Attribut filename).") }
+        }
+    }
+
+    /// Amounts of a price allowance (BT-147, BT-148) have their own precision.
+    static func insidePriceAllowance(_ e: XElement) -> Bool {
+        var p = e.parent
+        while let x = p {
+            if x.name == "AllowanceCharge", x.parent?.name == "Price" { return true }
+            p = x.parent
+        }
+        return false
     }
 }

@@ -376,7 +376,7 @@ public enum SafeXML {
         /// libxml2 interns names and namespace URIs per document: each pointer is converted once
         /// (long names would otherwise be a heap allocation per element) together with its slot
         /// in the index, so no element name is hashed as a string.
-        var names: [UnsafeRawPointer: (String, Int)] = [:]
+        var names: [UnsafeRawPointer: (String, Int, Bool)] = [:]
         var namespaces: [UnsafeRawPointer: String] = [:]
         let index = ElementIndex()
         init(limits: XMLLimits) { self.limits = limits }
@@ -387,11 +387,12 @@ public enum SafeXML {
         state.count += 1
         if state.count > state.limits.maxElements { throw .tooManyElements(limit: state.limits.maxElements) }
         let namePtr = UnsafeRawPointer(node.pointee.name!)
-        let name: String, slot: Int
-        if let known = state.names[namePtr] { (name, slot) = known } else {
+        let name: String, slot: Int, isAmount: Bool
+        if let known = state.names[namePtr] { (name, slot, isAmount) = known } else {
             name = String(cString: node.pointee.name)
             slot = ElementIndex.slot(of: name)
-            state.names[namePtr] = (name, slot)
+            isAmount = name.hasSuffix("Amount") && !name.hasSuffix("PriceAmount")
+            state.names[namePtr] = (name, slot, isAmount)
         }
         var ns = ""
         if let nsPtr = node.pointee.ns, let href = nsPtr.pointee.href {
@@ -402,6 +403,7 @@ public enum SafeXML {
         el.parent = parent
         let index = state.index
         if slot >= 0 { index.add(el, slot: slot) }
+        if isAmount { index.amounts.append(el) }
         var attr = node.pointee.properties
         while let a = attr {
             let aname = String(cString: a.pointee.name)
@@ -463,15 +465,24 @@ final class ElementIndex {
         "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
         "ExemptionReasonCode", "AppliedTradeAllowanceCharge",
     ]
-    static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: indexedNames.enumerated().map { ($1, $0) })
+    /// Plus the context elements of the syntax restriction tables.
+    static let allNames: [String] = {
+        var seen = Set(indexedNames)
+        var names = indexedNames
+        for n in SyntaxRestrictions.ubl.contextNames + SyntaxRestrictions.cii.contextNames where seen.insert(n).inserted { names.append(n) }
+        return names
+    }()
+    static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: allNames.enumerated().map { ($1, $0) })
     static func slot(of name: String) -> Int { slots[name] ?? -1 }
     static let binarySlots: Set<Int> = [slots["EmbeddedDocumentBinaryObject"]!, slots["AttachmentBinaryObject"]!]
 
-    var named: [[XElement]] = Array(repeating: [], count: ElementIndex.indexedNames.count)
+    var named: [[XElement]] = Array(repeating: [], count: ElementIndex.allNames.count)
     var attributed: [XElement] = []
     var firstEmptyLeaf: XElement?
     /// Both attachment element kinds in document order.
     var binaryObjects: [XElement] = []
+    /// Elements whose name ends in "Amount" but not "PriceAmount" (UBL-DT-01).
+    var amounts: [XElement] = []
 
     func add(_ e: XElement, slot: Int) {
         named[slot].append(e)
@@ -484,6 +495,7 @@ final class ElementIndex {
         func visit(_ e: XElement) {
             let slot = slot(of: e.name)
             if slot >= 0 { index.add(e, slot: slot) }
+            if e.name.hasSuffix("Amount") && !e.name.hasSuffix("PriceAmount") { index.amounts.append(e) }
             if !e.attributes.isEmpty { index.attributed.append(e) }
             if e.children.isEmpty {
                 if index.firstEmptyLeaf == nil, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { index.firstEmptyLeaf = e }

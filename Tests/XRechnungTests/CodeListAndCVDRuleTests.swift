@@ -178,3 +178,47 @@ final class SyntaxRestrictionTests: XCTestCase {
         XCTAssertEqual(rules(s)["UBL-DT-07"], .error)
     }
 }
+
+extension SyntaxRestrictionTests {
+    func testCIIElementsOutsideEN16931AndDataTypeRules() throws {
+        let original = try load("testsuite/business-cases/standard/01.01a-INVOICE_uncefact.xml")
+        XCTAssertTrue(v.validate(Data(original.utf8)).isValid)
+        var s = original
+        // a document name (CII-SR-013, warning), a post office box (CII-DT-083, fatal), a
+        // currency on a line total (CII-DT-031, fatal), an impossible date (CII-DT-097, fatal)
+        s = s.replacingOccurrences(of: "<ram:TypeCode>380</ram:TypeCode>", with: "<ram:Name>Rechnung</ram:Name><ram:TypeCode>380</ram:TypeCode>")
+        s = s.replacingOccurrences(of: "<ram:LineOne>[Seller address line 1]", with: "<ram:PostOfficeBox>12 34</ram:PostOfficeBox><ram:LineOne>[Seller address line 1]")
+        s = s.replacingOccurrences(of: "<udt:DateTimeString format=\"102\">20161231<", with: "<udt:DateTimeString format=\"102\">20161331<")
+        let found = rules(s)
+        XCTAssertEqual(found["CII-SR-013"], .warning, found.keys.sorted().joined(separator: " "))
+        XCTAssertEqual(found["CII-DT-083"], .error)
+        XCTAssertEqual(found["CII-DT-097"], .error)
+        XCTAssertFalse(v.validate(Data(s.utf8)).isValid)
+        let withCurrency = original.replacingOccurrences(of: "<ram:LineTotalAmount>", with: "<ram:LineTotalAmount currencyID=\"EUR\">")
+        XCTAssertEqual(rules(withCurrency)["CII-DT-031"], .error)
+        XCTAssertEqual(CIIRestrictions.dateOK(" 20240229 "), true)
+        XCTAssertEqual(CIIRestrictions.dateOK("2024-02-29"), false)
+    }
+
+    /// Every UBL-CR, UBL-DT, CII-SR and CII-DT id of the pinned artefacts is checked somewhere:
+    /// in the restriction tables or by name in the rule code (the rest is listed with the reason).
+    func testEverySyntaxRuleOfTheCatalogueIsCovered() throws {
+        let tableIDs = Set(SyntaxRestrictions.ubl.rules.map(\.id) + SyntaxRestrictions.cii.rules.map(\.id))
+        let notCheckable: Set<String> = ["CII-DT-010", "CII-DT-011", "CII-DT-012", "CII-SR-464"] // unreachable in the artefacts
+        let src = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/XRechnung/Validation")
+        var code = ""
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: src.path)) ?? [] {
+            code += (try? String(contentsOf: src.appendingPathComponent(f), encoding: .utf8)) ?? ""
+        }
+        XCTAssertFalse(code.isEmpty, "rule sources found at \(src.path)")
+        var missing: [String] = []
+        for (id, _) in RuleCatalogue.shared.entries where id.hasPrefix("UBL-CR") || id.hasPrefix("UBL-DT") || id.hasPrefix("CII-SR") || id.hasPrefix("CII-DT") {
+            if tableIDs.contains(id) || notCheckable.contains(id) || code.contains("\"\(id)\"") { continue }
+            // ids formed in code from a base and a number (CII-DT-00\(n + 1) …)
+            if ["CII-DT-00", "CII-DT-10", "CII-DT-04", "CII-DT-03"].contains(where: { id.hasPrefix($0) && code.contains("\"\($0)\\(n") }) { continue }
+            missing.append(id)
+        }
+        XCTAssertEqual(missing.sorted(), [], "syntax rules without a check")
+    }
+}

@@ -36,7 +36,7 @@ struct SyntaxRestrictions: Sendable {
     var contextNames: [String] { tries.keys.filter { !$0.isEmpty }.sorted() }
 
     /// Parses the table format (see `SyntaxRestrictionTables`): one group per line,
-    /// `<prefix> <first number> [<context>:] [<path prefix>/] <path> <path> …` — consecutive
+    /// `<prefix> <first number> [<context>[|<context>…]:] [<path prefix>/] <path> <path> …` — consecutive
     /// numbers for the paths in order, `-` skips a number. A path starting with `//` is
     /// searched anywhere (its first step becomes the context), `@name` ends in an attribute,
     /// `Line` stands for InvoiceLine and CreditNoteLine.
@@ -64,7 +64,13 @@ struct SyntaxRestrictions: Sendable {
         }
     }
 
+    /// A context may name several elements (`A|B|C`, e.g. every …ReferencedDocument).
     private mutating func add(id: String, context: String?, path: String) {
+        guard let context, context.contains("|") else { return addOne(id: id, context: context, path: path) }
+        for one in context.split(separator: "|") { addOne(id: id, context: String(one), path: path) }
+    }
+
+    private mutating func addOne(id: String, context: String?, path: String) {
         var steps = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         var ctx = context
         var once = false

@@ -247,6 +247,7 @@ enum UBLSyntax {
 enum CIISyntax {
     static func run(_ c: RuleContext) {
         let r = c.root
+        CIIRestrictions.run(c)
         if c.named("TaxPointDate").count > 1 { c.fail("CII-SR-461", r, de: "Das Umsatzsteuerdatum (BT-7, TaxPointDate) darf nur einmal vorkommen.") }
         let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
         func contactNames(_ party: XElement?) -> Int {
@@ -314,6 +315,184 @@ enum UBLDataTypes {
             if x.name == "AllowanceCharge", x.parent?.name == "Price" { return true }
             p = x.parent
         }
+        return false
+    }
+}
+
+/// CII-SR-* and CII-DT-* of the CII binding: the table (`SyntaxRestrictionTables.cii`) plus the
+/// restrictions with a count or a condition. In the artefacts all of them sit in one pattern,
+/// where a node is checked by the first rule whose context matches; so ExchangedDocument/TypeCode
+/// is a TypeCodeType (DT-008/009) and never reaches CII-DT-010…012, which are therefore not checked;
+/// CII-SR-464 ("A or B or (not A and not B)") is always true and is not checked either.
+enum CIIRestrictions {
+    static func run(_ c: RuleContext) {
+        let r = c.root
+        let table = SyntaxRestrictions.cii
+        for (rule, e) in table.violations(root: r, named: c.named) {
+            c.fail(rule.id, e, de: "„\(e.name)“ (\(rule.path)) gehört nicht zu EN 16931 und wird nicht verarbeitet; bitte weglassen.")
+        }
+        counts(c)
+        dataTypes(c)
+    }
+
+    static func atMostOnce(_ c: RuleContext, _ rule: String, _ elements: [XElement], at: XElement, _ what: String) {
+        if elements.count > 1 { c.fail(rule, elements[1], de: "\(what) darf höchstens einmal vorkommen.") }
+    }
+
+    static func counts(_ c: RuleContext) {
+        let r = c.root
+        if let ctx = r.child("ExchangedDocumentContext") {
+            atMostOnce(c, "CII-SR-003", ctx.children("BusinessProcessSpecifiedDocumentContextParameter"), at: ctx, "Die Prozesskennung (BusinessProcessSpecifiedDocumentContextParameter)")
+        }
+        for note in r.child("ExchangedDocument")?.children("IncludedNote") ?? [] {
+            atMostOnce(c, "CII-SR-030", note.children("Content"), at: note, "Der Text einer Bemerkung (Content)")
+        }
+        let tx = r.child("SupplyChainTradeTransaction")
+        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? [] {
+            if let doc = line.child("AssociatedDocumentLineDocument") {
+                let notes = doc.children("IncludedNote")
+                atMostOnce(c, "CII-SR-039", notes, at: doc, "Die Bemerkung zur Position (IncludedNote)")
+                atMostOnce(c, "CII-SR-040", notes.flatMap { $0.children("Content") }, at: doc, "Der Text der Bemerkung zur Position (Content)")
+            }
+            if let settlement = line.child("SpecifiedLineTradeSettlement"), settlement.children("ApplicableTradeTax").count != 1 {
+                c.fail("CII-SR-454", settlement, de: "Jede Position braucht genau eine Umsatzsteuerangabe (ApplicableTradeTax, BG-30).")
+            }
+            if let product = line.child("SpecifiedTradeProduct"), let origin = product.children("OriginTradeCountry").first,
+               product.children("OriginTradeCountry").flatMap({ $0.children("ID") }).count != 1 {
+                c.fail("CII-SR-090", origin, de: "Das Herkunftsland (BT-159) braucht genau einen Ländercode (ID).")
+            }
+            if let gross = line.child("SpecifiedLineTradeAgreement")?.child("GrossPriceProductTradePrice") {
+                // CII-SR-119: a price allowance needs ChargeIndicator false and an amount, or neither.
+                let acs = gross.children("AppliedTradeAllowanceCharge")
+                let indicators = acs.compactMap { $0.child("ChargeIndicator") }
+                let amounts = acs.flatMap { $0.children("ActualAmount") }
+                let falseIndicator = indicators.contains { XElement.normalizeSpace($0.child("Indicator")?.text ?? "") == "false" }
+                if !((falseIndicator && !amounts.isEmpty) || (indicators.isEmpty && amounts.isEmpty)) {
+                    c.fail("CII-SR-119", gross, de: "Am Bruttopreis sind nur Rabatte erlaubt (ChargeIndicator false mit Betrag).")
+                }
+            }
+        }
+        let agreement = tx?.child("ApplicableHeaderTradeAgreement")
+        let delivery = tx?.child("ApplicableHeaderTradeDelivery")
+        let settlement = tx?.child("ApplicableHeaderTradeSettlement")
+        // CII-SR-449/450/451: a party identifier either as ID or as GlobalID, not both.
+        for (rule, party, what) in [("CII-SR-449", delivery?.child("ShipToTradeParty"), "Lieferort"), ("CII-SR-450", agreement?.child("BuyerTradeParty"), "Käufer"),
+                                    ("CII-SR-451", settlement?.child("PayeeTradeParty"), "Zahlungsempfänger")] {
+            if let p = party, p.child("ID") != nil, p.child("GlobalID") != nil {
+                c.fail(rule, p, de: "Für den \(what) bitte nur eine Kennung angeben: ID oder GlobalID.")
+            }
+        }
+        if let s = settlement {
+            let terms = s.children("SpecifiedTradePaymentTerms")
+            atMostOnce(c, "CII-SR-452", terms, at: s, "Die Zahlungsbedingungen (SpecifiedTradePaymentTerms)")
+            atMostOnce(c, "CII-SR-453", terms.flatMap { $0.children("Description") }, at: s, "Der Text der Zahlungsbedingungen (BT-20)")
+        }
+        if let a = agreement {
+            let refs = a.children("AdditionalReferencedDocument")
+            atMostOnce(c, "CII-SR-457", refs.filter { $0.child("TypeCode")?.text == "50" }, at: a, "Die Ausschreibungs- oder Loskennung (BT-17, TypeCode 50)")
+            atMostOnce(c, "CII-SR-458", refs.filter { $0.child("TypeCode")?.text == "130" }, at: a, "Die Objektkennung (BT-18, TypeCode 130)")
+        }
+    }
+
+    static let idAttributes = ["schemeName", "schemeAgencyName", "schemeDataURI", "schemeURI"]
+
+    static func dataTypes(_ c: RuleContext) {
+        let r = c.root
+        let tx = r.child("SupplyChainTradeTransaction")
+        // CII-DT-013/014 on the document element
+        if r.attribute("languageID") != nil { c.fail("CII-DT-013", r, de: "Das Attribut languageID gehört nicht an das Dokument.") }
+        if r.attribute("languageLocaleID") != nil { c.fail("CII-DT-014", r, de: "Das Attribut languageLocaleID gehört nicht an das Dokument.") }
+        // Identifiers without any scheme attribute (DT-001…007) and other identifiers (DT-101…104).
+        var plainIDs: [XElement] = []
+        if let id = r.child("ExchangedDocumentContext")?.child("GuidelineSpecifiedDocumentContextParameter")?.child("ID") { plainIDs.append(id) }
+        if let id = r.child("ExchangedDocument")?.child("ID") { plainIDs.append(id) }
+        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? [] {
+            if let id = line.child("AssociatedDocumentLineDocument")?.child("LineID") { plainIDs.append(id) }
+            if let id = line.child("SpecifiedTradeProduct")?.child("SellerAssignedID") { plainIDs.append(id) }
+        }
+        let plain = Set(plainIDs.map(ObjectIdentifier.init))
+        for e in plainIDs {
+            for (n, a) in (idAttributes + ["schemeID", "schemeAgencyID", "schemeVersionID"]).enumerated() where e.attribute(a) != nil {
+                c.fail("CII-DT-00\(n + 1)", e, de: "Das Attribut \(a) gehört nicht an \(e.name).")
+            }
+        }
+        let lineCategoryCodes = Set((tx?.children("IncludedSupplyChainTradeLineItem") ?? []).compactMap { $0.child("SpecifiedLineTradeSettlement")?.child("ApplicableTradeTax")?.child("CategoryCode") }.map(ObjectIdentifier.init))
+        let anyBilledUnit = (tx?.children("IncludedSupplyChainTradeLineItem") ?? []).contains { $0.child("SpecifiedLineTradeDelivery")?.child("BilledQuantity")?.attribute("unitCode") != nil }
+        for e in c.attributed where e.namespace == XMLNamespaces.ram {
+            let name = e.name
+            if name.hasSuffix("ID"), !plain.contains(ObjectIdentifier(e)) {
+                for (n, a) in idAttributes.enumerated() where e.attribute(a) != nil { c.fail("CII-DT-10\(n + 1)", e, de: "Das Attribut \(a) gehört nicht an \(name).") }
+            }
+            if name == "TypeCode" {
+                if e.attribute("name") != nil { c.fail("CII-DT-008", e, de: "Das Attribut name gehört nicht an TypeCode.") }
+                if e.attribute("listURI") != nil { c.fail("CII-DT-009", e, de: "Das Attribut listURI gehört nicht an TypeCode.") }
+            }
+            if name == "CategoryCode", lineCategoryCodes.contains(ObjectIdentifier(e)) {
+                for (n, a) in ["listID", "listAgencyID", "listVersionID", "listURI"].enumerated() where e.attribute(a) != nil {
+                    c.fail("CII-DT-04\(n + 5)", e, de: "Das Attribut \(a) gehört nicht an die Steuerkategorie der Position.")
+                }
+            }
+            if name.hasSuffix("Amount"), name != "TaxTotalAmount" {
+                if e.attribute("currencyID") != nil { c.fail("CII-DT-031", e, de: "Nur der Steuergesamtbetrag (TaxTotalAmount) trägt eine Währung; an \(name) bitte kein currencyID.") }
+                if e.attribute("currencyCodeListVersionID") != nil { c.fail("CII-DT-032", e, de: "Das Attribut currencyCodeListVersionID gehört nicht an \(name).") }
+            }
+            if name.hasSuffix("Quantity") {
+                if e.attribute("unitCode") != nil, !anyBilledUnit { c.fail("CII-DT-033", e, de: "Eine Einheit (unitCode) ohne Einheit an der Menge der Positionen ist nicht vorgesehen.") }
+                for (n, a) in ["unitCodeListID", "unitCodeListAgencyID", "unitCodeListAgencyName"].enumerated() where e.attribute(a) != nil {
+                    c.fail("CII-DT-03\(n + 4)", e, de: "Das Attribut \(a) gehört nicht an \(name).")
+                }
+            }
+        }
+        // Referenced documents: elements only some of them may carry.
+        for name in ["AdditionalReferencedDocument", "InvoiceReferencedDocument", "BuyerOrderReferencedDocument", "ContractReferencedDocument",
+                     "DespatchAdviceReferencedDocument", "ReceivingAdviceReferencedDocument", "SellerOrderReferencedDocument"] + otherReferencedDocuments {
+            for d in c.named(name) {
+                let additional = name == "AdditionalReferencedDocument"
+                let type = d.child("TypeCode")?.text
+                if d.child("URIID") != nil, !(additional && type == "916") { c.fail("CII-DT-015", d, de: "URIID (BT-124) ist nur an einer rechnungsbegründenden Unterlage (TypeCode 916) vorgesehen.") }
+                if d.child("TypeCode") != nil, !(additional && ["50", "130", "916"].contains(type ?? "")) { c.fail("CII-DT-018", d, de: "TypeCode ist nur an AdditionalReferencedDocument mit 50, 130 oder 916 vorgesehen.") }
+                if d.child("Name") != nil, !(additional && type == "916") { c.fail("CII-DT-021", d, de: "Name (BT-123) ist nur an einer rechnungsbegründenden Unterlage (TypeCode 916) vorgesehen.") }
+                if d.child("AttachmentBinaryObject") != nil, !(additional && type == "916") { c.fail("CII-DT-022", d, de: "Eine Anlage (BT-125) ist nur an einer rechnungsbegründenden Unterlage (TypeCode 916) vorgesehen.") }
+                if d.child("ReferenceTypeCode") != nil, !(additional && type == "130") { c.fail("CII-DT-024", d, de: "ReferenceTypeCode (BT-18-1) ist nur an der Objektkennung (TypeCode 130) vorgesehen.") }
+                if d.child("FormattedIssueDateTime") != nil, name != "InvoiceReferencedDocument" { c.fail("CII-DT-027", d, de: "Ein Datum (FormattedIssueDateTime) ist nur am Verweis auf eine frühere Rechnung (BT-26) vorgesehen.") }
+            }
+        }
+        for d in c.named("DateTimeString") where d.attribute("format") == "102" && !dateOK(d.text) {
+            c.fail("CII-DT-097", d, de: "Das Datum „\(d.normalizedText)“ muss im Format JJJJMMTT angegeben sein (z. B. 20260131).")
+        }
+        // Taxes: VAT only; some elements only at document level or in ApplicableTradeTax.
+        for name in ["ApplicableTradeTax", "AppliedTradeTax", "CategoryTradeTax", "IncludedTradeTax", "SubtotalCalculatedTradeTax"] {
+            for t in c.named(name) {
+                let header = isInHeaderSettlement(t)
+                if let code = t.child("TypeCode"), code.text != "VAT" { c.fail("CII-DT-037", code, de: "Die Steuerart (TypeCode) muss „VAT“ sein.") }
+                if t.child("BasisAmount") != nil, !header { c.fail("CII-DT-041", t, de: "BasisAmount ist nur in der Steueraufschlüsselung auf Dokumentebene vorgesehen.") }
+                if t.child("ExemptionReasonCode") != nil, name != "ApplicableTradeTax" { c.fail("CII-DT-052", t, de: "ExemptionReasonCode ist nur in ApplicableTradeTax vorgesehen.") }
+                if t.child("ExemptionReason") != nil, name != "ApplicableTradeTax" { c.fail("CII-DT-098", t, de: "ExemptionReason ist nur in ApplicableTradeTax vorgesehen.") }
+                if t.child("TaxPointDate") != nil, !header { c.fail("CII-DT-054", t, de: "TaxPointDate (BT-7) ist nur auf Dokumentebene vorgesehen.") }
+                if t.child("DueDateTypeCode") != nil, !header { c.fail("CII-DT-058", t, de: "DueDateTypeCode (BT-8) ist nur auf Dokumentebene vorgesehen.") }
+            }
+        }
+    }
+
+    /// CII-DT-097: a date with format 102 is YYYYMMDD (month 01–12, day 01–31), spaces around allowed.
+    static func dateOK(_ text: String) -> Bool {
+        let b = Array(XElement.normalizeSpace(text).utf8)
+        guard b.count == 8, b.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+        let month = Int(b[4] - 0x30) * 10 + Int(b[5] - 0x30), day = Int(b[6] - 0x30) * 10 + Int(b[7] - 0x30)
+        return (1...12).contains(month) && (1...31).contains(day)
+    }
+
+    /// The …ReferencedDocument elements beyond the common ones (checked the same way).
+    static let otherReferencedDocuments = ["AdditionalReferenceReferencedDocument", "AssociatedReferencedDocument", "CertificationEvidenceReferenceReferencedDocument",
+        "ConsumptionReportReferencedDocument", "DeliveryNoteReferencedDocument", "DemandForecastReferencedDocument", "FactoringAgreementReferencedDocument",
+        "FactoringListReferencedDocument", "InspectionReferenceReferencedDocument", "InvoiceReferenceReferencedDocument", "LetterOfCreditReferencedDocument",
+        "MSDSReferenceReferencedDocument", "OrderResponseReferencedDocument", "PackingListReferencedDocument", "PriceListReferencedDocument",
+        "ProFormaInvoiceReferencedDocument", "PromotionalDealReferencedDocument", "PurchaseConditionsReferencedDocument", "QuotationReferencedDocument",
+        "RequisitionerReferencedDocument", "SupplyInstructionReferencedDocument", "TransportContractReferencedDocument", "UltimateCustomerOrderReferencedDocument"]
+
+    static func isInHeaderSettlement(_ e: XElement) -> Bool {
+        var p = e.parent
+        while let x = p { if x.name == "ApplicableHeaderTradeSettlement" { return true }; p = x.parent }
         return false
     }
 }

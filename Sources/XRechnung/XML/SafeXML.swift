@@ -463,7 +463,7 @@ final class ElementIndex {
         "TypeCode", "CountryID", "PartyTaxScheme", "TaxCategory", "ClassifiedTaxCategory", "SubInvoiceLine",
         "TaxPointDate", "ParentLineID", "EmbeddedDocumentBinaryObject", "AttachmentBinaryObject",
         "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
-        "ExemptionReasonCode", "AppliedTradeAllowanceCharge",
+        "ExemptionReasonCode", "AppliedTradeAllowanceCharge", "DateTimeString", "Price", "PaymentMeans",
     ]
     /// Plus the context elements of the syntax restriction tables.
     static let allNames: [String] = {

@@ -111,10 +111,10 @@ public enum CIIWriter {
                 }
                 for (i, b) in inv.vatBreakdown.enumerated() {
                     x.group("ram:ApplicableTradeTax") { x in
-                        x.leaf("ram:CalculatedAmount", b.taxAmount?.literal, [("currencyID", b.taxAmount?.currency)])
+                        x.leaf("ram:CalculatedAmount", b.taxAmount?.literal)
                         x.leaf("ram:TypeCode", "VAT")
                         x.leaf("ram:ExemptionReason", b.exemptionReason)
-                        x.leaf("ram:BasisAmount", b.taxableAmount?.literal, [("currencyID", b.taxableAmount?.currency)])
+                        x.leaf("ram:BasisAmount", b.taxableAmount?.literal)
                         x.leaf("ram:CategoryCode", b.category)
                         x.leaf("ram:ExemptionReasonCode", b.exemptionCode)
                         if i == 0, let t = inv.taxPointDate { x.group("ram:TaxPointDate") { $0.leaf("udt:DateString", d102(t), [("format", "102")]) } }
@@ -139,12 +139,13 @@ public enum CIIWriter {
                 }
                 x.group("ram:SpecifiedTradeSettlementHeaderMonetarySummation") { x in
                     let t = inv.totals
-                    func a(_ n: String, _ v: DecimalValue?) { x.leaf(n, v?.literal, [("currencyID", v?.currency)]) }
+                    func a(_ n: String, _ v: DecimalValue?) { x.leaf(n, v?.literal) }
                     a("ram:LineTotalAmount", t.lineNetSum)
                     a("ram:ChargeTotalAmount", t.chargeSum)
                     a("ram:AllowanceTotalAmount", t.allowanceSum)
                     a("ram:TaxBasisTotalAmount", t.withoutVAT)
-                    // BT-110 and BT-111 are told apart by their currencyID; it is written as read.
+                    // Only TaxTotalAmount carries a currency in CII (CII-DT-031): BT-110 and BT-111 are
+                    // told apart by it; every other amount is in the invoice currency.
                     if let v = t.vatTotal { x.leaf("ram:TaxTotalAmount", v.literal, [("currencyID", v.currency)]) }
                     if let v = t.vatTotalTaxCurrency { x.leaf("ram:TaxTotalAmount", v.literal, [("currencyID", v.currency ?? inv.taxCurrency)]) }
                     a("ram:RoundingAmount", t.rounding)
@@ -208,8 +209,8 @@ public enum CIIWriter {
         x.group("ram:SpecifiedTradeAllowanceCharge") { x in
             x.group("ram:ChargeIndicator") { $0.leaf("udt:Indicator", a.isCharge ? "true" : "false") }
             x.leaf("ram:CalculationPercent", a.percentage?.literal)
-            x.leaf("ram:BasisAmount", a.baseAmount?.literal, [("currencyID", a.baseAmount?.currency)])
-            x.leaf("ram:ActualAmount", a.amount?.literal, [("currencyID", a.amount?.currency)])
+            x.leaf("ram:BasisAmount", a.baseAmount?.literal)
+            x.leaf("ram:ActualAmount", a.amount?.literal)
             x.leaf("ram:ReasonCode", a.reasonCode)
             x.leaf("ram:Reason", a.reason)
             if withTax, a.vatCategory != nil || a.vatRate != nil {
@@ -280,7 +281,7 @@ public enum CIIWriter {
                     }
                 }
                 for a in l.allowances + l.charges { allowanceCharge(&x, a, withTax: true) }
-                x.group("ram:SpecifiedTradeSettlementLineMonetarySummation") { $0.leaf("ram:LineTotalAmount", l.netAmount?.literal, [("currencyID", l.netAmount?.currency)]) }
+                x.group("ram:SpecifiedTradeSettlementLineMonetarySummation") { $0.leaf("ram:LineTotalAmount", l.netAmount?.literal) }
                 if let o = l.objectID {
                     x.group("ram:AdditionalReferencedDocument") { x in
                         x.leaf("ram:IssuerAssignedID", o.value)

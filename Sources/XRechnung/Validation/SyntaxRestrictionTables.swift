@@ -186,6 +186,26 @@ UBL-DT- 19 //@languageID //@listURI //@listSchemeURI //@languageLocaleID //@uri 
 }
 
 extension SyntaxRestrictions {
-    static let ubl = SyntaxRestrictions(table: SyntaxRestrictionTables.ubl)
-    static let cii = SyntaxRestrictions(table: SyntaxRestrictionTables.cii)
+    static let ubl = numbered(SyntaxRestrictions(table: SyntaxRestrictionTables.ubl))
+    static let cii = numbered(SyntaxRestrictions(table: SyntaxRestrictionTables.cii))
+    private static let ublParsed = SyntaxRestrictions(table: SyntaxRestrictionTables.ubl)
+    private static let ciiParsed = SyntaxRestrictions(table: SyntaxRestrictionTables.cii)
+
+    private static func numbered(_ t: SyntaxRestrictions) -> SyntaxRestrictions {
+        var t = t
+        t.numberPaths(lastNameIndex)
+        t.numberAttributes(attributeIndex)
+        return t
+    }
+    /// Names whose elements are noted while the tree is built (both syntaxes), numbered: the
+    /// number indexes `pathsByName` of each table, so no name is hashed per element.
+    static let lastNameIndex: [String: Int32] = {
+        let names = ublParsed.lastNames.union(ciiParsed.lastNames).sorted()
+        return Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
+    }()
+    /// Attribute names of `//@name` restrictions, numbered likewise.
+    static let attributeIndex: [String: Int32] = {
+        let names = Set(ublParsed.anyAttribute.map(\.attribute) + ciiParsed.anyAttribute.map(\.attribute)).sorted()
+        return Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
+    }()
 }

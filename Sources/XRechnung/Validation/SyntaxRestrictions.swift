@@ -7,8 +7,11 @@ import Foundation
 /// paths are those of the validation artefacts' syntax bindings (EN 16931 1.3.15); the few
 /// restrictions with a condition are written out in `UBLSyntax`/`CIISyntax`.
 ///
-/// Matching walks the tree once per context along a trie of the paths, so an invoice costs
-/// one pass over the elements that share a prefix with some restriction, not one per rule.
+/// Matching goes upwards: while the tree is built, every element whose name ends some
+/// restriction's path is noted (`ElementIndex.restrictionCandidates`); each candidate's
+/// ancestors are then compared with the paths ending in its name. Measured against a walk down
+/// a trie from each context (which visits most of the tree and hashes every name on the way),
+/// this costs about a tenth: the candidates are few and most comparisons stop at the parent.
 struct SyntaxRestrictions: Sendable {
     struct Rule: Sendable {
         let id: String
@@ -20,20 +23,27 @@ struct SyntaxRestrictions: Sendable {
         let oncePerDocument: Bool
     }
 
-    struct Node: Sendable {
-        var children: [String: Int] = [:]
-        /// Rules that end at this element (attribute nil) or at one of its attributes.
-        var ends: [(rule: Int, attribute: String?)] = []
+    /// One path of a rule, read from its last element upwards.
+    struct Path: Sendable {
+        let rule: Int
+        /// The element names above the last one, nearest first (the last step is the key).
+        let ancestors: [String]
+        let lengths: [Int]
+        /// The context element's name; nil: the document element itself.
+        let context: String?
+        let attribute: String?
     }
 
     private(set) var rules: [Rule] = []
-    /// One trie per context name ("" = document element).
-    private(set) var tries: [String: [Node]] = [:]
+    /// Paths by the name of their last element.
+    private(set) var byLastName: [String: [Path]] = [:]
+    /// Paths that end at the context element itself (`//FinancialInstitution`), by context name.
+    /// They are keyed by the context name in `byLastName` too, with no ancestors.
     /// `//@attribute` restrictions: any element carrying the attribute.
     private(set) var anyAttribute: [(rule: Int, attribute: String)] = []
 
-    /// Context element names that `RuleContext.named` must find without a walk.
-    var contextNames: [String] { tries.keys.filter { !$0.isEmpty }.sorted() }
+    /// Element names whose elements must be looked at (the last step of some path).
+    var lastNames: Set<String> { Set(byLastName.keys) }
 
     /// Parses the table format (see `SyntaxRestrictionTables`): one group per line,
     /// `<prefix> <first number> [<context>[|<context>…]:] [<path prefix>/] <path> <path> …` — consecutive
@@ -88,68 +98,96 @@ struct SyntaxRestrictions: Sendable {
         if let last = steps.last, last.hasPrefix("@") { attribute = String(last.dropFirst()); steps.removeLast() }
         rules.append(Rule(id: id, context: ctx, path: path, oncePerDocument: once))
         let ruleIndex = rules.count - 1
-        // `Line` is the invoice or credit note line: one branch each.
+        // `Line` is the invoice or credit note line: one path each.
         let expansions: [[String]] = steps.contains("Line")
             ? [steps.map { $0 == "Line" ? "InvoiceLine" : $0 }, steps.map { $0 == "Line" ? "CreditNoteLine" : $0 }]
             : [steps]
-        var trie = tries[ctx ?? "", default: [Node()]]
         for s in expansions {
-            var node = 0
-            for step in s {
-                if let next = trie[node].children[step] { node = next } else {
-                    trie.append(Node())
-                    trie[node].children[step] = trie.count - 1
-                    node = trie.count - 1
-                }
+            if let last = s.last {
+                byLastName[last, default: []].append(Path(rule: ruleIndex, ancestors: s.dropLast().reversed(), lengths: s.dropLast().reversed().map(\.utf8.count), context: ctx, attribute: attribute))
+            } else if let ctx {
+                // the context element itself is forbidden (`//FinancialInstitution`)
+                byLastName[ctx, default: []].append(Path(rule: ruleIndex, ancestors: [], lengths: [], context: nil, attribute: attribute))
+                byLastNameAnywhere.insert(ctx)
             }
-            trie[node].ends.append((ruleIndex, attribute))
         }
-        tries[ctx ?? ""] = trie
     }
 
-    /// Every restriction the document breaks: (rule, first offending element).
-    func violations(root: XElement, named: (String) -> [XElement]) -> [(rule: Rule, element: XElement)] {
+    /// Last names of paths that match wherever the element is (a bare `//Name`).
+    private(set) var byLastNameAnywhere: Set<String> = []
+
+    /// `byLastName` as an array in the numbering of `SyntaxRestrictions.lastNameIndex`.
+    private(set) var pathsByName: [[Path]] = []
+
+    mutating func numberPaths(_ index: [String: Int32]) {
+        pathsByName = Array(repeating: [], count: index.count)
+        for (name, i) in index { pathsByName[Int(i)] = byLastName[name] ?? [] }
+    }
+
+    /// Every restriction the candidates break: (rule, offending element), once per rule and
+    /// context element (once per document for `//` paths).
+    func violations(_ candidates: [(XElement, Int32)]) -> [(rule: Rule, element: XElement)] {
         var out: [(rule: Rule, element: XElement)] = []
-        var firedOnce = Set<Int>()
-        func report(_ r: Int, _ e: XElement, fired: inout Set<Int>) {
-            let rule = rules[r]
-            if rule.oncePerDocument {
-                guard firedOnce.insert(r).inserted else { return }
-            } else {
-                guard fired.insert(r).inserted else { return }
-            }
-            out.append((rule, e))
-        }
-        func walk(_ e: XElement, _ node: Int, _ trie: [Node], fired: inout Set<Int>) {
-            let n = trie[node]
-            for end in n.ends where end.attribute == nil || e.attribute(end.attribute!) != nil {
-                report(end.rule, e, fired: &fired)
-            }
-            guard !n.children.isEmpty else { return }
-            for c in e.children {
-                if let next = n.children[c.name] { walk(c, next, trie, fired: &fired) }
-            }
-        }
-        for (context, trie) in tries {
-            if context.isEmpty {
-                var fired = Set<Int>()
-                walk(root, 0, trie, fired: &fired)
-            } else {
-                for e in named(context) {
-                    var fired = Set<Int>() // once per context element
-                    walk(e, 0, trie, fired: &fired)
+        var seen = Set<Int>()            // oncePerDocument rules
+        var seenInContext = Set<Pair>()  // rule × context element
+        for (e, nameIndex) in candidates {
+            let paths = pathsByName[Int(nameIndex)]
+            let parentLength = e.parent?.nameLength ?? -1
+            for p in paths {
+                // Most paths fail at the parent: compare its stored name length first.
+                if let first = p.lengths.first, first != parentLength { continue }
+                // climb the ancestors named in the path (lengths first: a stored field each)
+                var node: XElement? = e.parent
+                var ok = true
+                var k = 0
+                while k < p.ancestors.count {
+                    guard let n = node, n.nameLength == p.lengths[k], n.name == p.ancestors[k] else { ok = false; break }
+                    node = n.parent
+                    k += 1
                 }
+                guard ok else { continue }
+                if let a = p.attribute, e.attribute(a) == nil { continue }
+                let contextElement: XElement
+                if p.ancestors.isEmpty, p.context == nil, byLastNameAnywhere.contains(e.name), rules[p.rule].oncePerDocument {
+                    contextElement = e // `//Name`: the element itself, anywhere
+                } else if let ctx = p.context {
+                    guard let n = node, n.nameLength == ctx.utf8.count, n.name == ctx else { continue }
+                    contextElement = n
+                } else {
+                    // anchored at the document element
+                    guard let n = node, n.parent == nil else { continue }
+                    contextElement = n
+                }
+                if rules[p.rule].oncePerDocument {
+                    guard seen.insert(p.rule).inserted else { continue }
+                } else {
+                    guard seenInContext.insert(Pair(rule: p.rule, context: ObjectIdentifier(contextElement))).inserted else { continue }
+                }
+                out.append((rules[p.rule], e))
             }
         }
         return out
     }
 
-    /// `//@attribute` restrictions over the elements that carry attributes.
-    func attributeViolations(_ attributed: [XElement]) -> [(rule: Rule, element: XElement)] {
+    struct Pair: Hashable { let rule: Int; let context: ObjectIdentifier }
+
+    /// `//@attribute` restrictions: the elements noted while building carry one of those
+    /// attributes (`attributeIndex` numbering); each rule is reported once per document.
+    func attributeViolations(_ noted: [(XElement, Int32)]) -> [(rule: Rule, element: XElement)] {
+        guard !noted.isEmpty else { return [] }
         var out: [(rule: Rule, element: XElement)] = []
-        for (r, name) in anyAttribute {
-            if let e = attributed.first(where: { $0.attribute(name) != nil }) { out.append((rules[r], e)) }
+        var seen = Set<Int>()
+        for (e, i) in noted {
+            for r in rulesByAttribute[Int(i)] where seen.insert(r).inserted { out.append((rules[r], e)) }
         }
         return out
+    }
+
+    /// `anyAttribute` in the numbering of `SyntaxRestrictions.attributeIndex`.
+    private(set) var rulesByAttribute: [[Int]] = []
+
+    mutating func numberAttributes(_ index: [String: Int32]) {
+        rulesByAttribute = Array(repeating: [], count: index.count)
+        for (r, name) in anyAttribute { if let i = index[name] { rulesByAttribute[Int(i)].append(r) } }
     }
 }

@@ -182,7 +182,7 @@ enum UBLSyntax {
         }
         // Elements and attributes outside EN 16931 (UBL-CR-*, UBL-DT-08…28; warnings), from the table.
         let table = SyntaxRestrictions.ubl
-        for (rule, e) in table.violations(root: r, named: c.named) + table.attributeViolations(c.attributed) {
+        for (rule, e) in table.violations(c.index.restrictionCandidates) + table.attributeViolations(c.index.forbiddenAttributes) {
             c.fail(rule.id, e, de: hints[rule.id] ?? "„\(rule.path.replacingOccurrences(of: "Line/", with: "InvoiceLine/"))“ gehört nicht zu EN 16931 und wird nicht verarbeitet; bitte weglassen.")
         }
         if let v = r.child("UBLVersionID"), v.normalizedText != "2.1" {
@@ -328,7 +328,7 @@ enum CIIRestrictions {
     static func run(_ c: RuleContext) {
         let r = c.root
         let table = SyntaxRestrictions.cii
-        for (rule, e) in table.violations(root: r, named: c.named) {
+        for (rule, e) in table.violations(c.index.restrictionCandidates) {
             c.fail(rule.id, e, de: "„\(e.name)“ (\(rule.path)) gehört nicht zu EN 16931 und wird nicht verarbeitet; bitte weglassen.")
         }
         counts(c)
@@ -444,8 +444,7 @@ enum CIIRestrictions {
             }
         }
         // Referenced documents: elements only some of them may carry.
-        for name in ["AdditionalReferencedDocument", "InvoiceReferencedDocument", "BuyerOrderReferencedDocument", "ContractReferencedDocument",
-                     "DespatchAdviceReferencedDocument", "ReceivingAdviceReferencedDocument", "SellerOrderReferencedDocument"] + otherReferencedDocuments {
+        for name in referencedDocuments {
             for d in c.named(name) {
                 let additional = name == "AdditionalReferencedDocument"
                 let type = d.child("TypeCode")?.text
@@ -482,8 +481,10 @@ enum CIIRestrictions {
         return (1...12).contains(month) && (1...31).contains(day)
     }
 
-    /// The …ReferencedDocument elements beyond the common ones (checked the same way).
-    static let otherReferencedDocuments = ["AdditionalReferenceReferencedDocument", "AssociatedReferencedDocument", "CertificationEvidenceReferenceReferencedDocument",
+    /// Every …ReferencedDocument element of CII D16B (the binding's ReferencedDocumentType).
+    static let referencedDocuments = ["AdditionalReferencedDocument", "InvoiceReferencedDocument", "BuyerOrderReferencedDocument", "ContractReferencedDocument",
+        "DespatchAdviceReferencedDocument", "ReceivingAdviceReferencedDocument", "SellerOrderReferencedDocument",
+        "AdditionalReferenceReferencedDocument", "AssociatedReferencedDocument", "CertificationEvidenceReferenceReferencedDocument",
         "ConsumptionReportReferencedDocument", "DeliveryNoteReferencedDocument", "DemandForecastReferencedDocument", "FactoringAgreementReferencedDocument",
         "FactoringListReferencedDocument", "InspectionReferenceReferencedDocument", "InvoiceReferenceReferencedDocument", "LetterOfCreditReferencedDocument",
         "MSDSReferenceReferencedDocument", "OrderResponseReferencedDocument", "PackingListReferencedDocument", "PriceListReferencedDocument",

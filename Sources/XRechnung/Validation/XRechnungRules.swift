@@ -200,6 +200,8 @@ public enum XRechnungCIUS {
     /// BR-DE-18: every line of the first payment terms starting with '#' must be a Skonto entry,
     /// and the text after the last entry must begin with a line break.
     static func skontoOK(_ note: String) -> Bool {
+        // Without a "#" there is no Skonto entry to check (most notes; a byte scan).
+        guard note.utf8.contains(UInt8(ascii: "#")) else { return true }
         let lines = note.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         let entries = lines.map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).joined(separator: " ") }.filter { $0.hasPrefix("#") }
         if entries.isEmpty { return true }

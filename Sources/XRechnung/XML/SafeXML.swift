@@ -206,6 +206,11 @@ public enum XMLNamespaces {
     public static let qdt = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
     public static let xrd = "urn:ce.eu:en16931:2017:xoev-de:kosit:extension:xrechnung_3.0"
 
+    static let all = [ublInvoice, ublCreditNote, cac, cbc, ext, rsm, ram, udt, qdt, xrd]
+
+    /// The constant equal to `ns`, if there is one (one string instance per namespace).
+    static func canonical(_ ns: String) -> String { all.first { $0 == ns } ?? ns }
+
     static func prefix(for ns: String) -> String {
         switch ns {
         case cac: return "cac"
@@ -376,7 +381,9 @@ public enum SafeXML {
         /// libxml2 interns names and namespace URIs per document: each pointer is converted once
         /// (long names would otherwise be a heap allocation per element) together with its slot
         /// in the index, so no element name is hashed as a string.
-        var names: [UnsafeRawPointer: (String, Int, Bool)] = [:]
+        var names: [UnsafeRawPointer: (String, Int, Bool, Int32)] = [:]
+        /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
+        var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
         var namespaces: [UnsafeRawPointer: String] = [:]
         let index = ElementIndex()
         init(limits: XMLLimits) { self.limits = limits }
@@ -387,26 +394,42 @@ public enum SafeXML {
         state.count += 1
         if state.count > state.limits.maxElements { throw .tooManyElements(limit: state.limits.maxElements) }
         let namePtr = UnsafeRawPointer(node.pointee.name!)
-        let name: String, slot: Int, isAmount: Bool
-        if let known = state.names[namePtr] { (name, slot, isAmount) = known } else {
+        let name: String, slot: Int, isAmount: Bool, restricted: Int32
+        if let known = state.names[namePtr] { (name, slot, isAmount, restricted) = known } else {
             name = String(cString: node.pointee.name)
             slot = ElementIndex.slot(of: name)
             isAmount = name.hasSuffix("Amount") && !name.hasSuffix("PriceAmount")
-            state.names[namePtr] = (name, slot, isAmount)
+            restricted = SyntaxRestrictions.lastNameIndex[name] ?? -1
+            state.names[namePtr] = (name, slot, isAmount, restricted)
         }
         var ns = ""
         if let nsPtr = node.pointee.ns, let href = nsPtr.pointee.href {
             let key = UnsafeRawPointer(href)
-            if let known = state.namespaces[key] { ns = known } else { ns = String(cString: href); state.namespaces[key] = ns }
+            if let known = state.namespaces[key] { ns = known } else {
+                // the shared constant itself, so later comparisons with it take the identity fast path
+                ns = XMLNamespaces.canonical(String(cString: href))
+                state.namespaces[key] = ns
+            }
         }
         let el = XElement(name: name, namespace: ns, line: Int(xmlGetLineNo(node)))
         el.parent = parent
         let index = state.index
         if slot >= 0 { index.add(el, slot: slot) }
         if isAmount { index.amounts.append(el) }
+        if restricted >= 0 { index.restrictionCandidates.append((el, restricted)) }
         var attr = node.pointee.properties
         while let a = attr {
-            let aname = String(cString: a.pointee.name)
+            let aname: String
+            let namePtr = UnsafeRawPointer(a.pointee.name!)
+            if let known = state.attributeNames[namePtr] {
+                aname = known.0
+                if known.1 >= 0 { index.forbiddenAttributes.append((el, known.1)) }
+            } else {
+                aname = String(cString: a.pointee.name)
+                let forbidden = SyntaxRestrictions.attributeIndex[aname] ?? -1
+                state.attributeNames[namePtr] = (aname, forbidden)
+                if forbidden >= 0 { index.forbiddenAttributes.append((el, forbidden)) }
+            }
             // Without a DTD an attribute value is plain text nodes (no entity references).
             var value = ""
             var t = a.pointee.children
@@ -465,11 +488,13 @@ final class ElementIndex {
         "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
         "ExemptionReasonCode", "AppliedTradeAllowanceCharge", "DateTimeString", "Price", "PaymentMeans",
     ]
-    /// Plus the context elements of the syntax restriction tables.
+    /// Plus the elements the CII data type rules look at by name.
     static let allNames: [String] = {
         var seen = Set(indexedNames)
         var names = indexedNames
-        for n in SyntaxRestrictions.ubl.contextNames + SyntaxRestrictions.cii.contextNames where seen.insert(n).inserted { names.append(n) }
+        let more = ["IncludedSupplyChainTradeLineItem", "ApplicableTradeTax", "AppliedTradeTax", "CategoryTradeTax", "IncludedTradeTax",
+                    "SubtotalCalculatedTradeTax", "AdditionalDocumentReference"] + CIIRestrictions.referencedDocuments
+        for n in more where seen.insert(n).inserted { names.append(n) }
         return names
     }()
     static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: allNames.enumerated().map { ($1, $0) })
@@ -483,6 +508,11 @@ final class ElementIndex {
     var binaryObjects: [XElement] = []
     /// Elements whose name ends in "Amount" but not "PriceAmount" (UBL-DT-01).
     var amounts: [XElement] = []
+    /// Elements whose name ends the path of a syntax restriction, with the name's index
+    /// (`SyntaxRestrictions.lastNameIndex`), and elements carrying an attribute that is never
+    /// allowed (`SyntaxRestrictions.attributeIndex`).
+    var restrictionCandidates: [(XElement, Int32)] = []
+    var forbiddenAttributes: [(XElement, Int32)] = []
 
     func add(_ e: XElement, slot: Int) {
         named[slot].append(e)
@@ -496,6 +526,8 @@ final class ElementIndex {
             let slot = slot(of: e.name)
             if slot >= 0 { index.add(e, slot: slot) }
             if e.name.hasSuffix("Amount") && !e.name.hasSuffix("PriceAmount") { index.amounts.append(e) }
+            if let i = SyntaxRestrictions.lastNameIndex[e.name] { index.restrictionCandidates.append((e, i)) }
+            for a in e.attributes { if let i = SyntaxRestrictions.attributeIndex[a.name] { index.forbiddenAttributes.append((e, i)) } }
             if !e.attributes.isEmpty { index.attributed.append(e) }
             if e.children.isEmpty {
                 if index.firstEmptyLeaf == nil, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { index.firstEmptyLeaf = e }

@@ -33,7 +33,8 @@ let package = Package(
         // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
         // zlib (Debian: zlib1g-dev) to inflate the XML embedded in ZUGFeRD/Factur-X PDFs.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")]),
+        .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(
             name: "App",
             dependencies: [

@@ -68,7 +68,7 @@ public final class RuleContext {
     /// Elements by local name, elements with attributes, the first empty leaf (PEPPOL-R008):
     /// collected while the tree was built (`ElementIndex`), so the rules need no walks of their own.
     let index: ElementIndex
-    var attributed: [XElement] { index.attributed }
+    var attributed: ElementList { index.attributed }
     var firstEmptyLeaf: XElement? { index.firstEmptyLeaf }
 
     init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue, index: ElementIndex? = nil) {
@@ -81,7 +81,7 @@ public final class RuleContext {
 
     /// Every element with this local name, in document order.
     func named(_ name: String) -> [XElement] {
-        if let slot = ElementIndex.slots[name] { return index.named[slot] }
+        if let slot = ElementIndex.slots[name] { return Array(index.named[slot]) }
         // Not indexed: walk (a rule added without adding its name to `ElementIndex.indexedNames`).
         var found: [XElement] = []
         func visit(_ e: XElement) { if e.name == name { found.append(e) }; for c in e.children { visit(c) } }
@@ -97,16 +97,17 @@ public final class RuleContext {
 
     /// Reports a violation of `rule` at `location`. XRechnung/Peppol rules are dropped in the
     /// plain EN 16931 scenario; the level comes from the catalogue and the scenario.
-    func fail(_ rule: String, _ location: String, de: String) {
+    /// Location and message are only built for findings that are reported.
+    func fail(_ rule: String, _ location: @autoclosure () -> String, de: @autoclosure () -> String) {
         // Only rules of the pinned artefacts are reported (e.g. BR-DE-29 is not part of 2.5.0).
-        guard let entry = catalogue.entries[rule] ?? (catalogue.entries.isEmpty ? nil : nil) else {
-            if catalogue.entries.isEmpty { appendUnknown(rule, location, de) }
+        guard let entry = catalogue.entries[rule] else {
+            if catalogue.entries.isEmpty { appendUnknown(rule, location(), de()) }
             return
         }
         if entry.isXRechnung, !xr { return }
         var severity = entry.flag
         if let key = scenario.levelKey, let custom = entry.customLevels[key] { severity = custom }
-        findings.append(Finding(rule: rule, severity: severity, location: location, messageDE: de, messageEN: entry.description))
+        findings.append(Finding(rule: rule, severity: severity, location: location(), messageDE: de(), messageEN: entry.description))
     }
 
     /// Without a catalogue (should not happen: it ships in the bundle) every finding is an error.
@@ -114,8 +115,8 @@ public final class RuleContext {
         findings.append(Finding(rule: rule, severity: .error, location: location, messageDE: de, messageEN: rule))
     }
 
-    func fail(_ rule: String, _ element: XElement?, de: String) {
-        fail(rule, element?.xpath ?? root.xpath, de: de)
+    func fail(_ rule: String, _ element: XElement?, de: @autoclosure () -> String) {
+        fail(rule, element?.xpath ?? root.xpath, de: de())
     }
 }
 

@@ -186,8 +186,8 @@ UBL-DT- 19 //@languageID //@listURI //@listSchemeURI //@languageLocaleID //@uri 
 }
 
 extension SyntaxRestrictions {
-    static let ubl = numbered(SyntaxRestrictions(table: SyntaxRestrictionTables.ubl))
-    static let cii = numbered(SyntaxRestrictions(table: SyntaxRestrictionTables.cii))
+    static let ubl = numbered(ublParsed)
+    static let cii = numbered(ciiParsed)
     private static let ublParsed = SyntaxRestrictions(table: SyntaxRestrictionTables.ubl)
     private static let ciiParsed = SyntaxRestrictions(table: SyntaxRestrictionTables.cii)
 

@@ -126,7 +126,7 @@ struct SyntaxRestrictions: Sendable {
 
     /// Every restriction the candidates break: (rule, offending element), once per rule and
     /// context element (once per document for `//` paths).
-    func violations(_ candidates: [(XElement, Int32)]) -> [(rule: Rule, element: XElement)] {
+    func violations(_ candidates: TaggedElementList) -> [(rule: Rule, element: XElement)] {
         var out: [(rule: Rule, element: XElement)] = []
         var seen = Set<Int>()            // oncePerDocument rules
         var seenInContext = Set<Pair>()  // rule × context element
@@ -173,7 +173,7 @@ struct SyntaxRestrictions: Sendable {
 
     /// `//@attribute` restrictions: the elements noted while building carry one of those
     /// attributes (`attributeIndex` numbering); each rule is reported once per document.
-    func attributeViolations(_ noted: [(XElement, Int32)]) -> [(rule: Rule, element: XElement)] {
+    func attributeViolations(_ noted: TaggedElementList) -> [(rule: Rule, element: XElement)] {
         guard !noted.isEmpty else { return [] }
         var out: [(rule: Rule, element: XElement)] = []
         var seen = Set<Int>()

@@ -181,7 +181,7 @@ enum Attachments {
     /// Points the substituted elements back at their original content (document order, same
     /// line). The text is not copied: `XElement.text` and `Attachment.content` decode it from
     /// the input bytes when somebody asks (the HTML view, a download), not on every validation.
-    static func restore(_ candidates: [XElement], _ originals: [Original], from data: Data) {
+    static func restore(_ candidates: ElementList, _ originals: [Original], from data: Data) {
         var next = 0
         for e in candidates {
             guard next < originals.count else { return }

@@ -100,7 +100,7 @@ enum CardinalityRules {
         atMost(c, "UBL-SR-49", r.children("TaxPointDate"), at: r, "Das Umsatzsteuerdatum (BT-7)")
         atMost(c, "UBL-SR-54", r.all("PaymentMeans", "CardAccount"), at: r, "Die Kartenangabe (BG-18)")
         atMost(c, "UBL-SR-55", r.all("PaymentMeans", "PaymentMandate"), at: r, "Das Lastschriftmandat (BG-19)")
-        for e in c.named("PostalAddress") + c.named("Address") {
+        for e in Array(c.named("PostalAddress")) + Array(c.named("Address")) {
             atMost(c, "UBL-SR-51", e.children("AddressLine"), at: e, "Die dritte Adresszeile (BT-162)")
         }
     }

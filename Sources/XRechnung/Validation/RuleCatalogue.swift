@@ -79,11 +79,11 @@ public final class RuleContext {
         self.index = index ?? ElementIndex.walking(root)
     }
 
-    /// Every element with this local name, in document order.
-    func named(_ name: String) -> [XElement] {
-        if let slot = ElementIndex.slots[name] { return Array(index.named[slot]) }
+    /// Every element with this local name, in document order (no copy: the index's own list).
+    func named(_ name: String) -> ElementList {
+        if let slot = ElementIndex.slots[name] { return index.named[slot] }
         // Not indexed: walk (a rule added without adding its name to `ElementIndex.indexedNames`).
-        var found: [XElement] = []
+        var found = ElementList()
         func visit(_ e: XElement) { if e.name == name { found.append(e) }; for c in e.children { visit(c) } }
         visit(root)
         return found

@@ -326,7 +326,6 @@ enum UBLDataTypes {
 /// CII-SR-464 ("A or B or (not A and not B)") is always true and is not checked either.
 enum CIIRestrictions {
     static func run(_ c: RuleContext) {
-        let r = c.root
         let table = SyntaxRestrictions.cii
         for (rule, e) in table.violations(c.index.restrictionCandidates) {
             c.fail(rule.id, e, de: "„\(e.name)“ (\(rule.path)) gehört nicht zu EN 16931 und wird nicht verarbeitet; bitte weglassen.")

@@ -394,7 +394,13 @@ public enum SafeXML {
         var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
         var namespaces: [UnsafeRawPointer: String] = [:]
         let index = ElementIndex()
-        init(limits: XMLLimits) { self.limits = limits }
+        init(limits: XMLLimits) {
+            self.limits = limits
+            // sized for a typical invoice, so the tables are not rebuilt while growing
+            names.reserveCapacity(256)
+            attributeNames.reserveCapacity(32)
+            namespaces.reserveCapacity(16)
+        }
     }
 
     private static func build(_ node: xmlNodePtr, parent: XElement?, depth: Int, state: inout BuildState) throws(XMLInputError) -> XElement {

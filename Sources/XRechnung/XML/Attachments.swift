@@ -127,20 +127,6 @@ enum Attachments {
     static func base64OK(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
         var cur = r.lowerBound
         var count = 0
-        // Sixteen bytes at a time with vector compares: alphabet characters are counted, a `=`
-        // stops the loop (the byte loops below handle padding and the tail exactly).
-        if let base = b.baseAddress {
-            let zero = SIMD16<UInt8>(repeating: 0), one = SIMD16<UInt8>(repeating: 1)
-            while cur + 16 <= r.upperBound {
-                let v = UnsafeRawPointer(base + cur).loadUnaligned(as: SIMD16<UInt8>.self)
-                if any(v .== SIMD16(repeating: UInt8(ascii: "="))) { break }
-                let letters = ((v | SIMD16(repeating: 0x20)) &- SIMD16(repeating: UInt8(ascii: "a"))) .< SIMD16(repeating: 26)
-                let digits = (v &- SIMD16(repeating: UInt8(ascii: "0"))) .< SIMD16(repeating: 10)
-                let valid = letters .| digits .| (v .== SIMD16(repeating: UInt8(ascii: "+"))) .| (v .== SIMD16(repeating: UInt8(ascii: "/")))
-                count += Int(zero.replacing(with: one, where: valid).wrappedSum())
-                cur += 16
-            }
-        }
         weight.withUnsafeBufferPointer { w in
             while cur + 8 <= r.upperBound {
                 @inline(__always) func at(_ k: Int) -> Int { Int(w[Int(b[cur + k])]) }

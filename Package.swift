@@ -33,6 +33,9 @@ let package = Package(
         // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
         // zlib (Debian: zlib1g-dev) to inflate the XML embedded in ZUGFeRD/Factur-X PDFs.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Dynamic exclusivity checks off for the validator only: its element tree is built and read
+        // on one thread per document, and the checks cost 5.8 % of a validation (release bench,
+        // 3,130 → 3,310 invoices/s on one core, same machine and run). Every other target keeps them.
         .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(

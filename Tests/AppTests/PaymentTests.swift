@@ -480,6 +480,61 @@ final class PayoutReconciliationTests: XCTestCase {
     }
 }
 
+extension PayoutReconciliationTests {
+    /// The daily report flags an earlier day whose payout is not reconciled yet (two-week look-back,
+    /// a handful of queries for all fourteen days), and refunds appear in the report and as
+    /// ERSTATTUNG lines of the booking file — only the tenant's own.
+    func testLookBackAndRefundBookings() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let token = try await createToken(app, tenant: "16051", scopes: [.payments])
+        try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
+        let r0 = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: "y1"))
+        let id = try XCTUnwrap(UUID(uuidString: try r0.json()["transactionId"] as! String))
+        try await PaymentService.apply(paymentID: id, status: .payed, method: "CREDITCARD", detail: "", provider: "test", eventID: "y-e1", app: app, actor: "test")
+        // paid yesterday (10:00 Berlin)
+        let today = try XCTUnwrap(GermanTime.startOfDay(BusinessDate.today()))
+        let yesterday = today.addingTimeInterval(-86400)
+        let yesterdayISO = String(Audit.timestamp(yesterday.addingTimeInterval(43200)).prefix(10))
+        func germanDate(_ iso: String) -> String { iso.split(separator: "-").reversed().joined(separator: ".") }
+        let p = try await XCTUnwrapAsync(try await Payment.find(id, on: app.db))
+        p.paidAt = yesterday.addingTimeInterval(36000)
+        try await p.save(on: app.db)
+
+        let kasse = try await createUser(app, email: "kasse@erfurt.test", role: .cashOffice, tenant: "16051")
+        let b = Browser(app)
+        try await b.login(kasse)
+        var r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("\(germanDate(yesterdayISO)): Auszahlung test über 61,20 € noch nicht abgeglichen"), r.text)
+        r = try await b.post("/mandanten/16051/kasse/abgleich", ["dienstleister": "test", "datum": yesterdayISO, "betrag": "61,20"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertFalse(r.text.contains("noch nicht abgeglichen"), r.text)
+
+        // a partial refund today: in today's report and booking file, booked on the first item
+        r = try await b.post("/mandanten/16051/kasse/\(id)/erstattung", ["betrag": "10,00", "grund": "Kulanz"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await b.get("/mandanten/16051/kasse/tagesbericht")
+        XCTAssertTrue(r.text.contains("\(p.kassenzeichen): Kulanz") && r.text.contains("−10,00"), r.text)
+        r = try await b.get("/mandanten/16051/kasse/buchungsdatei")
+        XCTAssertTrue(r.text.contains("\"ERSTATTUNG\";\"\(BusinessDate.today())\";\"\(p.kassenzeichen)\";\"1.1220.1100\"") && r.text.contains(";\"-1000\";"), "a negative amount stays a number: \(r.text)")
+        // formulas are defused, plain numbers are not
+        XCTAssertEqual(CashOfficeController.csvField("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"")
+        XCTAssertEqual(CashOfficeController.csvField("-1+2"), "\"'-1+2\"")
+        XCTAssertEqual(CashOfficeController.csvField("@SUM(A1)"), "\"'@SUM(A1)\"")
+        XCTAssertEqual(CashOfficeController.csvField("-1000"), "\"-1000\"")
+        XCTAssertEqual(CashOfficeController.csvField("-10,50"), "\"-10,50\"")
+        // another tenant's cash office sees neither the refund nor the look-back
+        let weimar = try await createUser(app, email: "kasse@weimar.test", role: .cashOffice, tenant: "16055")
+        let w = Browser(app)
+        try await w.login(weimar)
+        r = try await w.get("/mandanten/16055/kasse/buchungsdatei")
+        XCTAssertFalse(r.text.contains("ERSTATTUNG"), r.text)
+        r = try await w.get("/mandanten/16055/kasse/tagesbericht")
+        XCTAssertFalse(r.text.contains("Kulanz") || r.text.contains("noch nicht abgeglichen"), r.text)
+    }
+}
+
 final class PaymentSettingsTests: XCTestCase {
     func testTenantAdminSetsPrefixAndCreatesAnEndpoint() async throws {
         let app = try await makeTestApp()

@@ -142,11 +142,8 @@ struct CashOfficeController {
             Dictionary(grouping: rows, by: key).map { k, v in Sum(key: k.isEmpty ? "–" : k, count: v.count, amount: Money(cents: v.reduce(0) { $0 + $1.1.totalCents }).formattedDE) }
                 .sorted { $0.key < $1.key }
         }
-        let refunds = try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).all()
-        var refundSums: [Sum] = []
-        for r in refunds {
-            guard let p = try await Payment.find(r.paymentID, on: req.db), p.tenantARS == ars else { continue }
-            refundSums.append(Sum(key: "\(p.kassenzeichen): \(r.reason)", count: 1, amount: "−" + Money(cents: r.amountCents).formattedDE))
+        let refundSums = try await Self.refunds(req, ars: ars, from: from, to: to).map { r, p in
+            Sum(key: "\(p.kassenzeichen): \(r.reason)", count: 1, amount: "−" + Money(cents: r.amountCents).formattedDE)
         }
         // a paid payment without items, or an item without Haushaltsstelle, cannot be booked: flagged
         var unmatched = rows.filter { $0.1.haushaltsstelle.isEmpty }.map { "\($0.0.kassenzeichen): Position ohne Haushaltsstelle" }
@@ -168,13 +165,15 @@ struct CashOfficeController {
             return PayoutRow(provider: prov, expected: Money(cents: exp).formattedDE, received: "", state: "offen", done: false, ok: false)
         }
         for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.provider): \(p.state)") }
-        // earlier days (two weeks) with payments whose payout has not been reconciled
-        for back in 1...14 {
-            let dayStart = from.addingTimeInterval(-Double(back) * 86400)
-            let dayISO = String(Audit.timestamp(dayStart.addingTimeInterval(3600 * 12)).prefix(10))
-            let exp = try await Self.expectedPayouts(req, ars: ars, iso: dayISO, from: dayStart, to: dayStart.addingTimeInterval(86400))
-            let done = try await Payout.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$date == dayISO).all().map(\.provider)
-            for (prov, cents) in exp where cents != 0 && !done.contains(prov) {
+        // earlier days (two weeks) with payments whose payout has not been reconciled: the
+        // expected payouts of all fourteen days and their reconciliations in a few queries
+        let earlier = (1...14).map { from.addingTimeInterval(-Double($0) * 86400) }
+        let earlierISO = earlier.map { String(Audit.timestamp($0.addingTimeInterval(3600 * 12)).prefix(10)) }
+        let expectedEarlier = try await Self.expectedPayouts(req, ars: ars, days: earlier)
+        let reconciled = try await Payout.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$date ~~ earlierISO).all()
+        for (k, dayISO) in earlierISO.enumerated() {
+            let done = reconciled.filter { $0.date == dayISO }.map(\.provider)
+            for (prov, cents) in expectedEarlier[k].sorted(by: { $0.key < $1.key }) where cents != 0 && !done.contains(prov) {
                 unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(prov) über \(Money(cents: cents).formattedDE) noch nicht abgeglichen")
             }
         }
@@ -186,10 +185,25 @@ struct CashOfficeController {
     }
 
     static func csvField(_ s: String) -> String {
-        // no formula injection in spreadsheet programs, quotes doubled
+        // no formula injection in spreadsheet programs, quotes doubled; a plain number such as a
+        // negative amount in cents ("-1000") is no formula and stays a number for the finance software
         var v = s
-        if let f = v.first, "=+-@".contains(f) { v = "'" + v }
+        if let f = v.first, "=+-@".contains(f), !isPlainNumber(v) { v = "'" + v }
         return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func isPlainNumber(_ s: String) -> Bool {
+        var digits = s.utf8.dropFirst(s.hasPrefix("-") || s.hasPrefix("+") ? 1 : 0)
+        guard !digits.isEmpty else { return false }
+        var separator = false
+        while let c = digits.first {
+            if c == UInt8(ascii: ",") || c == UInt8(ascii: ".") {
+                if separator { return false }
+                separator = true
+            } else if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { return false }
+            digits = digits.dropFirst()
+        }
+        return true
     }
 
     @Sendable func exportCSV(req: Request) async throws -> Response {
@@ -218,10 +232,12 @@ struct CashOfficeController {
             out += ["IST", iso, p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer, String(i.totalCents), "\(p.purpose) \(i.description)"]
                 .map(Self.csvField).joined(separator: ";") + "\r\n"
         }
-        let refunds = try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).all()
-        for r in refunds {
-            guard let p = try await Payment.find(r.paymentID, on: req.db), p.tenantARS == ars,
-                  let first = try await PaymentItem.query(on: req.db).filter(\.$paymentID == r.paymentID).sort(\.$position).first() else { continue }
+        let refunds = try await Self.refunds(req, ars: ars, from: from, to: to)
+        // a refund is booked on the payment's first item (its Haushaltsstelle)
+        let items = refunds.isEmpty ? [] : try await PaymentItem.query(on: req.db).filter(\.$paymentID ~~ Array(Set(refunds.map { $0.0.paymentID })))
+            .sort(\.$position).all()
+        for (r, p) in refunds {
+            guard let first = items.first(where: { $0.paymentID == r.paymentID }) else { continue }
             out += ["ERSTATTUNG", iso, p.kassenzeichen, first.haushaltsstelle, first.kostentraeger, first.objektnummer, String(-r.amountCents), r.reason]
                 .map(Self.csvField).joined(separator: ";") + "\r\n"
         }

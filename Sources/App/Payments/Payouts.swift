@@ -42,12 +42,31 @@ struct M017CreatePayoutsAndSupplierAccounts: AsyncMigration {
 extension CashOfficeController {
     /// Booked sum per provider for a day: paid items less refunds of that day.
     static func expectedPayouts(_ req: Request, ars: String, iso: String, from: Date, to: Date) async throws -> [String: Int64] {
-        var sums: [String: Int64] = [:]
-        for (p, i) in try await paidItems(req, ars: ars, from: from, to: to) { sums[p.provider, default: 0] += i.totalCents }
-        for r in try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).all() {
-            if let p = try await Payment.find(r.paymentID, on: req.db), p.tenantARS == ars { sums[p.provider, default: 0] -= r.amountCents }
+        try await expectedPayouts(req, ars: ars, days: [from])[0]
+    }
+
+    /// Expected payout per provider for each day starting at `days` (24 h each): paid items minus
+    /// refunds. Four queries for any number of days (the daily report looks back two weeks).
+    static func expectedPayouts(_ req: Request, ars: String, days: [Date]) async throws -> [[String: Int64]] {
+        guard let first = days.min(), let last = days.max() else { return [] }
+        var sums = Array(repeating: [String: Int64](), count: days.count)
+        func slot(_ d: Date?) -> Int? { guard let d else { return nil }; return days.firstIndex { d >= $0 && d < $0.addingTimeInterval(86400) } }
+        for (p, i) in try await paidItems(req, ars: ars, from: first, to: last.addingTimeInterval(86400)) {
+            if let k = slot(p.paidAt) { sums[k][p.provider, default: 0] += i.totalCents }
+        }
+        for (r, p) in try await refunds(req, ars: ars, from: first, to: last.addingTimeInterval(86400)) {
+            if let k = slot(r.createdAt) { sums[k][p.provider, default: 0] -= r.amountCents }
         }
         return sums
+    }
+
+    /// Refunds made in [from, to) on payments of the tenant, with their payment (two queries).
+    static func refunds(_ req: Request, ars: String, from: Date, to: Date) async throws -> [(Refund, Payment)] {
+        let refunds = try await Refund.query(on: req.db).filter(\.$createdAt >= from).filter(\.$createdAt < to).sort(\.$createdAt).all()
+        guard !refunds.isEmpty else { return [] }
+        let payments = try await Payment.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$id ~~ Array(Set(refunds.map(\.paymentID)))).all()
+        let byID = Dictionary(uniqueKeysWithValues: payments.compactMap { p in p.id.map { ($0, p) } })
+        return refunds.compactMap { r in byID[r.paymentID].map { (r, $0) } }
     }
 
     /// `POST /mandanten/{ars}/kasse/abgleich`: the amount on the bank statement for a provider and day.

@@ -487,6 +487,39 @@ final class FacturXIntakeTests: XCTestCase {
 }
 
 /// The demo Leitweg-ID of Erfurt's invoice inbox (seeded in demo mode).
+extension InvoiceTests {
+    /// Suppliers send at the same moment: six different invoices and the first one twice more.
+    /// Every acknowledged invoice is stored once with its audit entry, the repeats are 409, the
+    /// audit chain stays intact — on SQLite (one writer, the write gate) and on PostgreSQL.
+    func testParallelIntakeBooksEachInvoiceOnce() async throws {
+        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        let bodies = try (1...6).map { try invoice(to: lid, number: "P-\($0)") } + [try invoice(to: lid, number: "P-1"), try invoice(to: lid, number: "P-1")]
+        let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+            for b in bodies {
+                group.addTask {
+                    var h = HTTPHeaders()
+                    h.replaceOrAdd(name: .contentType, value: "application/xml")
+                    return try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: b)).status.code
+                }
+            }
+            var out: [UInt] = []
+            for try await s in group { out.append(s) }
+            return out
+        }
+        XCTAssertEqual(statuses.filter { $0 == 201 }.count, 6, "\(statuses)")
+        XCTAssertEqual(statuses.filter { $0 == 409 }.count, 2, "\(statuses)")
+        let stored = try await EInvoice.query(on: app.db).filter(\.$invoiceNumber ~~ (1...6).map { "P-\($0)" }).count()
+        XCTAssertEqual(stored, 6)
+        let audited = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.eingang").count()
+        XCTAssertEqual(audited, 6)
+        let chain = try await Audit.verify(on: app.db)
+        XCTAssertNil(chain.firstBroken.map { "\($0.seq): \($0.reason)" })
+    }
+}
+
 func erfurtLeitweg(_ app: Application) async throws -> String {
     let e = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$label == "Stadtverwaltung Erfurt, Rechnungseingang").first()
     return try XCTUnwrap(e?.leitwegID)

@@ -215,7 +215,8 @@ enum InvoiceIntake {
         e.receivedAt = Date()
         let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
         do {
-            try await ctx.db.transaction { db in
+            // the write gate: on SQLite one writer at a time (the audit chain reads, then writes)
+            try await ctx.app.writeTransaction { db in
                 try await e.create(on: db)
                 try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
                                        objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)")
@@ -259,7 +260,7 @@ enum InvoiceIntake {
         let id = e.id!
         let tenant = e.tenantARS
         let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines)
-        try await req.db.transaction { db in
+        try await req.application.writeTransaction { db in
             // Re-read inside the transaction so two clerks cannot both move the same invoice.
             guard let fresh = try await EInvoice.find(id, on: db), fresh.status == from.rawValue else {
                 throw AppError(.conflict, "rechnung.changed", de: "Die Rechnung wurde inzwischen von jemand anderem bearbeitet. Bitte laden Sie die Seite neu.",

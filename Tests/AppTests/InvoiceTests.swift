@@ -21,6 +21,10 @@ final class InvoiceTests: XCTestCase {
     }
 
     func post(_ app: Application, _ data: Data, contentType: String = "application/xml") async throws -> TestingHTTPResponse {
+        try await Self.post(app, data, contentType: contentType)
+    }
+
+    static func post(_ app: Application, _ data: Data, contentType: String = "application/xml") async throws -> TestingHTTPResponse {
         var h = HTTPHeaders()
         h.replaceOrAdd(name: .contentType, value: contentType)
         return try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: data))
@@ -498,13 +502,7 @@ extension InvoiceTests {
         let lid = try await erfurtLeitweg(app)
         let bodies = try (1...6).map { try invoice(to: lid, number: "P-\($0)") } + [try invoice(to: lid, number: "P-1"), try invoice(to: lid, number: "P-1")]
         let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
-            for b in bodies {
-                group.addTask {
-                    var h = HTTPHeaders()
-                    h.replaceOrAdd(name: .contentType, value: "application/xml")
-                    return try await app.testable().sendRequest(.POST, "/api/v1/rechnungen", headers: h, body: ByteBuffer(data: b)).status.code
-                }
-            }
+            for b in bodies { group.addTask { try await InvoiceTests.post(app, b).status.code } }
             var out: [UInt] = []
             for try await s in group { out.append(s) }
             return out

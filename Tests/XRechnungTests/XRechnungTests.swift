@@ -257,12 +257,6 @@ final class GenerationTests: XCTestCase {
 
 /// Cardinality rules have no negative case in the official corpus; these mutate a valid file.
 final class CardinalityTests: XCTestCase {
-    func load(_ rel: String) throws -> String {
-        let url = OracleAgreementTests.base.appendingPathComponent(rel)
-        guard let s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
-        return s
-    }
-
     func testUBLRepeatedTermsAreErrors() throws {
         var s = try load("testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
         let v = XRechnungValidator()
@@ -355,5 +349,14 @@ final class UBLSyntaxRuleTests: XCTestCase {
         XCTAssertTrue(report.isValid, report.errors.map(\.rule).joined(separator: " "))
         let warnings = Set(report.warnings.map(\.rule))
         XCTAssertTrue(warnings.isSuperset(of: ["UBL-CR-005", "UBL-CR-006"]), "\(warnings)")
+    }
+}
+
+extension XCTestCase {
+    /// A file of ../shared/data/xrechnung as text; skips the test when the data is not there.
+    func load(_ rel: String) throws -> String {
+        let url = OracleAgreementTests.base.appendingPathComponent(rel)
+        guard let s = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        return s
     }
 }

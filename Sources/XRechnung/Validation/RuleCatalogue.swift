@@ -71,12 +71,12 @@ public final class RuleContext {
     var attributed: ElementList { index.attributed }
     var firstEmptyLeaf: XElement? { index.firstEmptyLeaf }
 
-    init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue, index: ElementIndex? = nil) {
+    init(root: XElement, invoice: Invoice, scenario: Scenario, catalogue: RuleCatalogue, index: ElementIndex) {
         self.root = root
         self.invoice = invoice
         self.scenario = scenario
         self.catalogue = catalogue
-        self.index = index ?? ElementIndex.walking(root)
+        self.index = index
     }
 
     /// Every element with this local name, in document order (no copy: the index's own list).

@@ -202,8 +202,6 @@ public struct LazyText: Sendable {
     let data: Data
     let range: Range<Int>
 
-    public var byteCount: Int { range.count }
-
     public var string: String {
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String in
             let all = raw.bindMemory(to: UInt8.self)

@@ -382,6 +382,24 @@ public enum SafeXML {
         return nil
     }
 
+    /// What `build` needs to know about an element name, worked out once per name and document.
+    struct NameInfo {
+        let name: String
+        /// Slot in `ElementIndex.named`, or -1.
+        let slot: Int
+        /// Ends in "Amount" but not "PriceAmount" (UBL-DT-01).
+        let isAmount: Bool
+        /// Index in `SyntaxRestrictions.lastNameIndex`, or -1.
+        let restriction: Int32
+
+        init(_ name: String) {
+            self.name = name
+            slot = ElementIndex.slot(of: name)
+            isAmount = name.hasSuffix("Amount") && !name.hasSuffix("PriceAmount")
+            restriction = SyntaxRestrictions.lastNameIndex[name] ?? -1
+        }
+    }
+
     /// Per-document state of `build`: limits, counters, interned strings and the index.
     struct BuildState {
         let limits: XMLLimits
@@ -389,7 +407,7 @@ public enum SafeXML {
         /// libxml2 interns names and namespace URIs per document: each pointer is converted once
         /// (long names would otherwise be a heap allocation per element) together with its slot
         /// in the index, so no element name is hashed as a string.
-        var names: [UnsafeRawPointer: (String, Int, Bool, Int32)] = [:]
+        var names: [UnsafeRawPointer: NameInfo] = [:]
         /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
         var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
         var namespaces: [UnsafeRawPointer: String] = [:]
@@ -408,14 +426,12 @@ public enum SafeXML {
         state.count += 1
         if state.count > state.limits.maxElements { throw .tooManyElements(limit: state.limits.maxElements) }
         let namePtr = UnsafeRawPointer(node.pointee.name!)
-        let name: String, slot: Int, isAmount: Bool, restricted: Int32
-        if let known = state.names[namePtr] { (name, slot, isAmount, restricted) = known } else {
-            name = String(cString: node.pointee.name)
-            slot = ElementIndex.slot(of: name)
-            isAmount = name.hasSuffix("Amount") && !name.hasSuffix("PriceAmount")
-            restricted = SyntaxRestrictions.lastNameIndex[name] ?? -1
-            state.names[namePtr] = (name, slot, isAmount, restricted)
+        let info: NameInfo
+        if let known = state.names[namePtr] { info = known } else {
+            info = NameInfo(String(cString: node.pointee.name))
+            state.names[namePtr] = info
         }
+        let name = info.name
         var ns = ""
         if let nsPtr = node.pointee.ns, let href = nsPtr.pointee.href {
             let key = UnsafeRawPointer(href)
@@ -428,9 +444,9 @@ public enum SafeXML {
         let el = XElement(name: name, namespace: ns, line: Int(xmlGetLineNo(node)))
         el.parent = parent
         let index = state.index
-        if slot >= 0 { index.add(el, slot: slot) }
-        if isAmount { index.amounts.append(el) }
-        if restricted >= 0 { index.restrictionCandidates.append(el, restricted) }
+        if info.slot >= 0 { index.add(el, slot: info.slot) }
+        if info.isAmount { index.amounts.append(el) }
+        if info.restriction >= 0 { index.restrictionCandidates.append(el, info.restriction) }
         var attr = node.pointee.properties
         while let a = attr {
             let aname: String
@@ -539,26 +555,6 @@ final class ElementIndex {
     func add(_ e: XElement, slot: Int) {
         named[slot].append(e)
         if ElementIndex.binarySlots.contains(slot) { binaryObjects.append(e) }
-    }
-
-    /// The same index by a walk over a tree that was not built by `SafeXML.parse`.
-    static func walking(_ root: XElement) -> ElementIndex {
-        let index = ElementIndex()
-        func visit(_ e: XElement) {
-            let slot = slot(of: e.name)
-            if slot >= 0 { index.add(e, slot: slot) }
-            if e.name.hasSuffix("Amount") && !e.name.hasSuffix("PriceAmount") { index.amounts.append(e) }
-            if let i = SyntaxRestrictions.lastNameIndex[e.name] { index.restrictionCandidates.append(e, i) }
-            for a in e.attributes { if let i = SyntaxRestrictions.attributeIndex[a.name] { index.forbiddenAttributes.append(e, i) } }
-            if !e.attributes.isEmpty { index.attributed.append(e) }
-            if e.children.isEmpty {
-                if index.firstEmptyLeaf == nil, e.name != "ApplicableHeaderTradeDelivery", e.isBlankText { index.firstEmptyLeaf = e }
-            } else {
-                for c in e.children { visit(c) }
-            }
-        }
-        visit(root)
-        return index
     }
 }
 

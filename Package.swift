@@ -57,14 +57,17 @@ let package = Package(
             resources: [.copy("Resources")]
         ),
         .executableTarget(name: "rathaus", dependencies: ["App"]),
-        .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore"]),
+        // Paths of the committed fixtures (Tests/Fixtures) and of the optional whole corpora.
+        .target(name: "TestFixtures", path: "Tests/TestFixtures"),
+        .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore", "TestFixtures"]),
         .testTarget(name: "FinderTests", dependencies: ["Finder"]),
-        .testTarget(name: "XRechnungTests", dependencies: ["XRechnung"]),
+        .testTarget(name: "XRechnungTests", dependencies: ["XRechnung", "TestFixtures"]),
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
         .testTarget(
             name: "AppTests",
             dependencies: [
                 "App",
+                "TestFixtures",
                 .product(name: "XCTVapor", package: "vapor"),
             ]
         ),

@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import RathausCore
+import TestFixtures
 import XCTest
 import XCTVapor
 @testable import App
@@ -9,8 +10,8 @@ import XRechnung
 /// E-Rechnungsportal end to end over HTTP: intake by API and upload, routing by Leitweg-ID,
 /// duplicates, the inbox with the four-eyes workflow, supplier status, finance pull API.
 final class InvoiceTests: XCTestCase {
-    static let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/data/xrechnung/testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
+    /// An official test invoice committed under Tests/Fixtures (source and licence in its README).
+    static let sample = TestData.fixture("xrechnung/testsuite/business-cases/standard/01.01a-INVOICE_ubl.xml")
 
     /// A valid official test invoice addressed to `leitweg` (BT-10), optionally with another number.
     func invoice(to leitweg: String, number: String? = nil) throws -> Data {
@@ -32,7 +33,6 @@ final class InvoiceTests: XCTestCase {
 
 
     func testIntakeRoutingDuplicatesAndReport() async throws {
-        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -98,7 +98,6 @@ final class InvoiceTests: XCTestCase {
     }
 
     func testInboxFourEyesExportAndIsolation() async throws {
-        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -195,7 +194,6 @@ final class InvoiceTests: XCTestCase {
     }
 
     func testRejectionReasonReachesSupplierAndUploadForm() async throws {
-        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -339,7 +337,6 @@ final class InvoiceChannelTests: XCTestCase {
     }
 
     func testChannelDeliversThroughTheSameIntake() async throws {
-        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -362,7 +359,6 @@ final class InvoiceChannelTests: XCTestCase {
 /// delivered over SMTP to a real (local) server; a failing server means a retry, not a loss.
 final class InvoiceMailTests: XCTestCase {
     func testSupplierGetsReceiptAndRejectionByMail() async throws {
-        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
         let sink = try SMTPSink()
         defer { sink.stop() }
         let app = try await makeTestApp(demo: true)
@@ -469,7 +465,7 @@ final class OutboxConcurrencyTests: XCTestCase {
 final class FacturXIntakeTests: XCTestCase {
     func testZUGFeRDPDFIsAcceptedAndKeptAsReceived() async throws {
         let url = URL(fileURLWithPath: InvoiceTests.sample.path.replacingOccurrences(of: "01.01a-INVOICE_ubl.xml", with: "01.01a-INVOICE_uncefact.xml"))
-        guard var xml = try? String(contentsOf: url, encoding: .utf8) else { throw XCTSkip("shared data missing") }
+        var xml = try String(contentsOf: url, encoding: .utf8)
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -496,7 +492,6 @@ extension InvoiceTests {
     /// Every acknowledged invoice is stored once with its audit entry, the repeats are 409, the
     /// audit chain stays intact — on SQLite (one writer, the write gate) and on PostgreSQL.
     func testParallelIntakeBooksEachInvoiceOnce() async throws {
-        guard FileManager.default.fileExists(atPath: Self.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
@@ -527,7 +522,6 @@ final class SupplierAccountTests: XCTestCase {
     /// A supplier with a business account sees the invoices it sent while signed in ("Meine Rechnungen"),
     /// and so do the other members of its company; nobody else does.
     func testBusinessAccountSeesItsInvoices() async throws {
-        guard FileManager.default.fileExists(atPath: InvoiceTests.sample.path) else { throw XCTSkip("shared data missing") }
         let app = try await makeTestApp(demo: true)
         defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)

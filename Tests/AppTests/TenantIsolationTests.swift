@@ -10,7 +10,7 @@ import RathausCore
 final class TenantIsolationTests: XCTestCase {
     /// Routes anyone may call, and why.
     static let publicRoutes: Set<String> = [
-        "GET /", "GET /health", "GET /metrics", "GET /api/v1/openapi.json",
+        "GET /", "GET /health", "GET /api/v1/openapi.json",
         "GET /gebiete", "GET /gebiete/:ars", "GET /api/v1/gebiete", "GET /api/v1/gebiete/:ars",   // public reference data
         "GET /sprache/:lang", "GET /anmelden", "POST /anmelden", "GET /anmelden/code", "POST /anmelden/code",
         "GET /anmelden/einrichten", "POST /anmelden/einrichten", "POST /abmelden",                 // the login itself

@@ -1,3 +1,4 @@
+import TestFixtures
 import XCTest
 @testable import RathausCore
 
@@ -22,12 +23,21 @@ final class GebieteParserTests: XCTestCase {
 
     /// The official fixed-width file must give exactly what the prepared CSV says, for all of Germany.
     func testGV100ADAgreesWithThePreparedCSVForEveryUnit() throws {
-        let asc = Fixtures.shared("gv100ad/GV100AD_301121.ASC")
-        guard FileManager.default.fileExists(atPath: asc.path) else { throw XCTSkip("../shared/data not present") }
+        let asc = try TestData.corpus("gemeinden/gv100ad/GV100AD_301121.ASC")
+        let csv = try TestData.corpus("gemeinden/gebiete_de.csv")
+        try agree(asc: asc, csv: csv, count: 16_060)
+    }
+
+    /// The same comparison for Thuringia from the committed extract and the shipped CSV (always runs).
+    func testGV100ADAgreesWithTheShippedThuringianCSV() throws {
+        try agree(asc: TestData.fixture("gemeinden/GV100AD_301121_TH.ASC"), csv: Fixtures.resource("gebiete_th.csv"), count: 846)
+    }
+
+    func agree(asc: URL, csv: URL, count: Int) throws {
         let fromASC = try GebieteParser.parseGV100AD(String(contentsOf: asc, encoding: .utf8))
-        let fromCSV = try GebieteParser.parseGebieteCSV(String(contentsOf: Fixtures.shared("gebiete_de.csv"), encoding: .utf8))
-        XCTAssertEqual(fromASC.count, 16_060)
-        XCTAssertEqual(fromCSV.count, 16_060)
+        let fromCSV = try GebieteParser.parseGebieteCSV(String(contentsOf: csv, encoding: .utf8))
+        XCTAssertEqual(fromASC.count, count)
+        XCTAssertEqual(fromCSV.count, count)
         var csvByKey: [String: GebietRecord] = [:]
         for r in fromCSV { csvByKey[r.ars.value] = r }
         var mismatches: [String] = []

@@ -100,10 +100,4 @@ enum Fixtures {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Sources/App/Resources/gebiete/\(name)")
     }
-
-    /// The shared open data next to the project (`../shared/data/gemeinden`).
-    static func shared(_ name: String) -> URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/data/gemeinden/\(name)")
-    }
 }

@@ -33,22 +33,28 @@ struct LoginController {
         try await req.render("login", title: req.t("login_title"), loginView(req), form: true)
     }
 
-    /// Refuses further attempts once too many failed recently (per account and per IP).
+    /// Reserves one attempt for the account and the client address (atomically, see
+    /// `LoginThrottle`), or refuses it. Every allowed attempt is followed by `recordAttempt`.
     static func checkThrottle(_ req: Request, email: String) async throws {
-        let since = Date().addingTimeInterval(-window)
-        let byAccount = try await LoginAttempt.query(on: req.db).filter(\.$email == email)
-            .filter(\.$success == false).filter(\.$at > since).count()
-        let byIP = try await LoginAttempt.query(on: req.db).filter(\.$ip == req.clientIP)
-            .filter(\.$success == false).filter(\.$at > since).count()
-        if byAccount >= maxFailuresPerAccount || byIP >= maxFailuresPerIP {
+        switch try await LoginThrottle.reserve(email: email, ip: req.clientIP, on: req.db) {
+        case .allowed:
+            return
+        case .accountLocked:
             throw AppError(.tooManyRequests, "auth.throttled",
-                           de: "Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.",
-                           en: "Too many failed sign-in attempts. Please wait 15 minutes and try again.")
+                           de: "Zu viele fehlgeschlagene Anmeldeversuche für dieses Konto. Bitte warten Sie 15 Minuten und versuchen Sie es dann erneut.",
+                           en: "Too many failed sign-in attempts for this account. Please wait 15 minutes and try again.")
+        case .addressDelayed:
+            throw AppError(.tooManyRequests, "auth.slow_down",
+                           de: "Von Ihrer Adresse kamen viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie einen Moment (höchstens eine Minute) und versuchen Sie es erneut.",
+                           en: "Many failed sign-in attempts came from your address. Please wait a moment (at most a minute) and try again.")
         }
     }
 
+    /// The outcome of an attempt that `checkThrottle` allowed; kept as history, and a success
+    /// gives the throttle its reservation back.
     static func recordAttempt(_ req: Request, email: String, success: Bool) async throws {
         try await LoginAttempt(email: email, ip: req.clientIP, success: success, at: Date()).create(on: req.db)
+        if success { try await LoginThrottle.succeeded(email: email, ip: req.clientIP, on: req.db) }
     }
 
     @Sendable func login(req: Request) async throws -> Response {
@@ -125,6 +131,7 @@ struct LoginController {
 
     struct CodeView: Encodable {
         var demoCode: String?
+        var demoNote: String?
         var secret: String?
         var uri: String?
     }
@@ -132,10 +139,23 @@ struct LoginController {
     func codeView(_ req: Request, _ user: User, secret: String? = nil) -> CodeView {
         var demoCode: String? = nil
         let s = secret ?? user.totpSecret
+        var demoNote: String? = nil
         if req.application.rathaus.demo, user.isDemo, let s {
-            demoCode = TOTP.code(secret: s, step: TOTP.step(at: Date()))
+            let now = Date()
+            let step = TOTP.step(at: now)
+            if secret == nil, step <= user.totpLastStep {
+                // The shown code was just used; the next one is accepted already (one step of clock
+                // tolerance) and becomes the current one in a few seconds.
+                let seconds = Int(Double((step + 1) * 30) - now.timeIntervalSince1970) + 1
+                demoCode = TOTP.code(secret: s, step: user.totpLastStep + 1)
+                demoNote = req.lang == .en
+                    ? "The previous code was just used. Use this next code; it becomes the current one in \(seconds) seconds."
+                    : "Der vorige Code wurde gerade verwendet. Nutzen Sie diesen nächsten Code; er ist in \(seconds) Sekunden der aktuelle."
+            } else {
+                demoCode = TOTP.code(secret: s, step: step)
+            }
         }
-        return CodeView(demoCode: demoCode, secret: secret, uri: secret.map { TOTP.otpauthURI(secret: $0, account: user.email) })
+        return CodeView(demoCode: demoCode, demoNote: demoNote, secret: secret, uri: secret.map { TOTP.otpauthURI(secret: $0, account: user.email) })
     }
 
     @Sendable func codeForm(req: Request) async throws -> Response {
@@ -151,15 +171,17 @@ struct LoginController {
         let code = (try? req.content.decode(CodeInput.self))?.code ?? ""
         do {
             try await Self.checkThrottle(req, email: user.email)
-            guard let secret = user.totpSecret, user.totpEnabled,
-                  let step = TOTP.verify(code: code, secret: secret, at: Date(), after: user.totpLastStep) else {
+            guard let secret = user.totpSecret, user.totpEnabled, let id = user.id,
+                  let step = TOTP.verify(code: code, secret: secret, at: Date(), after: user.totpLastStep),
+                  try await TOTPReplay.claim(userID: id, step: step, on: req.db) else {
                 try await Self.recordAttempt(req, email: user.email, success: false)
-                throw AppError(.unauthorized, "auth.totp_invalid", de: "Der Sicherheitscode ist falsch oder abgelaufen. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer Authenticator-App ein.",
-                               en: "The security code is wrong or expired. Enter the current six-digit code from your authenticator app.", field: "code")
+                throw AppError(.unauthorized, "auth.totp_invalid", de: "Der Sicherheitscode ist falsch, abgelaufen oder wurde schon verwendet. Bitte geben Sie den aktuellen sechsstelligen Code aus Ihrer Authenticator-App ein.",
+                               en: "The security code is wrong, expired or already used. Enter the current six-digit code from your authenticator app.", field: "code")
             }
+            try await Self.recordAttempt(req, email: user.email, success: true)
             try await finish(req, user, step: step, action: "auth.login")
             // Servicekonto holders with a second factor return to where they were going
-            let target = user.staffRole.map { Self.home(role: $0, tenant: user.tenantARS) } ?? ServicekontoController.safeNext(req.session.data["weiter"])
+            let target = user.staffRole.map { Self.home(role: $0, tenant: user.tenantARS) } ?? SafeRedirect.localPath(req.session.data["weiter"], fallback: "/konto")
             return req.redirect(to: target, redirectType: .normal)
         } catch let e as AppError {
             return try await req.renderError("login-code", title: req.t("login_code_title"), codeView(req, user), e)
@@ -192,13 +214,15 @@ struct LoginController {
         let code = (try? req.content.decode(CodeInput.self))?.code ?? ""
         do {
             try await Self.checkThrottle(req, email: user.email)
-            guard let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0) else {
+            guard let id = user.id, let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0),
+                  try await TOTPReplay.claim(userID: id, step: step, on: req.db) else {
                 try await Self.recordAttempt(req, email: user.email, success: false)
                 throw AppError(.badRequest, "auth.totp_invalid", de: "Der Code passt nicht zum angezeigten Schlüssel. Prüfen Sie die Uhrzeit Ihres Geräts und geben Sie den aktuellen Code ein.",
                                en: "The code does not match the key shown. Check your device's clock and enter the current code.", field: "code")
             }
             user.totpSecret = secret
             user.totpEnabled = true
+            try await Self.recordAttempt(req, email: user.email, success: true)
             try await finish(req, user, step: step, action: "auth.totp_enrolled")
             return req.redirect(to: Self.home(role: user.staffRole ?? .clerk, tenant: user.tenantARS), redirectType: .normal)
         } catch let e as AppError {

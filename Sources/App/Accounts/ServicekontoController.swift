@@ -43,8 +43,7 @@ struct ServicekontoController {
 
     /// Only local paths, never another host.
     static func safeNext(_ raw: String?) -> String {
-        guard let s = raw, s.hasPrefix("/"), !s.hasPrefix("//"), !s.contains("\\"), s.count < 300 else { return "/konto" }
-        return s
+        SafeRedirect.localPath(raw, fallback: "/konto")
     }
 
     static func passwordProblem(_ pw: String, email: String) -> String? {
@@ -193,6 +192,8 @@ struct ServicekontoController {
                 throw AppError(.unauthorized, "auth.invalid", de: "E-Mail-Adresse oder Passwort ist falsch.", en: "E-mail address or password is wrong.", field: "email")
             }
             guard user.emailVerifiedAt != nil else {
+                // the password was right: the attempt does not count against the account
+                try await LoginController.recordAttempt(req, email: email, success: true)
                 throw AppError(.forbidden, "konto.unverified", de: "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in der E-Mail, die wir Ihnen geschickt haben.",
                                en: "Please confirm your e-mail address first, using the link we sent you.", field: "email")
             }
@@ -434,19 +435,22 @@ struct ServicekontoController {
         do {
             try await LoginController.checkThrottle(req, email: u.email)
             if u.totpEnabled {
-                guard let secret = u.totpSecret, let step = TOTP.verify(code: code, secret: secret, at: Date(), after: u.totpLastStep) else {
+                guard let secret = u.totpSecret, let step = TOTP.verify(code: code, secret: secret, at: Date(), after: u.totpLastStep),
+                      try await TOTPReplay.claim(userID: me.userID, step: step, on: req.db) else {
                     try await LoginController.recordAttempt(req, email: u.email, success: false)
                     throw AppError.invalid("code", de: "Der Code ist falsch oder abgelaufen. Bitte geben Sie den aktuellen Code aus Ihrer App ein.", en: "Wrong code.")
                 }
                 u.totpEnabled = false; u.totpSecret = nil; u.totpLastStep = step
             } else {
-                guard let secret = req.session.data["konto_totp"], let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0) else {
+                guard let secret = req.session.data["konto_totp"], let step = TOTP.verify(code: code, secret: secret, at: Date(), after: 0),
+                      try await TOTPReplay.claim(userID: me.userID, step: step, on: req.db) else {
                     try await LoginController.recordAttempt(req, email: u.email, success: false)
                     throw AppError.invalid("code", de: "Der Code passt nicht zum angezeigten Schlüssel. Prüfen Sie die Uhrzeit Ihres Geräts.", en: "The code does not match.")
                 }
                 u.totpSecret = secret; u.totpEnabled = true; u.totpLastStep = step
                 req.session.data["konto_totp"] = nil
             }
+            try await LoginController.recordAttempt(req, email: u.email, success: true)
             let on = u.totpEnabled
             try await req.db.transaction { db in
                 try await u.save(on: db)

@@ -133,6 +133,9 @@ final class APIToken: Model, @unchecked Sendable {
         SHA256.hash(data: Data(token.utf8)).hex
     }
 
+    /// Characters kept in clear (`rh_` and 7 more) to recognise a token in lists and the audit trail.
+    static let prefixLength = 10
+
     /// Creates a token and returns it with its clear text (to be shown once).
     static func generate(tenant: String, scopes: [Scope], name: String, createdBy: String) -> (APIToken, String) {
         let clear = "rh_" + randomURLToken()
@@ -140,7 +143,7 @@ final class APIToken: Model, @unchecked Sendable {
         t.tenantARS = tenant
         t.scopes = scopes.map(\.rawValue).sorted().joined(separator: ",")
         t.tokenHash = hash(clear)
-        t.prefix = String(clear.prefix(10))
+        t.prefix = String(clear.prefix(prefixLength))
         t.name = name
         t.createdBy = createdBy
         return (t, clear)

@@ -145,11 +145,11 @@ struct TokenCommand: AsyncCommand {
         var action: String
         @Option(name: "tenant", help: "ARS des Mandanten")
         var tenant: String?
-        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste (mehrere mit Komma)")
+        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste, metrics (mehrere mit Komma)")
         var scope: String?
         @Option(name: "name", help: "Bezeichnung")
         var name: String?
-        @Option(name: "prefix", help: "Anfang des Tokens (zum Widerrufen)")
+        @Option(name: "prefix", help: "Der Token oder mindestens seine ersten 10 Zeichen (zum Widerrufen)")
         var prefix: String?
     }
 
@@ -165,7 +165,7 @@ struct TokenCommand: AsyncCommand {
             let raw = (signature.scope ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             let scopes = raw.compactMap(Scope.init(rawValue:))
             guard !scopes.isEmpty, scopes.count == raw.count else {
-                throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste bestehen.")
+                throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste, metrics bestehen.")
             }
             let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: scopes, name: signature.name ?? "CLI", createdBy: "cli:token")
             try await db.transaction { tx in
@@ -176,10 +176,17 @@ struct TokenCommand: AsyncCommand {
             context.console.print("Token für \(tenant.name) (\(tenant.ars)), Scopes \(token.scopes). Er wird nur jetzt angezeigt:")
             context.console.print(clear)
         case "revoke":
-            guard let p = signature.prefix, p.count >= 6 else { throw CommandFailure(message: "--prefix <Anfang des Tokens> fehlt.") }
-            let tokens = try await APIToken.query(on: db).filter(\.$prefix =~ p).filter(\.$revokedAt == nil).all()
+            // The whole token (as pasted from where it is configured) or its first 10 or more characters.
+            let p = (signature.prefix ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            guard p.count >= 10 else {
+                throw CommandFailure(message: "--prefix <Token oder mindestens seine ersten 10 Zeichen> fehlt oder ist zu kurz.")
+            }
+            var tokens = try await APIToken.query(on: db).filter(\.$tokenHash == APIToken.hash(p)).filter(\.$revokedAt == nil).all()
+            if tokens.isEmpty {
+                tokens = try await APIToken.query(on: db).filter(\.$prefix == String(p.prefix(APIToken.prefixLength))).filter(\.$revokedAt == nil).all()
+            }
             guard tokens.count == 1, let token = tokens.first else {
-                throw CommandFailure(message: tokens.isEmpty ? "Kein aktiver Token mit diesem Anfang." : "Mehrere Tokens passen; bitte längeren Anfang angeben.")
+                throw CommandFailure(message: tokens.isEmpty ? "Kein aktiver Token mit diesem Anfang." : "Mehrere Tokens passen; bitte den ganzen Token angeben.")
             }
             try await db.transaction { tx in
                 token.revokedAt = Date()

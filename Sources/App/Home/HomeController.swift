@@ -25,9 +25,8 @@ struct HomeController {
     /// Language switch: remembers the choice in a cookie and goes back to the page.
     @Sendable func language(req: Request) async throws -> Response {
         guard let l = req.parameters.get("lang").flatMap(Lang.init(rawValue:)) else { throw AppError.notFound }
-        var back = req.query[String.self, at: "zurueck"] ?? "/"
         // only local paths, never another host
-        if !back.hasPrefix("/") || back.hasPrefix("//") || back.contains("\\") { back = "/" }
+        let back = SafeRedirect.localPath(req.query[String.self, at: "zurueck"], fallback: "/")
         let res = req.redirect(to: back, redirectType: .normal)
         res.cookies["lang"] = HTTPCookies.Value(string: l.rawValue, maxAge: 365 * 24 * 3600, path: "/", isHTTPOnly: true, sameSite: .lax)
         return res

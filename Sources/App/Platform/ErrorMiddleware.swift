@@ -46,7 +46,7 @@ struct RathausErrorMiddleware: AsyncMiddleware {
     }
 
     static func wantsJSON(_ req: Request) -> Bool {
-        if req.url.path.hasPrefix("/api/") || req.url.path.hasPrefix("/xbezahldienste/") || req.url.path.hasPrefix("/bezahlen/rueckmeldung/") || req.url.path == "/health" { return true }
+        if req.url.path.hasPrefix("/api/") || req.url.path.hasPrefix("/xbezahldienste/") || req.url.path.hasPrefix("/bezahlen/rueckmeldung/") || req.url.path == "/health" || req.url.path == "/metrics" { return true }
         let accept = req.headers.first(name: .accept) ?? ""
         return accept.contains("application/json") && !accept.contains("text/html")
     }

@@ -117,7 +117,22 @@ struct HealthController {
         }
     }
 
+    /// `/metrics` shows routes, load and database health, which is reconnaissance for an attacker:
+    /// only a bearer token with scope `metrics` (or `operator`) or an address listed in
+    /// `RATHAUS_METRICS_ALLOW` (comma-separated, e.g. the Prometheus server) may read it.
+    static func mayReadMetrics(_ req: Request) -> Bool {
+        if let t = req.principal.token, !t.scopes.isDisjoint(with: [.metrics, .operator]) { return true }
+        return req.application.rathaus.metricsAllow.contains(req.remoteAddress?.ipAddress ?? "")
+    }
+
     @Sendable func metrics(req: Request) async throws -> Response {
+        guard Self.mayReadMetrics(req) else {
+            if req.principal.token == nil {
+                throw AppError(.unauthorized, "auth.required", de: "Die Messwerte sind nur mit einem API-Token mit dem Scope „metrics“ oder von freigegebenen Adressen (RATHAUS_METRICS_ALLOW) abrufbar.",
+                               en: "Metrics need an API token with scope 'metrics' or an address listed in RATHAUS_METRICS_ALLOW.")
+            }
+            throw AppError.forbidden
+        }
         var extra: [String] = []
         let dbStart = DispatchTime.now().uptimeNanoseconds
         var up = 1
@@ -128,8 +143,9 @@ struct HealthController {
         }
         let dbSeconds = Double(DispatchTime.now().uptimeNanoseconds - dbStart) / 1e9
         let engine = req.application.rathaus.databaseURL == nil ? "sqlite" : "postgresql"
+        // PostgreSQL: 4 connections per event loop; SQLite: one connection in all (one writer)
         let perLoop = engine == "postgresql" ? 4 : 1
-        let loops = System.coreCount
+        let loops = engine == "postgresql" ? System.coreCount : 1
         extra.append("# HELP rathaus_db_up Database answered a probe.\n# TYPE rathaus_db_up gauge\nrathaus_db_up{engine=\"\(engine)\"} \(up)\n")
         extra.append("# HELP rathaus_db_probe_seconds Round trip of the probe query (waits for a pool connection).\n# TYPE rathaus_db_probe_seconds gauge\nrathaus_db_probe_seconds \(dbSeconds)\n")
         extra.append("# HELP rathaus_db_pool_max_connections Pool size (connections per event loop × event loops).\n# TYPE rathaus_db_pool_max_connections gauge\nrathaus_db_pool_max_connections \(perLoop * loops)\n")

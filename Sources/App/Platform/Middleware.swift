@@ -8,7 +8,7 @@ struct PrincipalMiddleware: AsyncMiddleware {
     static let sessionLifetime: TimeInterval = 8 * 3600
 
     func respond(to req: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        if req.url.path.hasPrefix("/api/") || req.url.path.hasPrefix("/xbezahldienste/") {
+        if req.url.path.hasPrefix("/api/") || req.url.path.hasPrefix("/xbezahldienste/") || req.url.path == "/metrics" {
             if let bearer = req.headers.bearerAuthorization {
                 let hash = APIToken.hash(bearer.token)
                 guard let token = try await APIToken.query(on: req.db).filter(\.$tokenHash == hash).first(),

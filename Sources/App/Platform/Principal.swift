@@ -44,6 +44,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case antraege
     /// Publish online services to the catalogue; only for tokens of the Land (tenant = the Land's 2-digit key).
     case onlinedienste
+    /// Read `/metrics` (Prometheus); nothing else.
+    case metrics
 }
 
 /// Who is acting on this request.

@@ -34,6 +34,10 @@ struct RathausConfig: Sendable {
     var publicURL: String = "http://127.0.0.1:8080"
     /// Public e-invoice intake: files per client address and 10 minutes (`RATHAUS_INTAKE_LIMIT`).
     var intakeLimit: Int = 300
+    /// Addresses that may read `/metrics` without a token (`RATHAUS_METRICS_ALLOW`, comma-separated).
+    var metricsAllow: Set<String> = []
+    /// Memory that concurrent invoice validations may use together (`RATHAUS_INTAKE_MEMORY_MB`).
+    var intakeMemoryMB: Int = 256
     /// Load the shipped Thuringian territorial data on first start.
     var loadReferenceData: Bool = true
 
@@ -45,6 +49,8 @@ struct RathausConfig: Sendable {
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
         c.filesDirectory = Environment.get("RATHAUS_FILES_DIR").flatMap { $0.isEmpty ? nil : $0 }
         if let n = Environment.get("RATHAUS_INTAKE_LIMIT").flatMap(Int.init), n > 0 { c.intakeLimit = n }
+        c.metricsAllow = Set((Environment.get("RATHAUS_METRICS_ALLOW") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        if let n = Environment.get("RATHAUS_INTAKE_MEMORY_MB").flatMap(Int.init), n >= 32 { c.intakeMemoryMB = n }
         c.smtpHost = Environment.get("RATHAUS_SMTP_HOST").flatMap { $0.isEmpty ? nil : $0 }
         if let p = Environment.get("RATHAUS_SMTP_PORT").flatMap(Int.init), (1...65535).contains(p) { c.smtpPort = p }
         if let f = Environment.get("RATHAUS_MAIL_FROM"), f.contains("@") { c.mailFrom = f }
@@ -78,9 +84,9 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
         app.databases.use(try .postgres(url: url, maxConnectionsPerEventLoop: 4), as: .psql)
     } else if let dir = config.dataDirectory {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        app.databases.use(.sqlite(.file(dir + "/rathaus.sqlite")), as: .sqlite)
+        app.databases.use(.singleConnectionSQLite(.file(dir + "/rathaus.sqlite")), as: .sqlite)
     } else {
-        app.databases.use(.sqlite(.memory), as: .sqlite)
+        app.databases.use(.singleConnectionSQLite(.memory), as: .sqlite)
     }
 
     app.migrations.add(M001CreateGebiete())
@@ -100,10 +106,12 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M015CreateAntraege())
     app.migrations.add(M016CreatePayments())
     app.migrations.add(M017CreatePayoutsAndSupplierAccounts())
+    app.migrations.add(M018CreateAuthThrottle())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
     app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
+    app.storage[IntakeMemoryGateKey.self] = IntakeMemoryGate(capacityBytes: config.intakeMemoryMB << 20)
     app.storage[WriteGateKey.self] = WriteGate()
     if let host = config.smtpHost {
         app.storage[MailSenderKey.self] = SMTPMailSender(host: host, port: config.smtpPort, from: config.mailFrom,
@@ -179,6 +187,7 @@ func prepareDatabase(_ app: Application) async throws {
             }
         }.get()
     } else {
+        try await app.prepareSQLite()
         try await migrateAndSeed(app)
     }
 }

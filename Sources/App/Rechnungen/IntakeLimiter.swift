@@ -47,3 +47,87 @@ extension Request {
         }
     }
 }
+
+/// Validation holds the input, libxml2's tree and our own tree in memory at once (about ten times
+/// the XML's size), and a PDF additionally up to its inflation budget. Counting requests does not
+/// bound that: twenty 20 MB uploads at once would need gigabytes. This gate admits validations by
+/// their estimated memory against one budget per instance (`RATHAUS_INTAKE_MEMORY_MB`, default
+/// 256); requests beyond it wait in order, and give up with 503 after `maxWait` seconds.
+actor IntakeMemoryGate {
+    let capacity: Int
+    let maxWait: TimeInterval
+    private var inUse = 0
+    private var waiting: [(id: UUID, bytes: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+
+    init(capacityBytes: Int, maxWait: TimeInterval = 30) {
+        self.capacity = capacityBytes
+        self.maxWait = maxWait
+    }
+
+    /// Memory a validation of `data` may need: the parsed trees are about ten times the XML; a PDF
+    /// is the file plus its inflation budget, whose XML is then parsed as well.
+    static func estimate(_ data: Data, inflationBudget: Int) -> Int {
+        let isPDF = data.starts(with: Array("%PDF-".utf8))
+        let xml = isPDF ? inflationBudget : data.count
+        return data.count + xml * 10 + 1 << 20
+    }
+
+    /// Waits until `bytes` fit; false after `maxWait` (nothing reserved then).
+    func acquire(_ bytes: Int) async -> Bool {
+        let need = min(bytes, capacity)
+        if waiting.isEmpty, inUse + need <= capacity {
+            inUse += need
+            return true
+        }
+        let id = UUID()
+        let deadline = maxWait
+        Task { [weak self] in
+            try? await Task.sleep(nanoseconds: UInt64(deadline * 1e9))
+            await self?.timeOut(id)
+        }
+        return await withCheckedContinuation { c in waiting.append((id, need, c)) }
+    }
+
+    func release(_ bytes: Int) {
+        inUse -= min(bytes, capacity)
+        wake()
+    }
+
+    private func timeOut(_ id: UUID) {
+        guard let i = waiting.firstIndex(where: { $0.id == id }) else { return }
+        waiting.remove(at: i).continuation.resume(returning: false)
+        wake()
+    }
+
+    /// Admits waiting requests in arrival order while they fit.
+    private func wake() {
+        while let first = waiting.first, inUse + first.bytes <= capacity {
+            waiting.removeFirst()
+            inUse += first.bytes
+            first.continuation.resume(returning: true)
+        }
+    }
+}
+
+struct IntakeMemoryGateKey: StorageKey { typealias Value = IntakeMemoryGate }
+
+extension Application {
+    /// Runs `work` once the memory gate admits a validation of `data` (503 when it cannot within its wait).
+    func withIntakeMemory<T: Sendable>(for data: Data, inflationBudget: Int, _ work: @Sendable () async throws -> T) async throws -> T {
+        guard let gate = storage[IntakeMemoryGateKey.self] else { return try await work() }
+        let bytes = IntakeMemoryGate.estimate(data, inflationBudget: inflationBudget)
+        guard await gate.acquire(bytes) else {
+            throw AppError(.serviceUnavailable, "rechnung.busy",
+                           de: "Der Rechnungseingang ist gerade ausgelastet. Bitte senden Sie die Rechnung in einigen Minuten erneut; es wurde nichts gespeichert.",
+                           en: "Invoice intake is busy. Please send the invoice again in a few minutes; nothing was stored.")
+        }
+        do {
+            let result = try await work()
+            await gate.release(bytes)
+            return result
+        } catch {
+            await gate.release(bytes)
+            throw error
+        }
+    }
+}

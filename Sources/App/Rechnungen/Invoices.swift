@@ -171,7 +171,9 @@ enum InvoiceIntake {
     /// `InvoiceChannel`): it needs no HTTP request, only the database and who delivered.
     static func receive(_ ctx: IntakeContext, data: Data, channel: String, supplierEmail: String? = nil) async throws -> IntakeResult {
         let app = ctx.app
-        let report = try await app.threadPool.runIfActive { validator.validate(data) }
+        let report = try await app.withIntakeMemory(for: data, inflationBudget: validator.options.limits.maxBytes) {
+            try await app.threadPool.runIfActive { validator.validate(data) }
+        }
         guard report.isValid, let inv = report.invoice else { return .invalid(report) }
 
         // Routing: BT-10 carries the Leitweg-ID.

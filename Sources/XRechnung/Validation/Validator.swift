@@ -158,11 +158,21 @@ public final class XRechnungValidator: Sendable {
 
     public func validate(_ data: Data) -> ValidationReport {
         // ZUGFeRD / Factur-X: validate the CII embedded in the PDF.
-        if data.starts(with: Array("%PDF-".utf8)), data.count <= options.limits.maxBytes,
-           let embedded = PDFInvoice.extract(data, maxBytes: options.limits.maxBytes) {
-            var report = validate(embedded.xml)
-            report.extractedFromPDF = embedded.name ?? "eingebettete XML-Datei"
-            return report
+        if data.starts(with: Array("%PDF-".utf8)), data.count <= options.limits.maxBytes {
+            // One inflation budget for the whole PDF (the size limit of an XML invoice).
+            switch PDFInvoice.extractReporting(data, maxBytes: options.limits.maxBytes) {
+            case .found(let embedded):
+                var report = validate(embedded.xml)
+                report.extractedFromPDF = embedded.name ?? "eingebettete XML-Datei"
+                return report
+            case .limit(let kind):
+                var report = ValidationReport()
+                let e = XMLInputError.pdfLimit(kind)
+                report.findings.append(Finding(rule: e.rule, severity: .error, location: "/", messageDE: e.messageDE, messageEN: e.messageEN))
+                return report
+            case .notFound:
+                break
+            }
         }
         var report = ValidationReport()
         let parsed: ParsedXML

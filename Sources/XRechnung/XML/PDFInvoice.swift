@@ -2,52 +2,221 @@ import CZlib
 import Foundation
 
 /// ZUGFeRD / Factur-X: a PDF/A-3 with the CII invoice as an embedded file. Finds embedded-file
-/// streams without a full PDF parser (their dictionaries are never inside object streams),
-/// inflates FlateDecode data with a size cap (no zip bombs), and returns the invoice XML.
+/// streams without a full PDF parser (their dictionaries are never inside object streams) and
+/// returns the invoice XML.
+///
+/// Hostile PDFs are bounded per request in total, not per stream (issue 13: 300 small streams that
+/// each inflated to just under the cap took 6 GB): the stream the file specification names
+/// `factur-x.xml` (or another standard name) is looked up first and only that one is inflated; when
+/// no file specification can be followed, candidates are inflated one after another from one shared
+/// byte budget, each first only 4 KB to see whether it is an invoice at all; at most
+/// `maxCandidates` embedded-file markers are examined, and inflation streams into a buffer that
+/// never grows past the budget.
 public enum PDFInvoice {
     public struct Extracted: Sendable {
         public let xml: Data
         public let name: String?
     }
 
+    /// Why an extraction was stopped; each reason has a German and an English text for the supplier.
+    public enum LimitKind: Error, Equatable, Sendable {
+        case inflatedBytes(limit: Int)
+        case tooManyObjects(limit: Int)
+
+        public var messageDE: String {
+            switch self {
+            case .inflatedBytes(let l):
+                return "Die eingebetteten Dateien des PDF ergeben entpackt mehr als \(l / 1024 / 1024) MB. Das PDF wird nicht verarbeitet; bitte senden Sie die XRechnung als XML-Datei oder ein ZUGFeRD-PDF mit nur der Rechnungsdatei."
+            case .tooManyObjects(let l):
+                return "Das PDF enthält mehr als \(l) eingebettete Dateien oder Objekte. Es wird nicht verarbeitet; bitte senden Sie die XRechnung als XML-Datei."
+            }
+        }
+
+        public var messageEN: String {
+            switch self {
+            case .inflatedBytes(let l):
+                return "The embedded files of the PDF inflate to more than \(l / 1024 / 1024) MB. The PDF is not processed; send the XRechnung XML or a ZUGFeRD PDF with only the invoice file."
+            case .tooManyObjects(let l):
+                return "The PDF contains more than \(l) embedded files or objects. It is not processed; send the XRechnung XML."
+            }
+        }
+    }
+
+    public enum Outcome: Sendable {
+        case found(Extracted)
+        case notFound
+        case limit(LimitKind)
+    }
+
     /// Names the standards use for the embedded invoice, preferred in this order.
     static let preferredNames = ["factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "ZUGFeRD-invoice.xml"]
+    /// Embedded-file markers examined per PDF; a Factur-X PDF has one, a few attachments are normal.
+    public static let maxCandidates = 64
+    /// Bytes inflated to decide whether a candidate is XML at all.
+    static let probeBytes = 4096
 
+    /// The embedded invoice, or nil (no invoice found or a limit was hit); see `extractReporting`.
     public static func extract(_ pdf: Data, maxBytes: Int) -> Extracted? {
+        if case .found(let e) = extractReporting(pdf, maxBytes: maxBytes) { return e }
+        return nil
+    }
+
+    struct Candidate {
+        let dictStart: Int
+        let dataStart: Int
+        let dataEnd: Int
+        let flate: Bool
+    }
+
+    /// `maxBytes` is the budget for all inflated bytes of this PDF together.
+    public static func extractReporting(_ pdf: Data, maxBytes: Int) -> Outcome {
         let bytes = [UInt8](pdf)
-        var found: [Extracted] = []
+        let candidates: [Candidate]
+        switch scan(bytes) {
+        case .success(let c): candidates = c
+        case .failure(let kind): return .limit(kind)
+        }
+        if candidates.isEmpty { return .notFound }
+        var budget = Budget(remaining: maxBytes, limit: maxBytes)
+
+        // 1. The stream the file specification of a standard name points to (`/EF << /F n 0 R >>`).
+        if let (name, objectNumber) = namedEmbeddedFile(in: bytes),
+           let objectStart = findObject(objectNumber, in: bytes),
+           let c = candidates.first(where: { $0.dictStart >= objectStart && $0.dictStart - objectStart < 256 }) {
+            switch content(of: c, in: bytes, budget: &budget, full: true) {
+            case .some(.success(let xml)) where looksLikeXML(xml):
+                return .found(Extracted(xml: Data(xml), name: name))
+            case .some(.failure(let k)): return .limit(k)
+            default: break
+            }
+        }
+
+        // 2. Otherwise the first candidate whose first bytes are an invoice, from the shared budget.
+        let fallbackName = fileName(in: bytes)
+        var firstXML: Candidate?
+        for c in candidates {
+            switch content(of: c, in: bytes, budget: &budget, full: false) {
+            case .some(.success(let head)) where looksLikeXML(head):
+                let text = String(decoding: head, as: UTF8.self)
+                if text.contains("CrossIndustryInvoice") || text.contains(":Invoice") || text.contains("<Invoice") || text.contains("CreditNote") {
+                    switch content(of: c, in: bytes, budget: &budget, full: true) {
+                    case .some(.success(let xml)): return .found(Extracted(xml: Data(xml), name: fallbackName))
+                    case .some(.failure(let k)): return .limit(k)
+                    case .none: continue
+                    }
+                }
+                if firstXML == nil { firstXML = c }
+            case .some(.failure(let k)): return .limit(k)
+            default: continue
+            }
+        }
+        if let c = firstXML {
+            switch content(of: c, in: bytes, budget: &budget, full: true) {
+            case .some(.success(let xml)): return .found(Extracted(xml: Data(xml), name: fallbackName))
+            case .some(.failure(let k)): return .limit(k)
+            case .none: break
+            }
+        }
+        return .notFound
+    }
+
+    struct Budget {
+        var remaining: Int
+        let limit: Int
+    }
+
+    /// Stream data of a candidate: raw, or inflated within the budget (`full: false` inflates only
+    /// the first `probeBytes`). nil: not usable (other filter, corrupt data).
+    static func content(of c: Candidate, in bytes: [UInt8], budget: inout Budget, full: Bool) -> Result<[UInt8], LimitKind>? {
+        var end = c.dataEnd
+        while end > c.dataStart, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+        if !c.flate {
+            let n = full ? end - c.dataStart : min(end - c.dataStart, probeBytes)
+            return .success(Array(bytes[c.dataStart..<(c.dataStart + n)]))
+        }
+        let cap = full ? budget.remaining : min(probeBytes, budget.remaining)
+        let result = bytes.withUnsafeBufferPointer { buf in
+            inflate(UnsafeBufferPointer(rebasing: buf[c.dataStart..<end]), limit: cap, stopAtLimit: !full)
+        }
+        switch result {
+        case .success(let out):
+            budget.remaining -= out.count
+            return .success(out)
+        case .tooLarge:
+            return .failure(.inflatedBytes(limit: budget.limit))
+        case .corrupt:
+            return nil
+        }
+    }
+
+    /// Every embedded-file stream (dictionary offset and data range), at most `maxCandidates`.
+    static func scan(_ bytes: [UInt8]) -> Result<[Candidate], LimitKind> {
+        var out: [Candidate] = []
         var from = 0
+        var examined = 0
         let marker = Array("/EmbeddedFile".utf8)
         while let hit = find(marker, in: bytes, from: from) {
             from = hit + marker.count
             // "/EmbeddedFiles" is the name tree, not a stream
             if from < bytes.count, bytes[from] == UInt8(ascii: "s") { continue }
+            examined += 1
+            if examined > maxCandidates { return .failure(.tooManyObjects(limit: maxCandidates)) }
             // The stream dictionary starts at the nearest "<<" before and the data follows "stream".
             guard let dictStart = rfind(Array("<<".utf8), in: bytes, before: hit),
                   let streamKW = find(Array("stream".utf8), in: bytes, from: hit) else { continue }
+            // The dictionary of one stream is short; a "stream" keyword far away belongs to another object.
+            guard streamKW - hit < 4096 else { continue }
             let dict = String(decoding: bytes[dictStart..<streamKW], as: UTF8.self)
             guard dict.contains("/Type") || dict.contains("/Subtype") || dict.contains("/Filter") else { continue }
             var dataStart = streamKW + 6
             if dataStart < bytes.count, bytes[dataStart] == 0x0D { dataStart += 1 }
             if dataStart < bytes.count, bytes[dataStart] == 0x0A { dataStart += 1 }
             guard let end = find(Array("endstream".utf8), in: bytes, from: dataStart) else { continue }
-            var raw = Array(bytes[dataStart..<end])
-            while let last = raw.last, last == 0x0A || last == 0x0D { raw.removeLast() }
-            let content: [UInt8]?
-            if dict.contains("/FlateDecode") {
-                content = inflate(raw, limit: maxBytes)
-            } else if dict.contains("/Filter") {
-                content = nil // other filters are not used for ZUGFeRD
-            } else {
-                content = raw
+            from = max(from, end)
+            let flate = dict.contains("/FlateDecode")
+            // Other filters are not used for ZUGFeRD.
+            if !flate, dict.contains("/Filter") { continue }
+            out.append(Candidate(dictStart: dictStart, dataStart: dataStart, dataEnd: end, flate: flate))
+        }
+        return .success(out)
+    }
+
+    /// The file specification of a standard invoice name and the object number of its embedded
+    /// file (`/EF << /F 12 0 R >>`), when the file specification is not inside an object stream.
+    static func namedEmbeddedFile(in bytes: [UInt8]) -> (String, Int)? {
+        for name in preferredNames {
+            var from = 0
+            var tries = 0
+            let needle = Array("(\(name))".utf8)
+            while let hit = find(needle, in: bytes, from: from), tries < 8 {
+                tries += 1
+                from = hit + needle.count
+                let lo = max(0, hit - 1024), hi = min(bytes.count, hit + 1024)
+                let window = String(decoding: bytes[lo..<hi], as: UTF8.self)
+                guard let ef = window.range(of: "/EF") else { continue }
+                let rest = window[ef.upperBound...].prefix(200)
+                // "/F 12 0 R" or "/UF 12 0 R" inside the /EF dictionary
+                let scanner = Scanner(string: String(rest))
+                scanner.charactersToBeSkipped = .whitespacesAndNewlines
+                _ = scanner.scanString("<<")
+                _ = scanner.scanString("/UF") ?? scanner.scanString("/F")
+                if let n = scanner.scanInt(), n > 0, scanner.scanInt() != nil, scanner.scanString("R") != nil {
+                    return (name, n)
+                }
             }
-            guard let xml = content, looksLikeXML(xml) else { continue }
-            found.append(Extracted(xml: Data(xml), name: fileName(in: bytes)))
         }
-        if let preferred = found.first(where: { f in preferredNames.contains { $0.caseInsensitiveCompare(f.name ?? "") == .orderedSame } }) {
-            return preferred
+        return nil
+    }
+
+    /// Offset of "n 0 obj" (or "n g obj") at the start of a line.
+    static func findObject(_ number: Int, in bytes: [UInt8]) -> Int? {
+        let needle = Array("\(number) 0 obj".utf8)
+        var from = 0
+        while let hit = find(needle, in: bytes, from: from) {
+            if hit == 0 || bytes[hit - 1] == 0x0A || bytes[hit - 1] == 0x0D || bytes[hit - 1] == 0x20 { return hit }
+            from = hit + 1
         }
-        return found.first { String(decoding: $0.xml.prefix(4096), as: UTF8.self).contains("CrossIndustryInvoice") } ?? found.first
+        return nil
     }
 
     static func looksLikeXML(_ b: [UInt8]) -> Bool {
@@ -66,17 +235,22 @@ public enum PDFInvoice {
 
     static func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
         guard !needle.isEmpty, hay.count >= needle.count, from <= hay.count - needle.count else { return nil }
-        var i = from
-        let first = needle[0]
-        while i <= hay.count - needle.count {
-            if hay[i] == first {
+        return hay.withUnsafeBufferPointer { h -> Int? in
+            guard let base = h.baseAddress else { return nil }
+            var i = from
+            let first = needle[0]
+            let last = hay.count - needle.count
+            while i <= last {
+                // memchr jumps to the next candidate byte
+                guard let p = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+                i = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
                 var j = 1
-                while j < needle.count, hay[i + j] == needle[j] { j += 1 }
+                while j < needle.count, h[i + j] == needle[j] { j += 1 }
                 if j == needle.count { return i }
+                i += 1
             }
-            i += 1
+            return nil
         }
-        return nil
     }
 
     static func rfind(_ needle: [UInt8], in hay: [UInt8], before: Int) -> Int? {
@@ -89,32 +263,50 @@ public enum PDFInvoice {
         return nil
     }
 
+    enum InflateResult {
+        case success([UInt8])
+        case tooLarge
+        case corrupt
+    }
+
     /// zlib inflate with an output cap; nil on corrupt data or when the cap is exceeded.
     public static func inflate(_ input: [UInt8], limit: Int) -> [UInt8]? {
+        let r = input.withUnsafeBufferPointer { inflate($0, limit: limit, stopAtLimit: false) }
+        if case .success(let out) = r { return out }
+        return nil
+    }
+
+    /// Streaming inflate into a buffer that never exceeds `limit` bytes. `stopAtLimit`: return the
+    /// first `limit` bytes as success (a probe); otherwise exceeding the limit is `.tooLarge`.
+    static func inflate(_ input: UnsafeBufferPointer<UInt8>, limit: Int, stopAtLimit: Bool) -> InflateResult {
+        guard let base = input.baseAddress, limit > 0 else { return limit > 0 ? .corrupt : .tooLarge }
         var stream = z_stream()
-        guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return .corrupt }
         defer { inflateEnd(&stream) }
         var out: [UInt8] = []
+        out.reserveCapacity(min(limit, max(64 * 1024, input.count * 4)))
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
-        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuf -> Int32 in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            while true {
-                let rc: Int32 = chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    return CZlib.inflate(&stream, Z_NO_FLUSH)
-                }
-                let produced = chunk.count - Int(stream.avail_out)
-                out.append(contentsOf: chunk[0..<produced])
-                if out.count > limit { return Z_BUF_ERROR }
-                if rc == Z_STREAM_END { return Z_STREAM_END }
-                if rc != Z_OK { return rc }
-                if stream.avail_in == 0 && produced == 0 { return Z_DATA_ERROR }
+        stream.next_in = UnsafeMutablePointer(mutating: base)
+        stream.avail_in = uInt(input.count)
+        while true {
+            let rc: Int32 = chunk.withUnsafeMutableBufferPointer { outBuf in
+                stream.next_out = outBuf.baseAddress
+                stream.avail_out = uInt(outBuf.count)
+                return CZlib.inflate(&stream, Z_NO_FLUSH)
             }
+            let produced = chunk.count - Int(stream.avail_out)
+            if out.count + produced > limit {
+                if stopAtLimit {
+                    out.append(contentsOf: chunk[0..<(limit - out.count)])
+                    return .success(out)
+                }
+                return .tooLarge
+            }
+            out.append(contentsOf: chunk[0..<produced])
+            if rc == Z_STREAM_END { return .success(out) }
+            if rc != Z_OK { return stopAtLimit && !out.isEmpty ? .success(out) : .corrupt }
+            if stream.avail_in == 0 && produced == 0 { return stopAtLimit && !out.isEmpty ? .success(out) : .corrupt }
         }
-        return status == Z_STREAM_END ? out : nil
     }
 
     /// zlib deflate (used to build test PDFs and by anyone producing Factur-X).

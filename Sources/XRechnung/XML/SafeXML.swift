@@ -23,6 +23,8 @@ public enum XMLInputError: Error, Equatable, Sendable {
     case empty
     case tooLarge(limit: Int)
     case pdf
+    /// A PDF whose embedded files exceed the request's budget (inflated bytes, objects examined).
+    case pdfLimit(PDFInvoice.LimitKind)
     case notXML
     case doctype
     case wrongEncoding(String)
@@ -34,7 +36,7 @@ public enum XMLInputError: Error, Equatable, Sendable {
         switch self {
         case .doctype: return "XML-DOCTYPE"
         case .tooLarge: return "XML-SIZE"
-        case .pdf: return "XML-PDF"
+        case .pdf, .pdfLimit: return "XML-PDF"
         default: return "XML-WELLFORMED"
         }
     }
@@ -44,6 +46,7 @@ public enum XMLInputError: Error, Equatable, Sendable {
         case .empty: return "Die Datei ist leer."
         case .tooLarge(let l): return "Die Datei ist größer als \(l / 1024 / 1024) MB (einschließlich eingebetteter Anlagen) und wird nicht angenommen."
         case .pdf: return "Die Datei ist ein PDF ohne eingebettete Rechnung im XML-Format. Ein reines PDF ist keine E-Rechnung: Bitte senden Sie die XRechnung als XML-Datei oder ein ZUGFeRD/Factur-X-PDF mit eingebetteter factur-x.xml."
+        case .pdfLimit(let k): return k.messageDE
         case .notXML: return "Die Datei ist keine XML-Datei. Eine XRechnung ist eine XML-Datei (UBL oder CII)."
         case .doctype: return "Die Datei enthält eine DOCTYPE-Deklaration. XRechnungen dürfen keine DTD enthalten; bitte entfernen Sie die DOCTYPE-Zeile."
         case .wrongEncoding(let e): return "Die Datei ist in \(e) kodiert. XRechnungen müssen UTF-8 kodiert sein."
@@ -58,6 +61,7 @@ public enum XMLInputError: Error, Equatable, Sendable {
         case .empty: return "The file is empty."
         case .tooLarge(let l): return "The file is larger than \(l / 1024 / 1024) MB (including embedded attachments) and is not accepted."
         case .pdf: return "The file is a PDF without an embedded XML invoice. Send the XRechnung XML or a ZUGFeRD/Factur-X PDF with embedded factur-x.xml."
+        case .pdfLimit(let k): return k.messageEN
         case .notXML: return "The file is not XML. An XRechnung is an XML file (UBL or CII)."
         case .doctype: return "The file contains a DOCTYPE declaration. XRechnung files must not contain a DTD; remove the DOCTYPE line."
         case .wrongEncoding(let e): return "The file is encoded in \(e). XRechnung files must be UTF-8."

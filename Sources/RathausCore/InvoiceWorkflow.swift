@@ -1,6 +1,10 @@
 /// Statuses of a received e-invoice in the municipal accounting inbox.
 public enum InvoiceStatus: String, Sendable, Codable, CaseIterable {
     case received = "eingegangen"
+    /// Same seller, number, issue date and total as an invoice already received, but other bytes
+    /// (re-sent with other line endings, re-exported): held for a person to decide, neither booked
+    /// twice silently nor refused silently.
+    case possibleDuplicate = "moegliche_doublette"
     case factuallyChecked = "sachlich_geprueft"
     case arithmeticallyChecked = "rechnerisch_geprueft"
     case released = "freigegeben"
@@ -9,6 +13,7 @@ public enum InvoiceStatus: String, Sendable, Codable, CaseIterable {
     public var german: String {
         switch self {
         case .received: "eingegangen"
+        case .possibleDuplicate: "mögliche Doublette – bitte prüfen"
         case .factuallyChecked: "sachlich geprüft"
         case .arithmeticallyChecked: "rechnerisch geprüft"
         case .released: "zur Zahlung freigegeben"
@@ -19,6 +24,7 @@ public enum InvoiceStatus: String, Sendable, Codable, CaseIterable {
     public var english: String {
         switch self {
         case .received: "received"
+        case .possibleDuplicate: "possible duplicate – please check"
         case .factuallyChecked: "checked (content)"
         case .arithmeticallyChecked: "checked (arithmetic)"
         case .released: "released for payment"
@@ -51,6 +57,8 @@ public enum InvoiceWorkflow {
         let legal: Bool = switch (from, to) {
         case (.received, .factuallyChecked), (.factuallyChecked, .arithmeticallyChecked), (.arithmeticallyChecked, .released): true
         case (.received, .rejected), (.factuallyChecked, .rejected), (.arithmeticallyChecked, .rejected): true
+        // a possible duplicate is either taken into the normal workflow or rejected (with a reason)
+        case (.possibleDuplicate, .received), (.possibleDuplicate, .rejected): true
         default: false
         }
         guard legal else {

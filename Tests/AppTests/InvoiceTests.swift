@@ -15,6 +15,10 @@ final class InvoiceTests: XCTestCase {
 
     /// A valid official test invoice addressed to `leitweg` (BT-10), optionally with another number.
     func invoice(to leitweg: String, number: String? = nil) throws -> Data {
+        try Self.invoice(to: leitweg, number: number)
+    }
+
+    static func invoice(to leitweg: String, number: String? = nil) throws -> Data {
         var s = try String(contentsOf: Self.sample, encoding: .utf8)
         s = s.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(leitweg)</cbc:BuyerReference>")
         if let number { s = s.replacingOccurrences(of: "<cbc:ID>123456XX</cbc:ID>", with: "<cbc:ID>\(number)</cbc:ID>") }
@@ -553,3 +557,78 @@ final class SupplierAccountTests: XCTestCase {
     }
 }
 
+
+/// Issue 13, section 5: the same invoice with other bytes (trailing newline, CRLF) is not booked
+/// again silently: it is held as a possible duplicate, shown with the first side by side.
+final class BusinessKeyDuplicateTests: XCTestCase {
+    func testOtherBytesSameBusinessKeyIsHeldAsPossibleDuplicate() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        let original = try InvoiceTests.invoice(to: lid, number: "DUP-1")
+        let first = try await InvoiceTests.post(app, original)
+        XCTAssertEqual(first.status, .created, first.text)
+        XCTAssertEqual(try first.json()["status"] as? String, "eingegangen")
+        let firstID = try XCTUnwrap(try first.json()["id"] as? String)
+
+        let text = String(decoding: original, as: UTF8.self)
+        var ids: [String] = []
+        for variant in [text + "\n", text.replacingOccurrences(of: "\n", with: "\r\n")] {
+            let res = try await InvoiceTests.post(app, Data(variant.utf8))
+            XCTAssertEqual(res.status, .created, res.text)
+            XCTAssertEqual(try res.json()["status"] as? String, "moegliche_doublette", res.text)
+            ids.append(try XCTUnwrap(try res.json()["id"] as? String))
+        }
+        // the same bytes once more: still a plain duplicate, refused
+        let again = try await InvoiceTests.post(app, Data((text + "\n").utf8))
+        XCTAssertEqual(again.status, .conflict)
+        let held = try await EInvoice.query(on: app.db).filter(\.$status == "moegliche_doublette").all()
+        XCTAssertEqual(held.count, 2)
+        XCTAssertTrue(held.allSatisfy { $0.duplicateOf?.uuidString == firstID })
+        let booked = try await EInvoice.query(on: app.db).filter(\.$status == "eingegangen").filter(\.$invoiceNumber == "DUP-1").count()
+        XCTAssertEqual(booked, 1)
+
+        // the clerk sees both side by side and decides
+        let clerk = try await createUser(app, email: "dup.clerk@erfurt.test", role: .clerk, tenant: "16051")
+        let b = Browser(app)
+        try await b.login(clerk)
+        let page = try await b.get("/mandanten/16051/rechnungen/\(ids[0])")
+        XCTAssertEqual(page.status, .ok)
+        XCTAssertTrue(page.text.contains("Mögliche Doublette"), page.text)
+        XCTAssertTrue(page.text.contains("Bereits eingegangen"))
+        XCTAssertTrue(page.text.contains("/mandanten/16051/rechnungen/\(firstID)/xml"))
+        let reject = try await b.post("/mandanten/16051/rechnungen/\(ids[0])/status", ["ziel": "zurueckgewiesen", "grund": "Doublette der Rechnung DUP-1"])
+        XCTAssertEqual(reject.status, .seeOther, reject.text)
+        try await b.get("/mandanten/16051/rechnungen/\(ids[1])")
+        let take = try await b.post("/mandanten/16051/rechnungen/\(ids[1])/status", ["ziel": "eingegangen"])
+        XCTAssertEqual(take.status, .seeOther, take.text)
+        let taken = try await EInvoice.find(UUID(uuidString: ids[1]), on: app.db)
+        XCTAssertEqual(taken?.status, "eingegangen")
+    }
+
+    /// Six variants of one invoice at once: exactly one is the original, five are held.
+    func testParallelVariantsBookOneOriginal() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await erfurtLeitweg(app)
+        let text = String(decoding: try InvoiceTests.invoice(to: lid, number: "DUP-P"), as: UTF8.self)
+        let variants = (0..<6).map { text + String(repeating: "\n", count: $0 + 1) }
+        let statuses = try await withThrowingTaskGroup(of: String.self) { group in
+            for v in variants {
+                group.addTask {
+                    let res = try await InvoiceTests.post(app, Data(v.utf8))
+                    return (try? res.json()["status"] as? String) ?? "\(res.status.code)"
+                }
+            }
+            var all: [String] = []
+            for try await s in group { all.append(s) }
+            return all
+        }
+        XCTAssertEqual(statuses.filter { $0 == "eingegangen" }.count, 1, "\(statuses)")
+        XCTAssertEqual(statuses.filter { $0 == "moegliche_doublette" }.count, 5, "\(statuses)")
+        let originals = try await EInvoice.query(on: app.db).filter(\.$invoiceNumber == "DUP-P").filter(\.$duplicateOf == nil).count()
+        XCTAssertEqual(originals, 1)
+        let verify = try await Audit.verify(on: app.db)
+        XCTAssertNil(verify.firstBroken)
+    }
+}

@@ -107,6 +107,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M016CreatePayments())
     app.migrations.add(M017CreatePayoutsAndSupplierAccounts())
     app.migrations.add(M018CreateAuthThrottle())
+    app.migrations.add(M019InvoiceBusinessKey())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))

@@ -427,11 +427,45 @@ struct InvoiceController {
         var fourEyes: Bool
         var invoiceHTML: String
         var reportHTML: String
+        /// When the invoice may duplicate an earlier one: both side by side.
+        var duplicate: DuplicateView?
+    }
+
+    struct DuplicateColumn: Encodable {
+        var id: String
+        var number: String
+        var seller: String
+        var issueDate: String
+        var total: String
+        var receivedAt: String
+        var channel: String
+        var sha256: String
+        var statusText: String
+    }
+
+    struct DuplicateView: Encodable {
+        var this: DuplicateColumn
+        var first: DuplicateColumn
+        var sameBytes: Bool
+    }
+
+    static func germanDate(_ iso: String?) -> String {
+        guard let iso, iso.count == 10 else { return iso ?? "" }
+        let p = iso.split(separator: "-")
+        return p.count == 3 ? "\(p[2]).\(p[1]).\(p[0])" : iso
+    }
+
+    static func column(_ e: EInvoice, _ lang: Lang) -> DuplicateColumn {
+        let st = InvoiceStatus(rawValue: e.status)
+        return DuplicateColumn(id: e.id?.uuidString ?? "", number: e.invoiceNumber, seller: e.sellerName, issueDate: germanDate(e.issueDate),
+                               total: amount(e.totalCents, e.currency), receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
+                               sha256: e.sha256, statusText: (lang == .en ? st?.english : st?.german) ?? e.status)
     }
 
     static func nextSteps(_ s: InvoiceStatus) -> [InvoiceStatus] {
         switch s {
         case .received: [.factuallyChecked, .rejected]
+        case .possibleDuplicate: [.received, .rejected]
         case .factuallyChecked: [.arithmeticallyChecked, .rejected]
         case .arithmeticallyChecked: [.released, .rejected]
         case .released, .rejected: []
@@ -451,12 +485,23 @@ struct InvoiceController {
         let v = DetailView(tenantARS: e.tenantARS, id: e.id!.uuidString, number: e.invoiceNumber, seller: e.sellerName, statusText: st.german,
                            leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
                            steps: steps, reason: e.rejectionReason ?? "",
-                           next: Self.nextSteps(st).map { Option(value: $0.rawValue, label: $0.german, selected: false) },
+                           next: Self.nextSteps(st).map {
+                               // from a possible duplicate, "received" means: not a duplicate, check it normally
+                               Option(value: $0.rawValue, label: st == .possibleDuplicate && $0 == .received ? req.t("inv_dup_not") : $0.german, selected: false)
+                           },
                            canDecide: req.can(.invoiceDecide, tenant: e.tenantARS), open: !st.isFinal,
                            fourEyes: try await InvoiceIntake.settings(req.db, e.tenantARS),
-                           invoiceHTML: html, reportHTML: InvoiceHTML.reportSection(report))
+                           invoiceHTML: html, reportHTML: InvoiceHTML.reportSection(report),
+                           duplicate: try await duplicateView(req, e))
         if let error { return try await req.renderError("rechnungen/detail", title: "\(req.t("inv_invoice")) \(e.invoiceNumber)", v, error) }
         return try await req.render("rechnungen/detail", title: "\(req.t("inv_invoice")) \(e.invoiceNumber)", v, form: true)
+    }
+
+    /// The earlier invoice with the same business key, read within the same tenant only.
+    func duplicateView(_ req: Request, _ e: EInvoice) async throws -> DuplicateView? {
+        guard let firstID = e.duplicateOf,
+              let first = try await EInvoice.query(on: req.db).filter(\.$id == firstID).filter(\.$tenantARS == e.tenantARS).first() else { return nil }
+        return DuplicateView(this: Self.column(e, req.lang), first: Self.column(first, req.lang), sameBytes: first.sha256 == e.sha256)
     }
 
     @Sendable func detail(req: Request) async throws -> Response {

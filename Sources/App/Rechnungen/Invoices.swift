@@ -38,7 +38,29 @@ final class EInvoice: Model, @unchecked Sendable {
     @Field(key: "warnings") var warnings: Int
     @Field(key: "received_at") var receivedAt: Date
     @OptionalField(key: "exported_at") var exportedAt: Date?
+    /// SHA-256 of tenant, seller identifier, number, issue date and total (`InvoiceIntake.businessKey`).
+    @OptionalField(key: "business_key") var businessKey: String?
+    /// The invoice this one may duplicate (status `moegliche_doublette` until a clerk decides).
+    @OptionalField(key: "duplicate_of") var duplicateOf: UUID?
     init() {}
+}
+
+/// Duplicates by business key (issue 13): two columns, one `.update()` each, and a partial unique
+/// index so that of parallel arrivals with one key exactly one is the original.
+struct M019InvoiceBusinessKey: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(EInvoice.schema).field("business_key", .string).update()
+        try await database.schema(EInvoice.schema).field("duplicate_of", .uuid).update()
+        guard let sql = database as? any SQLDatabase else { return }
+        // Same statement on SQLite and PostgreSQL (both have partial indexes).
+        try await sql.raw("CREATE UNIQUE INDEX rechnungen_business_key_uq ON rechnungen (tenant_ars, business_key) WHERE business_key IS NOT NULL AND duplicate_of IS NULL").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase { try await sql.raw("DROP INDEX rechnungen_business_key_uq").run() }
+        try await database.schema(EInvoice.schema).deleteField("duplicate_of").update()
+        try await database.schema(EInvoice.schema).deleteField("business_key").update()
+    }
 }
 
 /// Per-tenant inbox settings; no row means the defaults (four eyes on).
@@ -215,28 +237,64 @@ enum InvoiceIntake {
         e.supplierAccountID = ctx.supplierAccountID
         e.warnings = report.warnings.count
         e.receivedAt = Date()
+        e.businessKey = businessKey(tenant: entry.tenantARS, invoice: inv, totalCents: e.totalCents)
+        if let first = try await original(of: e, on: ctx.db) {
+            e.status = InvoiceStatus.possibleDuplicate.rawValue
+            e.duplicateOf = first.id
+        }
         let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
+        do {
+            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Another request (or instance) booked the same invoice a moment ago: the same bytes
+            // are a duplicate (409); the same business key with other bytes is held for the clerk.
+            if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == e.sellerKey)
+                .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
+                throw duplicate(existing)
+            }
+            guard e.duplicateOf == nil, let first = try await original(of: e, on: ctx.db) else { throw error }
+            e.status = InvoiceStatus.possibleDuplicate.rawValue
+            e.duplicateOf = first.id
+            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
+        }
+        return .accepted(e, receipt: receipt, report: report)
+    }
+
+    /// The business key of an invoice for one receiving tenant: seller identifier (VAT id, else
+    /// tax number, else name; case and spaces ignored), invoice number (spaces at the ends
+    /// ignored), issue date and total in cents. Equal keys with different bytes are a possible duplicate.
+    static func businessKey(tenant: String, invoice inv: Invoice, totalCents: Int64) -> String {
+        let seller = ([inv.seller.vatID, inv.seller.taxRegistrationID, inv.seller.name].compactMap { $0 }.first { !$0.isEmpty } ?? "")
+            .uppercased().filter { !$0.isWhitespace }
+        let number = (inv.number ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = [tenant, seller, number, inv.issueDate ?? "", String(totalCents)].joined(separator: "\u{1F}")
+        return SHA256.hash(data: Data(text.utf8)).hex
+    }
+
+    /// The first invoice of this tenant with the same business key, if any.
+    static func original(of e: EInvoice, on db: any Database) async throws -> EInvoice? {
+        guard let key = e.businessKey else { return nil }
+        return try await EInvoice.query(on: db).filter(\.$tenantARS == e.tenantARS).filter(\.$businessKey == key)
+            .filter(\.$duplicateOf == nil).first()
+    }
+
+    /// Writes the invoice, its audit entry and the receipt mail in one transaction.
+    static func book(_ e: EInvoice, ctx: IntakeContext, channel: String, summary: String, receipt: String) async throws {
+        let app = ctx.app
+        let note = e.duplicateOf.map { " (mögliche Doublette von \($0.uuidString))" } ?? ""
         do {
             // the write gate: on SQLite one writer at a time (the audit chain reads, then writes)
             try await ctx.app.writeTransaction { db in
                 try await e.create(on: db)
                 try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
-                                       objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)")
+                                       objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)\(note)")
                 if let to = e.supplierEmail {
                     try await Outbox.enqueue(on: db, key: "rechnung-eingang-\(e.id!.uuidString)", to: to,
                                              subject: "Eingangsbestätigung: Rechnung \(e.invoiceNumber)",
                                              body: InvoiceMails.received(e, statusURL: "\(app.rathaus.publicURL)/rechnungen/status/\(receipt)"))
                 }
             }
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            // Another request (or instance) booked the same invoice a moment ago.
-            if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == e.sellerKey)
-                .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
-                throw duplicate(existing)
-            }
-            throw error
         }
-        return .accepted(e, receipt: receipt, report: report)
     }
 
     static func duplicate(_ existing: EInvoice) -> AppError {
@@ -274,7 +332,7 @@ enum InvoiceIntake {
             case .arithmeticallyChecked: fresh.arithmeticBy = actor
             case .released: fresh.releasedBy = actor
             case .rejected: fresh.rejectionReason = trimmed
-            case .received: break
+            case .received, .possibleDuplicate: break
             }
             try await fresh.save(on: db)
             try await req.audit(on: db, "rechnung.status", tenant: tenant, objectType: "rechnung", objectID: id.uuidString,

@@ -201,23 +201,47 @@ struct TokenCommand: AsyncCommand {
     }
 }
 
-/// `rathaus audit verify`: recomputes the hash chain; exits non-zero naming the first broken entry.
+/// `rathaus audit verify [--pruefpunkt "<line>"]`: recomputes the hash chain and checks it against
+/// every signed checkpoint; `rathaus audit checkpoint`: signs the current head and prints it.
 struct AuditCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "aktion", help: "verify")
+        @Argument(name: "aktion", help: "verify | checkpoint")
         var action: String
+        @Option(name: "pruefpunkt", help: "eine veröffentlichte Prüfpunkt-Zeile, gegen die zusätzlich geprüft wird")
+        var checkpoint: String?
     }
 
-    var help: String { "Prüft die Hash-Kette des Audit-Protokolls." }
+    var help: String { "Prüft die Hash-Kette des Audit-Protokolls gegen die signierten Prüfpunkte oder schreibt einen Prüfpunkt." }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        guard signature.action == "verify" else { throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: verify") }
-        let result = try await Audit.verify(on: context.application.db)
-        if let broken = result.firstBroken {
-            context.console.error("Audit-Kette gebrochen bei Eintrag \(broken.seq): \(broken.reason) (\(result.checked) Einträge davor in Ordnung)")
-            throw CommandFailure(message: "Audit-Kette gebrochen bei Eintrag \(broken.seq)")
+        let app = context.application
+        switch signature.action {
+        case "verify":
+            let result = try await Audit.verify(on: app.db)
+            if let broken = result.firstBroken {
+                context.console.error("Audit-Kette gebrochen bei Eintrag \(broken.seq): \(broken.reason) (\(result.checked) Einträge davor in Ordnung)")
+                throw CommandFailure(message: "Audit-Kette gebrochen bei Eintrag \(broken.seq)")
+            }
+            var extra: [AuditCheckpoint] = []
+            if let line = signature.checkpoint {
+                guard let cp = AuditCheckpoint.parse(line) else { throw CommandFailure(message: "Die Prüfpunkt-Zeile ist nicht lesbar.") }
+                extra.append(cp)
+            }
+            let anchored = try await AuditCheckpoints.verify(app, extra: extra)
+            if let problem = anchored.problem {
+                context.console.error("Audit-Protokoll passt nicht zu den signierten Prüfpunkten: \(problem)")
+                throw CommandFailure(message: "Audit-Protokoll verändert: \(problem)")
+            }
+            context.console.print("Audit-Kette in Ordnung: \(result.checked) Einträge geprüft, \(anchored.checked) signierte Prüfpunkte passen.")
+        case "checkpoint":
+            let cp = try await AuditCheckpoints.write(app)
+            let key = try AuditSigningKey.load(app)
+            context.console.print("Prüfpunkt: Eintrag \(cp.seq), \(cp.count) Einträge, Kopf \(cp.head)")
+            context.console.print("Öffentlicher Schlüssel (Ed25519): \(key.publicKeyBase64)")
+            context.console.print(cp.line)
+        default:
+            throw CommandFailure(message: "Unbekannte Aktion „\(signature.action)“. Möglich: verify, checkpoint")
         }
-        context.console.print("Audit-Kette in Ordnung: \(result.checked) Einträge geprüft.")
     }
 }
 

@@ -36,6 +36,10 @@ struct RathausConfig: Sendable {
     var intakeLimit: Int = 300
     /// Addresses that may read `/metrics` without a token (`RATHAUS_METRICS_ALLOW`, comma-separated).
     var metricsAllow: Set<String> = []
+    /// Ed25519 key that signs audit checkpoints, outside the database (`RATHAUS_AUDIT_KEY`).
+    var auditKeyPath: String = FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-audit-\(UUID().uuidString).key").path
+    /// Minutes between automatic audit checkpoints (`RATHAUS_AUDIT_CHECKPOINT_MINUTES`).
+    var auditCheckpointMinutes: Int = 60
     /// Memory that concurrent invoice validations may use together (`RATHAUS_INTAKE_MEMORY_MB`).
     var intakeMemoryMB: Int = 256
     /// Load the shipped Thuringian territorial data on first start.
@@ -49,6 +53,12 @@ struct RathausConfig: Sendable {
         if let cost = Environment.get("RATHAUS_BCRYPT_COST").flatMap(Int.init), (4...31).contains(cost) { c.bcryptCost = cost }
         c.filesDirectory = Environment.get("RATHAUS_FILES_DIR").flatMap { $0.isEmpty ? nil : $0 }
         if let n = Environment.get("RATHAUS_INTAKE_LIMIT").flatMap(Int.init), n > 0 { c.intakeLimit = n }
+        if let k = Environment.get("RATHAUS_AUDIT_KEY"), !k.isEmpty {
+            c.auditKeyPath = k
+        } else if let dir = c.dataDirectory {
+            c.auditKeyPath = dir + "/audit-signing.key"
+        }
+        if let m = Environment.get("RATHAUS_AUDIT_CHECKPOINT_MINUTES").flatMap(Int.init), m >= 1 { c.auditCheckpointMinutes = m }
         c.metricsAllow = Set((Environment.get("RATHAUS_METRICS_ALLOW") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         if let n = Environment.get("RATHAUS_INTAKE_MEMORY_MB").flatMap(Int.init), n >= 32 { c.intakeMemoryMB = n }
         c.smtpHost = Environment.get("RATHAUS_SMTP_HOST").flatMap { $0.isEmpty ? nil : $0 }
@@ -108,6 +118,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M017CreatePayoutsAndSupplierAccounts())
     app.migrations.add(M018CreateAuthThrottle())
     app.migrations.add(M019InvoiceBusinessKey())
+    app.migrations.add(M020CreateAuditCheckpoints())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
@@ -124,6 +135,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     // tests call the same functions directly
     if app.environment != .testing {
         app.lifecycle.use(PaymentWorker(interval: .seconds(5)))
+        app.lifecycle.use(AuditCheckpointWorker(interval: .minutes(Int64(config.auditCheckpointMinutes))))
     }
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))

@@ -57,10 +57,19 @@ struct AuditSigningKey: Sendable {
         }
         let key = Curve25519.Signing.PrivateKey()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // readable by the service account only
-        guard FileManager.default.createFile(atPath: path, contents: Data(key.rawRepresentation.base64EncodedString().utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
+        // O_EXCL: when two instances start at once, exactly one key is written and both use it;
+        // readable by the service account only.
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        if fd < 0 {
+            if errno == EEXIST { return try load(app) }
             throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel kann nicht in \(path) angelegt werden.", en: "Cannot create the audit signing key in \(path).")
+        }
+        let text = Array(key.rawRepresentation.base64EncodedString().utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == text.count else {
+            throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel konnte nicht vollständig geschrieben werden (\(path)).", en: "Could not write the audit signing key (\(path)).")
         }
         return AuditSigningKey(key: key, path: path)
     }

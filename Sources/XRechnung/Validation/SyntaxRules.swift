@@ -2,16 +2,30 @@ import Foundation
 
 /// BR-CL-*: code lists, checked where the syntax carries the code.
 enum CodeListRules {
+    static let currencyContexts: Set<String> = ["Amount", "BaseAmount", "PriceAmount", "TaxAmount", "TaxableAmount", "LineExtensionAmount", "TaxExclusiveAmount",
+                                                "TaxInclusiveAmount", "AllowanceTotalAmount", "ChargeTotalAmount", "PrepaidAmount", "PayableRoundingAmount", "PayableAmount"]
     static func run(_ c: RuleContext) {
         let inv = c.invoice
         let loc = c.root.xpath
-        if let t = inv.typeCode, !t.isEmpty {
-            let ok = c.scenario.syntax == .ublCreditNote ? CodeLists.creditNoteTypes.contains(t)
-                : (c.isCII ? CodeLists.ciiDocumentTypes.contains(t) : CodeLists.invoiceTypes.contains(t))
-            if !ok { c.fail("BR-CL-01", loc, de: "Der Rechnungstyp (BT-3) „\(t)“ ist kein zulässiger Code aus UNTDID 1001 (z. B. 380 Rechnung, 381 Gutschrift, 384 Rechnungskorrektur).") }
+        // BR-CL-01/04/05 as the artefacts state them: on every such element, after normalize-space
+        // (an empty element is not a code and fails too).
+        func code(_ e: XElement) -> String { XElement.normalizeSpace(e.text) }
+        if c.isCII {
+            for e in c.root.children("ExchangedDocument").flatMap({ $0.children("TypeCode") }) where !CodeLists.ciiDocumentTypes.contains(code(e)) {
+                c.fail("BR-CL-01", e, de: "Der Rechnungstyp (BT-3) „\(code(e))“ ist kein zulässiger Code aus UNTDID 1001 (z. B. 380 Rechnung, 381 Gutschrift, 384 Rechnungskorrektur).")
+            }
+        } else {
+            for e in c.root.children("InvoiceTypeCode") + c.named("CreditNoteTypeCode").filter({ $0.parent === c.root }) {
+                let list = e.name == "InvoiceTypeCode" ? CodeLists.invoiceTypes : CodeLists.creditNoteTypes
+                if !list.contains(code(e)) { c.fail("BR-CL-01", e, de: "Der Rechnungstyp (BT-3) „\(code(e))“ ist kein zulässiger Code aus UNTDID 1001 (z. B. 380 Rechnung, 381 Gutschrift, 384 Rechnungskorrektur).") }
+            }
         }
-        if let cur = inv.currency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-04", loc, de: "Der Währungscode (BT-5) „\(cur)“ ist kein ISO-4217-Code.") }
-        if let cur = inv.taxCurrency, !cur.isEmpty, !CodeLists.currencies.contains(cur) { c.fail("BR-CL-05", loc, de: "Der Steuerwährungscode (BT-6) „\(cur)“ ist kein ISO-4217-Code.") }
+        for e in c.named(c.isCII ? "InvoiceCurrencyCode" : "DocumentCurrencyCode") where !CodeLists.currencies.contains(code(e)) {
+            c.fail("BR-CL-04", e, de: "Der Währungscode (BT-5) „\(code(e))“ ist kein ISO-4217-Code.")
+        }
+        for e in c.named("TaxCurrencyCode") where !CodeLists.currencies.contains(code(e)) {
+            c.fail("BR-CL-05", e, de: "Der Steuerwährungscode (BT-6) „\(code(e))“ ist kein ISO-4217-Code.")
+        }
         // UBL codes the VAT point date with UNTDID 2005 (3, 35, 432), CII with UNTDID 2475 (5, 29, 72).
         if let code = inv.invoicingPeriod?.descriptionCode, !(c.isCII ? CodeLists.taxPointCodesCII : CodeLists.taxPointCodes).contains(code) {
             c.fail("BR-CL-06", loc, de: "Der Code des Umsatzsteuerdatums (BT-8) „\(code)“ ist nicht zulässig (3, 35 oder 432).")
@@ -40,7 +54,10 @@ enum CodeListRules {
             }
         }
         for e in c.attributed {
-            if let cur = e.attribute("currencyID"), !CodeLists.currencies.contains(cur) {
+            // UBL: the amounts the artefact names; CII: TaxTotalAmount only (other CII amounts carry
+            // no currency, CII-DT-031). The value is compared after normalize-space.
+            if let cur = e.attribute("currencyID"), c.isCII ? e.name == "TaxTotalAmount" : Self.currencyContexts.contains(e.name),
+               !CodeLists.currencies.contains(XElement.normalizeSpace(cur)) {
                 c.fail("BR-CL-03", e, de: "Der Währungscode „\(cur)“ ist kein ISO-4217-Code.")
             }
             if let scheme = e.attribute("schemeID") {

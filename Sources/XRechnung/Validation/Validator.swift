@@ -40,6 +40,24 @@ public struct Scenario: Sendable, Equatable {
     public static let cvdID = xrechnungID + "#compliant#urn:xeinkauf.de:kosit:xrechnung:cvd_0.9"
     public static let en16931ID = "urn:cen.eu:en16931:2017"
 
+    /// The official configuration matches the identifier text exactly (no trimming: " urn:…" has no
+    /// scenario and is rejected) and takes the first scenario, in its order, that any of the
+    /// document's identifier elements matches.
+    public static func select(candidates: [String], syntax: Invoice.Syntax) -> Scenario? {
+        let order: [String] = syntax == .ublCreditNote ? [xrechnungID, cvdID, en16931ID] : [xrechnungID, extensionID, cvdID, en16931ID]
+        for id in order where candidates.contains(id) { return select(specificationID: id, syntax: syntax) }
+        return nil
+    }
+
+    /// The raw texts of every specification identifier element (BT-24) of the document.
+    public static func candidates(_ root: XElement, syntax: Invoice.Syntax) -> [String] {
+        if syntax == .cii {
+            return root.children("ExchangedDocumentContext").flatMap { $0.children("GuidelineSpecifiedDocumentContextParameter") }
+                .flatMap { $0.children("ID") }.map(\.text)
+        }
+        return root.children("CustomizationID").map(\.text)
+    }
+
     public static func select(specificationID: String?, syntax: Invoice.Syntax) -> Scenario? {
         guard let id = specificationID else { return nil }
         switch id {
@@ -197,7 +215,7 @@ public final class XRechnungValidator: Sendable {
         report.syntax = syntax
         let invoice = syntax == .cii ? CIIReader.read(root) : UBLReader.read(root)
         report.invoice = invoice
-        let scenario = Scenario.select(specificationID: invoice.specificationID, syntax: syntax)
+        let scenario = Scenario.select(candidates: Scenario.candidates(root, syntax: syntax), syntax: syntax)
         report.scenario = scenario
         if scenario == nil {
             let id = invoice.specificationID ?? "(fehlt)"

@@ -321,7 +321,7 @@ enum Peppol {
             let totals = r.children("TaxTotal")
             if totals.filter({ !$0.children("TaxSubtotal").isEmpty }).count != 1 { c.fail("PEPPOL-EN16931-R053", r, de: "Es muss genau ein TaxTotal mit Steueraufschlüsselung (TaxSubtotal) geben.") }
             let without = totals.filter { $0.children("TaxSubtotal").isEmpty }.count
-            if inv.taxCurrency != nil ? without != 1 : without > 0 {
+            if without != (r.children("TaxCurrencyCode").isEmpty ? 0 : 1) {
                 c.fail("PEPPOL-EN16931-R054", r, de: "Ein TaxTotal ohne Aufschlüsselung ist nur für die Umsatzsteuer in Steuerwährung (BT-111) erlaubt, und dann genau einmal.")
             }
             // Price level: only allowances (ChargeIndicator false), at most one (two make the official XPath fail).
@@ -358,19 +358,45 @@ enum Peppol {
                 c.fail("PEPPOL-EN16931-R101", line, de: "Ein Dokumentverweis in einer Position ist nur als Objektkennung (Typ 130, BT-128) erlaubt.")
             }
         }
-        if c.isCII, let m = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementHeaderMonetarySummation") {
-            let amounts = m.children("TaxTotalAmount")
-            if amounts.filter({ $0.attribute("currencyID") == inv.currency }).count > 1 {
+        if c.isCII, let settlement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement") {
+            // As the artefact: $documentCurrencyCode / $taxCurrencyCode are the raw element texts,
+            // compared as XPath general comparisons (any pair), amounts as numbers.
+            let docCodes = settlement.children("InvoiceCurrencyCode").map(\.text)
+            let taxCodes = settlement.children("TaxCurrencyCode").map(\.text)
+            let amounts = settlement.children("SpecifiedTradeSettlementHeaderMonetarySummation").flatMap { $0.children("TaxTotalAmount") }
+            func cid(_ e: XElement) -> String? { e.attribute("currencyID") }
+            let inDoc = amounts.filter { a in cid(a).map { id in docCodes.contains(id) } ?? false }
+            let notDoc = amounts.filter { a in cid(a).map { id in docCodes.contains { $0 != id } } ?? false }
+            let inTax = amounts.filter { a in cid(a).map { id in taxCodes.contains(id) } ?? false }
+            let m = settlement.child("SpecifiedTradeSettlementHeaderMonetarySummation") ?? settlement
+            if inDoc.count > 1 {
                 c.fail("PEPPOL-EN16931-R053", m, de: "Der Umsatzsteuergesamtbetrag in Rechnungswährung (BT-110) darf nur einmal angegeben sein.")
             }
-            // Besides BT-110 exactly one further amount: BT-111 in the tax currency.
-            if let tc = inv.taxCurrency, tc != inv.currency,
-               amounts.filter({ $0.attribute("currencyID") == tc }).count != 1 || amounts.filter({ $0.attribute("currencyID") != inv.currency }).count != 1 {
-                c.fail("PEPPOL-EN16931-R054", m, de: "Bei Angabe einer Steuerwährung (BT-6) muss die Umsatzsteuer in dieser Währung (BT-111) genau einmal angegeben sein.")
+            if notDoc.count != (taxCodes.isEmpty ? 0 : 1) {
+                c.fail("PEPPOL-EN16931-R054", m, de: taxCodes.isEmpty
+                       ? "Ohne Steuerwährung (BT-6) darf der Umsatzsteuergesamtbetrag nur in Rechnungswährung angegeben sein."
+                       : "Bei Angabe einer Steuerwährung (BT-6) muss die Umsatzsteuer in dieser Währung (BT-111) genau einmal angegeben sein.")
+            }
+            if !taxCodes.isEmpty, !inDoc.isEmpty {
+                let t = inTax.map { Double(XElement.normalizeSpace($0.text)) ?? .nan }
+                let d = inDoc.map { Double(XElement.normalizeSpace($0.text)) ?? .nan }
+                let sameSign = (t.contains { $0 < 0 } && d.contains { $0 < 0 }) || (t.contains { $0 >= 0 } && d.contains { $0 >= 0 })
+                if !sameSign { c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.") }
             }
         }
-        if let vat = inv.totals.vatTotal?.value, let vatTC = inv.totals.vatTotalTaxCurrency?.value, (vat < 0) != (vatTC < 0), vat != 0, vatTC != 0 {
-            c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.")
+        if c.isUBL {
+            // not(TaxCurrencyCode) or (TaxAmount[tax] <= 0 and TaxAmount[doc] <= 0) or (… >= 0 and … >= 0)
+            let taxCodes = r.children("TaxCurrencyCode").map { XElement.normalizeSpace($0.text) }
+            let docCodes = r.children("DocumentCurrencyCode").map { XElement.normalizeSpace($0.text) }
+            if !taxCodes.isEmpty {
+                let amounts = r.children("TaxTotal").flatMap { $0.children("TaxAmount") }
+                func values(_ codes: [String]) -> [Double] {
+                    amounts.filter { a in a.attribute("currencyID").map { codes.contains($0) } ?? false }.map { Double(XElement.normalizeSpace($0.text)) ?? .nan }
+                }
+                let t = values(taxCodes), d = values(docCodes)
+                let sameSign = (t.contains { $0 <= 0 } && d.contains { $0 <= 0 }) || (t.contains { $0 >= 0 } && d.contains { $0 >= 0 })
+                if !sameSign { c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.") }
+            }
         }
         for p in inv.payment where p.typeCode == "59" && p.mandateReference.isBlank {
             c.fail("PEPPOL-EN16931-R061", r, de: "Bei Lastschrift (Code 59) muss die Mandatsreferenz (BT-89) angegeben sein.")

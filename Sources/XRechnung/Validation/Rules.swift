@@ -113,14 +113,8 @@ enum Core {
         for b in inv.vatBreakdown {
             if b.taxableAmount == nil { c.fail("BR-45", b.location, de: "Die Bemessungsgrundlage der Umsatzsteueraufschlüsselung (BT-116) fehlt.") }
             if b.taxAmount == nil { c.fail("BR-46", b.location, de: "Der Steuerbetrag der Umsatzsteueraufschlüsselung (BT-117) fehlt.") }
-            if b.category.isBlank { c.fail("BR-47", b.location, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt.") }
-            if b.rate == nil, b.category != "O" { c.fail("BR-48", b.location, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.") }
-            if let t = b.taxAmount?.value, let base = b.taxableAmount?.value, let rate = b.rate?.value,
-               ["S", "Z", "E", "AE", "K", "G", "O", "L", "M"].contains(b.category ?? "") == false,
-               abs(t - round2(percent(base * rate))) > 1 {
-                c.fail("BR-CO-17", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein, auf zwei Stellen gerundet.")
-            }
         }
+        VATSchemeRules.run(c)
         if inv.vatBreakdown.isEmpty { c.fail("BR-CO-18", loc, de: "Die Rechnung muss mindestens eine Umsatzsteueraufschlüsselung (BG-23) enthalten.") }
         for p in inv.payment {
             if p.typeCode.isBlank, p.typeCode != nil || !p.creditTransfers.isEmpty { c.fail("BR-49", loc, de: "Der Code für das Zahlungsmittel (BT-81) fehlt.") }
@@ -195,7 +189,6 @@ enum Core {
                 c.fail("BR-CO-24", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
             }
         }
-        if l.vatCategory.isBlank { c.fail("BR-CO-04", loc, de: "Die Umsatzsteuerkategorie der Position \(l.id) (BT-151) fehlt.") }
         for a in l.attributes where a.name.isEmpty || a.value.isEmpty {
             c.fail("BR-54", loc, de: "Ein Artikelattribut in Position \(l.id) braucht Name (BT-160) und Wert (BT-161).")
         }
@@ -279,6 +272,93 @@ enum TotalRules {
             }
             if round2(due - rounding) != round2(with - paid) {
                 c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein, erwartet \(round2(with - paid + rounding)).")
+            }
+        }
+    }
+}
+
+
+/// BR-47, BR-48, BR-CO-17 and BR-CO-04 as the artefacts bind them: only a tax category whose tax
+/// scheme is VAT counts (UBL `TaxScheme/ID` upper-cased and space-normalised = "VAT", CII
+/// `TypeCode` upper-cased = "VAT"); `VA` or `H87` there means the category is missing. BR-47 and
+/// BR-CO-04 ask only that the element exists (an empty one is PEPPOL-R008's business).
+enum VATSchemeRules {
+    /// xs:decimal of an element's text; nil when absent or not a decimal (the artefact would stop
+    /// with a runtime error there, which is reported elsewhere).
+    static func decimal(_ e: XElement?) -> Decimal? {
+        guard let e else { return nil }
+        let t = XElement.normalizeSpace(e.text)
+        guard !t.isEmpty, t.range(of: #"^[+-]?(\d+(\.\d*)?|\.\d+)$"#, options: .regularExpression) != nil else { return nil }
+        return Decimal(string: t, locale: Locale(identifier: "en_US_POSIX"))
+    }
+
+    /// XPath round(): half rounds towards positive infinity.
+    static func xround(_ x: Decimal) -> Decimal {
+        var v = x + Decimal(sign: .plus, exponent: -1, significand: 5)
+        var r = Decimal()
+        NSDecimalRound(&r, &v, 0, .down)
+        return r
+    }
+
+    static func isVATScheme(_ category: XElement) -> Bool {
+        category.children("TaxScheme").contains { ts in
+            ts.children("ID").contains { XElement.normalizeSpace($0.text.uppercased()) == "VAT" }
+        }
+    }
+
+    /// (abs(t) − 1 < round(abs(base) × rate / 100 × 100) / 100 < abs(t) + 1), or rate and amount both
+    /// round to 0, or there is no rate and the amount rounds to 0.
+    static func co17(rate: Decimal?, tax: Decimal?, base: Decimal?, strict: Bool) -> Bool {
+        // without a VAT rate (category O, or no VAT scheme) the amount must round to 0
+        guard let rate else { return tax.map { xround($0) == 0 } ?? false }
+        if xround(rate) == 0 { return tax.map { xround($0) == 0 } ?? false }
+        guard let tax, let base else { return false }
+        let expected = xround(abs(base) * (rate / 100) * 100) / 100
+        return strict ? (abs(tax) - 1 < expected && abs(tax) + 1 > expected) : (abs(tax) - 1 <= expected && abs(tax) + 1 >= expected)
+    }
+
+    static func run(_ c: RuleContext) {
+        let co17Text = "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein, auf zwei Stellen gerundet; der Steuersatz zählt nur bei einer Steuerkategorie des Steuerschemas „VAT“."
+        if c.isUBL {
+            for st in c.root.children("TaxTotal").flatMap({ $0.children("TaxSubtotal") }) {
+                let vat = st.children("TaxCategory").filter(isVATScheme)
+                if !vat.contains(where: { !$0.children("ID").isEmpty }) {
+                    c.fail("BR-47", st, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt (oder ihr Steuerschema ist nicht „VAT“).")
+                }
+                let hasRate = vat.contains { !$0.children("Percent").isEmpty }
+                let isO = vat.contains { cat in cat.children("ID").contains { XElement.normalizeSpace($0.text) == "O" } }
+                if !hasRate && !isO { c.fail("BR-48", st, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.") }
+                let rates = vat.flatMap { $0.children("Percent") }
+                guard rates.count <= 1, st.children("TaxAmount").count <= 1, st.children("TaxableAmount").count <= 1 else { continue }
+                if !co17(rate: decimal(rates.first), tax: decimal(st.child("TaxAmount")), base: decimal(st.child("TaxableAmount")), strict: true) {
+                    c.fail("BR-CO-17", st, de: co17Text)
+                }
+            }
+            let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
+            for line in c.root.children(lineName) {
+                let ok = line.children("Item").flatMap { $0.children("ClassifiedTaxCategory") }.filter(isVATScheme).contains { !$0.children("ID").isEmpty }
+                if !ok { c.fail("BR-CO-04", line, de: "Die Umsatzsteuerkategorie der Position \(line.child("ID")?.normalizedText ?? "") (BT-151) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
+            }
+        } else {
+            for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
+                let vat = tax.children("TypeCode").contains { $0.text.uppercased() == "VAT" }
+                if !(vat && !tax.children("CategoryCode").isEmpty) {
+                    c.fail("BR-47", tax, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt (oder die Steuerart ist nicht „VAT“).")
+                }
+                if !(vat && (!tax.children("RateApplicablePercent").isEmpty || tax.children("CategoryCode").contains { $0.text == "O" })) {
+                    c.fail("BR-48", tax, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.")
+                }
+                let vatNorm = tax.children("TypeCode").contains { XElement.normalizeSpace($0.text.uppercased()) == "VAT" }
+                let rates = vatNorm ? tax.children("RateApplicablePercent") : []
+                guard rates.count <= 1, tax.children("CalculatedAmount").count <= 1, tax.children("BasisAmount").count <= 1 else { continue }
+                if !co17(rate: decimal(rates.first), tax: decimal(tax.child("CalculatedAmount")), base: decimal(tax.child("BasisAmount")), strict: false) {
+                    c.fail("BR-CO-17", tax, de: co17Text)
+                }
+            }
+            for item in c.named("IncludedSupplyChainTradeLineItem") {
+                let ok = item.children("SpecifiedLineTradeSettlement").flatMap { $0.children("ApplicableTradeTax") }
+                    .contains { t in t.children("TypeCode").contains { $0.text.uppercased() == "VAT" } && !t.children("CategoryCode").isEmpty }
+                if !ok { c.fail("BR-CO-04", item, de: "Die Umsatzsteuerkategorie der Position (BT-151) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
         }
     }

@@ -65,7 +65,10 @@ enum Core {
         let loc = r.xpath
         if inv.specificationID.isBlank { c.fail("BR-01", loc, de: "Die Spezifikationskennung (BT-24) fehlt.") }
         if inv.number.isBlank { c.fail("BR-02", loc, de: "Die Rechnungsnummer (BT-1) fehlt.") }
-        if inv.issueDate.isBlank { c.fail("BR-03", loc, de: "Das Rechnungsdatum (BT-2) fehlt.") }
+        // CII: only a DateTimeString with format 102 is a date (the artefact's test).
+        let issueDate = ubl ? inv.issueDate : r.children("ExchangedDocument").flatMap { $0.children("IssueDateTime") }
+            .flatMap { $0.children("DateTimeString") }.first { $0.attribute("format") == "102" }.map { XElement.normalizeSpace($0.text) }
+        if issueDate.isBlank { c.fail("BR-03", loc, de: "Das Rechnungsdatum (BT-2) fehlt (in CII als DateTimeString mit format=\"102\").") }
         if inv.typeCode.isBlank { c.fail("BR-04", loc, de: "Der Rechnungstyp (BT-3) fehlt.") }
         if inv.currency.isBlank { c.fail("BR-05", loc, de: "Der Währungscode der Rechnung (BT-5) fehlt.") }
         if inv.seller.name.isBlank { c.fail("BR-06", loc, de: "Der Name des Verkäufers (BT-27) fehlt.") }
@@ -88,8 +91,21 @@ enum Core {
         }
         if let a = inv.delivery?.address, a.country.isBlank { c.fail("BR-57", loc, de: "Der Ländercode der Lieferanschrift (BT-80) fehlt.") }
         for line in inv.lines { lineRules(c, line) }
-        if let p = inv.invoicingPeriod, let s = p.start, let e = p.end, e < s {
+        if ubl, let p = inv.invoicingPeriod, let s = p.start, let e = p.end, e < s {
             c.fail("BR-29", loc, de: "Das Ende des Abrechnungszeitraums (BT-74) liegt vor dessen Beginn (BT-73).")
+        }
+        if !ubl {
+            // (End[@format='102']) >= (Start[@format='102']) as text, or one of them absent
+            for (rule, parentName, text) in [("BR-29", "ApplicableHeaderTradeSettlement", "Das Ende des Abrechnungszeitraums (BT-74) liegt vor dessen Beginn (BT-73) oder ist kein Datum mit format=\"102\"."),
+                                             ("BR-30", "SpecifiedLineTradeSettlement", "Das Ende des Leistungszeitraums der Position (BT-135) liegt vor dessen Beginn (BT-134) oder ist kein Datum mit format=\"102\".")] {
+                for period in c.named(parentName).flatMap({ $0.children("BillingSpecifiedPeriod") }) {
+                    let ends = period.children("EndDateTime"), starts = period.children("StartDateTime")
+                    guard !ends.isEmpty, !starts.isEmpty else { continue }
+                    func dates(_ l: [XElement]) -> [String] { l.flatMap { $0.children("DateTimeString") }.filter { $0.attribute("format") == "102" }.map(\.text) }
+                    let e = dates(ends), st = dates(starts)
+                    if !e.contains(where: { a in st.contains { b in a >= b } }) { c.fail(rule, period, de: text) }
+                }
+            }
         }
         if let p = inv.invoicingPeriod, p.start == nil, p.end == nil, ubl || p.descriptionCode == nil {
             c.fail("BR-CO-19", loc, de: "Ein Abrechnungszeitraum (BG-14) braucht ein Anfangs- (BT-73) oder Enddatum (BT-74).")
@@ -143,12 +159,21 @@ enum Core {
         if inv.taxPointDate != nil, inv.invoicingPeriod?.descriptionCode != nil {
             c.fail("BR-CO-03", loc, de: "Umsatzsteuerdatum (BT-7) und dessen Code (BT-8) schließen einander aus.")
         }
-        // BR-CO-09: VAT identifiers start with an ISO 3166-1 alpha-2 prefix (Greece: EL).
-        for (vat, label) in [(inv.seller.vatID, "BT-31"), (inv.taxRepresentative?.vatID, "BT-63"), (inv.buyer.vatID, "BT-48")] {
-            guard let v = vat, !v.isEmpty else { continue }
-            let prefix = String(v.prefix(2))
-            if !(CodeLists.countries.contains(prefix) || prefix == "EL") || prefix == "1A" {
-                c.fail("BR-CO-09", loc, de: "Die Umsatzsteuer-Identifikationsnummer (\(label)) „\(v)“ muss mit dem Ländercode nach ISO 3166-1 beginnen (z. B. DE).")
+        // BR-CO-09: VAT identifiers start with an ISO 3166-1 alpha-2 prefix (Greece: EL), tested as
+        // the artefacts do: UBL looks for the first two characters anywhere in the list text (so
+        // " D" passes and "1A" too), CII for " XX " with the first two characters as they are.
+        if c.isUBL {
+            for pts in c.named("PartyTaxScheme") where VATSchemeRules.isVATScheme(pts) {
+                let prefix = String((pts.children("CompanyID").first?.text ?? "").prefix(2))
+                if !prefix.isEmpty, !Self.co09UBL.contains(prefix) {
+                    c.fail("BR-CO-09", pts, de: "Die Umsatzsteuer-Identifikationsnummer „\(pts.child("CompanyID")?.text ?? "")“ muss mit dem Ländercode nach ISO 3166-1 beginnen (z. B. DE).")
+                }
+            }
+        } else {
+            for reg in c.named("SpecifiedTaxRegistration") {
+                for id in reg.children("ID") where id.attribute("schemeID") == "VA" && !Self.co09CII.contains(" " + String(id.text.prefix(2)) + " ") {
+                    c.fail("BR-CO-09", id, de: "Die Umsatzsteuer-Identifikationsnummer „\(id.text)“ muss mit dem Ländercode nach ISO 3166-1 beginnen (z. B. DE).")
+                }
             }
         }
         // The EN 16931 UBL binding applies BR-CO-25 to Invoice documents, not to CreditNote.
@@ -172,7 +197,7 @@ enum Core {
         if let p = l.netPrice?.value, p < 0 { c.fail("BR-27", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) darf nicht negativ sein.") }
         if let p = l.grossPrice?.value, p < 0 { c.fail("BR-28", loc, de: "Der Bruttopreis der Position \(l.id) (BT-148) darf nicht negativ sein.") }
         if let p = l.period {
-            if let s = p.start, let e = p.end, e < s { c.fail("BR-30", loc, de: "Das Ende des Leistungszeitraums der Position \(l.id) (BT-135) liegt vor dessen Beginn (BT-134).") }
+            if c.isUBL, let s = p.start, let e = p.end, e < s { c.fail("BR-30", loc, de: "Das Ende des Leistungszeitraums der Position \(l.id) (BT-135) liegt vor dessen Beginn (BT-134).") }
             if p.start == nil, p.end == nil { c.fail("BR-CO-20", loc, de: "Ein Leistungszeitraum der Position \(l.id) (BG-26) braucht ein Anfangs- oder Enddatum.") }
         }
         for a in l.allowances {
@@ -282,6 +307,12 @@ enum TotalRules {
 /// scheme is VAT counts (UBL `TaxScheme/ID` upper-cased and space-normalised = "VAT", CII
 /// `TypeCode` upper-cased = "VAT"); `VA` or `H87` there means the category is missing. BR-47 and
 /// BR-CO-04 ask only that the element exists (an empty one is PEPPOL-R008's business).
+extension Core {
+    /// The prefix lists of BR-CO-09 as the two artefacts write them (they differ: AN, SS).
+    static let co09UBL = " 1A AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH EL ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XI YE YT ZA ZM ZW "
+    static let co09CII = " 1A AD AE AF AG AI AL AM AN AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BL BJ BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH EL ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS XI YE YT ZA ZM ZW "
+}
+
 enum VATSchemeRules {
     /// xs:decimal of an element's text; nil when absent or not a decimal (the artefact would stop
     /// with a runtime error there, which is reported elsewhere).

@@ -255,12 +255,19 @@ enum TotalRules {
                     c.fail("BR-CO-14", tt, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
                 }
             }
-            if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
-                let vat = totals.count == 1 ? sum(totals.map { UBLReader.dec($0.child("TaxAmount")) })
-                    : sum(totals.compactMap { $0.child("TaxAmount") }.filter { $0.attribute("currencyID") == inv.currency }.map { UBLReader.dec($0) })
-                let expected = round2(without + vat)
-                if with != expected {
-                    c.fail("BR-CO-15", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+            // BR-CO-15 as the artefact: for every DocumentCurrencyCode exactly one TaxTotal amount in
+            // that currency, and BT-112 = round(BT-109 + that amount) to cents.
+            let m = c.root.children("LegalMonetaryTotal")
+            let with = m.flatMap { $0.children("TaxInclusiveAmount") }.compactMap { VATSchemeRules.decimal($0) }
+            let without = m.flatMap { $0.children("TaxExclusiveAmount") }.compactMap { VATSchemeRules.decimal($0) }
+            for code in c.root.children("DocumentCurrencyCode").map(\.text) {
+                let vat = totals.flatMap { $0.children("TaxAmount") }.filter { $0.attribute("currencyID") == code }
+                let ok = vat.count == 1 && without.count == 1 && VATSchemeRules.decimal(vat[0]).map { v in with.contains(round2(without[0] + v)) } == true
+                if !ok {
+                    c.fail("BR-CO-15", loc, de: vat.count != 1
+                        ? "Der Umsatzsteuergesamtbetrag (BT-110) muss genau einmal in der Rechnungswährung „\(code)“ angegeben sein."
+                        : "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein.")
+                    break
                 }
             }
         } else {
@@ -272,16 +279,23 @@ enum TotalRules {
             }
             // CII: exactly one BT-110 in the invoice currency and BT-112 = BT-109 + BT-110,
             // or BT-112 = BT-109 (as the EN 16931 CII binding states it).
-            if let with = t.withVAT?.value, let without = t.withoutVAT?.value {
-                let m = c.root.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementHeaderMonetarySummation")
-                let inCurrency = (m?.children("TaxTotalAmount") ?? []).filter { inv.currency == nil || $0.attribute("currencyID") == inv.currency }
-                let vat = inCurrency.count == 1 ? CIIReader.dec(inCurrency[0])?.value : nil
-                let ok = inv.currency == nil || (vat.map { with == round2(without + $0) } ?? false) || with == without
-                if !ok {
-                    let expected = round2(without + (vat ?? t.vatTotal?.value ?? 0))
+            // BR-CO-15 as the CII artefact: for every InvoiceCurrencyCode, (exactly one BT-110 in it and
+            // BT-112 = round(BT-109 + BT-110)) or BT-112 = BT-109.
+            let settlement = c.root.children("SupplyChainTradeTransaction").flatMap { $0.children("ApplicableHeaderTradeSettlement") }
+            let sums = c.named("SpecifiedTradeSettlementHeaderMonetarySummation")
+            let grand = sums.flatMap { $0.children("GrandTotalAmount") }.compactMap { VATSchemeRules.decimal($0) }
+            let basis = sums.flatMap { $0.children("TaxBasisTotalAmount") }.compactMap { VATSchemeRules.decimal($0) }
+            for code in settlement.flatMap({ $0.children("InvoiceCurrencyCode") }).map(\.text) {
+                let inCurrency = settlement.flatMap { $0.children("SpecifiedTradeSettlementHeaderMonetarySummation") }
+                    .flatMap { $0.children("TaxTotalAmount") }.filter { $0.attribute("currencyID") == code }
+                let anyTTA = sums.flatMap { $0.children("TaxTotalAmount") }.filter { $0.attribute("currencyID") == code }.compactMap { VATSchemeRules.decimal($0) }
+                let sumOK = inCurrency.count == 1 && basis.count == 1 && anyTTA.count == 1 && grand.contains(round2(basis[0] + anyTTA[0]))
+                let plainOK = grand.contains { g in basis.contains(g) }
+                if !(sumOK || plainOK) {
                     c.fail("BR-CO-15", loc, de: inCurrency.count > 1
                         ? "Der Umsatzsteuergesamtbetrag in Rechnungswährung (BT-110) darf nur einmal angegeben sein; der Gesamtbetrag mit Umsatzsteuer (BT-112) lässt sich so nicht prüfen."
-                        : "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein, erwartet \(expected).")
+                        : "Der Gesamtbetrag mit Umsatzsteuer (BT-112) muss Gesamtbetrag ohne Umsatzsteuer (BT-109) + Umsatzsteuer (BT-110) sein.")
+                    break
                 }
             }
         }

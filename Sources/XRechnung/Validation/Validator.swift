@@ -239,7 +239,30 @@ public final class XRechnungValidator: Sendable {
         let effective = scenario ?? Scenario(profile: .xrechnung, syntax: syntax)
         let ctx = RuleContext(root: root, invoice: invoice, scenario: effective, catalogue: catalogue, index: parsed.index)
         Rules.run(ctx)
-        report.findings.append(contentsOf: ctx.findings)
+        report.findings.append(contentsOf: Self.runtimeErrors(ctx))
         return report
+    }
+
+    /// The official pipeline runs the EN 16931 and the XRechnung rules as two XSLT transformations;
+    /// some single-valued CII totals given twice make an XPath cast in one of them fail at run time,
+    /// and the validator then reports `XSLT-RUNTIME-ERROR` instead of that transformation's findings
+    /// (the invoice is rejected). Measured against the official pipeline by duplicating each
+    /// element of the monetary summation: TaxBasisTotal, GrandTotal, DuePayable, Rounding and
+    /// TotalPrepaid break the EN 16931 transformation, LineTotal both.
+    static func runtimeErrors(_ ctx: RuleContext) -> [Finding] {
+        guard ctx.isCII else { return ctx.findings }
+        let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
+        func twice(_ name: String) -> Bool { sums.contains { $0.children(name).count > 1 } }
+        let breaksEN = ["TaxBasisTotalAmount", "GrandTotalAmount", "DuePayableAmount", "RoundingAmount", "TotalPrepaidAmount", "LineTotalAmount"].contains(where: twice)
+        let breaksXR = twice("LineTotalAmount")
+        guard breaksEN || breaksXR else { return ctx.findings }
+        var kept = ctx.findings.filter { f in
+            let xr = ctx.catalogue.entries[f.rule]?.isXRechnung ?? false
+            return xr ? !breaksXR : !breaksEN
+        }
+        kept.append(Finding(rule: "XSLT-RUNTIME-ERROR", severity: .error, location: sums.first?.xpath ?? "/",
+                            messageDE: "Ein Summenfeld der Rechnung (z. B. Gesamtbetrag oder Zahlbetrag) ist mehrfach angegeben. Die amtlichen Prüfregeln brechen daran ab; die Rechnung wird nicht angenommen. Bitte geben Sie jede Summe genau einmal an.",
+                            messageEN: "A total of the invoice is given more than once; the official rules stop at it and the invoice is rejected."))
+        return kept
     }
 }

@@ -44,7 +44,7 @@ enum VATRules {
             let charges = inv.charges.filter { $0.vatCategory == f.code }
             let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
             let used = !lines.isEmpty || !allowances.isEmpty || !charges.isEmpty
-            if used && (f.exactlyOneBreakdown ? breakdowns.count != 1 : breakdowns.isEmpty) {
+            if c.isCII ? !ciiFamilyPresence(c, f.code) : used && (f.exactlyOneBreakdown ? breakdowns.count != 1 : breakdowns.isEmpty) {
                 c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
             }
             let ok: Bool
@@ -115,13 +115,38 @@ enum VATRules {
         }
         // BR-B: split payment (code B) only in domestic Italian invoices, never mixed with S.
         let cats = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+        if c.isCII {
+            // (not(//CountryID != 'IT') and //CategoryCode = 'B') or not(//CategoryCode = 'B')
+            let anyB = c.named("CategoryCode").contains { $0.text == "B" }
+            if anyB, c.named("CountryID").contains(where: { $0.text != "IT" }) {
+                c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
+            }
+        }
         if cats.contains("B") {
-            if inv.seller.address?.country != "IT" || (inv.seller.vatID.map { !$0.hasPrefix("IT") } ?? false) {
+            if c.isUBL, inv.seller.address?.country != "IT" || (inv.seller.vatID.map { !$0.hasPrefix("IT") } ?? false) {
                 c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
             }
             if cats.contains("S") {
                 c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
             }
+        }
+    }
+
+    /// The CII artefact's BR-x-01 tests, counting ApplicableTradeTax/CategoryTradeTax elements by their
+    /// CategoryCode text (exactly, not trimmed): S, L, M — (line + header ≥ 2 or no line) and
+    /// (document allowance/charge + header ≥ 2 or none); Z, E, AE, K, G — none anywhere, or exactly one
+    /// in the header and at least one on a line or allowance/charge; O — no header one, or exactly one
+    /// with at least one on a line or allowance/charge.
+    static func ciiFamilyPresence(_ c: RuleContext, _ code: String) -> Bool {
+        func has(_ e: XElement) -> Bool { e.children("CategoryCode").contains { $0.text == code } }
+        let taxes = c.named("ApplicableTradeTax")
+        let line = taxes.filter { $0.parent?.name == "SpecifiedLineTradeSettlement" && has($0) }.count
+        let header = taxes.filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" && has($0) }.count
+        let doc = c.named("CategoryTradeTax").filter(has).count
+        switch code {
+        case "S", "L", "M": return (line + header >= 2 || line == 0) && (doc + header >= 2 || doc == 0)
+        case "O": return header == 0 || (header == 1 && (line > 0 || doc > 0))
+        default: return (header == 0 && line == 0 && doc == 0) || (header == 1 && (line > 0 || doc > 0))
         }
     }
 
@@ -134,7 +159,7 @@ enum VATRules {
         let charges = inv.charges.filter { $0.vatCategory == "O" }
         let breakdowns = inv.vatBreakdown.filter { $0.category == "O" }
         let anyVATID = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true) || !inv.buyer.vatID.isBlank
-        if (!lines.isEmpty || !allowances.isEmpty || !charges.isEmpty) && breakdowns.count != 1 {
+        if c.isCII ? !ciiFamilyPresence(c, "O") : (!lines.isEmpty || !allowances.isEmpty || !charges.isEmpty) && breakdowns.count != 1 {
             c.fail("BR-O-01", loc, de: "Positionen, Nachlässe oder Zuschläge „nicht steuerbar“ (O) brauchen genau eine Umsatzsteueraufschlüsselung mit Kategorie O.")
         }
         if !lines.isEmpty && anyVATID { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }

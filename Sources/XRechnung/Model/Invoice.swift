@@ -6,6 +6,9 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
     public let value: Decimal
     public let literal: String
     public var currency: String?
+    /// Characters after the first "." of the text as written, spaces included: the BR-DEC rules
+    /// test `string-length(substring-after(., '.')) <= 2` on the unnormalised text.
+    public let rawFraction: Int
 
     public init?(_ literal: String, currency: String? = nil) {
         let t = XElement.normalizeSpace(literal)
@@ -13,6 +16,11 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
         self.value = v
         self.literal = t
         self.currency = currency
+        if let dot = literal.firstIndex(of: ".") {
+            self.rawFraction = literal.distance(from: dot, to: literal.endIndex) - 1
+        } else {
+            self.rawFraction = 0
+        }
     }
 
     /// xs:decimal lexical form → Decimal, exactly, without Foundation's locale-aware parser
@@ -59,17 +67,16 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
 
     public init(_ value: Decimal, currency: String? = nil) {
         self.value = value
-        self.literal = NSDecimalNumber(decimal: value).stringValue
+        let text = NSDecimalNumber(decimal: value).stringValue
+        self.literal = text
         self.currency = currency
+        self.rawFraction = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? 0
     }
 
     public var description: String { literal }
 
     /// Digits after the decimal point as written.
-    public var fractionDigits: Int {
-        guard let dot = literal.firstIndex(of: ".") else { return 0 }
-        return literal.distance(from: dot, to: literal.endIndex) - 1
-    }
+    public var fractionDigits: Int { rawFraction }
 
 
 }

@@ -147,7 +147,8 @@ enum UBLReader {
 
     static func dec(_ e: XElement?) -> DecimalValue? {
         guard let e else { return nil }
-        return DecimalValue(e.normalizedText, currency: e.attribute("currencyID"))
+        // the raw text: DecimalValue normalises the value itself and keeps the written fraction
+        return DecimalValue(e.text, currency: e.attribute("currencyID"))
     }
 
     static func address(_ a: XElement) -> Address {

@@ -154,8 +154,21 @@ enum Core {
             c.fail("BR-53", loc, de: "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein.")
         }
         for p in inv.precedingInvoices where p.number.isEmpty { c.fail("BR-55", loc, de: "Der Verweis auf eine vorausgegangene Rechnung braucht deren Nummer (BT-25).") }
-        if let e = inv.seller.electronicAddress, e.scheme.isBlank { c.fail("BR-62", loc, de: "Zur elektronischen Adresse des Verkäufers (BT-34) fehlt die Schema-Kennung.") }
-        if let e = inv.buyer.electronicAddress, e.scheme.isBlank { c.fail("BR-63", loc, de: "Zur elektronischen Adresse des Käufers (BT-49) fehlt die Schema-Kennung.") }
+        if ubl {
+            if let e = inv.seller.electronicAddress, e.scheme == nil { c.fail("BR-62", loc, de: "Zur elektronischen Adresse des Verkäufers (BT-34) fehlt die Schema-Kennung.") }
+            if let e = inv.buyer.electronicAddress, e.scheme == nil { c.fail("BR-63", loc, de: "Zur elektronischen Adresse des Käufers (BT-49) fehlt die Schema-Kennung.") }
+        } else {
+            // the scheme of the first URIUniversalCommunication's URIID, whenever the party has one
+            let agreement = r.children("SupplyChainTradeTransaction").flatMap { $0.children("ApplicableHeaderTradeAgreement") }
+            for (party, rule, text) in [("SellerTradeParty", "BR-62", "Zur elektronischen Adresse des Verkäufers (BT-34) fehlt die Schema-Kennung."),
+                                        ("BuyerTradeParty", "BR-63", "Zur elektronischen Adresse des Käufers (BT-49) fehlt die Schema-Kennung.")] {
+                let comms = agreement.flatMap { $0.children(party) }.flatMap { $0.children("URIUniversalCommunication") }
+                guard !comms.isEmpty else { continue }
+                let schemes = agreement.flatMap { $0.children(party) }.compactMap { $0.children("URIUniversalCommunication").first }
+                    .flatMap { $0.children("URIID") }.compactMap { $0.attribute("schemeID") }
+                if !schemes.contains(where: { !XElement.normalizeSpace($0).isEmpty }) { c.fail(rule, loc, de: text) }
+            }
+        }
         if inv.taxPointDate != nil, inv.invoicingPeriod?.descriptionCode != nil {
             c.fail("BR-CO-03", loc, de: "Umsatzsteuerdatum (BT-7) und dessen Code (BT-8) schließen einander aus.")
         }
@@ -194,7 +207,8 @@ enum Core {
         if l.netAmount == nil { c.fail("BR-24", loc, de: "Der Nettobetrag der Position \(l.id) (BT-131) fehlt.") }
         if l.itemName.isBlank { c.fail("BR-25", loc, de: "Der Artikelname der Position \(l.id) (BT-153) fehlt.") }
         if l.netPrice == nil { c.fail("BR-26", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) fehlt.") }
-        if let p = l.netPrice?.value, p < 0 { c.fail("BR-27", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) darf nicht negativ sein.") }
+        // (Price/PriceAmount) >= 0: a missing price fails too
+        if l.netPrice.map({ $0.value < 0 }) ?? true { c.fail("BR-27", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) darf nicht negativ sein.") }
         if let p = l.grossPrice?.value, p < 0 { c.fail("BR-28", loc, de: "Der Bruttopreis der Position \(l.id) (BT-148) darf nicht negativ sein.") }
         if let p = l.period {
             if c.isUBL, let s = p.start, let e = p.end, e < s { c.fail("BR-30", loc, de: "Das Ende des Leistungszeitraums der Position \(l.id) (BT-135) liegt vor dessen Beginn (BT-134).") }

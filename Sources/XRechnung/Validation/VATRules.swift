@@ -177,7 +177,10 @@ enum VATRules {
             if b.exemptionReason.isBlank && b.exemptionCode.isBlank { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
         }
         if !breakdowns.isEmpty {
-            if inv.vatBreakdown.contains(where: { $0.category != "O" }) { c.fail("BR-O-11", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine andere Umsatzsteuerkategorie in der Aufschlüsselung enthalten.") }
+            let otherCategory = c.isCII
+                ? c.named("ApplicableTradeTax").contains { $0.children("CategoryCode").contains { $0.text != "O" } }
+                : inv.vatBreakdown.contains(where: { $0.category != "O" })
+            if otherCategory { c.fail("BR-O-11", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine andere Umsatzsteuerkategorie in der Aufschlüsselung enthalten.") }
             if inv.lines.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-12", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine Position mit anderer Umsatzsteuerkategorie enthalten.") }
             if inv.allowances.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-13", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Nachlass mit anderer Umsatzsteuerkategorie enthalten.") }
             if inv.charges.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-14", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Zuschlag mit anderer Umsatzsteuerkategorie enthalten.") }

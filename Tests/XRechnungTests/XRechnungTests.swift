@@ -38,6 +38,14 @@ final class OracleAgreementTests: XCTestCase {
         XCTAssertGreaterThan(count, 100)
     }
 
+    /// Generated mutants of official invoices (scripts/xrechnung-mutate.py: elements removed,
+    /// emptied, duplicated, codes, currencies, decimals, dates and whitespace changed) with the
+    /// official pipeline's verdicts and rule ids, committed under Tests/Fixtures/xrechnung/mutants.
+    func testAgreementOnGeneratedMutants() throws {
+        let count = try agreement(base: TestData.fixture("xrechnung/mutants"))
+        XCTAssertGreaterThanOrEqual(count, 150)
+    }
+
     /// All 553 files of ../shared/data/xrechnung (skips with one line when the corpus is absent).
     func testAgreementWithOfficialVerdicts() throws {
         let count = try agreement(base: TestData.corpus("xrechnung"))

@@ -363,6 +363,65 @@ final class PDFInvoiceTests: XCTestCase {
         XCTAssertEqual(r.findings.map(\.rule), ["XML-PDF"])
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
     }
+
+    /// Issue 13: one inflation budget per PDF, not per stream; the named invoice is found first.
+    func testInflationBudgetIsPerPDFAndTheNamedFileComesFirst() throws {
+        var opts = ValidatorOptions()
+        opts.limits.maxBytes = 1024 * 1024
+        // 70 embedded files: more than are examined at all
+        var many = Data("%PDF-1.7\n".utf8)
+        let chunk = PDFInvoice.deflate([UInt8]("<a>".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 900_000))
+        for i in 1...70 {
+            many.append(Data("\(i) 0 obj\n<< /Type /EmbeddedFile /Filter /FlateDecode /Length \(chunk.count) >>\nstream\n".utf8))
+            many.append(contentsOf: chunk)
+            many.append(Data("\nendstream\nendobj\n".utf8))
+        }
+        let r = XRechnungValidator(options: opts).validate(many)
+        XCTAssertEqual(r.findings.map(\.rule), ["XML-PDF"])
+        XCTAssertTrue(r.findings[0].messageDE.contains("mehr als 64 eingebettete Dateien"), r.findings[0].messageDE)
+        // 20 files of 0.9 MB each are under the per-file limit but over the shared budget
+        var twenty = Data("%PDF-1.7\n".utf8)
+        let xmlish = PDFInvoice.deflate([UInt8]("<?xml version='1.0'?><Invoice>".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 1_100_000))
+        for i in 1...20 {
+            twenty.append(Data("\(i) 0 obj\n<< /Type /EmbeddedFile /Filter /FlateDecode /Length \(xmlish.count) >>\nstream\n".utf8))
+            twenty.append(contentsOf: xmlish)
+            twenty.append(Data("\nendstream\nendobj\n".utf8))
+        }
+        let r2 = XRechnungValidator(options: opts).validate(twenty)
+        XCTAssertEqual(r2.findings.map(\.rule), ["XML-PDF"])
+        XCTAssertTrue(r2.findings[0].messageDE.contains("entpackt mehr als 1 MB"), r2.findings[0].messageDE)
+        // the file the file specification names factur-x.xml is used, even after a decoy
+        let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.01a-INVOICE_uncefact.xml")
+        let xml = [UInt8](try Data(contentsOf: url))
+        let decoy = PDFInvoice.deflate([UInt8]("<?xml version='1.0'?><Invoice>kaputt</Invoice>".utf8))
+        var named = Data("%PDF-1.7\n".utf8)
+        named.append(Data("5 0 obj\n<< /Type /EmbeddedFile /Filter /FlateDecode /Length \(decoy.count) >>\nstream\n".utf8))
+        named.append(contentsOf: decoy)
+        named.append(Data("\nendstream\nendobj\n".utf8))
+        let z = PDFInvoice.deflate(xml)
+        named.append(Data("9 0 obj\n<< /Type /EmbeddedFile /Subtype /text#2Fxml /Filter /FlateDecode /Length \(z.count) >>\nstream\n".utf8))
+        named.append(contentsOf: z)
+        named.append(Data("\nendstream\nendobj\n10 0 obj\n<< /Type /Filespec /F (factur-x.xml) /EF << /F 9 0 R >> >>\nendobj\n%%EOF\n".utf8))
+        let r3 = XRechnungValidator().validate(named)
+        XCTAssertTrue(r3.isValid, r3.findings.map(\.rule).joined(separator: " "))
+        XCTAssertEqual(r3.extractedFromPDF, "factur-x.xml")
+    }
+}
+
+/// Inputs kept by scripts/fuzz-xrechnung.py (crashes, hangs, slow files) and hand-made hostile
+/// files under Tests/Fixtures/fuzz: each must give a report (no crash) that rejects it or accepts it.
+final class FuzzRegressionTests: XCTestCase {
+    func testKeptFuzzInputsGiveAReport() throws {
+        let dir = TestData.fixture("fuzz")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".xml") || $0.hasSuffix(".pdf") }.sorted()
+        XCTAssertFalse(files.isEmpty)
+        let v = XRechnungValidator()
+        for f in files {
+            let r = v.validate(try Data(contentsOf: dir.appendingPathComponent(f)))
+            XCTAssertTrue(r.isValid || !r.errors.isEmpty, f)
+            for e in r.errors { XCTAssertFalse(e.messageDE.isEmpty, f) }
+        }
+    }
 }
 
 final class UBLSyntaxRuleTests: XCTestCase {

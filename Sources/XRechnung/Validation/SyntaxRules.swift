@@ -76,10 +76,15 @@ enum CodeListRules {
             }
         }
         objectSchemesAndUnits(c)
-        let vatCats = inv.lines.compactMap(\.vatCategory) + inv.vatBreakdown.compactMap(\.category)
-            + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
-        for cat in Set(vatCats) where !CodeLists.vatCategories.contains(cat) {
-            c.fail(c.isUBL ? "BR-CL-17" : "BR-CL-18", loc, de: "Die Umsatzsteuerkategorie „\(cat)“ ist kein Code aus UNCL 5305 (S, Z, E, AE, K, G, O, L, M).")
+        // BR-CL-17/18 on every category element as the artefacts bind them (an empty one fails):
+        // UBL 17 TaxCategory/ID, 18 ClassifiedTaxCategory/ID; CII 17 CategoryTradeTax, 18 ApplicableTradeTax.
+        let bindings: [(String, String, String)] = c.isUBL
+            ? [("BR-CL-17", "TaxCategory", "ID"), ("BR-CL-18", "ClassifiedTaxCategory", "ID")]
+            : [("BR-CL-17", "CategoryTradeTax", "CategoryCode"), ("BR-CL-18", "ApplicableTradeTax", "CategoryCode")]
+        for (rule, parent, child) in bindings {
+            for e in c.named(parent).flatMap({ $0.children(child) }) where !CodeLists.vatCategories.contains(XElement.normalizeSpace(e.text)) {
+                c.fail(rule, e, de: "Die Umsatzsteuerkategorie „\(XElement.normalizeSpace(e.text))“ ist kein Code aus UNCL 5305 (S, Z, E, AE, K, G, O, L, M, B).")
+            }
         }
         for a in inv.allowances + inv.lines.flatMap(\.allowances) {
             if let r = a.reasonCode, !CodeLists.allowanceReasons.contains(r) { c.fail("BR-CL-19", a.location, de: "Der Grund-Code des Nachlasses „\(r)“ ist kein Code aus UNCL 5189.") }

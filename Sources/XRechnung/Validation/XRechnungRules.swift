@@ -286,7 +286,10 @@ enum Peppol {
         let inv = c.invoice
         let r = c.root
         let slack = wholeUnitCurrencies.contains(inv.currency ?? "") ? Decimal(string: "0.5")! : Peppol.slack
-        if inv.processID.isBlank { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
+        // R001 asks for the element (an empty one is R008's business)
+        let hasProcess = c.isUBL ? !r.children("ProfileID").isEmpty
+            : r.children("ExchangedDocumentContext").contains { !$0.children("BusinessProcessSpecifiedDocumentContextParameter").flatMap { $0.children("ID") }.isEmpty }
+        if !hasProcess { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
         if let t = inv.taxCurrency, t == inv.currency { c.fail("PEPPOL-EN16931-R005", r, de: "Die Steuerwährung (BT-6) darf nur angegeben werden, wenn sie von der Rechnungswährung (BT-5) abweicht.") }
         if let e = c.firstEmptyLeaf { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
         if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
@@ -398,8 +401,19 @@ enum Peppol {
                 if !sameSign { c.fail("PEPPOL-EN16931-R055", r, de: "Umsatzsteuer in Rechnungswährung (BT-110) und in Steuerwährung (BT-111) müssen dasselbe Vorzeichen haben.") }
             }
         }
-        for p in inv.payment where p.typeCode == "59" && p.mandateReference.isBlank {
-            c.fail("PEPPOL-EN16931-R061", r, de: "Bei Lastschrift (Code 59) muss die Mandatsreferenz (BT-89) angegeben sein.")
+        // R061: payment means 49 or 59 (direct debit) need a mandate reference element (BT-89).
+        if c.isUBL {
+            for pm in c.named("PaymentMeans") where pm.children("PaymentMeansCode").contains(where: { ["49", "59"].contains(XElement.normalizeSpace($0.text)) })
+                && !pm.children("PaymentMandate").contains(where: { !$0.children("ID").isEmpty }) {
+                c.fail("PEPPOL-EN16931-R061", pm, de: "Bei Lastschrift (Code 49 oder 59) muss die Mandatsreferenz (BT-89) angegeben sein.")
+            }
+        } else {
+            for pm in c.named("SpecifiedTradeSettlementPaymentMeans") where pm.children("TypeCode").contains(where: { ["49", "59"].contains(XElement.normalizeSpace($0.text)) }) {
+                let terms = pm.parent?.children("SpecifiedTradePaymentTerms") ?? []
+                if !terms.contains(where: { !$0.children("DirectDebitMandateID").isEmpty }) {
+                    c.fail("PEPPOL-EN16931-R061", pm, de: "Bei Lastschrift (Code 49 oder 59) muss die Mandatsreferenz (BT-89) angegeben sein.")
+                }
+            }
         }
     }
 }

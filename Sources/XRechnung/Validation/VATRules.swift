@@ -209,8 +209,26 @@ enum DecimalRules {
         check(t.allowanceSum, "BR-DEC-10", "Die Summe der Nachlässe (BT-107)", loc)
         check(t.chargeSum, "BR-DEC-11", "Die Summe der Zuschläge (BT-108)", loc)
         check(t.withoutVAT, "BR-DEC-12", "Der Gesamtbetrag ohne Umsatzsteuer (BT-109)", loc)
-        check(t.vatTotal, "BR-DEC-13", "Die Umsatzsteuer (BT-110)", loc)
-        check(t.vatTotalTaxCurrency, "BR-DEC-15", "Die Umsatzsteuer in Steuerwährung (BT-111)", loc)
+        // BR-DEC-13/15: in UBL the artefact's predicate compares @currencyID with a child of the
+        // amount (always empty), so the rules never fire there; in CII they compare values: some
+        // VAT total in that currency must equal itself rounded to cents.
+        if c.isCII {
+            let settlement = c.root.children("SupplyChainTradeTransaction").flatMap { $0.children("ApplicableHeaderTradeSettlement") }
+            let docCodes = settlement.flatMap { $0.children("InvoiceCurrencyCode") }.map(\.text)
+            let taxCodes = settlement.flatMap { $0.children("TaxCurrencyCode") }.map(\.text)
+            for m in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
+                let amounts = m.children("TaxTotalAmount")
+                guard !amounts.isEmpty else { continue }
+                func exact(_ e: XElement) -> Bool { VATSchemeRules.decimal(e).map { round2($0) == $0 } ?? false }
+                func inList(_ e: XElement, _ codes: [String]) -> Bool { e.attribute("currencyID").map { codes.contains($0) } ?? false }
+                if !amounts.contains(where: { (inList($0, docCodes) && exact($0)) || !inList($0, docCodes) }) {
+                    c.fail("BR-DEC-13", m, de: "Die Umsatzsteuer (BT-110) darf höchstens zwei Nachkommastellen haben.")
+                }
+                if !taxCodes.isEmpty, !amounts.contains(where: { inList($0, taxCodes) && exact($0) }) {
+                    c.fail("BR-DEC-15", m, de: "Die Umsatzsteuer in Steuerwährung (BT-111) muss angegeben sein und darf höchstens zwei Nachkommastellen haben.")
+                }
+            }
+        }
         check(t.withVAT, "BR-DEC-14", "Der Gesamtbetrag mit Umsatzsteuer (BT-112)", loc)
         check(t.paid, "BR-DEC-16", "Der gezahlte Betrag (BT-113)", loc)
         check(t.rounding, "BR-DEC-17", "Der Rundungsbetrag (BT-114)", loc)

@@ -112,7 +112,6 @@ enum Core {
         }
         for a in inv.allowances {
             if a.amount == nil { c.fail("BR-31", a.location, de: "Der Betrag des Nachlasses auf Dokumentenebene (BT-92) fehlt.") }
-            if a.vatCategory.isBlank { c.fail("BR-32", a.location, de: "Die Umsatzsteuerkategorie des Nachlasses (BT-95) fehlt.") }
             if a.reason.isBlank && a.reasonCode.isBlank {
                 c.fail("BR-33", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
                 c.fail("BR-CO-21", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
@@ -120,7 +119,6 @@ enum Core {
         }
         for a in inv.charges {
             if a.amount == nil { c.fail("BR-36", a.location, de: "Der Betrag des Zuschlags auf Dokumentenebene (BT-99) fehlt.") }
-            if a.vatCategory.isBlank { c.fail("BR-37", a.location, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt.") }
             if a.reason.isBlank && a.reasonCode.isBlank {
                 c.fail("BR-38", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
                 c.fail("BR-CO-22", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
@@ -393,6 +391,14 @@ enum VATSchemeRules {
                     c.fail("BR-CO-17", st, de: co17Text)
                 }
             }
+            // BR-32/37: a document-level allowance/charge needs a category of the VAT scheme
+            for ac in c.root.children("AllowanceCharge") {
+                let indicator = ac.children("ChargeIndicator").map { XElement.normalizeSpace($0.text) }
+                let isCharge = indicator.contains { $0 == "true" || $0 == "1" }, isAllowance = indicator.contains { $0 == "false" || $0 == "0" }
+                let ok = ac.children("TaxCategory").filter(isVATScheme).contains { !$0.children("ID").isEmpty }
+                if isAllowance, !ok { c.fail("BR-32", ac, de: "Die Umsatzsteuerkategorie des Nachlasses (BT-95) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
+                if isCharge, !ok { c.fail("BR-37", ac, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
+            }
             let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
             for line in c.root.children(lineName) {
                 let ok = line.children("Item").flatMap { $0.children("ClassifiedTaxCategory") }.filter(isVATScheme).contains { !$0.children("ID").isEmpty }
@@ -413,6 +419,12 @@ enum VATSchemeRules {
                 if !co17(rate: decimal(rates.first), tax: decimal(tax.child("CalculatedAmount")), base: decimal(tax.child("BasisAmount")), strict: false) {
                     c.fail("BR-CO-17", tax, de: co17Text)
                 }
+            }
+            for ac in c.named("SpecifiedTradeAllowanceCharge") where ac.parent?.name == "ApplicableHeaderTradeSettlement" {
+                let indicators = ac.children("ChargeIndicator").flatMap { $0.children("Indicator") }.map(\.text)
+                let ok = ac.children("CategoryTradeTax").contains { t in t.children("TypeCode").contains { $0.text.uppercased() == "VAT" } && !t.children("CategoryCode").isEmpty }
+                if indicators.contains("false"), !ok { c.fail("BR-32", ac, de: "Die Umsatzsteuerkategorie des Nachlasses (BT-95) fehlt (oder die Steuerart ist nicht „VAT“).") }
+                if indicators.contains("true"), !ok { c.fail("BR-37", ac, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
             for item in c.named("IncludedSupplyChainTradeLineItem") {
                 let ok = item.children("SpecifiedLineTradeSettlement").flatMap { $0.children("ApplicableTradeTax") }

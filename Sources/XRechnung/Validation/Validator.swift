@@ -248,12 +248,16 @@ public final class XRechnungValidator: Sendable {
     /// and the validator then reports `XSLT-RUNTIME-ERROR` instead of that transformation's findings
     /// (the invoice is rejected). Measured against the official pipeline by duplicating each
     /// element of the monetary summation: TaxBasisTotal, GrandTotal, DuePayable, Rounding and
-    /// TotalPrepaid break the EN 16931 transformation, LineTotal both.
+    /// TotalPrepaid break the EN 16931 transformation, LineTotal both; so do two BasisAmount or
+    /// CalculatedAmount in one VAT breakdown and two specification identifier parameters.
     static func runtimeErrors(_ ctx: RuleContext) -> [Finding] {
         guard ctx.isCII else { return ctx.findings }
         let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
         func twice(_ name: String) -> Bool { sums.contains { $0.children(name).count > 1 } }
+        let headerTaxes = ctx.named("ApplicableTradeTax").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
         let breaksEN = ["TaxBasisTotalAmount", "GrandTotalAmount", "DuePayableAmount", "RoundingAmount", "TotalPrepaidAmount", "LineTotalAmount"].contains(where: twice)
+            || headerTaxes.contains { $0.children("BasisAmount").count > 1 || $0.children("CalculatedAmount").count > 1 }
+            || ctx.root.children("ExchangedDocumentContext").contains { $0.children("GuidelineSpecifiedDocumentContextParameter").count > 1 }
         let breaksXR = twice("LineTotalAmount")
         guard breaksEN || breaksXR else { return ctx.findings }
         var kept = ctx.findings.filter { f in
@@ -261,7 +265,7 @@ public final class XRechnungValidator: Sendable {
             return xr ? !breaksXR : !breaksEN
         }
         kept.append(Finding(rule: "XSLT-RUNTIME-ERROR", severity: .error, location: sums.first?.xpath ?? "/",
-                            messageDE: "Ein Summenfeld der Rechnung (z. B. Gesamtbetrag oder Zahlbetrag) ist mehrfach angegeben. Die amtlichen Prüfregeln brechen daran ab; die Rechnung wird nicht angenommen. Bitte geben Sie jede Summe genau einmal an.",
+                            messageDE: "Ein Feld, das nur einmal vorkommen darf (z. B. eine Summe, ein Betrag der Umsatzsteueraufschlüsselung oder die Spezifikationskennung), ist mehrfach angegeben. Die amtlichen Prüfregeln brechen daran ab; die Rechnung wird nicht angenommen. Bitte geben Sie jedes dieser Felder genau einmal an.",
                             messageEN: "A total of the invoice is given more than once; the official rules stop at it and the invoice is rejected."))
         return kept
     }

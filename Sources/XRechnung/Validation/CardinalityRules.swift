@@ -20,7 +20,7 @@ enum CardinalityRules {
         atMost(c, "UBL-SR-02", r.children("ReceiptDocumentReference"), at: r, "Die Wareneingangsmeldung (BT-15)")
         atMost(c, "UBL-SR-03", r.children("DespatchDocumentReference"), at: r, "Die Versandanzeige (BT-16)")
         atMost(c, "UBL-SR-04", r.children("AdditionalDocumentReference").filter { $0.child("DocumentTypeCode")?.normalizedText == "130" }, at: r, "Die Objektkennung (BT-18)")
-        atMost(c, "UBL-SR-05", r.children("PaymentTerms"), at: r, "Die Zahlungsbedingungen (BT-20)")
+        atMost(c, "UBL-SR-05", r.children("PaymentTerms").flatMap { $0.children("Note") }, at: r, "Die Zahlungsbedingungen (BT-20)")
         for b in r.children("BillingReference") {
             atMost(c, "UBL-SR-06", b.children("InvoiceDocumentReference"), at: b, "Der Verweis auf eine vorausgegangene Rechnung je BillingReference (BG-3)")
             if b.first("InvoiceDocumentReference", "ID") == nil {
@@ -124,12 +124,19 @@ enum CardinalityRules {
             atMost(c, "CII-SR-069", e.children("Description"), at: e, "Der Name des Artikelattributs (BT-160)")
             atMost(c, "CII-SR-072", e.children("Value"), at: e, "Der Wert des Artikelattributs (BT-161)")
         }
+        // As the artefact binds them: 439 (exactly one) and 441 (at most one) both count the net
+        // price per line agreement; 440 the discount amount per price allowance.
         for e in c.named("GrossPriceProductTradePrice") {
-            atMost(c, "CII-SR-439", e.children("ChargeAmount"), at: e, "Der Bruttopreis (BT-148)")
-            atMost(c, "CII-SR-440", e.all("AppliedTradeAllowanceCharge", "ActualAmount"), at: e, "Der Rabatt auf den Artikelpreis (BT-147)")
+            for ac in e.children("AppliedTradeAllowanceCharge") {
+                atMost(c, "CII-SR-440", ac.children("ActualAmount"), at: ac, "Der Rabatt auf den Artikelpreis (BT-147)")
+            }
         }
-        for e in c.named("NetPriceProductTradePrice") {
-            atMost(c, "CII-SR-441", e.children("ChargeAmount"), at: e, "Der Nettopreis (BT-146)")
+        for line in c.named("IncludedSupplyChainTradeLineItem") {
+            for agreement in line.children("SpecifiedLineTradeAgreement") {
+                let net = agreement.children("NetPriceProductTradePrice").flatMap { $0.children("ChargeAmount") }
+                if net.count != 1 { c.fail("CII-SR-439", agreement, de: "Der Nettopreis (BT-146) muss in jeder Position genau einmal angegeben sein.") }
+                atMost(c, "CII-SR-441", net, at: agreement, "Der Nettopreis (BT-146)")
+            }
         }
         for e in c.named("SpecifiedTradeAllowanceCharge") where e.child("ChargeIndicator") == nil {
             c.fail("CII-SR-463", e, de: "Jeder Nachlass oder Zuschlag braucht die Angabe, ob es ein Zuschlag ist (ChargeIndicator).")

@@ -201,7 +201,7 @@ enum Core {
         let loc = l.location
         if l.id.isEmpty { c.fail("BR-21", loc, de: "Die Positionsnummer (BT-126) fehlt.") }
         if l.quantity == nil { c.fail("BR-22", loc, de: "Die Menge der Position \(l.id) (BT-129) fehlt.") }
-        if l.quantity != nil, l.unitCode.isBlank { c.fail("BR-23", loc, de: "Die Einheit der Menge in Position \(l.id) (BT-130) fehlt.") }
+        if l.unitCode == nil { c.fail("BR-23", loc, de: "Die Einheit der Menge in Position \(l.id) (BT-130) fehlt.") }
         if l.netAmount == nil { c.fail("BR-24", loc, de: "Der Nettobetrag der Position \(l.id) (BT-131) fehlt.") }
         if l.itemName.isBlank { c.fail("BR-25", loc, de: "Der Artikelname der Position \(l.id) (BT-153) fehlt.") }
         if l.netPrice == nil { c.fail("BR-26", loc, de: "Der Nettopreis der Position \(l.id) (BT-146) fehlt.") }

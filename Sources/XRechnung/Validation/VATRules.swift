@@ -44,7 +44,7 @@ enum VATRules {
             let charges = inv.charges.filter { $0.vatCategory == f.code }
             let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
             let used = !lines.isEmpty || !allowances.isEmpty || !charges.isEmpty
-            if c.isCII ? !ciiFamilyPresence(c, f.code) : used && (f.exactlyOneBreakdown ? breakdowns.count != 1 : breakdowns.isEmpty) {
+            if c.isCII ? !ciiFamilyPresence(c, f.code) : !ublFamilyPresence(c, f.code) {
                 c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
             }
             let ok: Bool
@@ -150,6 +150,34 @@ enum VATRules {
         }
     }
 
+    /// The UBL artefact's BR-x-01 tests: S counts categories without looking at the tax scheme and
+    /// asks for at least one breakdown; L and M count VAT-scheme categories (their breakdown count
+    /// once compares the ID unnormalised, as written there); Z, E, AE, K, G and O ask for exactly one
+    /// VAT-scheme breakdown whenever any VAT-scheme category (breakdowns included) has the code.
+    static func ublFamilyPresence(_ c: RuleContext, _ code: String) -> Bool {
+        func norm(_ cat: XElement) -> Bool { cat.children("ID").contains { XElement.normalizeSpace($0.text) == code } }
+        func raw(_ cat: XElement) -> Bool { cat.children("ID").contains { $0.text == code } }
+        let vat = VATSchemeRules.isVATScheme
+        let acCats = c.named("AllowanceCharge").flatMap { $0.children("TaxCategory") }
+        let lineCats = c.named("ClassifiedTaxCategory")
+        let subtotalCats = c.root.children("TaxTotal").flatMap { $0.children("TaxSubtotal") }.flatMap { $0.children("TaxCategory") }
+        switch code {
+        case "S":
+            let a = acCats.filter(norm).count + lineCats.filter(norm).count
+            let b = subtotalCats.filter(norm).count
+            return (a > 0 && b > 0) || (a == 0 && b == 0)
+        case "L", "M":
+            let a = acCats.filter { norm($0) && vat($0) }.count + lineCats.filter { norm($0) && vat($0) }.count
+            let first = code == "L" ? subtotalCats.filter(raw).count : subtotalCats.filter { raw($0) && vat($0) }.count
+            let second = subtotalCats.filter { norm($0) && vat($0) }.count
+            return (a > 0 && first > 0) || (a == 0 && second == 0)
+        default:
+            let anyCat = c.named("TaxCategory").contains { vat($0) && norm($0) } || lineCats.contains { vat($0) && norm($0) }
+            let b = subtotalCats.filter { vat($0) && norm($0) }.count
+            return (anyCat && b == 1) || !anyCat
+        }
+    }
+
     /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.
     static func notSubjectToVAT(_ c: RuleContext) {
         let inv = c.invoice
@@ -159,7 +187,7 @@ enum VATRules {
         let charges = inv.charges.filter { $0.vatCategory == "O" }
         let breakdowns = inv.vatBreakdown.filter { $0.category == "O" }
         let anyVATID = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true) || !inv.buyer.vatID.isBlank
-        if c.isCII ? !ciiFamilyPresence(c, "O") : (!lines.isEmpty || !allowances.isEmpty || !charges.isEmpty) && breakdowns.count != 1 {
+        if c.isCII ? !ciiFamilyPresence(c, "O") : !ublFamilyPresence(c, "O") {
             c.fail("BR-O-01", loc, de: "Positionen, Nachlässe oder Zuschläge „nicht steuerbar“ (O) brauchen genau eine Umsatzsteueraufschlüsselung mit Kategorie O.")
         }
         if !lines.isEmpty && anyVATID { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }

@@ -87,7 +87,15 @@ enum Core {
             if t.name.isBlank { c.fail("BR-18", loc, de: "Der Name des Steuervertreters (BT-62) fehlt.") }
             if t.address == nil { c.fail("BR-19", loc, de: "Die Anschrift des Steuervertreters (BG-12) fehlt.") }
             else if t.address?.country.isBlank ?? true { c.fail("BR-20", loc, de: "Der Ländercode des Steuervertreters (BT-69) fehlt.") }
-            if t.vatID.isBlank { c.fail("BR-56", loc, de: "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63) fehlt.") }
+        }
+        // BR-56 as bound: UBL asks for a CompanyID element under a VAT-scheme PartyTaxScheme (scheme
+        // compared upper-cased), CII for a non-empty ID with schemeID "VA".
+        let representatives = ubl ? c.named("TaxRepresentativeParty") : c.named("SellerTaxRepresentativeTradeParty")
+        for rep in representatives {
+            let ok = ubl
+                ? rep.children("PartyTaxScheme").contains { pts in VATSchemeRules.isVATScheme(pts) && !pts.children("CompanyID").isEmpty }
+                : rep.children("SpecifiedTaxRegistration").flatMap { $0.children("ID") }.contains { $0.attribute("schemeID") == "VA" && !XElement.normalizeSpace($0.text).isEmpty }
+            if !ok { c.fail("BR-56", rep, de: "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63) fehlt.") }
         }
         if let a = inv.delivery?.address, a.country.isBlank { c.fail("BR-57", loc, de: "Der Ländercode der Lieferanschrift (BT-80) fehlt.") }
         for line in inv.lines { lineRules(c, line) }

@@ -527,6 +527,7 @@ final class ElementIndex {
         "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
         "ExemptionReasonCode", "AppliedTradeAllowanceCharge", "DateTimeString", "Price", "PaymentMeans",
         "InvoiceCurrencyCode", "DocumentCurrencyCode", "TaxCurrencyCode", "CreditNoteTypeCode", "SpecifiedTaxRegistration", "CategoryCode", "SpecifiedTradeSettlementPaymentMeans", "TaxRepresentativeParty", "SellerTaxRepresentativeTradeParty",
+        "SpecifiedTradeSettlementHeaderMonetarySummation", "AllowanceCharge", "ApplicableHeaderTradeSettlement", "SpecifiedLineTradeSettlement",
     ]
     /// Plus the elements the CII data type rules look at by name.
     static let allNames: [String] = {

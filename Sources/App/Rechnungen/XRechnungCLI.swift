@@ -61,18 +61,34 @@ public enum XRechnungCLI {
         return out
     }
 
+    /// Validates on every core (the validator is shared between threads, as in the server) and
+    /// prints the results in the order of the files.
     static func validate(_ files: [String], htmlDir: String?) -> Int32 {
         let validator = XRechnungValidator()
+        final class Results: @unchecked Sendable {
+            // each index is written by exactly one worker
+            var reports: [ValidationReport?]
+            init(_ n: Int) { reports = Array(repeating: nil, count: n) }
+        }
+        let results = Results(files.count)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count))
+        results.reports.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < files.count {
+                    if let data = FileManager.default.contents(atPath: files[i]) { slots[i] = validator.validate(data) }
+                    i += workers
+                }
+            }
+        }
         var allValid = true
-        for f in files {
-            let line: [String: Any]
-            guard let data = FileManager.default.contents(atPath: f) else {
+        for (f, report) in zip(files, results.reports) {
+            guard let report else {
                 allValid = false
-                line = ["file": f, "syntax": NSNull(), "valid": false, "errors": [["rule": "FILE", "severity": "error", "location": "", "message": "Die Datei kann nicht gelesen werden."]], "warnings": []]
-                emit(line)
+                emit(["file": f, "syntax": NSNull(), "valid": false, "errors": [["rule": "FILE", "severity": "error", "location": "", "message": "Die Datei kann nicht gelesen werden."]], "warnings": []])
                 continue
             }
-            let report = validator.validate(data)
             if !report.isValid { allValid = false }
             emit(json(file: f, report: report))
             if let dir = htmlDir {

@@ -43,7 +43,6 @@ enum VATRules {
             let allowances = inv.allowances.filter { $0.vatCategory == f.code }
             let charges = inv.charges.filter { $0.vatCategory == f.code }
             let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
-            let used = !lines.isEmpty || !allowances.isEmpty || !charges.isEmpty
             if c.isCII ? !ciiFamilyPresence(c, f.code) : !ublFamilyPresence(c, f.code) {
                 c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
             }

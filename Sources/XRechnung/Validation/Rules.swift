@@ -352,9 +352,8 @@ enum VATSchemeRules {
     /// with a runtime error there, which is reported elsewhere).
     static func decimal(_ e: XElement?) -> Decimal? {
         guard let e else { return nil }
-        let t = XElement.normalizeSpace(e.text)
-        guard !t.isEmpty, t.range(of: #"^[+-]?(\d+(\.\d*)?|\.\d+)$"#, options: .regularExpression) != nil else { return nil }
-        return Decimal(string: t, locale: Locale(identifier: "en_US_POSIX"))
+        // the xs:decimal lexical form, parsed without Foundation's locale-aware parser
+        return DecimalValue.parse(XElement.normalizeSpace(e.text))
     }
 
     /// XPath round(): half rounds towards positive infinity.

@@ -13,6 +13,9 @@ public final class SchemaSet: @unchecked Sendable {
     private var compiled: [Kind: xmlSchemaPtr] = [:]
     private var failed: Set<Kind> = []
     private let lock = NSLock()
+    /// One lock per schema for the compilation itself, so UBL and CII compile at the same time
+    /// when the first invoices of both arrive together.
+    private let compileLocks: [Kind: NSLock] = [.ublInvoice: NSLock(), .ublCreditNote: NSLock(), .cii: NSLock()]
     private let directory: String
 
     nonisolated(unsafe) private static var schemaDirectory: String = ""
@@ -55,18 +58,28 @@ public final class SchemaSet: @unchecked Sendable {
     /// The compiled schema of `kind`, compiling it the first time (under the lock: libxml2's
     /// schema parser is not shared between threads; the compiled schema is, read-only).
     func schema(_ kind: Kind) -> xmlSchemaPtr? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let s = compiled[kind] { return s }
-        if failed.contains(kind) { return nil }
+        func lookup() -> (xmlSchemaPtr?, Bool) {
+            lock.lock(); defer { lock.unlock() }
+            return (compiled[kind], failed.contains(kind))
+        }
+        if case (let s?, _) = lookup() { return s }
+        guard let compileLock = compileLocks[kind] else { return nil }
+        compileLock.lock()
+        defer { compileLock.unlock() }
+        let (again, hasFailed) = lookup()
+        if let again { return again }
+        if hasFailed { return nil }
         let path = directory + "/" + Self.path(of: kind)
-        guard let pctxt = xmlSchemaNewParserCtxt(path) else { failed.insert(kind); return nil }
-        defer { xmlSchemaFreeParserCtxt(pctxt) }
-        // Silence libxml2's stderr output for the (harmless) missing xmldsig DTD reference.
-        xmlSchemaSetParserStructuredErrors(pctxt, { _, _ in }, nil)
-        guard let s = xmlSchemaParse(pctxt) else { failed.insert(kind); return nil }
-        compiled[kind] = s
-        return s
+        let parsed: xmlSchemaPtr? = {
+            guard let pctxt = xmlSchemaNewParserCtxt(path) else { return nil }
+            defer { xmlSchemaFreeParserCtxt(pctxt) }
+            // Silence libxml2's stderr output for the (harmless) missing xmldsig DTD reference.
+            xmlSchemaSetParserStructuredErrors(pctxt, { _, _ in }, nil)
+            return xmlSchemaParse(pctxt)
+        }()
+        lock.lock(); defer { lock.unlock() }
+        if let parsed { compiled[kind] = parsed } else { failed.insert(kind) }
+        return parsed
     }
 
     deinit {

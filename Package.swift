@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "rathaus", targets: ["rathaus"]),
+        .executable(name: "xrechnung", targets: ["xrechnung"]),
         .library(name: "RathausCore", targets: ["RathausCore"]),
         .library(name: "Finder", targets: ["Finder"]),
         .library(name: "XRechnung", targets: ["XRechnung"]),
@@ -38,6 +39,10 @@ let package = Package(
         // 3,130 → 3,310 invoices/s on one core, same machine and run). Every other target keeps them.
         .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // The command line of the validator (validate, bench), shared by `rathaus xrechnung` and the
+        // stand-alone `xrechnung` executable, which links nothing of the server.
+        .target(name: "XRechnungTool", dependencies: ["XRechnung"]),
+        .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
             dependencies: [
@@ -56,7 +61,7 @@ let package = Package(
             ],
             resources: [.copy("Resources")]
         ),
-        .executableTarget(name: "rathaus", dependencies: ["App"]),
+        .executableTarget(name: "rathaus", dependencies: ["App", "XRechnungTool"]),
         // Paths of the committed fixtures (Tests/Fixtures) and of the optional whole corpora.
         .target(name: "TestFixtures", path: "Tests/TestFixtures"),
         .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore", "TestFixtures"]),

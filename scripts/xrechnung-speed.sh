@@ -6,10 +6,10 @@
 #   scripts/xrechnung-speed.sh [FOLDER…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-.build-release/release/rathaus}
+BIN=${BIN:-.build-release/release/xrechnung}
 ORACLE_PY=${ORACLE_PY:-.oracle-venv/bin/python}
 ORACLE=${ORACLE:-../shared/tools/xrechnung-oracle/validate.py}
-[ -x "$BIN" ] || { echo "Release-Build fehlt: swift build -c release --scratch-path .build-release --product rathaus"; exit 1; }
+[ -x "$BIN" ] || { echo "Release-Build fehlt: swift build -c release --scratch-path .build-release --product xrechnung"; exit 1; }
 [ -n "${XR_ORACLE_HOME:-}" ] || { echo "XR_ORACLE_HOME fehlt (siehe ../shared/tools/xrechnung-oracle/README.md)"; exit 1; }
 DIRS=("$@"); [ ${#DIRS[@]} -gt 0 ] || DIRS=(Tests/Fixtures/xrechnung/testsuite)
 [ -d ../shared/data/xrechnung/testsuite ] && [ $# -eq 0 ] && DIRS=(../shared/data/xrechnung/testsuite)
@@ -18,9 +18,9 @@ wall() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s
 OFF=0; OURS=0
 for i in 1 2 3 4 5; do
   o=$(wall "$ORACLE_PY" "$ORACLE" --home "$XR_ORACLE_HOME" "${DIRS[@]}")
-  r=$(wall "$BIN" xrechnung validate "${DIRS[@]}")
+  r=$(wall "$BIN" validate "${DIRS[@]}")
   echo "Lauf $i: amtliche Pipeline ${o} s, Rathaus ${r} s"
   OFF=$(echo "$OFF + $o" | bc); OURS=$(echo "$OURS + $r" | bc)
 done
 printf "%d Dateien × 5 Prozesse: amtliche Pipeline %.2f s, Rathaus %.2f s, Verhältnis %.1f×\n" "$FILES" "$OFF" "$OURS" "$(echo "$OFF / $OURS" | bc -l)"
-"$BIN" xrechnung bench "${DIRS[@]}" | tail -n 4
+"$BIN" bench "${DIRS[@]}" | tail -n 4

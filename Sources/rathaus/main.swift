@@ -1,4 +1,5 @@
 import App
+import XRechnungTool
 import Foundation
 import Vapor
 

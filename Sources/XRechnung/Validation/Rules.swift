@@ -356,13 +356,8 @@ enum VATSchemeRules {
         return DecimalValue.parse(XElement.normalizeSpace(e.text))
     }
 
-    /// XPath round(): half rounds towards positive infinity.
-    static func xround(_ x: Decimal) -> Decimal {
-        var v = x + Decimal(sign: .plus, exponent: -1, significand: 5)
-        var r = Decimal()
-        NSDecimalRound(&r, &v, 0, .down)
-        return r
-    }
+    static let half = Decimal(sign: .plus, exponent: -1, significand: 5)
+    static let minusHalf = Decimal(sign: .minus, exponent: -1, significand: 5)
 
     static func isVATScheme(_ category: XElement) -> Bool {
         category.children("TaxScheme").contains { ts in
@@ -374,10 +369,13 @@ enum VATSchemeRules {
     /// round to 0, or there is no rate and the amount rounds to 0.
     static func co17(rate: Decimal?, tax: Decimal?, base: Decimal?, strict: Bool) -> Bool {
         // without a VAT rate (category O, or no VAT scheme) the amount must round to 0
-        guard let rate else { return tax.map { xround($0) == 0 } ?? false }
-        if xround(rate) == 0 { return tax.map { xround($0) == 0 } ?? false }
+        // round(x) = 0 exactly when −0.5 ≤ x < 0.5 (XPath rounds halves up)
+        func roundsToZero(_ x: Decimal) -> Bool { x >= minusHalf && x < half }
+        guard let rate else { return tax.map(roundsToZero) ?? false }
+        if roundsToZero(rate) { return tax.map(roundsToZero) ?? false }
         guard let tax, let base else { return false }
-        let expected = xround(abs(base) * (rate / 100) * 100) / 100
+        // round(abs(base) × rate/100 × 100) div 100, with the exact /100 and the fast cent rounding
+        let expected = round2(abs(base) * percent(rate))
         return strict ? (abs(tax) - 1 < expected && abs(tax) + 1 > expected) : (abs(tax) - 1 <= expected && abs(tax) + 1 >= expected)
     }
 

@@ -50,10 +50,10 @@ struct SyntaxRestrictions: Sendable {
     /// searched anywhere (its first step becomes the context), `@name` ends in an attribute,
     /// `Line` stands for InvoiceLine and CreditNoteLine.
     init(table: String) {
-        for raw in table.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            var fields = line.split(separator: " ").map(String.init)
+        // Split on bytes: Character-wise splitting of this table was most of the start-up (measured).
+        for raw in table.utf8.split(separator: UInt8(ascii: "\n")) {
+            var fields = raw.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             guard fields.count >= 3 else { continue }
             let prefix = fields.removeFirst()
             let start = fields.removeFirst()
@@ -80,7 +80,7 @@ struct SyntaxRestrictions: Sendable {
     }
 
     private mutating func addOne(id: String, context: String?, path: String) {
-        var steps = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        var steps = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
         var ctx = context
         var once = false
         if path.hasPrefix("//") {

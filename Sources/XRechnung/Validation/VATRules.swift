@@ -38,12 +38,14 @@ enum VATRules {
         let sellerTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
+        let ublCategories = c.isUBL ? UBLCategories(c) : nil
         for f in families {
             let lines = inv.lines.filter { $0.vatCategory == f.code }
             let allowances = inv.allowances.filter { $0.vatCategory == f.code }
             let charges = inv.charges.filter { $0.vatCategory == f.code }
             let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
-            if c.isCII ? !ciiFamilyPresence(c, f.code) : !ublFamilyPresence(c, f.code) {
+            let present = ublCategories.map { ublFamilyPresence($0, f.code) } ?? ciiFamilyPresence(c, f.code)
+            if !present {
                 c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
             }
             let ok: Bool
@@ -154,25 +156,41 @@ enum VATRules {
     /// once compares the ID unnormalised, as written there); Z, E, AE, K, G and O ask for exactly one
     /// VAT-scheme breakdown whenever any VAT-scheme category (breakdowns included) has the code.
     static func ublFamilyPresence(_ c: RuleContext, _ code: String) -> Bool {
-        func norm(_ cat: XElement) -> Bool { cat.children("ID").contains { XElement.normalizeSpace($0.text) == code } }
-        func raw(_ cat: XElement) -> Bool { cat.children("ID").contains { $0.text == code } }
-        let vat = VATSchemeRules.isVATScheme
-        let acCats = c.named("AllowanceCharge").flatMap { $0.children("TaxCategory") }
-        let lineCats = c.named("ClassifiedTaxCategory")
-        let subtotalCats = c.root.children("TaxTotal").flatMap { $0.children("TaxSubtotal") }.flatMap { $0.children("TaxCategory") }
+        ublFamilyPresence(UBLCategories(c), code)
+    }
+
+    /// Every tax category element of a UBL invoice, read once for the ten BR-x-01 tests.
+    struct UBLCategories {
+        struct Cat { let norm: [String]; let raw: [String]; let vat: Bool }
+        let allowanceCharge: [Cat], line: [Cat], subtotal: [Cat], anyTaxCategory: [Cat]
+        init(_ c: RuleContext) {
+            func cat(_ e: XElement) -> Cat {
+                let ids = e.children("ID")
+                return Cat(norm: ids.map { XElement.normalizeSpace($0.text) }, raw: ids.map(\.text), vat: VATSchemeRules.isVATScheme(e))
+            }
+            allowanceCharge = c.named("AllowanceCharge").flatMap { $0.children("TaxCategory") }.map(cat)
+            line = c.named("ClassifiedTaxCategory").map(cat)
+            subtotal = c.root.children("TaxTotal").flatMap { $0.children("TaxSubtotal") }.flatMap { $0.children("TaxCategory") }.map(cat)
+            anyTaxCategory = c.named("TaxCategory").map(cat)
+        }
+    }
+
+    static func ublFamilyPresence(_ k: UBLCategories, _ code: String) -> Bool {
+        func norm(_ x: UBLCategories.Cat) -> Bool { x.norm.contains(code) }
+        func raw(_ x: UBLCategories.Cat) -> Bool { x.raw.contains(code) }
         switch code {
         case "S":
-            let a = acCats.filter(norm).count + lineCats.filter(norm).count
-            let b = subtotalCats.filter(norm).count
+            let a = k.allowanceCharge.filter(norm).count + k.line.filter(norm).count
+            let b = k.subtotal.filter(norm).count
             return (a > 0 && b > 0) || (a == 0 && b == 0)
         case "L", "M":
-            let a = acCats.filter { norm($0) && vat($0) }.count + lineCats.filter { norm($0) && vat($0) }.count
-            let first = code == "L" ? subtotalCats.filter(raw).count : subtotalCats.filter { raw($0) && vat($0) }.count
-            let second = subtotalCats.filter { norm($0) && vat($0) }.count
+            let a = k.allowanceCharge.filter { norm($0) && $0.vat }.count + k.line.filter { norm($0) && $0.vat }.count
+            let first = code == "L" ? k.subtotal.filter(raw).count : k.subtotal.filter { raw($0) && $0.vat }.count
+            let second = k.subtotal.filter { norm($0) && $0.vat }.count
             return (a > 0 && first > 0) || (a == 0 && second == 0)
         default:
-            let anyCat = c.named("TaxCategory").contains { vat($0) && norm($0) } || lineCats.contains { vat($0) && norm($0) }
-            let b = subtotalCats.filter { vat($0) && norm($0) }.count
+            let anyCat = k.anyTaxCategory.contains { $0.vat && norm($0) } || k.line.contains { $0.vat && norm($0) }
+            let b = k.subtotal.filter { $0.vat && norm($0) }.count
             return (anyCat && b == 1) || !anyCat
         }
     }

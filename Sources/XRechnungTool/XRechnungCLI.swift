@@ -2,7 +2,9 @@ import Dispatch
 import Foundation
 import XRechnung
 
-/// `rathaus xrechnung validate <file or dir>… [--html <dir>]` and `rathaus xrechnung bench <dir>…`.
+/// `xrechnung validate <file or dir>… [--html <dir>]` and `xrechnung bench <dir>…` (also as
+/// `rathaus xrechnung …`). Its own small target: the stand-alone `xrechnung` executable links only
+/// the validator and starts in a fraction of the time the whole server binary needs.
 /// Runs before Vapor starts: it needs no database and takes any number of paths.
 public enum XRechnungCLI {
     public static func run(_ args: [String]) -> Int32 {

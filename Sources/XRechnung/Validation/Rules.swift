@@ -360,9 +360,25 @@ enum VATSchemeRules {
     static let minusHalf = Decimal(sign: .minus, exponent: -1, significand: 5)
 
     static func isVATScheme(_ category: XElement) -> Bool {
-        category.children("TaxScheme").contains { ts in
-            ts.children("ID").contains { XElement.normalizeSpace($0.text.uppercased()) == "VAT" }
+        for ts in category.children where ts.name == "TaxScheme" {
+            for id in ts.children where id.name == "ID" && isVAT(id.text, normalize: true) { return true }
         }
+        return false
+    }
+
+    /// upper-case(x) = 'VAT' (or normalize-space(upper-case(x)) = 'VAT'), on bytes: this runs for
+    /// every tax category of every invoice and String.uppercased() allocated each time.
+    static func isVAT(_ text: String, normalize: Bool) -> Bool {
+        var letters: [UInt8] = []
+        for b in text.utf8 {
+            if b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                if normalize, letters.isEmpty || letters.count == 3 { continue }
+                return false
+            }
+            letters.append(b & 0xDF)  // ASCII letters to upper case; anything else stays unequal
+            if letters.count > 3 { return false }
+        }
+        return letters == [0x56, 0x41, 0x54]
     }
 
     /// (abs(t) − 1 < round(abs(base) × rate / 100 × 100) / 100 < abs(t) + 1), or rate and amount both
@@ -411,14 +427,14 @@ enum VATSchemeRules {
             }
         } else {
             for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
-                let vat = tax.children("TypeCode").contains { $0.text.uppercased() == "VAT" }
+                let vat = tax.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: false) }
                 if !(vat && !tax.children("CategoryCode").isEmpty) {
                     c.fail("BR-47", tax, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt (oder die Steuerart ist nicht „VAT“).")
                 }
                 if !(vat && (!tax.children("RateApplicablePercent").isEmpty || tax.children("CategoryCode").contains { $0.text == "O" })) {
                     c.fail("BR-48", tax, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.")
                 }
-                let vatNorm = tax.children("TypeCode").contains { XElement.normalizeSpace($0.text.uppercased()) == "VAT" }
+                let vatNorm = tax.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: true) }
                 let rates = vatNorm ? tax.children("RateApplicablePercent") : []
                 guard rates.count <= 1, tax.children("CalculatedAmount").count <= 1, tax.children("BasisAmount").count <= 1 else { continue }
                 if !co17(rate: decimal(rates.first), tax: decimal(tax.child("CalculatedAmount")), base: decimal(tax.child("BasisAmount")), strict: false) {
@@ -427,13 +443,13 @@ enum VATSchemeRules {
             }
             for ac in c.named("SpecifiedTradeAllowanceCharge") where ac.parent?.name == "ApplicableHeaderTradeSettlement" {
                 let indicators = ac.children("ChargeIndicator").flatMap { $0.children("Indicator") }.map(\.text)
-                let ok = ac.children("CategoryTradeTax").contains { t in t.children("TypeCode").contains { $0.text.uppercased() == "VAT" } && !t.children("CategoryCode").isEmpty }
+                let ok = ac.children("CategoryTradeTax").contains { t in t.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: false) } && !t.children("CategoryCode").isEmpty }
                 if indicators.contains("false"), !ok { c.fail("BR-32", ac, de: "Die Umsatzsteuerkategorie des Nachlasses (BT-95) fehlt (oder die Steuerart ist nicht „VAT“).") }
                 if indicators.contains("true"), !ok { c.fail("BR-37", ac, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
             for item in c.named("IncludedSupplyChainTradeLineItem") {
                 let ok = item.children("SpecifiedLineTradeSettlement").flatMap { $0.children("ApplicableTradeTax") }
-                    .contains { t in t.children("TypeCode").contains { $0.text.uppercased() == "VAT" } && !t.children("CategoryCode").isEmpty }
+                    .contains { t in t.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: false) } && !t.children("CategoryCode").isEmpty }
                 if !ok { c.fail("BR-CO-04", item, de: "Die Umsatzsteuerkategorie der Position (BT-151) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
         }

@@ -39,12 +39,13 @@ enum VATRules {
         let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
         let ublCategories = c.isUBL ? UBLCategories(c) : nil
+        let ciiCategories = c.isCII ? CIICategories(c) : nil
         for f in families {
             let lines = inv.lines.filter { $0.vatCategory == f.code }
             let allowances = inv.allowances.filter { $0.vatCategory == f.code }
             let charges = inv.charges.filter { $0.vatCategory == f.code }
             let breakdowns = inv.vatBreakdown.filter { $0.category == f.code }
-            let present = ublCategories.map { ublFamilyPresence($0, f.code) } ?? ciiFamilyPresence(c, f.code)
+            let present = ublCategories.map { ublFamilyPresence($0, f.code) } ?? ciiCategories.map { ciiFamilyPresence($0, f.code) } ?? true
             if !present {
                 c.fail("\(f.prefix)-01", loc, de: "Positionen, Nachlässe oder Zuschläge mit Umsatzsteuerkategorie \(f.name) brauchen \(f.exactlyOneBreakdown ? "genau eine" : "eine") Umsatzsteueraufschlüsselung (BG-23) mit dieser Kategorie.")
             }
@@ -139,11 +140,29 @@ enum VATRules {
     /// in the header and at least one on a line or allowance/charge; O — no header one, or exactly one
     /// with at least one on a line or allowance/charge.
     static func ciiFamilyPresence(_ c: RuleContext, _ code: String) -> Bool {
-        func has(_ e: XElement) -> Bool { e.children("CategoryCode").contains { $0.text == code } }
-        let taxes = c.named("ApplicableTradeTax")
-        let line = taxes.filter { $0.parent?.name == "SpecifiedLineTradeSettlement" && has($0) }.count
-        let header = taxes.filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" && has($0) }.count
-        let doc = c.named("CategoryTradeTax").filter(has).count
+        ciiFamilyPresence(CIICategories(c), code)
+    }
+
+    /// How many line, header and document-level tax elements carry each category code, counted
+    /// once for the ten BR-x-01 tests (an element with the code twice counts once, as in XPath).
+    struct CIICategories {
+        var line: [String: Int] = [:], header: [String: Int] = [:], document: [String: Int] = [:]
+        init(_ c: RuleContext) {
+            for tax in c.named("ApplicableTradeTax") {
+                let parent = tax.parent?.name
+                guard parent == "SpecifiedLineTradeSettlement" || parent == "ApplicableHeaderTradeSettlement" else { continue }
+                for code in Set(tax.children("CategoryCode").map(\.text)) {
+                    if parent == "SpecifiedLineTradeSettlement" { line[code, default: 0] += 1 } else { header[code, default: 0] += 1 }
+                }
+            }
+            for tax in c.named("CategoryTradeTax") {
+                for code in Set(tax.children("CategoryCode").map(\.text)) { document[code, default: 0] += 1 }
+            }
+        }
+    }
+
+    static func ciiFamilyPresence(_ k: CIICategories, _ code: String) -> Bool {
+        let line = k.line[code] ?? 0, header = k.header[code] ?? 0, doc = k.document[code] ?? 0
         switch code {
         case "S", "L", "M": return (line + header >= 2 || line == 0) && (doc + header >= 2 || doc == 0)
         case "O": return header == 0 || (header == 1 && (line > 0 || doc > 0))

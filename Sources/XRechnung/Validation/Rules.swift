@@ -421,8 +421,14 @@ enum VATSchemeRules {
                 if isCharge, !ok { c.fail("BR-37", ac, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
             }
             let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
-            for line in c.root.children(lineName) {
-                let ok = line.children("Item").flatMap { $0.children("ClassifiedTaxCategory") }.filter(isVATScheme).contains { !$0.children("ID").isEmpty }
+            for line in c.root.children where line.name == lineName {
+                var ok = false
+                // loops instead of filtered arrays: this runs for every line
+                items: for item in line.children where item.name == "Item" {
+                    for cat in item.children where cat.name == "ClassifiedTaxCategory" && isVATScheme(cat) {
+                        if cat.children.contains(where: { $0.name == "ID" }) { ok = true; break items }
+                    }
+                }
                 if !ok { c.fail("BR-CO-04", line, de: "Die Umsatzsteuerkategorie der Position \(line.child("ID")?.normalizedText ?? "") (BT-151) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
             }
         } else {
@@ -448,8 +454,13 @@ enum VATSchemeRules {
                 if indicators.contains("true"), !ok { c.fail("BR-37", ac, de: "Die Umsatzsteuerkategorie des Zuschlags (BT-102) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
             for item in c.named("IncludedSupplyChainTradeLineItem") {
-                let ok = item.children("SpecifiedLineTradeSettlement").flatMap { $0.children("ApplicableTradeTax") }
-                    .contains { t in t.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: false) } && !t.children("CategoryCode").isEmpty }
+                var ok = false
+                settlements: for st in item.children where st.name == "SpecifiedLineTradeSettlement" {
+                    for t in st.children where t.name == "ApplicableTradeTax" {
+                        let vat = t.children.contains { $0.name == "TypeCode" && isVAT($0.text, normalize: false) }
+                        if vat, t.children.contains(where: { $0.name == "CategoryCode" }) { ok = true; break settlements }
+                    }
+                }
                 if !ok { c.fail("BR-CO-04", item, de: "Die Umsatzsteuerkategorie der Position (BT-151) fehlt (oder die Steuerart ist nicht „VAT“).") }
             }
         }

@@ -105,7 +105,7 @@ enum VATRules {
                 }
             }
         }
-        notSubjectToVAT(c)
+        notSubjectToVAT(c, oPresent: ublCategories.map { ublFamilyPresence($0, "O") } ?? ciiCategories.map { ciiFamilyPresence($0, "O") } ?? true)
         // BR-IC-11/12: an intra-community supply needs the delivery date or period and the country.
         if inv.vatBreakdown.contains(where: { $0.category == "K" }) {
             if inv.delivery?.date == nil && inv.invoicingPeriod.map({ $0.start != nil || $0.end != nil }) != true {
@@ -215,7 +215,7 @@ enum VATRules {
     }
 
     /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.
-    static func notSubjectToVAT(_ c: RuleContext) {
+    static func notSubjectToVAT(_ c: RuleContext, oPresent: Bool) {
         let inv = c.invoice
         let loc = c.root.xpath
         let lines = inv.lines.filter { $0.vatCategory == "O" }
@@ -223,7 +223,7 @@ enum VATRules {
         let charges = inv.charges.filter { $0.vatCategory == "O" }
         let breakdowns = inv.vatBreakdown.filter { $0.category == "O" }
         let anyVATID = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true) || !inv.buyer.vatID.isBlank
-        if c.isCII ? !ciiFamilyPresence(c, "O") : !ublFamilyPresence(c, "O") {
+        if !oPresent {
             c.fail("BR-O-01", loc, de: "Positionen, Nachlässe oder Zuschläge „nicht steuerbar“ (O) brauchen genau eine Umsatzsteueraufschlüsselung mit Kategorie O.")
         }
         if !lines.isEmpty && anyVATID { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }

@@ -4,7 +4,7 @@ ZUGFeRD/Factur-X PDF, driven through `rathaus xrechnung validate` (the same vali
 uses). Batches of mutated files go through one process; a batch that crashes (signal), hangs or
 takes too long is split and every file that crashes or needs more than SLOW_S seconds on its own is
 kept under Tests/Fixtures/fuzz as a regression input (FuzzRegressionTests runs them all).
-usage: fuzz-xrechnung.py RATHAUS_BINARY SECONDS [SEED]"""
+usage: fuzz-xrechnung.py BINARY SECONDS [SEED]   (BINARY: the stand-alone `xrechnung` or `rathaus`)"""
 import os, random, subprocess, sys, tempfile, time, zlib, glob, shutil, hashlib
 
 binary, seconds = sys.argv[1], float(sys.argv[2])
@@ -44,7 +44,8 @@ def mutate(data):
 def run(files, timeout):
     t0 = time.monotonic()
     try:
-        p = subprocess.run([binary, "xrechnung", "validate", *files], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
+        verb = ["validate"] if os.path.basename(binary) == "xrechnung" else ["xrechnung", "validate"]
+        p = subprocess.run([binary, *verb, *files], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
         return p.returncode, time.monotonic() - t0
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - t0

@@ -192,19 +192,40 @@ public enum PDFInvoice {
                 tries += 1
                 from = hit + needle.count
                 let lo = max(0, hit - 1024), hi = min(bytes.count, hit + 1024)
-                let window = String(decoding: bytes[lo..<hi], as: UTF8.self)
-                guard let ef = window.range(of: "/EF") else { continue }
-                let rest = window[ef.upperBound...].prefix(200)
-                // "/F 12 0 R" or "/UF 12 0 R" inside the /EF dictionary
-                let scanner = Scanner(string: String(rest))
-                scanner.charactersToBeSkipped = .whitespacesAndNewlines
-                _ = scanner.scanString("<<")
-                _ = scanner.scanString("/UF") ?? scanner.scanString("/F")
-                if let n = scanner.scanInt(), n > 0, scanner.scanInt() != nil, scanner.scanString("R") != nil {
-                    return (name, n)
-                }
+                guard let ef = find(Array("/EF".utf8), in: Array(bytes[lo..<hi]), from: 0) else { continue }
+                // "/EF << /F 12 0 R >>" or "/UF 12 0 R", read on bytes (Foundation's Scanner
+                // crashed on a multi-byte character after the digits: found by fuzzing)
+                if let n = objectReference(in: bytes, from: lo + ef + 3, end: min(hi, lo + ef + 200)) { return (name, n) }
             }
         }
+        return nil
+    }
+
+    /// Parses `[<<] /F|/UF <number> <generation> R` at `from`; the object number, or nil.
+    static func objectReference(in bytes: [UInt8], from: Int, end: Int) -> Int? {
+        var i = from
+        func skipSpace() { while i < end, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 } }
+        func literal(_ s: String) -> Bool {
+            let u = Array(s.utf8)
+            guard i + u.count <= end, Array(bytes[i..<(i + u.count)]) == u else { return false }
+            i += u.count
+            return true
+        }
+        func number() -> Int? {
+            var v = 0, digits = 0
+            while i < end, bytes[i] >= 0x30, bytes[i] <= 0x39, digits < 9 { v = v * 10 + Int(bytes[i] - 0x30); i += 1; digits += 1 }
+            return digits > 0 ? v : nil
+        }
+        skipSpace()
+        _ = literal("<<")
+        skipSpace()
+        guard literal("/UF") || literal("/F") else { return nil }
+        skipSpace()
+        guard let n = number(), n > 0 else { return nil }
+        skipSpace()
+        guard number() != nil else { return nil }
+        skipSpace()
+        return literal("R") ? n : nil
         return nil
     }
 

@@ -331,8 +331,29 @@ enum TotalRules {
                     c.fail("BR-DEX-09", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) + Summe der Zahlungen Dritter (BT-DEX-002) sein.")
                 }
             }
-            if round2(due - rounding) != round2(with - paid) {
+            if c.isUBL, round2(due - rounding) != round2(with - paid) {
                 c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein, erwartet \(round2(with - paid + rounding)).")
+            }
+        }
+        if c.isCII {
+            // The CII artefact per summation, without rounding: D = G − P + R, or D = G + R without
+            // P, or D = G − P without R, or D = G without both ("without" = absent or zero);
+            // a missing due or grand total fails every clause.
+            for m in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
+                func value(_ name: String) -> Decimal? {
+                    let l = m.children(name)
+                    return l.count == 1 ? VATSchemeRules.decimal(l[0]) : nil
+                }
+                let d = value("DuePayableAmount"), g = value("GrandTotalAmount"), p = value("TotalPrepaidAmount"), r = value("RoundingAmount")
+                let noP = p.map { $0 == 0 } ?? true, noR = r.map { $0 == 0 } ?? true
+                var ok = false
+                if let d, let g {
+                    if let p, let r, d == g - p + r { ok = true }
+                    if let r, noP, d == g + r { ok = true }
+                    if let p, noR, d == g - p { ok = true }
+                    if noP, noR, d == g { ok = true }
+                }
+                if !ok { c.fail("BR-CO-16", m, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein.") }
             }
         }
     }

@@ -13,6 +13,12 @@ enum CardinalityRules {
         c.fail(rule, elements[max], de: "\(term) darf höchstens \(max == 1 ? "einmal" : "\(max)-mal") vorkommen, kommt aber \(elements.count)-mal vor.")
     }
 
+    /// PartyTaxScheme[TaxScheme/upper-case(ID) = 'VAT']/CompanyID (raw ID, upper-cased).
+    static func vatCompanyIDs(_ schemes: [XElement]) -> [XElement] {
+        schemes.filter { pts in pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { VATSchemeRules.isVAT($0.text, normalize: false) } }
+            .flatMap { $0.children("CompanyID") }
+    }
+
     static func ubl(_ c: RuleContext) {
         let r = c.root
         let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
@@ -33,8 +39,10 @@ enum CardinalityRules {
             atMost(c, "UBL-SR-10", s.all("PartyName", "Name"), at: s, "Der Handelsname des Verkäufers (BT-28)")
             atMost(c, "UBL-SR-11", s.all("PartyLegalEntity", "CompanyID"), at: s, "Die Registernummer des Verkäufers (BT-30)")
             let schemes = s.children("PartyTaxScheme")
-            atMost(c, "UBL-SR-12", schemes.filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") }, at: s, "Die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31)")
-            atMost(c, "UBL-SR-13", schemes.filter { $0.first("TaxScheme", "ID")?.normalizedText != "VAT" }.compactMap { $0.child("CompanyID") }, at: s, "Die Steuernummer des Verkäufers (BT-32)")
+            atMost(c, "UBL-SR-12", Self.vatCompanyIDs(schemes), at: s, "Die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31)")
+            // PartyTaxScheme[TaxScheme/upper-case(ID) != 'VAT']/CompanyID: the raw ID, any one differing
+            atMost(c, "UBL-SR-13", schemes.filter { pts in pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { !VATSchemeRules.isVAT($0.text, normalize: false) } }
+                .flatMap { $0.children("CompanyID") }, at: s, "Die Steuernummer des Verkäufers (BT-32)")
             atMost(c, "UBL-SR-14", s.all("PartyLegalEntity", "CompanyLegalForm"), at: s, "Die weiteren rechtlichen Informationen (BT-33)")
             atMost(c, "UBL-SR-42", schemes, 2, at: s, "Das Steuerschema des Verkäufers (PartyTaxScheme)")
         }
@@ -42,22 +50,34 @@ enum CardinalityRules {
             atMost(c, "UBL-SR-15", b.all("PartyLegalEntity", "RegistrationName"), at: b, "Der Name des Käufers (BT-44)")
             atMost(c, "UBL-SR-16", b.all("PartyIdentification", "ID"), at: b, "Die Kennung des Käufers (BT-46)")
             atMost(c, "UBL-SR-17", b.all("PartyLegalEntity", "CompanyID"), at: b, "Die Registernummer des Käufers (BT-47)")
-            atMost(c, "UBL-SR-18", b.children("PartyTaxScheme").filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") },
+            atMost(c, "UBL-SR-18", Self.vatCompanyIDs(b.children("PartyTaxScheme")),
                    at: b, "Die Umsatzsteuer-Identifikationsnummer des Käufers (BT-48)")
             atMost(c, "UBL-SR-40", b.all("PartyName", "Name"), at: b, "Der Handelsname des Käufers (BT-45)")
         }
-        if let p = r.child("PayeeParty") {
-            atMost(c, "UBL-SR-19", p.all("PartyName", "Name"), at: p, "Der Name des Zahlungsempfängers (BT-59)")
-            atMost(c, "UBL-SR-20", p.all("PartyIdentification", "ID").filter { $0.attribute("schemeID") != "SEPA" }, at: p, "Die Kennung des Zahlungsempfängers (BT-60)")
-            atMost(c, "UBL-SR-21", p.all("PartyLegalEntity", "CompanyID"), at: p, "Die Registernummer des Zahlungsempfängers (BT-61)")
+        for p in r.children("PayeeParty") {
+            // each of the three also asks that the payee's name differs from the seller's
+            // registration name (an XPath general comparison: false when either is missing)
+            let names = p.children("PartyName").flatMap { $0.children("Name") }.map(\.text)
+            let sellerNames = r.children("AccountingSupplierParty").flatMap { $0.children("Party") }.flatMap { $0.children("PartyLegalEntity") }
+                .flatMap { $0.children("RegistrationName") }.map(\.text)
+            let differs = names.contains { n in sellerNames.contains { $0 != n } }
+            let same = "Der Zahlungsempfänger (BG-10) wird nur angegeben, wenn er nicht der Verkäufer ist; sein Name (BT-59) muss sich vom Namen des Verkäufers (BT-27) unterscheiden."
+            let ids = p.children("PartyIdentification").flatMap { $0.children("ID") }.filter { $0.attribute("schemeID").map { $0.uppercased() != "SEPA" } ?? false }
+            for (rule, list, term) in [("UBL-SR-19", p.children("PartyName").flatMap { $0.children("Name") }, "Der Name des Zahlungsempfängers (BT-59)"),
+                                       ("UBL-SR-20", ids, "Die Kennung des Zahlungsempfängers (BT-60)"),
+                                       ("UBL-SR-21", p.children("PartyLegalEntity").flatMap { $0.children("CompanyID") }, "Die Registernummer des Zahlungsempfängers (BT-61)")] {
+                if list.count > 1 { atMost(c, rule, list, at: p, term) } else if !differs { c.fail(rule, p, de: same) }
+            }
         }
         if let t = r.child("TaxRepresentativeParty") {
             atMost(c, "UBL-SR-22", t.all("PartyName", "Name"), at: t, "Der Name des Steuervertreters (BT-62)")
-            atMost(c, "UBL-SR-23", t.children("PartyTaxScheme").filter { $0.first("TaxScheme", "ID")?.normalizedText == "VAT" }.compactMap { $0.child("CompanyID") },
-                   at: t, "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63)")
+            // UBL-SR-23 counts cac:Party/cac:PartyTaxScheme/cbc:CompanyID below TaxRepresentativeParty,
+            // a path that cannot occur there: the artefact never reports it, neither do we.
         }
         atMost(c, "UBL-SR-24", r.children("Delivery"), at: r, "Die Lieferinformation (BG-13)")
-        atMost(c, "UBL-SR-25", r.all("Delivery", "DeliveryParty", "PartyName"), at: r, "Der Name des Empfängers der Lieferung (BT-70)")
+        for d in r.children("Delivery") {
+            atMost(c, "UBL-SR-25", d.children("DeliveryParty").flatMap { $0.children("PartyName") }.flatMap { $0.children("Name") }, at: d, "Der Name des Empfängers der Lieferung (BT-70)")
+        }
         let means = r.children("PaymentMeans")
         for pm in means {
             atMost(c, "UBL-SR-26", pm.children("PaymentID"), at: pm, "Der Verwendungszweck (BT-83)")

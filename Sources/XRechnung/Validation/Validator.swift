@@ -249,7 +249,8 @@ public final class XRechnungValidator: Sendable {
     /// (the invoice is rejected). Measured against the official pipeline by duplicating each
     /// element of the monetary summation: TaxBasisTotal, GrandTotal, DuePayable, Rounding and
     /// TotalPrepaid break the EN 16931 transformation, LineTotal both; so do two BasisAmount or
-    /// CalculatedAmount in one VAT breakdown and two specification identifier parameters.
+    /// CalculatedAmount in one VAT breakdown and two specification identifier parameters; two net
+    /// prices in one line break the XRechnung transformation.
     static func runtimeErrors(_ ctx: RuleContext) -> [Finding] {
         guard ctx.isCII else { return ctx.findings }
         let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
@@ -259,6 +260,7 @@ public final class XRechnungValidator: Sendable {
             || headerTaxes.contains { $0.children("BasisAmount").count > 1 || $0.children("CalculatedAmount").count > 1 }
             || ctx.root.children("ExchangedDocumentContext").contains { $0.children("GuidelineSpecifiedDocumentContextParameter").count > 1 }
         let breaksXR = twice("LineTotalAmount")
+            || ctx.named("NetPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
         guard breaksEN || breaksXR else { return ctx.findings }
         var kept = ctx.findings.filter { f in
             let xr = ctx.catalogue.entries[f.rule]?.isXRechnung ?? false

@@ -84,7 +84,28 @@ enum Core {
         if inv.totals.withVAT == nil { c.fail("BR-14", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) fehlt.") }
         if inv.totals.due == nil { c.fail("BR-15", loc, de: "Der fällige Zahlungsbetrag (BT-115) fehlt.") }
         if inv.lines.isEmpty { c.fail("BR-16", loc, de: "Die Rechnung enthält keine Rechnungsposition (BG-25).") }
-        if let p = inv.payee, p.name.isBlank { c.fail("BR-17", loc, de: "Der Name des Zahlungsempfängers (BT-59) fehlt.") }
+        // BR-17 as bound: the payee has a name element and neither its name nor its identifiers
+        // equal the seller's (the payee is only given when it is someone else).
+        func texts(_ l: [XElement]) -> [String] { l.map(\.text) }
+        func shares(_ a: [String], _ b: [String]) -> Bool { a.contains { b.contains($0) } }
+        if ubl {
+            let seller = r.children("AccountingSupplierParty").flatMap { $0.children("Party") }
+            for p in r.children("PayeeParty") {
+                let names = texts(p.children("PartyName").flatMap { $0.children("Name") })
+                let ok = !names.isEmpty && !shares(names, texts(seller.flatMap { $0.children("PartyName") }.flatMap { $0.children("Name") }))
+                    && !shares(texts(p.children("PartyIdentification").flatMap { $0.children("ID") }), texts(seller.flatMap { $0.children("PartyIdentification") }.flatMap { $0.children("ID") }))
+                if !ok { c.fail("BR-17", p, de: "Der Name des Zahlungsempfängers (BT-59) fehlt, oder Name oder Kennung sind die des Verkäufers.") }
+            }
+        } else {
+            for p in c.named("PayeeTradeParty") {
+                let seller = p.parent?.parent?.children("ApplicableHeaderTradeAgreement").flatMap { $0.children("SellerTradeParty") } ?? []
+                let names = texts(p.children("Name"))
+                let ok = !names.isEmpty && !shares(names, texts(seller.flatMap { $0.children("Name") }))
+                    && !shares(texts(p.children("ID")), texts(seller.flatMap { $0.children("ID") }))
+                    && !shares(texts(p.children("SpecifiedLegalOrganization").flatMap { $0.children("ID") }), texts(seller.flatMap { $0.children("SpecifiedLegalOrganization") }.flatMap { $0.children("ID") }))
+                if !ok { c.fail("BR-17", p, de: "Der Name des Zahlungsempfängers (BT-59) fehlt, oder Name oder Kennung sind die des Verkäufers.") }
+            }
+        }
         if let t = inv.taxRepresentative {
             if t.name.isBlank { c.fail("BR-18", loc, de: "Der Name des Steuervertreters (BT-62) fehlt.") }
             if t.address == nil { c.fail("BR-19", loc, de: "Die Anschrift des Steuervertreters (BG-12) fehlt.") }

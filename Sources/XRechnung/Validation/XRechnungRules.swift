@@ -292,8 +292,14 @@ enum Peppol {
         if !hasProcess { c.fail("PEPPOL-EN16931-R001", r, de: "Die Prozesskennung (BT-23) fehlt, z. B. „urn:fdc:peppol.eu:2017:poacc:billing:01:1.0“.") }
         if let t = inv.taxCurrency, t == inv.currency { c.fail("PEPPOL-EN16931-R005", r, de: "Die Steuerwährung (BT-6) darf nur angegeben werden, wenn sie von der Rechnungswährung (BT-5) abweicht.") }
         if let e = c.firstEmptyLeaf { c.fail("PEPPOL-EN16931-R008", e, de: "Die Rechnung enthält leere Elemente (z. B. \(e.xpath)); leere Elemente bitte weglassen.") }
-        if inv.buyer.electronicAddress == nil { c.fail("PEPPOL-EN16931-R010", r, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
-        if inv.seller.electronicAddress == nil { c.fail("PEPPOL-EN16931-R020", r, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
+        // R010/R020 on each party element (no party, no finding): the address element must exist.
+        let buyers = c.isUBL ? r.children("AccountingCustomerParty").flatMap { $0.children("Party") } : Array(c.named("BuyerTradeParty"))
+        let sellers = c.isUBL ? r.children("AccountingSupplierParty").flatMap { $0.children("Party") } : Array(c.named("SellerTradeParty"))
+        func hasAddress(_ p: XElement) -> Bool {
+            c.isUBL ? !p.children("EndpointID").isEmpty : p.children("URIUniversalCommunication").contains { !$0.children("URIID").isEmpty }
+        }
+        for p in buyers where !hasAddress(p) { c.fail("PEPPOL-EN16931-R010", p, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
+        for p in sellers where !hasAddress(p) { c.fail("PEPPOL-EN16931-R020", p, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
             if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - percent(base * pct)) > slack {
                 c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(percent(base * pct))).")

@@ -526,7 +526,7 @@ final class ElementIndex {
         "TaxPointDate", "ParentLineID", "EmbeddedDocumentBinaryObject", "AttachmentBinaryObject",
         "ApplicableTradeSettlementFinancialCard", "CardAccount", "ReferenceTypeCode", "TaxExemptionReasonCode",
         "ExemptionReasonCode", "AppliedTradeAllowanceCharge", "DateTimeString", "Price", "PaymentMeans",
-        "InvoiceCurrencyCode", "DocumentCurrencyCode", "TaxCurrencyCode", "CreditNoteTypeCode", "SpecifiedTaxRegistration", "CategoryCode", "SpecifiedTradeSettlementPaymentMeans", "TaxRepresentativeParty", "SellerTaxRepresentativeTradeParty",
+        "InvoiceCurrencyCode", "DocumentCurrencyCode", "TaxCurrencyCode", "CreditNoteTypeCode", "SpecifiedTaxRegistration", "CategoryCode", "SpecifiedTradeSettlementPaymentMeans", "TaxRepresentativeParty", "SellerTaxRepresentativeTradeParty", "PayeeTradeParty", "BuyerTradeParty", "SellerTradeParty",
         "SpecifiedTradeSettlementHeaderMonetarySummation", "AllowanceCharge", "ApplicableHeaderTradeSettlement", "SpecifiedLineTradeSettlement",
     ]
     /// Plus the elements the CII data type rules look at by name.

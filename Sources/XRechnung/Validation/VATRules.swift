@@ -38,6 +38,7 @@ enum VATRules {
         let sellerTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
+        taxAmountRules(c)
         let ublCategories = c.isUBL ? UBLCategories(c) : nil
         let ciiCategories = c.isCII ? CIICategories(c) : nil
         for f in families {
@@ -92,13 +93,8 @@ enum VATRules {
                 if !unreachable, abs(base - expected) > 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).")
                 }
-                if let tax = b.taxAmount?.value {
-                    if f.rateMustBeZero {
-                        if tax != 0 { c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.") }
-                    } else if let rate, abs(tax - round2(percent(base * rate))) > 1 {
-                        // EN 16931 1.3.x accepts a deviation of up to one currency unit.
-                        c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage × \(rate) % sein, erwartet \(round2(percent(base * rate))).")
-                    }
+                if f.rateMustBeZero, b.taxAmount?.value != 0 {
+                    c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.")
                 }
                 let hasExemption = !b.exemptionReason.isBlank || !b.exemptionCode.isBlank
                 if f.exemptionRequired == true && !hasExemption {
@@ -134,6 +130,37 @@ enum VATRules {
             }
             if cats.contains("S") {
                 c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
+            }
+        }
+    }
+
+    /// BR-S-09, BR-AF-09, BR-AG-09 as bound: |BT-117| within one unit of round(|BT-116| × rate / 100)
+    /// to cents, with absolute values (a credit with negative amounts passes); a missing amount or
+    /// rate fails. UBL: per VAT-scheme subtotal category S, L, M; CII: per header tax with category
+    /// S (the CII artefact's L and M tests are `true()`).
+    static func taxAmountRules(_ c: RuleContext) {
+        func within(_ tax: Decimal?, _ base: Decimal?, _ rate: Decimal?) -> Bool {
+            guard let tax, let base, let rate else { return false }
+            let expected = round2(abs(base) * percent(rate))
+            return abs(tax) - 1 < expected && abs(tax) + 1 > expected
+        }
+        let d = VATSchemeRules.decimal
+        if c.isUBL {
+            for st in c.root.children("TaxTotal").flatMap({ $0.children("TaxSubtotal") }) {
+                for cat in st.children("TaxCategory") where VATSchemeRules.isVATScheme(cat) {
+                    for (code, prefix) in [("S", "BR-S"), ("L", "BR-AF"), ("M", "BR-AG")]
+                    where cat.children("ID").contains(where: { XElement.normalizeSpace($0.text) == code }) {
+                        if !within(d(st.child("TaxAmount")), d(st.child("TaxableAmount")), d(cat.child("Percent"))) {
+                            c.fail("\(prefix)-09", st, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein (auf eine Einheit genau).")
+                        }
+                    }
+                }
+            }
+        } else {
+            for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" && tax.children("CategoryCode").contains(where: { $0.text == "S" }) {
+                if !within(d(tax.child("CalculatedAmount")), d(tax.child("BasisAmount")), d(tax.child("RateApplicablePercent"))) {
+                    c.fail("BR-S-09", tax, de: "Der Steuerbetrag (BT-117) muss Bemessungsgrundlage (BT-116) × Steuersatz (BT-119) / 100 sein (auf eine Einheit genau).")
+                }
             }
         }
     }

@@ -39,6 +39,7 @@ enum VATRules {
         let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
         let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
         taxAmountRules(c)
+        standardRateBase(c)
         let ublCategories = c.isUBL ? UBLCategories(c) : nil
         let ciiCategories = c.isCII ? CIICategories(c) : nil
         for f in families {
@@ -89,7 +90,7 @@ enum VATRules {
                 // The CII artefact binds BR-AF-08/BR-AG-08 to the tax element and reads the rate
                 // from its parent (`../ram:RateApplicablePercent`), which is always empty: they
                 // never fire there, and neither do we.
-                let unreachable = c.isCII && (f.code == "L" || f.code == "M")
+                let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S"  // S: standardRateBase
                 if !unreachable, abs(base - expected) > 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).")
                 }
@@ -130,6 +131,63 @@ enum VATRules {
             }
             if cats.contains("S") {
                 c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
+            }
+        }
+    }
+
+    /// BR-S-08 as bound. UBL, per VAT-scheme subtotal category S and each of its rates (none: the
+    /// rule holds): some line or allowance/charge has category S at that rate, and the taxable
+    /// amount is within one unit of the lines' net amounts + charges − allowances at that rate.
+    /// CII, per header tax S and its rate: BasisAmount equals the sum of line totals, charges and
+    /// allowances at that rate, each rounded to cents, exactly.
+    static func standardRateBase(_ c: RuleContext) {
+        let d = VATSchemeRules.decimal
+        func hasS(_ cats: [XElement], _ child: String, rate: Decimal) -> Bool {
+            cats.contains { $0.children(child).contains { XElement.normalizeSpace($0.text) == "S" } } && cats.contains { $0.children("Percent").contains { d($0) == rate } }
+        }
+        let fail = "Die Bemessungsgrundlage (BT-116) des Normalsatzes muss Summe der Positionen − Nachlässe + Zuschläge mit diesem Satz sein."
+        if c.isUBL {
+            let lines = c.root.children.filter { $0.name == "InvoiceLine" || $0.name == "CreditNoteLine" }
+            let acs = c.root.children("AllowanceCharge")
+            for st in c.root.children("TaxTotal").flatMap({ $0.children("TaxSubtotal") }) {
+                for cat in st.children("TaxCategory") where VATSchemeRules.isVATScheme(cat) && cat.children("ID").contains(where: { XElement.normalizeSpace($0.text) == "S" }) {
+                    for rate in cat.children("Percent").compactMap(d) {
+                        let l = lines.filter { hasS($0.children("Item").flatMap { $0.children("ClassifiedTaxCategory") }, "ID", rate: rate) }
+                        func indicator(_ ac: XElement) -> Bool? {
+                            let v = ac.children("ChargeIndicator").map { XElement.normalizeSpace($0.text) }
+                            if v.contains(where: { $0 == "true" || $0 == "1" }) { return true }
+                            if v.contains(where: { $0 == "false" || $0 == "0" }) { return false }
+                            return nil
+                        }
+                        let a = acs.filter { hasS($0.children("TaxCategory"), "ID", rate: rate) }
+                        let anyUse = !l.isEmpty || c.named("AllowanceCharge").contains { hasS($0.children("TaxCategory"), "ID", rate: rate) }
+                        let total = l.compactMap { d($0.child("LineExtensionAmount")) }.reduce(0, +)
+                            + a.filter { indicator($0) == true }.compactMap { d($0.child("Amount")) }.reduce(0, +)
+                            - a.filter { indicator($0) == false }.compactMap { d($0.child("Amount")) }.reduce(0, +)
+                        let ok = anyUse && (d(st.child("TaxableAmount")).map { $0 - 1 < total && $0 + 1 > total } ?? false)
+                        if !ok { c.fail("BR-S-08", st, de: fail) }
+                    }
+                }
+            }
+        } else {
+            let lineSettlements = c.named("SpecifiedLineTradeSettlement")
+            let acs = c.named("SpecifiedTradeAllowanceCharge").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
+            for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
+                for _ in tax.children("CategoryCode").filter({ $0.text == "S" }) {
+                    for rate in tax.children("RateApplicablePercent").compactMap(d) {
+                        func atRate(_ taxes: [XElement]) -> Bool {
+                            taxes.contains { $0.children("CategoryCode").contains { $0.text == "S" } } && taxes.contains { $0.children("RateApplicablePercent").contains { d($0) == rate } }
+                        }
+                        let lines = lineSettlements.filter { atRate($0.children("ApplicableTradeTax")) }
+                            .flatMap { $0.children("SpecifiedTradeSettlementLineMonetarySummation") }.compactMap { d($0.child("LineTotalAmount")) }.reduce(0, +)
+                        func acSum(_ charge: Bool) -> Decimal {
+                            acs.filter { ac in ac.children("ChargeIndicator").flatMap { $0.children("Indicator") }.contains { ["true", "1"].contains(XElement.normalizeSpace($0.text)) == charge }
+                                && atRate(ac.children("CategoryTradeTax")) }.compactMap { d($0.child("ActualAmount")) }.reduce(0, +)
+                        }
+                        let expected = round2(lines) + round2(acSum(true)) - round2(acSum(false))
+                        if !tax.children("BasisAmount").contains(where: { d($0) == expected }) { c.fail("BR-S-08", tax, de: fail) }
+                    }
+                }
             }
         }
     }

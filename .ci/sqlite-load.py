@@ -114,4 +114,7 @@ for kind in ["anmeldung", "entwurf", "absenden", "zahlung", "rechnung"]:
 for k, v in errors.items():
     for x in v[:3]: print("  Fehler", k, x)
 print(f"SQLite-Last {SECONDS:.0f} s: {sum(len(v) for v in times.values())} Anfragen, {total5} Antworten 5xx")
-sys.exit(1 if total5 else 0)
+# every kind must have written something, or the load measured nothing for it
+idle = [k for k in ["anmeldung", "entwurf", "absenden", "zahlung", "rechnung"] if not any(200 <= st < 400 for st in statuses.get(k, {}))]
+if idle: print("Keine erfolgreichen Schreibvorgänge für:", ", ".join(idle))
+sys.exit(1 if total5 or idle else 0)

@@ -252,7 +252,15 @@ public final class XRechnungValidator: Sendable {
     /// CalculatedAmount in one VAT breakdown and two specification identifier parameters; two net
     /// prices in one line break the XRechnung transformation.
     static func runtimeErrors(_ ctx: RuleContext) -> [Finding] {
-        guard ctx.isCII else { return ctx.findings }
+        guard ctx.isCII else {
+            // UBL: BR-06/BR-07 normalise the seller's and buyer's registration name; two of them
+            // (two PartyLegalEntity) stop the EN 16931 transformation (measured).
+            let names = ["AccountingSupplierParty", "AccountingCustomerParty"].contains { party in
+                ctx.root.children(party).flatMap { $0.children("Party") }.flatMap { $0.children("PartyLegalEntity") }
+                    .flatMap { $0.children("RegistrationName") }.count > 1
+            }
+            return names ? dropped(ctx, breaksEN: true, breaksXR: false, at: ctx.root.xpath) : ctx.findings
+        }
         let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
         func twice(_ name: String) -> Bool { sums.contains { $0.children(name).count > 1 } }
         let headerTaxes = ctx.named("ApplicableTradeTax").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
@@ -262,11 +270,16 @@ public final class XRechnungValidator: Sendable {
         let breaksXR = twice("LineTotalAmount")
             || ctx.named("NetPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
         guard breaksEN || breaksXR else { return ctx.findings }
+        return dropped(ctx, breaksEN: breaksEN, breaksXR: breaksXR, at: sums.first?.xpath ?? "/")
+    }
+
+    /// The findings without those of the transformation(s) that stopped, plus the runtime error.
+    static func dropped(_ ctx: RuleContext, breaksEN: Bool, breaksXR: Bool, at location: String) -> [Finding] {
         var kept = ctx.findings.filter { f in
             let xr = ctx.catalogue.entries[f.rule]?.isXRechnung ?? false
             return xr ? !breaksXR : !breaksEN
         }
-        kept.append(Finding(rule: "XSLT-RUNTIME-ERROR", severity: .error, location: sums.first?.xpath ?? "/",
+        kept.append(Finding(rule: "XSLT-RUNTIME-ERROR", severity: .error, location: location,
                             messageDE: "Ein Feld, das nur einmal vorkommen darf (z. B. eine Summe, ein Betrag der Umsatzsteueraufschlüsselung oder die Spezifikationskennung), ist mehrfach angegeben. Die amtlichen Prüfregeln brechen daran ab; die Rechnung wird nicht angenommen. Bitte geben Sie jedes dieser Felder genau einmal an.",
                             messageEN: "A total of the invoice is given more than once; the official rules stop at it and the invoice is rejected."))
         return kept

@@ -176,21 +176,3 @@ struct M020CreateAuditCheckpoints: AsyncMigration {
         try await sql.drop(table: AuditCheckpoints.table).run()
     }
 }
-
-/// Writes a checkpoint every `interval` in `serve` (only when the chain grew). With several
-/// instances each may write one; they sign the same head and `verify` accepts all of them.
-struct AuditCheckpointWorker: LifecycleHandler {
-    let interval: TimeAmount
-    final class Box: @unchecked Sendable { var task: RepeatedTask? }
-    let box = Box()
-
-    func didBootAsync(_ app: Application) async throws {
-        box.task = app.eventLoopGroup.next().scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-            app.eventLoopGroup.next().makeFutureWithTask {
-                do { try await AuditCheckpoints.write(app) } catch { app.logger.warning("Audit-Prüfpunkt: \(error)") }
-            }
-        }
-    }
-
-    func shutdownAsync(_ app: Application) async { box.task?.cancel() }
-}

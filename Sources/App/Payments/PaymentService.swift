@@ -392,24 +392,3 @@ enum PaymentService {
     }
 }
 
-/// Runs the payment sweep and the webhook delivery every few seconds in every instance.
-struct PaymentWorker: LifecycleHandler {
-    let interval: TimeAmount
-    final class Box: @unchecked Sendable { var task: RepeatedTask? }
-    let box = Box()
-
-    func didBootAsync(_ app: Application) async throws {
-        box.task = app.eventLoopGroup.next().scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-            app.eventLoopGroup.next().makeFutureWithTask {
-                do {
-                    try await PaymentService.sweep(app: app)
-                    try await PaymentService.deliverWebhooks(app: app)
-                } catch {
-                    app.logger.warning("Zahlungs-Job: \(error)")
-                }
-            }
-        }
-    }
-
-    func shutdownAsync(_ app: Application) async { box.task?.cancel() }
-}

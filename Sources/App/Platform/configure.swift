@@ -134,8 +134,14 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     // payment expiry, status polls and webhooks run in every instance (rows claimed with SKIP LOCKED);
     // tests call the same functions directly
     if app.environment != .testing {
-        app.lifecycle.use(PaymentWorker(interval: .seconds(5)))
-        app.lifecycle.use(AuditCheckpointWorker(interval: .minutes(Int64(config.auditCheckpointMinutes))))
+        app.lifecycle.use(RepeatingJob(name: "Zahlungs-Job", interval: .seconds(5)) { app in
+            try await PaymentService.sweep(app: app)
+            try await PaymentService.deliverWebhooks(app: app)
+        })
+        // a checkpoint only when the chain grew; several instances sign the same head, verify accepts all
+        app.lifecycle.use(RepeatingJob(name: "Audit-Prüfpunkt", interval: .minutes(Int64(config.auditCheckpointMinutes))) { app in
+            try await AuditCheckpoints.write(app)
+        })
     }
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))

@@ -26,7 +26,7 @@ let package = Package(
         // Pure domain value types: no Vapor, no I/O.
         .target(name: "RathausCore"),
         // Zuständigkeitsfinder: German search, places, responsibility resolution, opening hours (in memory).
-        .target(name: "Finder", dependencies: ["RathausCore"]),
+        .target(name: "Finder", dependencies: ["RathausCore"], resources: [.copy("Resources")]),
         // Declarative forms of the online services: validation, conditions, repeating groups, fees. No Vapor.
         .target(name: "Forms", dependencies: ["RathausCore"]),
         // libxml2 (Debian: libxml2-dev) for well-formedness and XSD validation only.
@@ -63,7 +63,7 @@ let package = Package(
         // Paths of the committed fixtures (Tests/Fixtures) and of the optional whole corpora.
         .target(name: "TestFixtures", path: "Tests/TestFixtures"),
         .testTarget(name: "RathausCoreTests", dependencies: ["RathausCore", "TestFixtures"]),
-        .testTarget(name: "FinderTests", dependencies: ["Finder"]),
+        .testTarget(name: "FinderTests", dependencies: ["Finder", "TestFixtures"]),
         .testTarget(name: "XRechnungTests", dependencies: ["XRechnung", "TestFixtures"]),
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import Foundation
 import RathausCore
 
 /// One LeiKa service of the catalogue.
@@ -40,25 +41,45 @@ public enum LeikaCatalogue {
         "99027002", "99059001", "99036008", "99012008", "99049001", "99001001", "99036009",
     ]
 
-    /// Everyday words for official names. Query words on the left are read as the right side.
-    public static let synonyms: [(String, String)] = [
-        ("Perso", "Personalausweis"), ("Ausweis", "Personalausweis"), ("ID-Karte", "Personalausweis"),
-        ("Ummeldung", "Wohnsitz Anmeldung"), ("Umzug", "Wohnsitz Anmeldung"), ("umziehen", "Wohnsitz Anmeldung"),
-        ("Wohnung anmelden", "Wohnsitz Anmeldung"), ("Auto", "Kraftfahrzeug"), ("Kfz", "Kraftfahrzeug"), ("PKW", "Kraftfahrzeug"),
-        ("Auto anmelden", "Kraftfahrzeug Zulassung"), ("Kennzeichen", "Kraftfahrzeugkennzeichen"), ("Pass", "Reisepass"),
-        ("Heirat", "Eheschließung"), ("heiraten", "Eheschließung"), ("Gewerbeanmeldung", "Gewerbe Anmeldung"),
-        ("Bauantrag", "Baugenehmigung"), ("Müll", "Abfall"), ("Hundemarke", "Hundesteuer"),
-    ]
+    /// Everyday words for official names (`Resources/synonyme.tsv`). Query words on the left are read as the right side.
+    public static let synonyms: [(String, String)] = Vocabulary.pairs("synonyme")
 
-    /// Search documents for the catalogue: title = service name; extra = OZG service, Lebenslage.
-    public static func documents(_ services: [CatalogueService]) -> [SearchDocument] {
-        services.enumerated().map { i, s in
+    /// Everyday words per key prefix (`Resources/stichwoerter.tsv`).
+    public static let keywords: [(String, String)] = Vocabulary.pairs("stichwoerter")
+
+    /// Search documents for the catalogue: title = service name; keywords = everyday words of its
+    /// object (and Verrichtung); extra = OZG service, Lebenslage.
+    public static func documents(_ services: [CatalogueService], keywords: [(String, String)] = keywords) -> [SearchDocument] {
+        var byPrefix: [String: [String]] = [:]
+        for (k, words) in keywords { byPrefix[k, default: []].append(words) }
+        return services.enumerated().map { i, s in
             var boost = 0.0
             if commonObjects.contains(String(s.key.value.prefix(8))) { boost += 1.0 }
             if ResponsibilityResolver.kind(forTypisierung: s.typisierung) == .executedLocally { boost += 0.2 }
             // the plain object ("Personalausweis") before its many special cases
             if s.key.value.hasSuffix("000000") { boost += 0.1 }
-            return SearchDocument(id: i, title: s.name, extra: [s.ozgName, s.lebenslage], boost: boost)
+            let k = s.key.value
+            let words = (byPrefix[String(k.prefix(8))] ?? []) + (byPrefix[String(k.prefix(11))] ?? []) + (byPrefix[k] ?? [])
+            return SearchDocument(id: i, title: s.name, keywords: words, extra: [s.ozgName, s.lebenslage], boost: boost)
+        }
+    }
+}
+
+/// Tab-separated vocabulary files shipped with the library; `#` starts a comment line.
+public enum Vocabulary {
+    public static func pairs(_ name: String) -> [(String, String)] {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "tsv", subdirectory: "Resources")
+                ?? Bundle.module.url(forResource: name, withExtension: "tsv"),
+              let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return parse(text)
+    }
+
+    public static func parse(_ text: String) -> [(String, String)] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            if line.hasPrefix("#") { return nil }
+            let cols = line.split(separator: "\t", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count == 2, !cols[0].isEmpty, !cols[1].isEmpty else { return nil }
+            return (cols[0], cols[1])
         }
     }
 }

@@ -132,7 +132,11 @@ public struct AttachmentLimits: Codable, Sendable, Hashable {
 /// An online service as the state publishes it: versioned data, not code.
 public struct ServiceDefinition: Codable, Sendable, Hashable {
     public var slug: String
+    /// The LeiKa key the service is filed under (the responsible office is resolved for it).
     public var leika: String
+    /// Further LeiKa keys the service serves: "Hund anmelden" is Hundesteuer Festsetzung and
+    /// Hundehaltung Anmeldung. The finder offers the service for any of them.
+    public var relatedLeika: [String]?
     public var version: Int
     public var title: LocalizedText
     public var summary: LocalizedText
@@ -146,4 +150,10 @@ public struct ServiceDefinition: Codable, Sendable, Hashable {
     /// Documents the applicant must have ready, as a list for the service page.
     public var documents: [LocalizedText]?
     public var form: FormDefinition
+
+    /// Every LeiKa key the service serves, the main one first, without repeats.
+    public var allLeika: [String] {
+        var seen = Set<String>()
+        return ([leika] + (relatedLeika ?? [])).filter { seen.insert($0).inserted }
+    }
 }

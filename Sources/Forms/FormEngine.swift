@@ -250,24 +250,7 @@ public struct FormEngine: Sendable {
     // MARK: value helpers
 
     /// "TT.MM.JJJJ", "T.M.JJJJ" or "JJJJ-MM-TT" → "JJJJ-MM-TT" when it is a real calendar day.
-    public static func isoDate(_ raw: String) -> String? {
-        let s = raw.trimmingCharacters(in: .whitespaces)
-        var y = 0, m = 0, d = 0
-        let dot = s.split(separator: ".", omittingEmptySubsequences: false)
-        let dash = s.split(separator: "-", omittingEmptySubsequences: false)
-        if dot.count == 3, dot[2].count == 4, (1...2).contains(dot[0].count), (1...2).contains(dot[1].count),
-           let dd = Int(dot[0]), let mm = Int(dot[1]), let yy = Int(dot[2]), dot.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }) {
-            (y, m, d) = (yy, mm, dd)
-        } else if dash.count == 3, dash[0].count == 4, dash[1].count == 2, dash[2].count == 2,
-                  let yy = Int(dash[0]), let mm = Int(dash[1]), let dd = Int(dash[2]), dash.allSatisfy({ $0.allSatisfy(\.isASCIIDigit) }) {
-            (y, m, d) = (yy, mm, dd)
-        } else { return nil }
-        guard y >= 1850, y <= 2200, (1...12).contains(m) else { return nil }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        guard (1...days).contains(d) else { return nil }
-        return String(format: "%04d-%02d-%02d", y, m, d)
-    }
+    public static func isoDate(_ raw: String) -> String? { CalendarDay.iso(raw) }
 
     public static func germanDate(_ iso: String) -> String {
         let p = iso.split(separator: "-")

@@ -35,6 +35,10 @@ final class TenantIsolationTests: XCTestCase {
         // the test provider's pages need the secret provider reference
         "POST /bezahlen/rueckmeldung/test", "GET /bezahlen/test/:ref", "POST /bezahlen/test/:ref",
         "GET /api/v1/antraege",                                // scoped list, checked separately below
+        // the provider's page and the legal pages every public site has; the accessibility
+        // feedback is a public mailbox (stored and mailed to the operator)
+        "GET /ueber", "GET /impressum", "GET /datenschutz", "GET /barrierefreiheit", "GET /leichte-sprache", "GET /gebaerdensprache",
+        "POST /barrierefreiheit/rueckmeldung",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object

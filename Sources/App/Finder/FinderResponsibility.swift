@@ -34,4 +34,14 @@ struct FinderResponsibility: ResponsibilityResolving {
         let snap = try await req.finderSnapshot()
         return snap.areaIndex[ars].map { snap.areas[Int($0)].name } ?? ars
     }
+
+    func findPlace(_ text: String, on req: Request) async throws -> PlaceLookup {
+        let snap = try await req.finderSnapshot()
+        func candidate(_ p: Place) -> PlaceCandidate { PlaceCandidate(ars: p.ars, name: p.name, kreis: p.kreis) }
+        switch snap.places.find(text) {
+        case .none: return .none
+        case .one(let p): return .one(candidate(p))
+        case .several(let list): return .several(list.map(candidate))
+        }
+    }
 }

@@ -21,7 +21,11 @@ struct FinderWebController {
         t.post("zustaendigkeiten", ":id", "loeschen", use: deleteEntry)
     }
 
-    struct ServiceLink: Encodable { var key: String; var name: String; var typisierung: String; var link: String }
+    struct ServiceLink: Encodable {
+        var key: String; var name: String; var typisierung: String; var link: String
+        /// The online service for this key at the chosen place, when the responsible tenant offers one.
+        var online: OnlineLink? = nil
+    }
     struct CandidateLink: Encodable { var name: String; var kreis: String; var link: String }
     struct HoursRow: Encodable { var day: String; var times: String }
     struct OfficeView: Encodable {
@@ -119,6 +123,21 @@ struct FinderWebController {
         }
         guard let area else { return view }
         let now = Date()
+        // every listed service with its online offer at this place: a search for "Hund" shows
+        // Hundesteuer and Hundehaltung together, each with the service that handles it
+        let offers = try await OnlineServiceCatalogue.byLeika(on: req.db)
+        let placeARS = snap.areas[Int(area)].ars
+        func onlineLink(_ service: Int32) async throws -> OnlineLink? {
+            let r = snap.resolver.resolve(service: service, area: area, role: .responsible)
+            guard r.office >= 0,
+                  let offer = try await OnlineServiceCatalogue.offering(leika: snap.catalogue.services[Int(service)].key.value,
+                                                                         tenant: snap.offices[Int(r.office)].tenantARS, index: offers, on: req.db) else { return nil }
+            return OnlineLink(title: offer.title, link: "/onlinedienste/\(offer.slug)?ars=\(placeARS)")
+        }
+        for i in view.services.indices {
+            if let idx = snap.catalogue.index[view.services[i].key] { view.services[i].online = try await onlineLink(idx) }
+            view.services[i].link = link(key: view.services[i].key, ars: placeARS)
+        }
         let list = FinderService.resolve(snap, service: service, area: area, now: now)
         let responsible = snap.resolver.resolve(service: service, area: area, role: .responsible)
         let contact = snap.resolver.resolve(service: service, area: area, role: .contact)
@@ -131,10 +150,7 @@ struct FinderWebController {
             contact: contact.office >= 0 && !contact.isDefault ? Self.officeView(snap.offices[Int(contact.office)], area: snap.areas[Int(contact.area)].name, isDefault: false, now: now) : nil,
             texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
             path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
-        if responsible.office >= 0,
-           let offer = try await OnlineServiceCatalogue.offering(leika: s.key.value, tenant: snap.offices[Int(responsible.office)].tenantARS, on: req.db) {
-            view.result?.online = OnlineLink(title: offer.title, link: "/onlinedienste/\(offer.slug)?ars=\(snap.areas[Int(area)].ars)")
-        }
+        view.result?.online = try await onlineLink(service)
         return view
     }
 

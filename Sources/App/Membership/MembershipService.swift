@@ -19,6 +19,20 @@ struct NoticeInput: Content { var kuendigungZum: String?; var begruendung: Strin
 /// All membership and survey state changes go through here: validation, the state machine,
 /// the change and its audit entry in one transaction.
 enum MembershipService {
+    /// Members on `today`: approved (or under notice) and effective — a membership "wirksam ab
+    /// 01.01.2027" counts from that day, one under notice until the day it ends.
+    static func currentMemberCount(on db: any Database, today: String = BusinessDate.today()) async throws -> Int {
+        let rows = try await Membership.query(on: db).filter(\.$status ~~ ["member", "notice_given"]).all()
+        return rows.filter { isEffective($0, today: today) }.count
+    }
+
+    static func isEffective(_ m: Membership, today: String = BusinessDate.today()) -> Bool {
+        guard m.status == "member" || m.status == "notice_given" else { return false }
+        if let from = m.effectiveFrom, from > today { return false }
+        if let until = m.effectiveUntil, until <= today { return false }
+        return true
+    }
+
     static func membership(of ars: String, on db: any Database) async throws -> Membership? {
         try await Membership.query(on: db).filter(\.$tenantARS == ars).first()
     }

@@ -128,10 +128,11 @@ struct OnlineServiceController {
     // MARK: public pages
 
     struct ListRow: Encodable { var slug: String; var title: String; var summary: String; var leika: String; var offered: Bool; var office: String; var link: String }
-    struct ListView: Encodable { var rows: [ListRow]; var ars: String; var place: String; var hasPlace: Bool }
+    struct ListView: Encodable { var rows: [ListRow]; var ars: String; var place: String; var hasPlace: Bool; var choice: PlaceChoice }
 
     @Sendable func list(req: Request) async throws -> Response {
-        let ars = (req.queryParams["ars"] ?? "").trimmingCharacters(in: .whitespaces)
+        let choice = try await PlaceChoice.from(req)
+        let ars = choice.ars
         var rows: [ListRow] = []
         var place = ""
         for v in try await OnlineServiceCatalogue.latest(on: req.db) {
@@ -146,7 +147,13 @@ struct OnlineServiceController {
             }
             rows.append(row)
         }
-        return try await req.render("onlinedienste/liste", title: req.t("os_list_title"), ListView(rows: rows, ars: ars, place: place, hasPlace: !place.isEmpty))
+        // offered services first once the place is known
+        if !ars.isEmpty { rows.sort { $0.offered && !$1.offered } }
+        let view = ListView(rows: rows, ars: ars, place: place, hasPlace: !place.isEmpty, choice: choice)
+        if let e = choice.error {
+            return try await req.render("onlinedienste/liste", title: req.t("os_list_title"), view, errors: [FieldError(field: "ort", message: e)], status: .unprocessableEntity)
+        }
+        return try await req.render("onlinedienste/liste", title: req.t("os_list_title"), view)
     }
 
     struct PageView: Encodable {
@@ -155,6 +162,7 @@ struct OnlineServiceController {
         var online: Bool; var office: ResolvedOffice?; var localText: String; var contact: String
         var loggedIn: Bool; var trustOK: Bool; var hasConsent: Bool; var prefillPossible: Bool
         var loginLink: String; var guests: Bool; var guestSent: Bool; var guestEmail: String
+        var choice = PlaceChoice()
     }
 
     static func feeText(_ d: ServiceDefinition, activation: ServiceActivation?) -> String {
@@ -169,15 +177,16 @@ struct OnlineServiceController {
 
     @Sendable func page(req: Request) async throws -> Response {
         let slug = req.parameters.get("slug") ?? ""
-        let ars = (req.queryParams["ars"] ?? "").trimmingCharacters(in: .whitespaces)
-        let a: Availability
-        do { a = try await Self.availability(slug, placeARS: ars.isEmpty ? nil : ars, req: req) } catch let e as AppError where e.status != .notFound {
-            // an unknown place: show the page without place and say why
-            let plain = try await Self.availability(slug, placeARS: nil, req: req)
-            return try await req.render("onlinedienste/dienst", title: plain.definition.title.text(req.lang.rawValue), try await view(req, plain, ars: ""),
-                                        errors: [FieldError(field: "ars", message: e.messageDE)], status: e.status)
+        let choice = try await PlaceChoice.from(req)
+        let a = try await Self.availability(slug, placeARS: choice.ars.isEmpty ? nil : choice.ars, req: req)
+        var v = try await view(req, a, ars: choice.ars)
+        v.choice = choice
+        if let e = choice.error {
+            // an unknown place: the page without place, the field keeps what was typed, and why
+            return try await req.render("onlinedienste/dienst", title: a.definition.title.text(req.lang.rawValue), v,
+                                        errors: [FieldError(field: "ort", message: e)], status: .unprocessableEntity)
         }
-        return try await req.render("onlinedienste/dienst", title: a.definition.title.text(req.lang.rawValue), try await view(req, a, ars: ars), form: true)
+        return try await req.render("onlinedienste/dienst", title: a.definition.title.text(req.lang.rawValue), v, form: true)
     }
 
     func view(_ req: Request, _ a: Availability, ars: String) async throws -> PageView {
@@ -197,7 +206,8 @@ struct OnlineServiceController {
                         contact: a.activation?.contact ?? "", loggedIn: me != nil, trustOK: (me?.trustLevel ?? .basisregistrierung) >= required,
                         hasConsent: consent, prefillPossible: d.form.allFields.contains { $0.field.prefill != nil },
                         loginLink: "/konto/anmelden?weiter=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"),
-                        guests: d.guestsAllowed == true && required == .basisregistrierung, guestSent: req.queryParams["link"] == "gesendet", guestEmail: "")
+                        guests: d.guestsAllowed == true && required == .basisregistrierung, guestSent: req.queryParams["link"] == "gesendet", guestEmail: "",
+                        choice: PlaceChoice(text: a.responsibility?.placeName ?? "", ars: ars, name: a.responsibility?.placeName ?? ""))
     }
 
     /// Starts a draft for the signed-in person at the office that receives this service's

@@ -113,7 +113,8 @@ enum OnlineServiceCatalogue {
         if d.slug.isEmpty || d.slug.count > 60 || !d.slug.allSatisfy({ ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }) {
             out.append("Die Kurzbezeichnung (slug) besteht aus Kleinbuchstaben, Ziffern und Bindestrichen, höchstens 60 Zeichen.")
         }
-        if (try? LeiKaKey(d.leika)) == nil { out.append("Der LeiKa-Schlüssel „\(d.leika)“ ist ungültig.") }
+        for k in d.allLeika where (try? LeiKaKey(k)) == nil { out.append("Der LeiKa-Schlüssel „\(String(k.prefix(40)))“ ist ungültig (14 Ziffern).") }
+        if (d.relatedLeika ?? []).count > 20 { out.append("Höchstens 20 weitere LeiKa-Schlüssel je Onlinedienst.") }
         if TrustLevel(rawValue: d.trustLevel) == nil { out.append("Das Vertrauensniveau muss basisregistrierung, substanziell oder hoch sein.") }
         if d.form.steps.isEmpty { out.append("Das Formular hat keinen Schritt.") }
         var ids = Set<String>()
@@ -160,23 +161,50 @@ enum OnlineServiceCatalogue {
         }
     }
 
-    /// The shipped services (Resources/onlinedienste), published once on first start.
+    /// The shipped services (Resources/onlinedienste): published on first start; a shipped file
+    /// that changed since is published as the next version on the next start, but only while the
+    /// newest version is still the shipped one — a version the Land published itself is never
+    /// overwritten by an update of the software.
     static func seed(_ app: Application) async throws {
-        guard try await ServiceVersion.query(on: app.db).count() == 0 else { return }
         let dir = Bundle.module.bundleURL.appendingPathComponent("Resources/onlinedienste")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
         for f in files {
             let d = try JSONDecoder().decode(ServiceDefinition.self, from: Data(contentsOf: dir.appendingPathComponent(f)))
-            _ = try await publish(d, by: "system:katalog", actorID: nil, on: app.db)
+            if let current = try await latest(d.slug, on: app.db) {
+                guard current.publishedBy == shippedBy, var published = try? current.decoded() else { continue }
+                published.version = d.version
+                if published == d { continue }
+            }
+            // two instances starting at once: the unique (slug, version) index lets one win
+            do { _ = try await publish(d, by: shippedBy, actorID: nil, on: app.db) } catch {
+                app.logger.warning("Onlinedienst \(d.slug) nicht veröffentlicht: \(String(describing: error).prefix(200))")
+            }
         }
     }
 
-    /// The service a tenant offers online for a LeiKa key (the finder links to it).
+    static let shippedBy = "system:katalog"
+
+    /// The newest version of every service by each LeiKa key it serves (main and related keys).
+    static func byLeika(on db: any Database) async throws -> [String: [ServiceVersion]] {
+        var out: [String: [ServiceVersion]] = [:]
+        for v in try await latest(on: db) {
+            guard let d = try? v.decoded() else { continue }
+            for k in d.allLeika { out[k, default: []].append(v) }
+        }
+        return out
+    }
+
+    /// The service a tenant offers online for a LeiKa key (the finder links to it): any service
+    /// that declares the key, switched on by that tenant.
     static func offering(leika: String, tenant: String, on db: any Database) async throws -> ServiceVersion? {
-        let versions = try await ServiceVersion.query(on: db).filter(\.$leika == leika).sort(\.$version, .descending).all()
-        guard let newest = versions.first else { return nil }
-        let active = try await ServiceActivation.query(on: db).filter(\.$tenantARS == tenant).filter(\.$slug == newest.slug).filter(\.$active == true).first()
-        return active == nil ? nil : newest
+        try await offering(leika: leika, tenant: tenant, index: byLeika(on: db), on: db)
+    }
+
+    static func offering(leika: String, tenant: String, index: [String: [ServiceVersion]], on db: any Database) async throws -> ServiceVersion? {
+        guard let candidates = index[leika], !candidates.isEmpty else { return nil }
+        let active = try await ServiceActivation.query(on: db).filter(\.$tenantARS == tenant)
+            .filter(\.$slug ~~ candidates.map(\.slug)).filter(\.$active == true).all()
+        return candidates.first { c in active.contains { $0.slug == c.slug } }
     }
 
     /// Fee in cents for an activation: the tenant's local fixed fee when set, else the state's rule.

@@ -65,7 +65,7 @@ extension Request {
         let nav = Nav(operatorArea: can(.surveyManage), overview: can(.overviewView), audit: can(.auditView),
                       tenantHome: tenantHome)
         return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, citizen: citizen, nav: nav,
-                    csrf: (form || user != nil || citizen != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: url.path,
+                    csrf: (form || user != nil || citizen != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: Self.backLink(url),
                     otherLang: lang == .de ? "en" : "de", errors: errors, hasErrors: !errors.isEmpty,
                     errorField: errors.first?.field ?? "", errorMessage: errors.first?.message ?? "", content: content)
     }
@@ -83,5 +83,16 @@ extension Request {
         try await render(template, title: title, content,
                          errors: [FieldError(field: error.field ?? "", message: error.message(lang))],
                          status: error.status)
+    }
+}
+
+extension Request {
+    /// The current page with its query, percent-encoded for a `zurueck=` parameter: the language
+    /// switch returns to the same page and the same search.
+    static func backLink(_ url: URI) -> String {
+        var local = url.path.isEmpty ? "/" : url.path
+        if let q = url.query, !q.isEmpty { local += "?" + q }
+        guard local.utf8.count <= SafeRedirect.maxLength / 2 else { return url.path }
+        return local.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? url.path
     }
 }

@@ -30,6 +30,7 @@ enum Action: String, Sendable, CaseIterable {
     case paymentView           // the cash office lists payments and reports
     case paymentRefund         // refund a payment (cash office, clerk for their cases)
     case paymentSettings       // a tenant's Kassenzeichen scheme, endpoints, booking defaults
+    case legalTextsEdit        // Impressum, Datenschutz, Barrierefreiheit … of the installation (tenant = nil) or a tenant
 }
 
 enum Policy {
@@ -42,6 +43,8 @@ enum Policy {
         case .staff(let s):
             switch s.role {
             case .operator:
+                // the installation's legal texts; a municipality writes its own
+                if action == .legalTextsEdit { return tenant == nil }
                 // the operator decides, it does not speak for a municipality
                 // and it does not read the municipalities' invoices
                 // and it does not read the municipalities' invoices or their citizens' applications
@@ -58,7 +61,7 @@ enum Policy {
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
                         .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings,
-                        .serviceActivate, .caseView, .caseHandle, .paymentView, .paymentSettings].contains(action)
+                        .serviceActivate, .caseView, .caseHandle, .paymentView, .paymentSettings, .legalTextsEdit].contains(action)
             case .clerk:
                 guard let tenant, tenant == s.tenantARS else { return false }
                 return [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund].contains(action)

@@ -3,6 +3,8 @@ extension TextsEN {
     static let onlinedienste: [String: String] = [
         "os_list_title": "Online services",
         "os_list_lead": "Built once by the state, switched on by your municipality.",
+        "place_label": "Where you live",
+        "place_hint": "Name or postcode, e.g. Erfurt or 99084",
         "os_place_search": "Choose your place",
         "os_place_ars": "Regional key of your place",
         "os_place_hint": "Twelve digits, e.g. 160510000000 for Erfurt.",

@@ -2,7 +2,8 @@ import Fluent
 import Vapor
 import RathausCore
 
-/// Business dates are ISO `YYYY-MM-DD` strings: no time zone can shift them between engines.
+/// Business dates are stored as ISO `YYYY-MM-DD` strings (no time zone can shift them between
+/// engines); people may type them as TT.MM.JJJJ or ISO (`CalendarDay`).
 enum BusinessDate {
     static func parse(_ raw: String?, field: String, label: String, required: Bool = true) throws -> String? {
         let s = (raw ?? "").trimmingCharacters(in: .whitespaces)
@@ -12,14 +13,11 @@ enum BusinessDate {
             }
             return nil
         }
-        let parts = s.split(separator: "-")
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1900...2200).contains(y), (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else {
-            throw AppError.invalid(field, de: "\(label.prefix(1).uppercased() + label.dropFirst()) ist kein gültiges Datum (Format JJJJ-MM-TT, z. B. 2026-03-31).",
-                                   en: "\(field) is not a valid date (format YYYY-MM-DD).")
+        guard let iso = CalendarDay.iso(s) else {
+            throw AppError.invalid(field, de: "\(label.prefix(1).uppercased() + label.dropFirst()) ist kein gültiges Datum (Format TT.MM.JJJJ, z. B. 31.03.2026).",
+                                   en: "\(field) is not a valid date (format DD.MM.YYYY, e.g. 31.03.2026).")
         }
-        return s
+        return iso
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

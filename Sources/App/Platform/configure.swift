@@ -119,6 +119,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M018CreateAuthThrottle())
     app.migrations.add(M019InvoiceBusinessKey())
     app.migrations.add(M020CreateAuditCheckpoints())
+    app.migrations.add(M021CreateLegalTexts())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))

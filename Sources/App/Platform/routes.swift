@@ -30,4 +30,5 @@ func routes(_ app: Application) throws {
     CashOfficeController().addRoutes(to: app)
     SupplierInvoicesController().addRoutes(to: app)
     PaymentSettingsController().addRoutes(to: app)
+    LegalController().addRoutes(to: app)
 }

@@ -81,7 +81,7 @@ struct InvoiceFormController {
 
     @Sendable func page(req: Request) async throws -> Response {
         var f = FormInput()
-        f.datum = BusinessDate.today()
+        f.datum = CalendarDay.display(BusinessDate.today())
         f.leitweg = String((req.queryParams["leitweg"] ?? "").prefix(60))
         return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"), view(f), form: true)
     }
@@ -122,8 +122,10 @@ struct InvoiceFormController {
             else if v.count > max { errors.append(FieldError(field: field, message: "\(label.prefix(1).uppercased() + label.dropFirst()) darf höchstens \(max) Zeichen lang sein.")) }
         }
         need(f.nummer, "nummer", "die Rechnungsnummer", max: 50)
-        for (v, field, label, required) in [(f.datum, "datum", "das Rechnungsdatum", true), (f.leistungsdatum, "leistungsdatum", "das Leistungsdatum", true), (f.faellig, "faellig", "das Fälligkeitsdatum", true)] {
-            do { _ = try BusinessDate.parse(v, field: field, label: label, required: required) } catch let e as AppError {
+        var f = f
+        // German or ISO as typed; the invoice carries ISO
+        for (path, field, label) in [(\FormInput.datum, "datum", "das Rechnungsdatum"), (\FormInput.leistungsdatum, "leistungsdatum", "das Leistungsdatum"), (\FormInput.faellig, "faellig", "das Fälligkeitsdatum")] {
+            do { f[keyPath: path] = try BusinessDate.parse(f[keyPath: path], field: field, label: label, required: true) ?? "" } catch let e as AppError {
                 errors.append(FieldError(field: field, message: e.messageDE))
             } catch {}
         }

@@ -411,9 +411,13 @@ enum GermanTime {
         return c
     }()
 
-    static func format(_ d: Date) -> String {
+    /// A moment in the installation's time zone: "15.03.2026 um 14:03 Uhr" (English "15/03/2026, 14:03").
+    static func format(_ d: Date) -> String { format(d, english: false) }
+
+    static func format(_ d: Date, english: Bool) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: d)
         func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        if english { return "\(two(c.day))/\(two(c.month))/\(c.year ?? 0), \(two(c.hour)):\(two(c.minute))" }
         return "\(two(c.day)).\(two(c.month)).\(c.year ?? 0) um \(two(c.hour)):\(two(c.minute)) Uhr"
     }
 

@@ -1,0 +1,142 @@
+import Fluent
+import XCTVapor
+import XCTest
+@testable import App
+
+/// Issue 14: the resident's way in over HTTP — the finder leads to the online service, places by
+/// name or postcode, the residents' start page, the legal pages and their editors.
+final class CitizenQualityTests: XCTestCase {
+    /// Every shipped service is reachable from the finder by its everyday name and a typo of it,
+    /// with its online offer at a place that switched it on (Erfurt in the demo data).
+    func testEveryShippedServiceIsReachableFromTheFinder() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let everyday: [(slug: String, queries: [String])] = [
+            ("hund-anmelden", ["Hund anmelden", "Hunt anmelden", "Hundesteuer"]),
+            ("bewohnerparkausweis", ["Bewohnerparkausweis", "Anwohnerparkausweis", "Bewohnerparkausweiss"]),
+            ("gewerbeanmeldung", ["Gewerbe anmelden", "Gewerbeanmeldng"]),
+            ("meldebescheinigung", ["Meldebescheinigung", "Meldebescheinigng"]),
+            ("sondernutzung", ["Sondernutzung", "Tische vor dem Café aufstellen", "Sondernutzungserlaubnis"]),
+        ]
+        let b = Browser(app)
+        for (slug, queries) in everyday {
+            for q in queries {
+                let path = "/finder?leistung=\(q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&ort=Erfurt"
+                let r = try await b.get(path)
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertTrue(r.text.contains("/onlinedienste/\(slug)?ars=160510000000"), "\(q) → kein Link auf \(slug)")
+            }
+        }
+        // the "no online service" note is not printed under an offered service
+        let dog = try await b.get("/finder?leistung=Hund%20anmelden&ort=Erfurt")
+        XCTAssertFalse(dog.text.contains("noch keinen Onlinedienst"), dog.text)
+        // Hundesteuer and Hundehaltung together, each with its online offer
+        XCTAssertTrue(dog.text.contains("Hundesteuer") && dog.text.contains("Hundehaltung Anmeldung"))
+        // where the service is not switched on, the note is there and no button
+        let elsewhere = try await b.get("/finder?leistung=Hund%20anmelden&ort=Gera")
+        XCTAssertTrue(elsewhere.text.contains("noch keinen Onlinedienst"))
+        XCTAssertFalse(elsewhere.text.contains("/onlinedienste/hund-anmelden"))
+    }
+
+    func testServicePageAsksForThePlaceByNameOrPostcode() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let b = Browser(app)
+        var r = try await b.get("/onlinedienste/hund-anmelden?ort=Erfurt")
+        XCTAssertEqual(r.status, .ok)
+        XCTAssertTrue(r.text.contains("Online beantragen ist hier möglich"), r.text)
+        XCTAssertTrue(r.text.contains("ars%3D160510000000"), "the key travels on to the login and the application")
+        XCTAssertFalse(r.text.contains("Regionalschlüssel Ihres Wohnorts"), "no 12-digit key asked of people")
+        r = try await b.get("/onlinedienste/hund-anmelden?ort=99084")
+        XCTAssertTrue(r.text.contains("Online beantragen ist hier möglich"), "postcode")
+        r = try await b.get("/onlinedienste/hund-anmelden?ort=99438")
+        XCTAssertEqual(r.status, .ok)
+        XCTAssertTrue(r.text.contains("href=\"?ars=") && r.text.contains("Bad Berka"), "several places: a choice, never a guess")
+        r = try await b.get("/onlinedienste/hund-anmelden?ort=Atlantis")
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.text.contains("keine Thüringer Gemeinde bekannt") && r.text.contains("value=\"Atlantis\""), "German error, input kept")
+        r = try await b.get("/onlinedienste?ort=Erfurt")
+        XCTAssertTrue(r.text.contains("Erfurt") && r.text.contains("/onlinedienste/hund-anmelden?ars=160510000000"))
+    }
+
+    func testStartPageIsTheResidentsDoor() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let b = Browser(app)
+        var r = try await b.get("/")
+        XCTAssertTrue(r.text.contains("action=\"/finder\"") && r.text.contains("/konto/anmelden") && r.text.contains("Stand meiner Anträge"))
+        XCTAssertFalse(r.text.contains("openapi.json\">Programmierschnittstelle") && r.text.contains("Gemeinden</li>"), "provider figures moved")
+        r = try await b.get("/?ort=Erfurt")
+        XCTAssertTrue(r.text.contains("Onlinedienste für Erfurt") && r.text.contains("/onlinedienste/hund-anmelden?ars=160510000000"), r.text)
+        r = try await b.get("/?ort=Atlantis")
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        r = try await b.get("/ueber")
+        XCTAssertTrue(r.text.contains("Mitglieder") && r.text.contains("/gebiete"))
+        // the language switch returns to the same page with the same search
+        r = try await b.get("/finder?leistung=Hund&ort=Erfurt")
+        XCTAssertTrue(r.text.contains("/sprache/en?zurueck=%2Ffinder%3Fleistung%3DHund%26ort%3DErfurt"), r.text)
+        r = try await b.get("/sprache/en?zurueck=%2Ffinder%3Fleistung%3DHund%26ort%3DErfurt")
+        XCTAssertEqual(r.headers.first(name: .location), "/finder?leistung=Hund&ort=Erfurt")
+    }
+
+    func testLegalPagesTheirEditorsAndTheAccessibilityFeedback() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let visitor = Browser(app)
+        for path in ["/impressum", "/datenschutz", "/barrierefreiheit", "/leichte-sprache", "/gebaerdensprache"] {
+            let r = try await visitor.get(path)
+            XCTAssertEqual(r.status, .ok, path)
+            XCTAssertTrue(r.text.contains("Demo"), "\(path): the built-in text is marked as demo")
+        }
+        let home = try await visitor.get("/")
+        for link in ["/impressum", "/datenschutz", "/barrierefreiheit", "/leichte-sprache", "/gebaerdensprache"] {
+            XCTAssertTrue(home.text.contains("href=\"\(link)"), "footer links \(link)")
+        }
+        let statement = try await visitor.get("/barrierefreiheit")
+        XCTAssertTrue(statement.text.contains("Durchsetzungsverfahren"))
+
+        // feedback: empty is refused in German, a real one is stored, audited and mailed
+        var r = try await visitor.post("/barrierefreiheit/rueckmeldung", ["nachricht": "  ", "seite": "/finder"])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.text.contains("Bitte beschreiben Sie die Barriere"))
+        r = try await visitor.post("/barrierefreiheit/rueckmeldung", ["nachricht": "Der Kontrast der Knöpfe ist zu schwach.", "seite": "/finder", "kontakt": "a@b.de"])
+        XCTAssertEqual(r.status, .seeOther)
+        let stored1 = try await AccessibilityFeedback.query(on: app.db).count()
+        XCTAssertEqual(stored1, 1)
+        let mails = try await OutboxMail.query(on: app.db).filter(\.$subject == "Rückmeldung zur Barrierefreiheit").count()
+        XCTAssertEqual(mails, 1)
+        r = try await visitor.post("/barrierefreiheit/rueckmeldung", ["nachricht": "x", "seite": "//evil.example"])
+        let stored = try await AccessibilityFeedback.query(on: app.db).filter(\.$message == "x").first()
+        XCTAssertEqual(stored?.page, "", "only local paths are kept")
+
+        // the operator writes the installation's Impressum; a tenant admin writes the tenant's
+        let op = try await createUser(app, email: "betrieb@test.de", role: .operator, tenant: nil)
+        let o = Browser(app)
+        try await o.login(op)
+        r = try await o.get("/betrieb/rechtstexte?art=impressum")
+        XCTAssertEqual(r.status, .ok)
+        r = try await o.post("/betrieb/rechtstexte", ["art": "impressum", "sprache": "de", "text": "## Anbieter\n\nKommunaler IT-Dienstleister Thüringen"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await visitor.get("/impressum")
+        XCTAssertTrue(r.text.contains("Kommunaler IT-Dienstleister Thüringen") && !r.text.contains("Platzhalter"))
+        r = try await o.post("/betrieb/rechtstexte", ["art": "impressum", "sprache": "de", "text": ""])
+        XCTAssertEqual(r.status, .badRequest)
+        r = try await o.post("/mandanten/16051/rechtstexte", ["art": "impressum", "sprache": "de", "text": "x"])
+        XCTAssertEqual(r.status, .forbidden, "a municipality's texts are its own")
+        let admin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
+        let a = Browser(app)
+        try await a.login(admin)
+        r = try await a.post("/mandanten/16051/rechtstexte", ["art": "datenschutz", "sprache": "de", "text": "Verantwortlich: Stadt Erfurt"])
+        XCTAssertEqual(r.status, .seeOther)
+        let own = try await visitor.get("/datenschutz?mandant=16051")
+        XCTAssertTrue(own.text.contains("Verantwortlich: Stadt Erfurt"))
+        let installation = try await visitor.get("/datenschutz")
+        XCTAssertFalse(installation.text.contains("Verantwortlich: Stadt Erfurt"))
+        r = try await a.post("/betrieb/rechtstexte", ["art": "impressum", "sprache": "de", "text": "x"])
+        XCTAssertEqual(r.status, .forbidden)
+        r = try await a.post("/mandanten/16052/rechtstexte", ["art": "impressum", "sprache": "de", "text": "x"])
+        XCTAssertEqual(r.status, .forbidden)
+        let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "rechtstext.save").count()
+        XCTAssertEqual(audit, 2)
+    }
+}

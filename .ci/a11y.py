@@ -101,7 +101,9 @@ def main():
                           "/leistungen/99008001000000", "/einbetten/finder?leistung=Perso&ort=Tonndorf",
                           "/rechnungen/einreichen", "/rechnungen/erfassen", "/onlinedienste", "/onlinedienste?ars=160510000000",
                           "/onlinedienste/hund-anmelden?ars=160510000000", "/onlinedienste/hund-anmelden?ars=160715007043",
-                          "/konto/registrieren", "/konto/anmelden", "/konto/passwort-vergessen"], "anonym", results, limit=34)
+                          "/konto/registrieren", "/konto/anmelden", "/konto/passwort-vergessen", "/?ort=Erfurt", "/?ort=99438", "/ueber",
+                          "/impressum", "/datenschutz", "/barrierefreiheit", "/leichte-sprache", "/gebaerdensprache",
+                          "/onlinedienste/hund-anmelden?ort=Atlantis"], "anonym", results, limit=44)
         d.get(BASE + "/sprache/en?zurueck=/gebiete")
         total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
         d.get(BASE + "/sprache/de?zurueck=/")

@@ -106,11 +106,19 @@ def main():
         expect(d, "E-Mail-Adresse bestätigt", "bestätigt")
         citizen_login(d)
 
-        # find the service for Erfurt and start
-        d.get(BASE + f"/onlinedienste?ars={ERFURT}")
-        expect(d, "online möglich", "katalog")
-        d.get(BASE + f"/onlinedienste/hund-anmelden?ars={ERFURT}")
+        # the resident's way in: the start page, "Hund anmelden" + "Erfurt", the finder's online offer
+        d.get(BASE + "/")
+        check(d, "startseite")
+        fill(d, "leistung", "Hund anmelden"); fill(d, "finder-ort", "Erfurt")
+        click(d, "form[action='/finder'] button[type=submit]")
+        expect(d, "Hundehaltung Anmeldung", "finder")
+        check(d, "finder-ergebnis")
+        assert "noch keinen Onlinedienst" not in d.page_source, "no 'no online service' note under an offered service"
+        click(d, f"a[href='/onlinedienste/hund-anmelden?ars={ERFURT}']")
         expect(d, "Online beantragen ist hier möglich", "dienst")
+        d.get(BASE + "/onlinedienste?ort=Erfurt")
+        expect(d, "online möglich", "katalog nach Ortsname")
+        d.get(BASE + f"/onlinedienste/hund-anmelden?ars={ERFURT}")
         click(d, "form[action$='/antrag'] button[type=submit]")
         WebDriverWait(d, 10).until(lambda drv: "/schritt/halter" in drv.current_url)
         click(d, "button[value=weiter]")

@@ -28,6 +28,13 @@ struct LegalController {
         return t
     }
 
+    /// The page the person came from (same host only), so a reported barrier names its page.
+    static func referringPage(_ req: Request) -> String? {
+        guard let ref = req.headers.first(name: .referer), let url = URL(string: ref), url.host == req.headers.first(name: .host)?.split(separator: ":").first.map(String.init) else { return nil }
+        let local = url.path + (url.query.map { "?" + $0 } ?? "")
+        return SafeRedirect.isLocalPath(local) ? local : nil
+    }
+
     func show(_ req: Request, _ kind: LegalKind, form: FeedbackForm = FeedbackForm(), errors: [FieldError] = [], status: HTTPResponseStatus = .ok) async throws -> Response {
         let tenant = Self.tenantParam(req) ?? form.mandant
         let cur = try await LegalTexts.current(kind, lang: req.lang, tenant: tenant, on: req.db)
@@ -37,7 +44,7 @@ struct LegalController {
                             demo: cur.isDemo, tenant: cur.tenantARS,
                             updated: cur.updatedAt.map { GermanTime.format($0, english: req.lang == .en) } ?? "",
                             feedback: kind == .barrierefreiheit, sent: req.query[String.self, at: "gesendet"] == "1",
-                            form: FeedbackForm(nachricht: form.nachricht, kontakt: form.kontakt, seite: form.seite ?? req.query[String.self, at: "seite"], mandant: tenant))
+                            form: FeedbackForm(nachricht: form.nachricht, kontakt: form.kontakt, seite: form.seite ?? req.query[String.self, at: "seite"] ?? Self.referringPage(req), mandant: tenant))
         return try await req.render("rechtliches/seite", title: kind.title(req.lang), view, errors: errors, status: status, form: kind == .barrierefreiheit)
     }
 

@@ -37,10 +37,8 @@ struct CitizenView: Encodable {
 }
 
 struct Nav: Encodable {
-    var operatorArea: Bool
-    var overview: Bool
-    var audit: Bool
-    var tenantHome: String?
+    /// Everything the signed-in staff member may use (from the `Policy`).
+    var links: [NavLink]
 }
 
 struct FieldError: Encodable, Sendable {
@@ -51,19 +49,16 @@ struct FieldError: Encodable, Sendable {
 extension Request {
     func page<C: Encodable>(title: String, _ content: C, errors: [FieldError] = [], form: Bool = false) async throws -> Page<C> {
         var user: UserView? = nil
-        var tenantHome: String? = nil
         if let s = principal.staff {
             user = UserView(name: s.name, email: s.email, roleLabel: t("role_\(s.role.rawValue)"),
                             tenantARS: s.tenantARS, isDemo: s.isDemo)
-            if s.role.isTenantBound, let ars = s.tenantARS { tenantHome = s.role == .cashOffice ? "/mandanten/\(ars)/kasse" : "/mandanten/\(ars)" }
         }
         var citizen: CitizenView? = nil
         if let c = principal.citizen {
             let unread = try await PostboxMessage.query(on: db).filter(\.$recipientID == c.userID).filter(\.$readAt == nil).count()
             citizen = CitizenView(name: c.name, unread: unread)
         }
-        let nav = Nav(operatorArea: can(.surveyManage), overview: can(.overviewView), audit: can(.auditView),
-                      tenantHome: tenantHome)
+        let nav = Nav(links: RoleNavigation.links(self))
         return Page(lang: lang.rawValue, title: title, t: lang.catalogue, user: user, citizen: citizen, nav: nav,
                     csrf: (form || user != nil || citizen != nil) ? csrfToken() : "", demo: application.rathaus.demo, path: Self.backLink(url),
                     otherLang: lang == .de ? "en" : "de", errors: errors, hasErrors: !errors.isEmpty,

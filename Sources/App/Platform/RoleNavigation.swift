@@ -1,0 +1,42 @@
+import Vapor
+
+struct NavLink: Encodable { var label: String; var path: String }
+
+/// The staff navigation: every page a person may use, derived from the one `Policy` — a link
+/// appears exactly when the policy allows its action, so navigation and authorisation cannot drift.
+enum RoleNavigation {
+    /// (text key, path, action, tenant-scoped). Tenant-scoped paths use `{ars}`.
+    static let entries: [(String, String, Action, Bool)] = [
+        ("nav_tenant", "/mandanten/{ars}", .membershipView, true),
+        ("nav_cases", "/mandanten/{ars}/antraege", .caseView, true),
+        ("nav_invoices", "/mandanten/{ars}/rechnungen", .invoiceView, true),
+        ("nav_cash", "/mandanten/{ars}/kasse", .paymentView, true),
+        ("nav_tenant_services", "/mandanten/{ars}/onlinedienste", .serviceActivate, true),
+        ("nav_offices", "/mandanten/{ars}/organisationseinheiten", .finderManage, true),
+        ("nav_responsibilities", "/mandanten/{ars}/zustaendigkeiten", .finderManage, true),
+        ("nav_leitweg_tenant", "/mandanten/{ars}/leitweg-ids", .leitwegManage, true),
+        ("nav_payment_settings", "/mandanten/{ars}/zahlungen", .paymentSettings, true),
+        ("nav_tokens", "/mandanten/{ars}/tokens", .tokensManage, true),
+        ("nav_legal", "/mandanten/{ars}/rechtstexte", .legalTextsEdit, true),
+        ("nav_operator", "/betrieb", .surveyManage, false),
+        ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
+        ("nav_overview", "/uebersicht", .overviewView, false),
+        ("nav_state_services", "/land/onlinedienste", .servicePublish, false),
+        ("nav_audit", "/betrieb/audit", .auditView, false),
+        ("nav_legal", "/betrieb/rechtstexte", .legalTextsEdit, false),
+    ]
+
+    static func links(_ req: Request) -> [NavLink] {
+        guard case .staff(let s) = req.principal else { return [] }
+        var out: [NavLink] = []
+        for (key, path, action, scoped) in entries {
+            if scoped {
+                guard let ars = s.tenantARS, s.role.isTenantBound, req.can(action, tenant: ars) else { continue }
+                out.append(NavLink(label: req.t(key), path: path.replacingOccurrences(of: "{ars}", with: ars)))
+            } else if req.can(action) {
+                out.append(NavLink(label: req.t(key), path: path))
+            }
+        }
+        return out
+    }
+}

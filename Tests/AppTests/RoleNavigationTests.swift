@@ -1,0 +1,39 @@
+import XCTVapor
+import XCTest
+@testable import App
+
+/// Every role finds everything it may do from its navigation, and every link there opens.
+final class RoleNavigationTests: XCTestCase {
+    func navLinks(_ html: String) -> [String] {
+        guard let start = html.range(of: "class=\"main-nav role-nav\"") else { return [] }
+        let rest = html[start.upperBound...]
+        let block = rest[..<(rest.range(of: "</nav>")?.lowerBound ?? rest.endIndex)]
+        return block.components(separatedBy: "href=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+    }
+
+    func testEveryRoleReachesItsPagesFromTheNavigation() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let cases: [(Role, String?, [String])] = [
+            (.operator, nil, ["/betrieb", "/betrieb/umfragen", "/uebersicht", "/betrieb/audit", "/betrieb/rechtstexte"]),
+            (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste"]),
+            (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
+                                     "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
+                                     "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte"]),
+            (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen"]),
+            (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege"]),
+        ]
+        for (role, tenant, expected) in cases {
+            let u = try await createUser(app, email: "\(role.rawValue)@nav.test", role: role, tenant: tenant)
+            let b = Browser(app)
+            try await b.login(u)
+            let home = try await b.get("/")
+            let links = navLinks(home.text)
+            XCTAssertEqual(Set(links), Set(expected), "\(role.rawValue): \(links)")
+            for l in links {
+                let r = try await b.get(l)
+                XCTAssertEqual(r.status, .ok, "\(role.rawValue) \(l)")
+            }
+        }
+    }
+}

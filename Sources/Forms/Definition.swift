@@ -68,6 +68,9 @@ public struct FieldDefinition: Codable, Sendable, Hashable {
     /// Regular expression the whole answer must match, with the message shown when it does not.
     public var pattern: String?
     public var patternMessage: LocalizedText?
+    /// A valid example answer ("EF-AB 123"): shown as a placeholder, checked against `pattern`
+    /// when the service is published, and used by the automatic tests of every service.
+    public var example: String?
     /// Bounds for number and decimal fields, as decimal literals ("0", "12.5").
     public var min: String?
     public var max: String?
@@ -149,6 +152,10 @@ public struct ServiceDefinition: Codable, Sendable, Hashable {
     public var attachments: AttachmentLimits
     /// Documents the applicant must have ready, as a list for the service page.
     public var documents: [LocalizedText]?
+    /// The law the service rests on ("§ 17 Bundesmeldegesetz"), shown on the service page.
+    public var legalBasis: LocalizedText?
+    /// The fee figures are demo values (municipal fees differ by statute): the page says so.
+    public var feeIsDemo: Bool?
     public var form: FormDefinition
 
     /// Every LeiKa key the service serves, the main one first, without repeats.

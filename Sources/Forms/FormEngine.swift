@@ -258,7 +258,7 @@ public struct FormEngine: Sendable {
         return "\(p[2]).\(p[1]).\(p[0])"
     }
 
-    static func addDays(_ iso: String, _ days: Int, years: Bool = false) -> String? {
+    public static func addDays(_ iso: String, _ days: Int, years: Bool = false) -> String? {
         let p = iso.split(separator: "-").compactMap { Int($0) }
         guard p.count == 3 else { return nil }
         var c = DateComponents(); c.year = p[0]; c.month = p[1]; c.day = p[2]

@@ -163,6 +163,8 @@ struct OnlineServiceController {
         var loggedIn: Bool; var trustOK: Bool; var hasConsent: Bool; var prefillPossible: Bool
         var loginLink: String; var guests: Bool; var guestSent: Bool; var guestEmail: String
         var choice = PlaceChoice()
+        var legalBasis = ""
+        var feeIsDemo = false
     }
 
     static func feeText(_ d: ServiceDefinition, activation: ServiceActivation?) -> String {
@@ -207,7 +209,8 @@ struct OnlineServiceController {
                         hasConsent: consent, prefillPossible: d.form.allFields.contains { $0.field.prefill != nil },
                         loginLink: "/konto/anmelden?weiter=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"),
                         guests: d.guestsAllowed == true && required == .basisregistrierung, guestSent: req.queryParams["link"] == "gesendet", guestEmail: "",
-                        choice: PlaceChoice(text: a.responsibility?.placeName ?? "", ars: ars, name: a.responsibility?.placeName ?? ""))
+                        choice: PlaceChoice(text: a.responsibility?.placeName ?? "", ars: ars, name: a.responsibility?.placeName ?? ""),
+                        legalBasis: d.legalBasis?.text(lang) ?? "", feeIsDemo: d.feeIsDemo == true && a.activation?.feeCents == nil)
     }
 
     /// Starts a draft for the signed-in person at the office that receives this service's

@@ -127,6 +127,10 @@ enum OnlineServiceCatalogue {
             if [.select, .radio, .checkbox].contains(f.type), d.form.options(of: f).isEmpty { out.append("Das Auswahlfeld „\(f.id)“ hat keine Antworten.") }
             if f.type == .group, (f.fields ?? []).isEmpty { out.append("Die Gruppe „\(f.id)“ hat keine Felder.") }
             if let p = f.pattern, (try? NSRegularExpression(pattern: p)) == nil { out.append("Das Muster von „\(f.id)“ ist kein gültiger regulärer Ausdruck.") }
+            if let p = f.pattern, let ex = f.example, let re = try? NSRegularExpression(pattern: "^(?:" + p + ")$"),
+               re.firstMatch(in: ex, range: NSRange(ex.startIndex..., in: ex)) == nil {
+                out.append("Das Beispiel „\(ex.prefix(40))“ von „\(f.id)“ passt nicht zum Muster.")
+            }
         }
         if let e = d.fee.validateDefinition(fields: all) { out.append(e) }
         if d.attachments.maxFiles < 0 || d.attachments.maxFiles > 20 || d.attachments.maxBytesPerFile > 50 * 1024 * 1024 {
@@ -184,6 +188,13 @@ enum OnlineServiceCatalogue {
 
     static let shippedBy = "system:katalog"
 
+    /// The slugs of the services shipped with the software, sorted.
+    static func shippedSlugs() -> [String] {
+        let dir = Bundle.module.bundleURL.appendingPathComponent("Resources/onlinedienste")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".json") }
+            .map { String($0.dropLast(5)) }.sorted()
+    }
+
     /// The newest version of every service by each LeiKa key it serves (main and related keys).
     static func byLeika(on db: any Database) async throws -> [String: [ServiceVersion]] {
         var out: [String: [ServiceVersion]] = [:]
@@ -204,7 +215,9 @@ enum OnlineServiceCatalogue {
         guard let candidates = index[leika], !candidates.isEmpty else { return nil }
         let active = try await ServiceActivation.query(on: db).filter(\.$tenantARS == tenant)
             .filter(\.$slug ~~ candidates.map(\.slug)).filter(\.$active == true).all()
-        return candidates.first { c in active.contains { $0.slug == c.slug } }
+        // the service filed under this key first, then those that also serve it
+        let offered = candidates.filter { c in active.contains { $0.slug == c.slug } }
+        return offered.first { $0.leika == leika } ?? offered.first
     }
 
     /// Fee in cents for an activation: the tenant's local fixed fee when set, else the state's rule.

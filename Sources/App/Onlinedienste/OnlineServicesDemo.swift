@@ -6,12 +6,13 @@ import RathausCore
 enum OnlineServicesDemo {
     static let citizenEmail = "buerger@demo.rathaus.test"
     static let businessEmail = "firma@demo.rathaus.test"
-    /// Tenant → services it offers online. VG Kranichfeld offers none: its pages say where to go.
-    static let activations: [(tenant: String, slugs: [String])] = [
-        ("16051", ["hund-anmelden", "meldebescheinigung", "bewohnerparkausweis", "sondernutzung", "gewerbeanmeldung"]),
+    /// Tenant → services it offers online. Erfurt offers every shipped service (so each can be
+    /// tried end to end); VG Kranichfeld offers none: its pages say where to go.
+    static var activations: [(tenant: String, slugs: [String])] { [
+        ("16051", OnlineServiceCatalogue.shippedSlugs()),
         ("160710003003", ["hund-anmelden", "bewohnerparkausweis", "gewerbeanmeldung"]),
         ("16055", ["hund-anmelden", "sondernutzung"]),
-    ]
+    ] }
 
     /// Demo booking data (Haushaltsstelle, Kostenträger) of Erfurt's fees.
     static let erfurtBooking: [String: (String, String)] = [

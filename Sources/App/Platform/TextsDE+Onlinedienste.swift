@@ -5,6 +5,7 @@ extension TextsDE {
         "os_list_lead": "Vom Land einmal gebaut, von Ihrer Kommune freigeschaltet: Geben Sie Ihren Wohnort an, um zu sehen, was dort online möglich ist.",
         "place_label": "Ihr Wohnort",
         "place_hint": "Name oder Postleitzahl, z. B. Erfurt oder 99084",
+        "os_fee_demo": "Demo-Betrag",
         "os_place_search": "Wohnort wählen",
         "os_place_ars": "Regionalschlüssel Ihres Wohnorts",
         "os_place_hint": "Zwölfstellig, z. B. 160510000000 für Erfurt; zu finden unter „Gebiete und Mandanten“.",

@@ -5,6 +5,7 @@ extension TextsEN {
         "os_list_lead": "Built once by the state, switched on by your municipality.",
         "place_label": "Where you live",
         "place_hint": "Name or postcode, e.g. Erfurt or 99084",
+        "os_fee_demo": "demo amount",
         "os_place_search": "Choose your place",
         "os_place_ars": "Regional key of your place",
         "os_place_hint": "Twelve digits, e.g. 160510000000 for Erfurt.",

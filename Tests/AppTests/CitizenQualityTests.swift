@@ -67,7 +67,17 @@ final class CitizenQualityTests: XCTestCase {
         XCTAssertTrue(r.text.contains("action=\"/finder\"") && r.text.contains("/konto/anmelden") && r.text.contains("Stand meiner Anträge"))
         XCTAssertFalse(r.text.contains("openapi.json\">Programmierschnittstelle") && r.text.contains("Gemeinden</li>"), "provider figures moved")
         r = try await b.get("/?ort=Erfurt")
-        XCTAssertTrue(r.text.contains("Onlinedienste für Erfurt") && r.text.contains("/onlinedienste/hund-anmelden?ars=160510000000"), r.text)
+        XCTAssertTrue(r.text.contains("Onlinedienste für Erfurt"), r.text)
+        XCTAssertEqual(r.text.components(separatedBy: "<h3><a href=\"/onlinedienste/").count - 1, HomeController.tiles, "the six most used services offered there")
+        // the most used service of the place comes first: one submitted application moves it up
+        let a = Antrag()
+        a.tenantARS = "16051"; a.tenantName = "Erfurt"; a.slug = "wohngeld"; a.version = 1; a.serviceTitle = "Wohngeld"; a.applicantName = "x"
+        a.applicantEmail = "x@example.org"; a.officeName = "x"; a.status = "eingegangen"; a.setAnswers([:]); a.feeCents = 0; a.notifyByEmail = false
+        a.assigneeName = ""; a.createdAt = Date(); a.updatedAt = Date()
+        try await a.create(on: app.db)
+        r = try await b.get("/?ort=Erfurt")
+        let first = r.text.range(of: "<ul class=\"cards\">").map { String(r.text[$0.upperBound...].prefix(300)) } ?? ""
+        XCTAssertTrue(first.contains("/onlinedienste/wohngeld?ars=160510000000"), first)
         r = try await b.get("/?ort=Atlantis")
         XCTAssertEqual(r.status, .unprocessableEntity)
         r = try await b.get("/ueber")

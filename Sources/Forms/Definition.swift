@@ -158,6 +158,12 @@ public struct ServiceDefinition: Codable, Sendable, Hashable {
     public var feeIsDemo: Bool?
     public var form: FormDefinition
 
+    public init(slug: String, leika: String, version: Int, title: LocalizedText, summary: LocalizedText, trustLevel: String,
+                fee: FeeRule, attachments: AttachmentLimits, form: FormDefinition) {
+        self.slug = slug; self.leika = leika; self.version = version; self.title = title; self.summary = summary
+        self.trustLevel = trustLevel; self.fee = fee; self.attachments = attachments; self.form = form
+    }
+
     /// Every LeiKa key the service serves, the main one first, without repeats.
     public var allLeika: [String] {
         var seen = Set<String>()

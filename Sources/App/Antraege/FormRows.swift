@@ -30,9 +30,10 @@ struct FormRow: Encodable {
 }
 
 enum FormRows {
-    static func build(step: StepDefinition, form: FormDefinition, engine: FormEngine, answers: Answers, errors: [String: String], lang: String) -> [FormRow] {
+    static func build(step: StepDefinition, form: FormDefinition, engine: FormEngine, answers: Answers, errors: [String: String], lang: String,
+                      prefix: String = "") -> [FormRow] {
         var rows: [FormRow] = []
-        add(step.fields, form: form, engine: engine, values: answers, item: nil, root: answers, prefix: "", errors: errors, lang: lang, into: &rows)
+        add(step.fields, form: form, engine: engine, values: answers, item: nil, root: answers, prefix: prefix, errors: errors, lang: lang, into: &rows)
         return rows
     }
 

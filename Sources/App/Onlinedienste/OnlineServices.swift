@@ -116,7 +116,16 @@ enum OnlineServiceCatalogue {
         for k in d.allLeika where (try? LeiKaKey(k)) == nil { out.append("Der LeiKa-Schlüssel „\(String(k.prefix(40)))“ ist ungültig (14 Ziffern).") }
         if (d.relatedLeika ?? []).count > 20 { out.append("Höchstens 20 weitere LeiKa-Schlüssel je Onlinedienst.") }
         if TrustLevel(rawValue: d.trustLevel) == nil { out.append("Das Vertrauensniveau muss basisregistrierung, substanziell oder hoch sein.") }
+        if d.title.de.trimmingCharacters(in: .whitespaces).isEmpty { out.append("Bitte geben Sie dem Onlinedienst einen Titel.") }
         if d.form.steps.isEmpty { out.append("Das Formular hat keinen Schritt.") }
+        var stepIDs = Set<String>()
+        for (n, s) in d.form.steps.enumerated() {
+            if s.id.isEmpty || !s.id.allSatisfy({ ($0.isLetter && $0.isASCII) || $0.isNumber || $0 == "-" || $0 == "_" }) {
+                out.append("Schritt \(n + 1): Die Kennung besteht aus Buchstaben, Ziffern, - und _ (z. B. „person“).")
+            } else if !stepIDs.insert(s.id).inserted { out.append("Die Schrittkennung „\(s.id)“ kommt mehrfach vor.") }
+            if s.title.de.trimmingCharacters(in: .whitespaces).isEmpty { out.append("Schritt \(n + 1) hat keinen Titel.") }
+            if s.fields.isEmpty { out.append("Schritt „\(s.title.de.isEmpty ? s.id : s.title.de)“ hat keine Felder.") }
+        }
         var ids = Set<String>()
         var all = Set<String>()
         for (_, f) in d.form.allFields {
@@ -126,10 +135,26 @@ enum OnlineServiceCatalogue {
             if f.id.contains(".") || f.id.isEmpty { out.append("Die Feldkennung „\(f.id)“ darf keinen Punkt enthalten.") }
             if [.select, .radio, .checkbox].contains(f.type), d.form.options(of: f).isEmpty { out.append("Das Auswahlfeld „\(f.id)“ hat keine Antworten.") }
             if f.type == .group, (f.fields ?? []).isEmpty { out.append("Die Gruppe „\(f.id)“ hat keine Felder.") }
+            if f.label.de.trimmingCharacters(in: .whitespaces).isEmpty { out.append("Das Feld „\(f.id)“ hat keine Beschriftung.") }
+            for sub in f.fields ?? [] where sub.label.de.trimmingCharacters(in: .whitespaces).isEmpty { out.append("Das Feld „\(sub.id)“ hat keine Beschriftung.") }
             if let p = f.pattern, (try? NSRegularExpression(pattern: p)) == nil { out.append("Das Muster von „\(f.id)“ ist kein gültiger regulärer Ausdruck.") }
             if let p = f.pattern, let ex = f.example, let re = try? NSRegularExpression(pattern: "^(?:" + p + ")$"),
                re.firstMatch(in: ex, range: NSRange(ex.startIndex..., in: ex)) == nil {
                 out.append("Das Beispiel „\(ex.prefix(40))“ von „\(f.id)“ passt nicht zum Muster.")
+            }
+        }
+        func referenced(_ c: Condition?) -> [String] {
+            switch c {
+            case .equals(let f, _)?, .notEquals(let f, _)?, .oneOf(let f, _)?, .filled(let f)?: return [f]
+            case .all(let l)?, .any(let l)?: return l.flatMap { referenced($0) }
+            case nil: return []
+            }
+        }
+        for (_, f) in d.form.allFields {
+            for sub in [f] + (f.fields ?? []) {
+                for r in referenced(sub.visibleIf) + referenced(sub.requiredIf) where !all.contains(r) {
+                    out.append("Die Bedingung von „\(sub.id)“ nennt das Feld „\(r)“, das es nicht gibt.")
+                }
             }
         }
         if let e = d.fee.validateDefinition(fields: all) { out.append(e) }

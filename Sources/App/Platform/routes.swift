@@ -31,4 +31,5 @@ func routes(_ app: Application) throws {
     SupplierInvoicesController().addRoutes(to: app)
     PaymentSettingsController().addRoutes(to: app)
     LegalController().addRoutes(to: app)
+    ServiceDesignerController().addRoutes(to: app)
 }

@@ -107,6 +107,53 @@ def fill_field(d, f, name, form, today, dates, pdf):
             fill_field(d, sub, f"{name}.0.{sub['id']}", form, today, dates, pdf)
 
 
+def staff_login(d, email):
+    d.delete_all_cookies()
+    d.get(BASE + "/anmelden")
+    journey.fill(d, "email", email)
+    journey.fill(d, "passwort", "Demo-Passwort-2026")
+    click(d, "form.form button[type=submit]")
+    WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url or "/anmelden/code" in drv.current_url)
+    if "/anmelden/code" in d.current_url:
+        journey.fill(d, "code", d.find_element(By.ID, "demo-code").text)
+        click(d, "form.form button[type=submit]")
+        WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url)
+
+
+def designer(d):
+    """The Land builds a small service, sees a problem in the preview, fixes it and publishes."""
+    staff_login(d, "land@demo.rathaus.test")
+    d.get(BASE + "/land/onlinedienste")
+    click(d, "a[href='/land/onlinedienste/designer']")
+    WebDriverWait(d, 10).until(lambda drv: "/designer" in drv.current_url)
+    check(d, "designer")
+    journey.fill(d, "titel_de", "Baumschnitt melden (Browsertest)")
+    journey.fill(d, "titel_en", "Report tree pruning")
+    journey.fill(d, "slug", "baumschnitt-browsertest")
+    journey.fill(d, "kurz_de", "Melden Sie einen Rückschnitt an Bäumen auf Ihrem Grundstück.")
+    journey.fill(d, "leika", "99093003001002")
+    journey.fill(d, "rechtsgrundlage_de", "Baumschutzsatzung der Gemeinde")
+    click(d, "button[value='feld_neu:0']")
+    WebDriverWait(d, 10).until(lambda drv: drv.find_elements(By.ID, "s0.f1.label_de"))
+    journey.fill(d, "s0.f1.label_de", "Art des Schnitts")
+    journey.fill(d, "s0.f1.id", "art")
+    Select(d.find_element(By.ID, "s0.f1.typ")).select_by_value("select")
+    click(d, "button[value=pruefen]")
+    WebDriverWait(d, 10).until(lambda drv: "hat keine Antworten" in drv.page_source)
+    check(d, "designer mit Problem")
+    assert "Art des Schnitts" in d.find_element(By.CSS_SELECTOR, "section.preview").text, "preview shows the new field"
+    d.find_element(By.XPATH, "//textarea[@id='s0.f1.optionen']/ancestor::details/summary").click()
+    journey.fill(d, "s0.f1.optionen", "form|Formschnitt|Shaping\npflege|Pflegeschnitt|Maintenance")
+    click(d, "button[value=pruefen]")
+    WebDriverWait(d, 10).until(lambda drv: "Keine Probleme gefunden" in drv.page_source)
+    check(d, "designer ohne Problem")
+    click(d, "button[value=veroeffentlichen]")
+    WebDriverWait(d, 10).until(lambda drv: "veroeffentlicht=baumschnitt-browsertest-1" in drv.current_url)
+    d.get(BASE + "/onlinedienste/baumschnitt-browsertest")
+    assert "Baumschnitt melden (Browsertest)" in d.page_source
+    print("  designer: Dienst gebaut, Problem in der Vorschau gesehen, behoben und als Version 1 veröffentlicht")
+
+
 def main():
     pdf = os.path.join(tempfile.mkdtemp(), "nachweis.pdf")
     with open(pdf, "wb") as fh:
@@ -165,6 +212,7 @@ def main():
             except Exception as e:  # noqa: BLE001 – report every service, then fail
                 failed.append(slug)
                 print(f"  {slug}: FEHLER {str(e)[:300]} (Seite {d.current_url})")
+        designer(d)
     finally:
         d.quit()
     print(f"all-services: {len(sent)} von {len(slugs)} Onlinediensten im Browser eingereicht; "

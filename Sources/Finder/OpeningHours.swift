@@ -116,7 +116,8 @@ public struct OpeningHours: Codable, Sendable, Equatable {
             let head = parts[0].lowercased().trimmingCharacters(in: CharacterSet(charactersIn: ":."))
             let rest = parts.count > 1 ? parts[1] : ""
             var intervals: [Interval] = []
-            if !rest.lowercased().contains("geschlossen") {
+            // "geschlossen" (or "closed" as the English form says) means no opening time that day
+            if !rest.lowercased().contains("geschlossen") && !rest.lowercased().contains("closed") {
                 for piece in rest.split(separator: ",") {
                     let t = piece.split(whereSeparator: { $0 == "-" || $0 == "–" }).map { $0.trimmingCharacters(in: .whitespaces) }
                     guard t.count == 2, let f = Interval.minutes(t[0]), let to = Interval.minutes(t[1]) else {

@@ -53,6 +53,22 @@ public struct Money: Hashable, Comparable, Sendable, Codable, CustomStringConver
     public static func < (a: Money, b: Money) -> Bool { a.cents < b.cents }
 
     /// German notation: `1.234,56 €`.
+    /// In the language of the page being rendered: "1.234,56 €" or "€1,234.56".
+    public var formatted: String { DisplayLanguage.english ? formattedEN : formattedDE }
+
+    /// "€1,234.56".
+    public var formattedEN: String {
+        let negative = cents < 0
+        let absCents = cents.magnitude
+        var grouped = ""
+        for (i, ch) in String(absCents / 100).reversed().enumerated() {
+            if i > 0 && i % 3 == 0 { grouped.append(",") }
+            grouped.append(ch)
+        }
+        let rest = absCents % 100
+        return (negative ? "-" : "") + "€" + String(grouped.reversed()) + "." + (rest < 10 ? "0\(rest)" : "\(rest)")
+    }
+
     public var formattedDE: String {
         let negative = cents < 0
         let absCents = cents.magnitude

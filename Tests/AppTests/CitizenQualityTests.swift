@@ -87,6 +87,14 @@ final class CitizenQualityTests: XCTestCase {
         XCTAssertTrue(r.text.contains("/sprache/en?zurueck=%2Ffinder%3Fleistung%3DHund%26ort%3DErfurt"), r.text)
         r = try await b.get("/sprache/en?zurueck=%2Ffinder%3Fleistung%3DHund%26ort%3DErfurt")
         XCTAssertEqual(r.headers.first(name: .location), "/finder?leistung=Hund&ort=Erfurt")
+        // English pages: fees, trust levels and opening hours in English, also with a session
+        for _ in 0..<3 {
+            r = try await b.get("/onlinedienste/briefwahl?ars=160510000000&lang=en")
+            XCTAssertTrue(r.text.contains("no fee") && !r.text.contains("keine Gebühr"), r.text)
+            XCTAssertTrue(r.text.contains("basic registration"))
+        }
+        r = try await b.get("/onlinedienste/geburtsurkunde?lang=en")
+        XCTAssertTrue(r.text.contains("calculated from your answers"))
     }
 
     func testLegalPagesTheirEditorsAndTheAccessibilityFeedback() async throws {

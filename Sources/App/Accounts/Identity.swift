@@ -79,7 +79,7 @@ struct IdentityController {
         let requested = TrustLevel(rawValue: req.queryParams["niveau"] ?? "") ?? .substanziell
         let providers = req.application.identityProviders.map { Provider(id: $0.id, name: $0.displayName) }
         return try await req.render("konto/identifizieren", title: req.t("sk_identify_title"),
-                                    PageView(current: me.trustLevel.german, requested: requested.rawValue, requestedLabel: requested.german,
+                                    PageView(current: me.trustLevel.label, requested: requested.rawValue, requestedLabel: requested.label,
                                              next: ServicekontoController.safeNext(req.queryParams["weiter"]), providers: providers, none: providers.isEmpty), form: true)
     }
 
@@ -126,7 +126,7 @@ struct IdentityController {
         let requested = req.queryParams["niveau"] ?? TrustLevel.substanziell.rawValue
         return try await req.render("konto/testanbieter", title: "Test-Identitätsanbieter",
                                     TestView(state: String((req.queryParams["state"] ?? "").prefix(100)),
-                                             levels: TrustLevel.allCases.map { .init(value: $0.rawValue, label: $0.german, selected: $0.rawValue == requested) }), form: true)
+                                             levels: TrustLevel.allCases.map { .init(value: $0.rawValue, label: $0.label, selected: $0.rawValue == requested) }), form: true)
     }
 
     @Sendable func testConfirm(req: Request) async throws -> Response {

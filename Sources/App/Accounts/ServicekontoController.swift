@@ -313,7 +313,7 @@ struct ServicekontoController {
         }
         let drafts = all.filter(\.isDraft).map(row), cases = all.filter { !$0.isDraft }.map(row)
         return try await req.render("konto/uebersicht", title: req.t("sk_overview_title"),
-                                    OverviewView(name: me.name, email: me.email, trust: me.trustLevel.german, unread: unread, drafts: drafts, cases: cases,
+                                    OverviewView(name: me.name, email: me.email, trust: me.trustLevel.label, unread: unread, drafts: drafts, cases: cases,
                                                  hasDrafts: !drafts.isEmpty, hasCases: !cases.isEmpty, business: me.kind == .business, company: company,
                                                  members: members, isOwner: owner), form: true)
     }

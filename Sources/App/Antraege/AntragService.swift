@@ -60,7 +60,7 @@ enum AntragService {
             let body = """
                 Guten Tag \(a.applicantName),
 
-                Ihr Antrag „\(a.serviceTitle)“ ist am \(GermanTime.format(now)) bei \(a.officeName) (\(a.tenantName)) eingegangen.
+                Ihr Antrag „\(a.serviceTitle)“ ist am \(GermanTime.format(now, english: false)) bei \(a.officeName) (\(a.tenantName)) eingegangen.
                 Aktenzeichen: \(ref)
                 \(fee > 0 ? "Gebühr: \(Money(cents: Int64(fee)).formattedDE)\n" : "")
                 Nachrichten der Behörde zu Ihrem Antrag finden Sie in Ihrem Postfach: \(app.rathaus.publicURL)/konto/postfach

@@ -227,11 +227,11 @@ struct ApplicantController {
         var paymentProblem = ""
         if payFirst, paid == nil, let last = try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt, .descending).first(),
            last.paymentStatus == .failed || last.paymentStatus == .canceled {
-            paymentProblem = "Die Zahlung wurde nicht abgeschlossen (\(last.paymentStatus.german)\(last.statusDetail.isEmpty ? "" : ", \(last.statusDetail)")). Ihr Antrag ist gespeichert; Sie können es erneut versuchen, auch mit einer anderen Zahlungsart."
+            paymentProblem = "Die Zahlung wurde nicht abgeschlossen (\(last.paymentStatus.label)\(last.statusDetail.isEmpty ? "" : ", \(last.statusDetail)")). Ihr Antrag ist gespeichert; Sie können es erneut versuchen, auch mit einer anderen Zahlungsart."
         }
         return try await req.render("antraege/pruefen", title: req.t("ap_summary_title"),
                                     SummaryView(id: id.uuidString, serviceTitle: d.title.text(req.lang.rawValue), office: a.officeName, place: a.tenantName,
-                                                lines: e.summary(answers, lang: req.lang.rawValue), fee: fee.map { Money(cents: Int64($0)).formattedDE } ?? "",
+                                                lines: e.summary(answers, lang: req.lang.rawValue), fee: fee.map { Money(cents: Int64($0)).formatted } ?? "",
                                                 hasFee: (fee ?? 0) > 0, problems: problems, complete: issues.isEmpty, notify: a.notifyByEmail,
                                                 firstStep: stepOf ?? d.form.steps.first?.id ?? "", payFirst: payFirst, paid: paid != nil,
                                                 kassenzeichen: paid?.kassenzeichen ?? "", paymentProblem: paymentProblem),
@@ -404,8 +404,8 @@ struct ApplicantController {
         let payments = try await OfficeController.paymentRows(req, antrag: id, ars: a.tenantARS)
         return try await req.render("antraege/antrag", title: "\(a.reference ?? "") – \(a.serviceTitle)",
                                     DetailView(id: id.uuidString, reference: a.reference ?? "", serviceTitle: a.serviceTitle, office: a.officeName, place: a.tenantName,
-                                               status: status.german, statusCode: status.rawValue, submitted: a.submittedAt.map(GermanTime.format) ?? "",
-                                               fee: Money(cents: Int64(a.feeCents)).formattedDE, hasFee: a.feeCents > 0,
+                                               status: status.label, statusCode: status.rawValue, submitted: a.submittedAt.map(GermanTime.format) ?? "",
+                                               fee: Money(cents: Int64(a.feeCents)).formatted, hasFee: a.feeCents > 0,
                                                lines: e.summary(a.decodedAnswers(), lang: req.lang.rawValue),
                                                messages: Self.messageRows(msgs, files: files, base: base),
                                                files: Self.fileRows(files.filter { $0.messageID == nil }, base: base),

@@ -83,7 +83,7 @@ struct OfficeController {
                 unreadReplies: replies.filter { $0.antragID == a.id && $0.createdAt > a.updatedAt.addingTimeInterval(-1) }.count)
         }
         let services = try await OnlineServiceCatalogue.latest(on: req.db).map { Opt(value: $0.slug, label: $0.title, selected: $0.slug == p["dienst"]) }
-        let statuses = CaseStatus.allCases.map { Opt(value: $0.rawValue, label: $0.german, selected: $0.rawValue == p["status"]) }
+        let statuses = CaseStatus.allCases.map { Opt(value: $0.rawValue, label: $0.label, selected: $0.rawValue == p["status"]) }
         var assignees = [Opt(value: "ich", label: "mir", selected: p["zugewiesen"] == "ich"), Opt(value: "niemand", label: "niemandem", selected: p["zugewiesen"] == "niemand")]
         for u in try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all() {
             assignees.append(Opt(value: u.id?.uuidString ?? "", label: u.name, selected: u.id?.uuidString == p["zugewiesen"]))
@@ -111,9 +111,9 @@ struct OfficeController {
 
     static func paymentRows(_ req: Request, antrag id: UUID, ars: String) async throws -> [PaymentRow] {
         try await Payment.query(on: req.db).filter(\.$antragID == id).sort(\.$createdAt).all().map { p in
-            PaymentRow(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formattedDE,
-                       status: p.paymentStatus.german + (p.statusDetail.isEmpty ? "" : " (\(p.statusDetail))"), paid: p.paymentStatus == .payed,
-                       refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formattedDE : "",
+            PaymentRow(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formatted,
+                       status: p.paymentStatus.label + (p.statusDetail.isEmpty ? "" : " (\(p.statusDetail))"), paid: p.paymentStatus == .payed,
+                       refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formatted : "",
                        canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars),
                        payable: p.paymentStatus != .payed)
         }
@@ -135,17 +135,17 @@ struct OfficeController {
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
         return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
                                     DetailView(ars: ars, id: id.uuidString, reference: a.reference ?? "", service: a.serviceTitle, version: a.version,
-                                               applicant: a.applicantName, email: a.applicantEmail, office: a.officeName, status: status.german,
-                                               submitted: a.submittedAt.map(GermanTime.format) ?? "", fee: Money(cents: Int64(a.feeCents)).formattedDE,
+                                               applicant: a.applicantName, email: a.applicantEmail, office: a.officeName, status: status.label,
+                                               submitted: a.submittedAt.map(GermanTime.format) ?? "", fee: Money(cents: Int64(a.feeCents)).formatted,
                                                hasFee: a.feeCents > 0, fetched: a.fetchedAt.map(GermanTime.format) ?? "",
                                                lines: d.map { AntragService.engine($0).summary(a.decodedAnswers()) } ?? [],
                                                files: ApplicantController.fileRows(files.filter { $0.messageID == nil }, base: base),
                                                messages: ApplicantController.messageRows(msgs, files: files, base: base),
-                                               targets: CaseWorkflow.officeTargets(from: status).map { Target(value: $0.rawValue, label: $0.german) },
+                                               targets: CaseWorkflow.officeTargets(from: status).map { Target(value: $0.rawValue, label: $0.label) },
                                                clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars),
                                                payments: payments, hasPayments: !payments.isEmpty,
                                                canRequestPayment: act?.policy == "nach_bescheid" && req.can(.caseHandle, tenant: ars) && status != .rejected && status != .withdrawn,
-                                               suggestedFee: Money(cents: Int64(a.feeCents)).formattedDE.replacingOccurrences(of: " €", with: "")), form: true)
+                                               suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: "")), form: true)
     }
 
     @Sendable func assign(req: Request) async throws -> Response {
@@ -226,7 +226,7 @@ struct OfficeController {
                                                        expiresIn: 14 * 86400, app: req.application, actor: req.principal.auditActor,
                                                        actorID: req.principal.actorID)
         try await AntragService.message(a, fromOffice: true,
-                                        text: "Bitte bezahlen Sie die Gebühr von \(Money(cents: cents).formattedDE) (Kassenzeichen \(p.kassenzeichen)) innerhalb von 14 Tagen online über Ihren Antrag: /konto/antraege/\(id)",
+                                        text: "Bitte bezahlen Sie die Gebühr von \(Money(cents: cents).formatted) (Kassenzeichen \(p.kassenzeichen)) innerhalb von 14 Tagen online über Ihren Antrag: /konto/antraege/\(id)",
                                         files: [], app: req.application, actor: req.principal.auditActor, actorID: req.principal.actorID,
                                         senderName: a.officeName)
         return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(id)", redirectType: .normal)

@@ -53,12 +53,13 @@ enum FinderService {
     static func step(_ s: ResponsibilityResolver.Step, _ snap: FinderSnapshot, typisierung: String) -> PathStepDTO {
         let a = snap.areas[Int(s.area)]
         let text: String
+        let en = DisplayLanguage.english
         switch s.outcome {
-        case .noEntry: text = "kein Eintrag"
-        case .explicit(let o): text = "Eintrag: \(snap.offices[Int(o)].name)"
-        case .defaultOffice(let o): text = "Standard nach Typisierung \(typisierung): \(snap.offices[Int(o)].name)"
-        case .federal: text = "Typisierung 1: Bundesbehörde, keine kommunale Stelle"
-        case .noDefaultOffice: text = "keine Stelle hinterlegt"
+        case .noEntry: text = en ? "no entry" : "kein Eintrag"
+        case .explicit(let o): text = (en ? "entry: " : "Eintrag: ") + snap.offices[Int(o)].name
+        case .defaultOffice(let o): text = (en ? "default for type \(typisierung): " : "Standard nach Typisierung \(typisierung): ") + snap.offices[Int(o)].name
+        case .federal: text = en ? "type 1: federal authority, no municipal office" : "Typisierung 1: Bundesbehörde, keine kommunale Stelle"
+        case .noDefaultOffice: text = en ? "no office recorded" : "keine Stelle hinterlegt"
         }
         return PathStepDTO(gebiet: a.ars, ebene: a.level, name: a.name, ergebnis: text)
     }

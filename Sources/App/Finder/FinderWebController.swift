@@ -60,21 +60,25 @@ struct FinderWebController {
     }
 
     static let dayNames = ["", "Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+    static let dayNamesEN = ["", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
     static func officeView(_ o: Office.Snapshot, area: String, isDefault: Bool, now: Date) -> OfficeView {
+        let en = DisplayLanguage.english
+        let closed = en ? "closed" : "geschlossen"
         let hours = (1...7).map { d in
-            HoursRow(day: dayNames[d], times: (o.hours.weekly[d] ?? []).isEmpty ? "geschlossen" : (o.hours.weekly[d] ?? []).map(\.text).joined(separator: ", "))
+            HoursRow(day: (en ? dayNamesEN : dayNames)[d], times: (o.hours.weekly[d] ?? []).isEmpty ? closed : (o.hours.weekly[d] ?? []).map(\.text).joined(separator: ", "))
         }
         let today = BusinessDate.today(now)
         let closures = o.hours.exceptions.filter { $0.date >= today }.prefix(5).map {
-            HoursRow(day: $0.date + ($0.note.isEmpty ? "" : " (\($0.note))"), times: $0.intervals.isEmpty ? "geschlossen" : $0.intervals.map(\.text).joined(separator: ", "))
+            HoursRow(day: CalendarDay.display($0.date, english: en) + ($0.note.isEmpty ? "" : " (\($0.note))"), times: $0.intervals.isEmpty ? closed : $0.intervals.map(\.text).joined(separator: ", "))
         }
         var next = ""
         if let n = o.hours.nextOpening(after: now), !o.hours.isOpen(at: now) {
             let f = DateFormatter()
             f.locale = Locale(identifier: "de_DE")
             f.timeZone = TimeZone(identifier: "Europe/Berlin")
-            f.dateFormat = "EEEE, d. MMMM, HH:mm 'Uhr'"
+            if en { f.locale = Locale(identifier: "en_GB") }
+            f.dateFormat = en ? "EEEE, d MMMM, HH:mm" : "EEEE, d. MMMM, HH:mm 'Uhr'"
             next = f.string(from: n)
         }
         return OfficeView(name: o.name, kind: o.kind, street: o.street, postalCode: o.postalCode, city: o.city, phone: o.phone,
@@ -132,7 +136,8 @@ struct FinderWebController {
             guard r.office >= 0,
                   let offer = try await OnlineServiceCatalogue.offering(leika: snap.catalogue.services[Int(service)].key.value,
                                                                          tenant: snap.offices[Int(r.office)].tenantARS, index: offers, on: req.db) else { return nil }
-            return OnlineLink(title: offer.title, link: "/onlinedienste/\(offer.slug)?ars=\(placeARS)")
+            let title = (try? offer.decoded())?.title.text(req.lang.rawValue) ?? offer.title
+            return OnlineLink(title: title, link: "/onlinedienste/\(offer.slug)?ars=\(placeARS)")
         }
         for i in view.services.indices {
             if let idx = snap.catalogue.index[view.services[i].key] { view.services[i].online = try await onlineLink(idx) }
@@ -149,7 +154,7 @@ struct FinderWebController {
             office: responsible.office >= 0 ? Self.officeView(snap.offices[Int(responsible.office)], area: snap.areas[Int(responsible.area)].name, isDefault: responsible.isDefault, now: now) : nil,
             contact: contact.office >= 0 && !contact.isDefault ? Self.officeView(snap.offices[Int(contact.office)], area: snap.areas[Int(contact.area)].name, isDefault: false, now: now) : nil,
             texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
-            path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: $0.ebene, outcome: $0.ergebnis) })
+            path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: req.t("level_one_\($0.ebene)"), outcome: $0.ergebnis) })
         view.result?.online = try await onlineLink(service)
         return view
     }
@@ -157,7 +162,7 @@ struct FinderWebController {
     static func fee(_ t: ServiceText) -> String {
         guard let min = t.feeMinCents else { return "" }
         let max = t.feeMaxCents ?? min
-        return min == max ? " (\(Money(cents: min).formattedDE))" : " (\(Money(cents: min).formattedDE) bis \(Money(cents: max).formattedDE))"
+        return min == max ? " (\(Money(cents: min).formatted))" : " (\(Money(cents: min).formatted) bis \(Money(cents: max).formatted))"
     }
 
     private func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "" }

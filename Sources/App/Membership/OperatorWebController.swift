@@ -90,7 +90,7 @@ struct OperatorWebController {
     func applicationPage(_ req: Request, _ tenant: Gebiet, error: AppError? = nil, wirksamAb: String? = nil, begruendung: String = "") async throws -> Response {
         let m = try await MembershipService.membership(of: tenant.ars, on: req.db)
         let view = ApplicationView(tenant: GebietDTO(tenant), membership: MembershipDTO(tenant, m),
-                                   statusLabel: req.t("status_\(m?.status ?? "none")"), share: m?.shareCents.map { Money(cents: $0).formattedDE },
+                                   statusLabel: req.t("status_\(m?.status ?? "none")"), share: m?.shareCents.map { Money(cents: $0).formatted },
                                    canDecide: m?.state == .applied, wirksamAb: wirksamAb ?? BusinessDate.today(), begruendung: begruendung)
         if let error { return try await req.renderError("operator/application", title: tenant.name, view, error) }
         return try await req.render("operator/application", title: tenant.name, view, form: true)

@@ -168,12 +168,14 @@ struct OnlineServiceController {
     }
 
     static func feeText(_ d: ServiceDefinition, activation: ServiceActivation?) -> String {
-        if let c = activation?.feeCents { return Money(cents: Int64(c)).formattedDE }
+        let en = DisplayLanguage.english
+        func eur(_ c: Int?) -> String { Money(cents: Int64(c ?? 0)).formatted }
+        if let c = activation?.feeCents { return eur(c) }
         switch d.fee.kind {
-        case "keine": return "keine Gebühr"
-        case "fest": return Money(cents: Int64(d.fee.cents ?? 0)).formattedDE
-        case "pro_eintrag": return "\(Money(cents: Int64(d.fee.base ?? 0)).formattedDE) zuzüglich \(Money(cents: Int64(d.fee.cents ?? 0)).formattedDE) je weiterem Eintrag"
-        default: return "nach Ihren Angaben berechnet; Sie sehen den Betrag vor dem Absenden"
+        case "keine": return en ? "no fee" : "keine Gebühr"
+        case "fest": return eur(d.fee.cents)
+        case "pro_eintrag": return en ? "\(eur(d.fee.base)) plus \(eur(d.fee.cents)) per further entry" : "\(eur(d.fee.base)) zuzüglich \(eur(d.fee.cents)) je weiterem Eintrag"
+        default: return en ? "calculated from your answers; you see the amount before sending" : "nach Ihren Angaben berechnet; Sie sehen den Betrag vor dem Absenden"
         }
     }
 
@@ -201,7 +203,7 @@ struct OnlineServiceController {
             consent = try await Consent.query(on: req.db).filter(\.$userID == me.userID).filter(\.$serviceSlug == d.slug).filter(\.$withdrawnAt == nil).first() != nil
         }
         let back = "/onlinedienste/\(d.slug)" + (ars.isEmpty ? "" : "?ars=\(ars)")
-        return PageView(slug: d.slug, title: d.title.text(lang), summary: d.summary.text(lang), leika: d.leika, trust: required.german,
+        return PageView(slug: d.slug, title: d.title.text(lang), summary: d.summary.text(lang), leika: d.leika, trust: required.label,
                         fee: Self.feeText(d, activation: a.activation), documents: (d.documents ?? []).map { $0.text(lang) }, ars: ars,
                         hasPlace: a.responsibility != nil, place: a.responsibility?.placeName ?? "", online: a.online,
                         office: a.online ? a.receivingOffice : a.responsibility?.office, localText: a.activation?.localText ?? "",
@@ -359,9 +361,9 @@ struct OnlineServiceController {
         for v in try await OnlineServiceCatalogue.latest(on: req.db) {
             let d = try v.decoded()
             let act = acts.first { $0.slug == v.slug }
-            rows.append(ActRow(slug: v.slug, title: d.title.de, leika: d.leika, version: v.version, active: act?.active ?? false,
+            rows.append(ActRow(slug: v.slug, title: d.title.text(req.lang.rawValue), leika: d.leika, version: v.version, active: act?.active ?? false,
                                officeOptions: offices.map { .init(id: $0.id.uuidString, name: $0.name, selected: $0.id == act?.officeID) },
-                               fee: act?.feeCents.map { Money(cents: Int64($0)).formattedDE.replacingOccurrences(of: " €", with: "") } ?? "",
+                               fee: act?.feeCents.map { Money(cents: Int64($0)).formatted.replacingOccurrences(of: " €", with: "") } ?? "",
                                stateFee: Self.feeText(d, activation: nil), localText: act?.localText ?? "", contact: act?.contact ?? "",
                                policies: [("keine", "keine Online-Zahlung"), ("vor_absenden", "vor dem Absenden"), ("nach_bescheid", "nach dem Bescheid")]
                                 .map { .init(id: $0.0, name: $0.1, selected: $0.0 == (act?.policy ?? "keine")) },
@@ -428,7 +430,7 @@ struct OnlineServiceController {
         var rows: [StateRow] = []
         for v in try await OnlineServiceCatalogue.latest(on: req.db) {
             let n = try await ServiceActivation.query(on: req.db).filter(\.$slug == v.slug).filter(\.$active == true).count()
-            rows.append(StateRow(slug: v.slug, title: v.title, version: v.version, published: GermanTime.format(v.publishedAt), by: v.publishedBy, activations: n))
+            rows.append(StateRow(slug: v.slug, title: ((try? v.decoded())?.title.text(req.lang.rawValue)) ?? v.title, version: v.version, published: GermanTime.format(v.publishedAt), by: v.publishedBy, activations: n))
         }
         return StateView(rows: rows, json: json, done: req.queryParams["veroeffentlicht"] ?? "")
     }

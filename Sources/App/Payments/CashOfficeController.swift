@@ -44,14 +44,14 @@ struct CashOfficeController {
         if !text.isEmpty { q = q.filter(\.$kassenzeichen == text) }
         let list = try await q.sort(\.$createdAt, .descending).limit(500).all()
         let rows = list.map { p in
-            Row(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, date: GermanTime.format(p.paidAt ?? p.createdAt), amount: Money(cents: p.amountCents).formattedDE,
-                status: p.paymentStatus.german, method: p.paymentMethod, refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formattedDE : "", purpose: p.purpose)
+            Row(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, date: GermanTime.format(p.paidAt ?? p.createdAt), amount: Money(cents: p.amountCents).formatted,
+                status: p.paymentStatus.label, method: p.paymentMethod, refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formatted : "", purpose: p.purpose)
         }
         let paid = list.filter { $0.paymentStatus == .payed }.reduce(Int64(0)) { $0 + $1.amountCents - $1.refundedCents }
         return try await req.render("kasse/liste", title: req.t("cash_title"),
                                     ListView(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), rows: rows,
-                                             statuses: PaymentStatus.allCases.map { Opt(value: $0.rawValue, label: $0.german, selected: $0.rawValue == req.queryParams["status"]) },
-                                             q: text, von: req.queryParams["von"] ?? "", bis: req.queryParams["bis"] ?? "", total: Money(cents: paid).formattedDE,
+                                             statuses: PaymentStatus.allCases.map { Opt(value: $0.rawValue, label: $0.label, selected: $0.rawValue == req.queryParams["status"]) },
+                                             q: text, von: req.queryParams["von"] ?? "", bis: req.queryParams["bis"] ?? "", total: Money(cents: paid).formatted,
                                              empty: rows.isEmpty, today: BusinessDate.today()))
     }
 
@@ -76,14 +76,14 @@ struct CashOfficeController {
         let items = try await PaymentItem.query(on: req.db).filter(\.$paymentID == id).sort(\.$position).all()
         let refunds = try await Refund.query(on: req.db).filter(\.$paymentID == id).sort(\.$createdAt).all()
         let events = try await PaymentEvent.query(on: req.db).filter(\.$paymentID == id).sort(\.$receivedAt).all()
-        return DetailView(ars: ars, id: id.uuidString, kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formattedDE, status: p.paymentStatus.german,
+        return DetailView(ars: ars, id: id.uuidString, kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formatted, status: p.paymentStatus.label,
                           detail: p.statusDetail, method: p.paymentMethod, purpose: p.purpose, created: GermanTime.format(p.createdAt),
                           paid: p.paidAt.map(GermanTime.format) ?? "",
-                          items: items.map { ItemRow(description: $0.description, quantity: $0.quantity, amount: Money(cents: $0.totalCents).formattedDE,
+                          items: items.map { ItemRow(description: $0.description, quantity: $0.quantity, amount: Money(cents: $0.totalCents).formatted,
                                                      haushaltsstelle: $0.haushaltsstelle, kostentraeger: $0.kostentraeger, objektnummer: $0.objektnummer) },
-                          refunds: refunds.map { RefundRow(amount: Money(cents: $0.amountCents).formattedDE, reason: $0.reason, by: $0.by, at: GermanTime.format($0.createdAt)) },
+                          refunds: refunds.map { RefundRow(amount: Money(cents: $0.amountCents).formatted, reason: $0.reason, by: $0.by, at: GermanTime.format($0.createdAt)) },
                           events: events.map { EventRow(at: GermanTime.format($0.receivedAt), kind: $0.kind, status: $0.status, applied: $0.applied) },
-                          refundable: Money(cents: p.amountCents - p.refundedCents).formattedDE,
+                          refundable: Money(cents: p.amountCents - p.refundedCents).formatted,
                           canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars),
                           antragLink: p.antragID.map { "/mandanten/\(ars)/antraege/\($0.uuidString)" } ?? "")
     }
@@ -139,11 +139,11 @@ struct CashOfficeController {
         let (iso, from, to) = Self.day(req)
         let rows = try await Self.paidItems(req, ars: ars, from: from, to: to)
         func group(_ key: ((Payment, PaymentItem)) -> String) -> [Sum] {
-            Dictionary(grouping: rows, by: key).map { k, v in Sum(key: k.isEmpty ? "–" : k, count: v.count, amount: Money(cents: v.reduce(0) { $0 + $1.1.totalCents }).formattedDE) }
+            Dictionary(grouping: rows, by: key).map { k, v in Sum(key: k.isEmpty ? "–" : k, count: v.count, amount: Money(cents: v.reduce(0) { $0 + $1.1.totalCents }).formatted) }
                 .sorted { $0.key < $1.key }
         }
         let refundSums = try await Self.refunds(req, ars: ars, from: from, to: to).map { r, p in
-            Sum(key: "\(p.kassenzeichen): \(r.reason)", count: 1, amount: "−" + Money(cents: r.amountCents).formattedDE)
+            Sum(key: "\(p.kassenzeichen): \(r.reason)", count: 1, amount: "−" + Money(cents: r.amountCents).formatted)
         }
         // a paid payment without items, or an item without Haushaltsstelle, cannot be booked: flagged
         var unmatched = rows.filter { $0.1.haushaltsstelle.isEmpty }.map { "\($0.0.kassenzeichen): Position ohne Haushaltsstelle" }
@@ -159,10 +159,10 @@ struct CashOfficeController {
             let exp = expected[prov] ?? 0
             if let s = stored.first(where: { $0.provider == prov }) {
                 let ok = s.receivedCents == exp
-                return PayoutRow(provider: prov, expected: Money(cents: exp).formattedDE, received: Money(cents: s.receivedCents).formattedDE,
-                                 state: ok ? "abgeglichen" : "Differenz \(Money(cents: s.receivedCents - exp).formattedDE)", done: true, ok: ok)
+                return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: Money(cents: s.receivedCents).formatted,
+                                 state: ok ? "abgeglichen" : "Differenz \(Money(cents: s.receivedCents - exp).formatted)", done: true, ok: ok)
             }
-            return PayoutRow(provider: prov, expected: Money(cents: exp).formattedDE, received: "", state: "offen", done: false, ok: false)
+            return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: "", state: "offen", done: false, ok: false)
         }
         for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.provider): \(p.state)") }
         // earlier days (two weeks) with payments whose payout has not been reconciled: the
@@ -174,13 +174,13 @@ struct CashOfficeController {
         for (k, dayISO) in earlierISO.enumerated() {
             let done = reconciled.filter { $0.date == dayISO }.map(\.provider)
             for (prov, cents) in expectedEarlier[k].sorted(by: { $0.key < $1.key }) where cents != 0 && !done.contains(prov) {
-                unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(prov) über \(Money(cents: cents).formattedDE) noch nicht abgeglichen")
+                unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(prov) über \(Money(cents: cents).formatted) noch nicht abgeglichen")
             }
         }
         return try await req.render("kasse/tagesbericht", title: req.t("cash_daily"),
                                     DailyView(ars: ars, date: FormEngine.germanDate(iso), dateISO: iso, byHaushaltsstelle: group { $0.1.haushaltsstelle },
                                               byMethod: group { $0.0.paymentMethod }, byProvider: group { $0.0.provider }, refunds: refundSums,
-                                              total: Money(cents: total).formattedDE, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty,
+                                              total: Money(cents: total).formatted, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty,
                                               payouts: payouts, canReconcile: req.can(.paymentRefund, tenant: ars)))
     }
 
@@ -212,7 +212,7 @@ struct CashOfficeController {
         let rows = try await Self.paidItems(req, ars: ars, from: von ?? Date(timeIntervalSince1970: 0), to: bis ?? Date().addingTimeInterval(86400))
         var out = "Datum;Kassenzeichen;Haushaltsstelle;Kostentraeger;Objektnummer;Betrag;Zahlart;Dienstleister;Verwendungszweck;Erstattet\r\n"
         for (p, i) in rows {
-            out += [GermanTime.format(p.paidAt ?? p.createdAt), p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer,
+            out += [GermanTime.format(p.paidAt ?? p.createdAt, english: false), p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer,
                     Money(cents: i.totalCents).decimalString.replacingOccurrences(of: ".", with: ","), p.paymentMethod, p.provider, p.purpose,
                     Money(cents: p.refundedCents).decimalString.replacingOccurrences(of: ".", with: ",")].map(Self.csvField).joined(separator: ";") + "\r\n"
         }

@@ -1,3 +1,4 @@
+import RathausCore
 import Vapor
 
 /// Interface language: German first, English second.
@@ -25,5 +26,12 @@ extension Request {
     /// A text from the catalogue; a missing key shows itself so a test catches it.
     func t(_ key: String) -> String {
         lang.catalogue[key] ?? Texts.de[key] ?? key
+    }
+}
+
+/// Makes the page's language known to everything that renders it (`DisplayLanguage`).
+struct LanguageMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        try await DisplayLanguage.$english.withValue(request.lang == .en) { try await next.respond(to: request) }
     }
 }

@@ -178,6 +178,9 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.middleware.use(app.sessions.middleware)
     app.middleware.use(PrincipalMiddleware())
     app.middleware.use(CSRFMiddleware())
+    // last before the routes: a task-local value reaches the handler only when no middleware
+    // between here and the route hops to an event-loop callback (the sessions middleware does)
+    app.middleware.use(LanguageMiddleware())
 
     try routes(app)
 

@@ -362,7 +362,7 @@ struct InvoiceController {
 
     static func amount(_ cents: Int64, _ currency: String) -> String {
         let m = Money(cents: cents, currency: currency)
-        return currency == "EUR" ? m.formattedDE : "\(m.decimalString) \(currency)"
+        return currency == "EUR" ? m.formatted : "\(m.decimalString) \(currency)"
     }
 
     @Sendable func inbox(req: Request) async throws -> Response {

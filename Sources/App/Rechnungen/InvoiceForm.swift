@@ -265,7 +265,7 @@ struct InvoiceFormController {
             switch try await InvoiceIntake.receive(req, data: xml, channel: "formular", supplierEmail: f.v_email) {
             case .accepted(_, let receipt, _):
                 return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"),
-                                            view(f, accepted: true, receipt: receipt, total: Money(cents: built.totalCents).formattedDE), form: true)
+                                            view(f, accepted: true, receipt: receipt, total: Money(cents: built.totalCents).formatted), form: true)
             case .invalid(let report):
                 // Should not happen for a form we built; show what the validator says rather than hide it.
                 return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"),

@@ -298,7 +298,7 @@ enum InvoiceIntake {
     }
 
     static func duplicate(_ existing: EInvoice) -> AppError {
-        let date = GermanTime.format(existing.receivedAt)
+        let date = GermanTime.format(existing.receivedAt, english: false)
         return AppError(.conflict, "rechnung.duplicate",
                         de: "Diese Rechnung (Nr. \(existing.invoiceNumber)) ist bereits am \(date) eingegangen und wird nicht doppelt gebucht.",
                         en: "This invoice (no. \(existing.invoiceNumber)) was already received on \(date); it is not booked twice.")
@@ -366,7 +366,7 @@ enum InvoiceMails {
         """
         Guten Tag,
 
-        Ihre Rechnung \(e.invoiceNumber) ist am \(GermanTime.format(e.receivedAt)) bei der Kommune eingegangen
+        Ihre Rechnung \(e.invoiceNumber) ist am \(GermanTime.format(e.receivedAt, english: false)) bei der Kommune eingegangen
         (Leitweg-ID \(e.leitwegID)). Sie wurde geprüft und ist gültig.
 
         Den Bearbeitungsstand sehen Sie hier:
@@ -412,7 +412,8 @@ enum GermanTime {
     }()
 
     /// A moment in the installation's time zone: "15.03.2026 um 14:03 Uhr" (English "15/03/2026, 14:03").
-    static func format(_ d: Date) -> String { format(d, english: false) }
+    /// In the language of the page being rendered.
+    static func format(_ d: Date) -> String { format(d, english: DisplayLanguage.english) }
 
     static func format(_ d: Date, english: Bool) -> String {
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: d)

@@ -22,8 +22,8 @@ struct SupplierInvoicesController {
         }
         let list = try await EInvoice.query(on: req.db).filter(\.$supplierAccountID ~~ accounts).sort(\.$receivedAt, .descending).limit(500).all()
         let rows = list.map { e in
-            Row(number: e.invoiceNumber, leitweg: e.leitwegID, received: GermanTime.format(e.receivedAt), amount: Money(cents: e.amountDueCents).formattedDE,
-                status: InvoiceStatus(rawValue: e.status)?.german ?? e.status, reason: e.rejectionReason ?? "")
+            Row(number: e.invoiceNumber, leitweg: e.leitwegID, received: GermanTime.format(e.receivedAt), amount: Money(cents: e.amountDueCents).formatted,
+                status: InvoiceStatus(rawValue: e.status)?.label ?? e.status, reason: e.rejectionReason ?? "")
         }
         return try await req.render("rechnungen/meine", title: req.t("inv_mine_title"), ListView(rows: rows, empty: rows.isEmpty, company: company))
     }

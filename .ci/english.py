@@ -95,6 +95,16 @@ def main():
                 d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
                 WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url)
             pages += crawl(d, [urllib.parse.urlparse(d.current_url).path, "/"], email, findings, limit=40)
+        # the demo citizen's account pages
+        d.delete_all_cookies()
+        d.get(BASE + "/sprache/en?zurueck=/")
+        d.get(BASE + "/konto/anmelden")
+        journey.fill(d, "email", "buerger@demo.rathaus.test")
+        journey.fill(d, "passwort", "Demo-Passwort-2026")
+        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+        WebDriverWait(d, 10).until(lambda drv: "/konto/anmelden" not in drv.current_url)
+        pages += crawl(d, ["/konto", "/konto/profil", "/konto/postfach", "/konto/sicherheit", "/konto/identifizieren",
+                           "/onlinedienste/hund-anmelden?ars=160510000000"], "buerger@demo.rathaus.test", findings, limit=30)
     finally:
         d.quit()
     total = sum(sum(c for _, c in f[2]) for f in findings)

@@ -77,7 +77,10 @@ struct IdentityController {
     @Sendable func page(req: Request) async throws -> Response {
         guard let me = req.principal.citizen else { return ServicekontoController.loginRedirect(req) }
         let requested = TrustLevel(rawValue: req.queryParams["niveau"] ?? "") ?? .substanziell
-        let providers = req.application.identityProviders.map { Provider(id: $0.id, name: $0.displayName) }
+        // provider names are their own (German) names, except the built-in test provider
+        let providers = req.application.identityProviders.map {
+            Provider(id: $0.id, name: $0.id == "test" && req.lang == .en ? "Test identity provider (demo and tests only)" : $0.displayName)
+        }
         return try await req.render("konto/identifizieren", title: req.t("sk_identify_title"),
                                     PageView(current: me.trustLevel.label, requested: requested.rawValue, requestedLabel: requested.label,
                                              next: ServicekontoController.safeNext(req.queryParams["weiter"]), providers: providers, none: providers.isEmpty), form: true)

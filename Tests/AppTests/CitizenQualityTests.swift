@@ -158,3 +158,29 @@ final class CitizenQualityTests: XCTestCase {
         XCTAssertEqual(audit, 2)
     }
 }
+
+final class MembershipEffectiveDateTests: XCTestCase {
+    /// An approved membership that takes effect later is not counted as a member before that day.
+    func testStatusFollowsTheEffectiveDate() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let op = try await createToken(app, tenant: "16", scopes: [.operator])
+        let erfurt = try await createToken(app, tenant: "16051", scopes: [.membership])
+        var r = try await api(app, .POST, "/api/v1/mitgliedschaften/16051/antrag", token: erfurt,
+                              json: #"{"antragsdatum":"2026-01-15","ratsbeschluss":"Beschluss 12/2026","ratsbeschlussDatum":"2026-01-10","anteilCent":100000}"#)
+        XCTAssertEqual(r.status, .created, r.body.string)
+        r = try await api(app, .POST, "/api/v1/mitgliedschaften/16051/genehmigung", token: op, json: #"{"wirksamAb":"2099-01-01"}"#)
+        XCTAssertEqual(r.status, .ok, r.body.string)
+        let operatorUser = try await createUser(app, email: "betrieb@test.de", role: .operator, tenant: nil)
+        let b = Browser(app)
+        try await b.login(operatorUser)
+        let overview = try await b.get("/uebersicht?q=Erfurt")
+        XCTAssertTrue(overview.text.contains("Beitritt genehmigt, Mitglied ab 01.01.2099"), overview.text)
+        let members = try await MembershipService.currentMemberCount(on: app.db)
+        XCTAssertEqual(members, 0)
+        let later = try await MembershipService.currentMemberCount(on: app.db, today: "2099-01-01")
+        XCTAssertEqual(later, 1)
+        let about = try await b.get("/ueber")
+        XCTAssertTrue(about.text.contains("<strong>0</strong>"), "not yet a member on the provider's page")
+    }
+}

@@ -26,6 +26,21 @@ enum MembershipService {
         return rows.filter { isEffective($0, today: today) }.count
     }
 
+    /// The status as people read it: an approved membership that takes effect later says so
+    /// ("Beitritt genehmigt, wirksam ab 01.01.2027"), one under notice says until when.
+    static func statusLabel(_ req: Request, status: String, effectiveFrom: String?, effectiveUntil: String?,
+                            today: String = BusinessDate.today()) -> String {
+        let en = req.lang == .en
+        if status == "member", let from = effectiveFrom, from > today {
+            return (en ? "approved, member from " : "Beitritt genehmigt, Mitglied ab ") + CalendarDay.display(from, english: en)
+        }
+        if status == "notice_given", let until = effectiveUntil {
+            return until > today ? (en ? "notice given, member until " : "gekündigt, Mitglied bis ") + CalendarDay.display(until, english: en)
+                : (en ? "membership ended on " : "Mitgliedschaft beendet am ") + CalendarDay.display(until, english: en)
+        }
+        return req.t("status_\(status)")
+    }
+
     static func isEffective(_ m: Membership, today: String = BusinessDate.today()) -> Bool {
         guard m.status == "member" || m.status == "notice_given" else { return false }
         if let from = m.effectiveFrom, from > today { return false }

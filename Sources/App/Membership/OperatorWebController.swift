@@ -90,7 +90,7 @@ struct OperatorWebController {
     func applicationPage(_ req: Request, _ tenant: Gebiet, error: AppError? = nil, wirksamAb: String? = nil, begruendung: String = "") async throws -> Response {
         let m = try await MembershipService.membership(of: tenant.ars, on: req.db)
         let view = ApplicationView(tenant: GebietDTO(tenant), membership: MembershipDTO(tenant, m),
-                                   statusLabel: req.t("status_\(m?.status ?? "none")"), share: m?.shareCents.map { Money(cents: $0).formatted },
+                                   statusLabel: MembershipService.statusLabel(req, status: m?.status ?? "none", effectiveFrom: m?.effectiveFrom, effectiveUntil: m?.effectiveUntil), share: m?.shareCents.map { Money(cents: $0).formatted },
                                    canDecide: m?.state == .applied, wirksamAb: wirksamAb ?? BusinessDate.today(), begruendung: begruendung)
         if let error { return try await req.renderError("operator/application", title: tenant.name, view, error) }
         return try await req.render("operator/application", title: tenant.name, view, form: true)
@@ -141,9 +141,15 @@ struct OperatorWebController {
     struct Counts: Encodable { var total: Int; var member: Int; var applied: Int; var none: Int }
     struct KreisCount: Encodable { var ars: String; var name: String; var counts: Counts }
 
-    static func counts(_ rows: [OverviewRow]) -> Counts {
-        Counts(total: rows.count, member: rows.filter { $0.status == "member" || $0.status == "notice_given" }.count,
-               applied: rows.filter { $0.status == "applied" }.count,
+    /// Members are counted from the day their membership takes effect until it ends; an approved
+    /// membership that starts later counts with the pending ones.
+    static func counts(_ rows: [OverviewRow], today: String = BusinessDate.today()) -> Counts {
+        let effective = { (r: OverviewRow) -> Bool in
+            (r.status == "member" || r.status == "notice_given") && (r.wirksamAb ?? "") <= today && (r.kuendigungZum.map { $0 > today } ?? true)
+        }
+        let pending = { (r: OverviewRow) -> Bool in r.status == "member" && (r.wirksamAb ?? "") > today }
+        return Counts(total: rows.count, member: rows.filter(effective).count,
+               applied: rows.filter { $0.status == "applied" || pending($0) }.count,
                none: rows.filter { $0.status == "none" || $0.status == "rejected" }.count)
     }
 
@@ -192,7 +198,7 @@ struct OperatorWebController {
         let byKreis = groups.keys.sorted().map { k in
             KreisCount(ars: k, name: groups[k]?.first?.kreisName ?? k, counts: Self.counts(groups[k] ?? []))
         }
-        let view = OverviewView(rows: rows.map { Row(r: $0, statusLabel: req.t("status_\($0.status)")) }, kreise: kreise.map(GebietDTO.init),
+        let view = OverviewView(rows: rows.map { Row(r: $0, statusLabel: MembershipService.statusLabel(req, status: $0.status, effectiveFrom: $0.wirksamAb, effectiveUntil: $0.kuendigungZum)) }, kreise: kreise.map(GebietDTO.init),
                                 kreis: f.kreis ?? "", status: f.status ?? "", q: f.q ?? "", counts: counts, byKreis: byKreis,
                                 csvLink: "/uebersicht.csv" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
                                 canDecide: req.can(.membershipDecide))

@@ -55,7 +55,7 @@ struct TenantWebController {
         }
         let mayApply = req.can(.membershipApply, tenant: tenant.ars)
         let view = HomeView(tenant: GebietDTO(tenant), membership: MembershipDTO(tenant, m),
-                            statusLabel: req.t("status_\(state.rawValue)"), share: m?.shareCents.map { Money(cents: $0).formatted },
+                            statusLabel: MembershipService.statusLabel(req, status: state.rawValue, effectiveFrom: m?.effectiveFrom, effectiveUntil: m?.effectiveUntil), share: m?.shareCents.map { Money(cents: $0).formatted },
                             openRounds: roundStates, hasRounds: !roundStates.isEmpty,
                             canApply: mayApply && MembershipStateMachine.next(state, .apply) != nil,
                             canWithdraw: mayApply && MembershipStateMachine.next(state, .withdraw) != nil,

@@ -137,7 +137,9 @@ final class InvoiceTests: XCTestCase {
         // Step 1 by Anna; step 2 by Anna again is refused (four eyes), by Ben accepted.
         var r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "sachlich_geprueft"])
         XCTAssertEqual(r.status, .seeOther, r.text)
-        try await a.get("/mandanten/16051/rechnungen/\(id)")
+        let afterOwnStep = try await a.get("/mandanten/16051/rechnungen/\(id)")
+        XCTAssertFalse(afterOwnStep.text.contains("value=\"rechnerisch_geprueft\""), "the step is not offered to the one who did the previous one")
+        XCTAssertTrue(afterOwnStep.text.contains("den nächsten übernimmt eine andere Person"), "and the page says why")
         r = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "rechnerisch_geprueft"])
         XCTAssertEqual(r.status, .forbidden)
         XCTAssertTrue(r.text.contains("Vier-Augen-Prinzip"), r.text)

@@ -425,6 +425,7 @@ struct InvoiceController {
         var canDecide: Bool
         var open: Bool
         var fourEyes: Bool
+        var withheldByFourEyes = false
         var invoiceHTML: String
         var reportHTML: String
         /// When the invoice may duplicate an earlier one: both side by side.
@@ -482,15 +483,23 @@ struct InvoiceController {
         if let a = e.factualBy { steps.append("sachlich geprüft: \(a)") }
         if let a = e.arithmeticBy { steps.append("rechnerisch geprüft: \(a)") }
         if let a = e.releasedBy { steps.append("freigegeben: \(a)") }
+        // only the steps this person may take; a step the four-eyes rule keeps for someone else is
+        // not offered, and the page says why
+        let fourEyesOn = try await InvoiceIntake.settings(req.db, e.tenantARS)
+        let done = InvoiceSteps(factualBy: e.factualBy, arithmeticBy: e.arithmeticBy)
+        let offered = Self.nextSteps(st).filter {
+            InvoiceWorkflow.check(from: st, to: $0, actor: req.principal.auditActor, steps: done, fourEyes: fourEyesOn, reason: "–") == nil
+        }
+        let withheld = Self.nextSteps(st).count > offered.count
         let v = DetailView(tenantARS: e.tenantARS, id: e.id!.uuidString, number: e.invoiceNumber, seller: e.sellerName, statusText: st.german,
                            leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
                            steps: steps, reason: e.rejectionReason ?? "",
-                           next: Self.nextSteps(st).map {
+                           next: offered.map {
                                // from a possible duplicate, "received" means: not a duplicate, check it normally
                                Option(value: $0.rawValue, label: st == .possibleDuplicate && $0 == .received ? req.t("inv_dup_not") : $0.german, selected: false)
                            },
                            canDecide: req.can(.invoiceDecide, tenant: e.tenantARS), open: !st.isFinal,
-                           fourEyes: try await InvoiceIntake.settings(req.db, e.tenantARS),
+                           fourEyes: fourEyesOn, withheldByFourEyes: withheld,
                            invoiceHTML: html, reportHTML: InvoiceHTML.reportSection(report),
                            duplicate: try await duplicateView(req, e))
         if let error { return try await req.renderError("rechnungen/detail", title: "\(req.t("inv_invoice")) \(e.invoiceNumber)", v, error) }

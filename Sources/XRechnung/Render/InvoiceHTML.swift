@@ -47,11 +47,15 @@ public enum InvoiceHTML {
             h += "<p class=\"bad\"><strong>Nicht gültig.</strong> \(report.errors.count) Fehler – bitte korrigieren und erneut senden.</p>"
         }
         if !report.findings.isEmpty {
-            h += "<table><caption>Befunde</caption><thead><tr><th scope=\"col\">Regel</th><th scope=\"col\">Art</th><th scope=\"col\">Was zu ändern ist</th><th scope=\"col\">Stelle</th></tr></thead><tbody>"
+            // what is wrong, in plain German first; the rule, its BT number and the XPath are for
+            // the supplier's software vendor, folded away
+            h += "<h3>Befunde</h3><ol class=\"findings\">"
             for f in report.findings.sorted(by: { $0.severity < $1.severity }) {
-                h += "<tr><td>\(escape(f.rule))</td><td>\(f.severity.german)</td><td>\(escape(f.messageDE))</td><td><code>\(escape(f.location))</code></td></tr>"
+                h += "<li><p><strong>\(f.severity.german):</strong> \(escape(f.messageDE))</p>"
+                h += "<details><summary>Technische Angaben für Softwarehersteller</summary><dl><dt>Regel</dt><dd><code>\(escape(f.rule))</code></dd>"
+                h += "<dt>Stelle (XPath)</dt><dd><code>\(escape(f.location))</code></dd></dl></details></li>"
             }
-            h += "</tbody></table>"
+            h += "</ol>"
         }
         return h + "</section>"
     }
@@ -63,7 +67,7 @@ public enum InvoiceHTML {
 
     static func money(_ v: DecimalValue?, _ currency: String?) -> String? {
         guard let v else { return nil }
-        return v.literal + (currency.map { " " + $0 } ?? "")
+        return CodeNames.amount(v.literal, currency: currency)
     }
 
     static func address(_ a: Address?) -> String? {
@@ -94,10 +98,10 @@ public enum InvoiceHTML {
         let cur = inv.currency
         var h = "<section aria-labelledby=\"uebersicht\"><h2 id=\"uebersicht\">Übersicht</h2><dl>"
         h += row("Rechnungsnummer", "BT-1", inv.number)
-        h += row("Rechnungsdatum", "BT-2", inv.issueDate)
-        h += row("Rechnungstyp", "BT-3", inv.typeCode)
+        h += row("Rechnungsdatum", "BT-2", CodeNames.date(inv.issueDate))
+        h += row("Rechnungstyp", "BT-3", CodeNames.named(inv.typeCode, in: CodeNames.invoiceTypes))
         h += row("Währung", "BT-5", inv.currency)
-        h += row("Fälligkeitsdatum", "BT-9", inv.dueDate)
+        h += row("Fälligkeitsdatum", "BT-9", CodeNames.date(inv.dueDate))
         h += row("Käuferreferenz / Leitweg-ID", "BT-10", inv.buyerReference)
         h += row("Projekt", "BT-11", inv.projectReference)
         h += row("Vertrag", "BT-12", inv.contractReference)
@@ -105,11 +109,11 @@ public enum InvoiceHTML {
         h += row("Vergabe/Los", "BT-17", inv.tenderReference)
         h += row("Buchungsreferenz", "BT-19", inv.buyerAccountingReference)
         h += row("Zahlungsbedingungen", "BT-20", inv.paymentTerms)
-        h += row("Abrechnungszeitraum", "BG-14", inv.invoicingPeriod.map { "\($0.start ?? "…") bis \($0.end ?? "…")" })
-        h += row("Lieferdatum", "BT-72", inv.delivery?.date)
+        h += row("Abrechnungszeitraum", "BG-14", inv.invoicingPeriod.map { "\(CodeNames.date($0.start) ?? "…") bis \(CodeNames.date($0.end) ?? "…")" })
+        h += row("Lieferdatum", "BT-72", CodeNames.date(inv.delivery?.date))
         h += row("Prozess", "BT-23", inv.processID)
         h += row("Spezifikation", "BT-24", inv.specificationID)
-        for p in inv.precedingInvoices { h += row("Vorausgegangene Rechnung", "BT-25/26", p.number + (p.issueDate.map { " vom \($0)" } ?? "")) }
+        for p in inv.precedingInvoices { h += row("Vorausgegangene Rechnung", "BT-25/26", p.number + (CodeNames.date(p.issueDate).map { " vom \($0)" } ?? "")) }
         for n in inv.notes { h += row("Bemerkung", "BT-22", n.text) }
         h += "</dl></section>"
         h += party("Verkäufer", "verkaeufer", inv.seller)
@@ -124,7 +128,7 @@ public enum InvoiceHTML {
         h += "<section aria-labelledby=\"positionen\"><h2 id=\"positionen\">Positionen</h2><table><thead><tr><th scope=\"col\">Nr.</th><th scope=\"col\">Artikel</th><th scope=\"col\">Menge</th><th scope=\"col\">Nettopreis</th><th scope=\"col\">USt</th><th scope=\"col\">Nettobetrag</th></tr></thead><tbody>"
         for l in inv.lines {
             let name = [l.itemName, l.itemDescription].compactMap { $0 }.map(escape).joined(separator: "<br>")
-            h += "<tr><td>\(escape(l.id))</td><td>\(name)</td><td class=\"num\">\(escape(l.quantity?.literal ?? "")) \(escape(l.unitCode ?? ""))</td><td class=\"num\">\(escape(money(l.netPrice, cur) ?? ""))</td><td>\(escape(l.vatCategory ?? "")) \(escape(l.vatRate.map { $0.literal + " %" } ?? ""))</td><td class=\"num\">\(escape(money(l.netAmount, cur) ?? ""))</td></tr>"
+            h += "<tr><td>\(escape(l.id))</td><td>\(name)</td><td class=\"num\">\(escape(l.quantity?.literal.replacingOccurrences(of: ".", with: ",") ?? "")) \(escape(l.unitCode.map { CodeNames.units[$0] ?? $0 } ?? ""))</td><td class=\"num\">\(escape(money(l.netPrice, cur) ?? ""))</td><td>\(escape(l.vatRate.map { $0.literal.replacingOccurrences(of: ".", with: ",") + " %" } ?? "")) <small>\(escape(l.vatCategory ?? ""))</small></td><td class=\"num\">\(escape(money(l.netAmount, cur) ?? ""))</td></tr>"
         }
         h += "</tbody></table></section>"
         if !inv.allowances.isEmpty || !inv.charges.isEmpty {
@@ -136,7 +140,7 @@ public enum InvoiceHTML {
         }
         h += "<section aria-labelledby=\"ust\"><h2 id=\"ust\">Umsatzsteuer</h2><table><thead><tr><th scope=\"col\">Kategorie</th><th scope=\"col\">Satz</th><th scope=\"col\">Bemessungsgrundlage</th><th scope=\"col\">Steuerbetrag</th><th scope=\"col\">Befreiungsgrund</th></tr></thead><tbody>"
         for b in inv.vatBreakdown {
-            h += "<tr><td>\(escape(b.category ?? ""))</td><td class=\"num\">\(escape(b.rate.map { $0.literal + " %" } ?? ""))</td><td class=\"num\">\(escape(money(b.taxableAmount, cur) ?? ""))</td><td class=\"num\">\(escape(money(b.taxAmount, cur) ?? ""))</td><td>\(escape(b.exemptionReason ?? b.exemptionCode ?? ""))</td></tr>"
+            h += "<tr><td>\(escape(CodeNames.named(b.category, in: CodeNames.vatCategories) ?? ""))</td><td class=\"num\">\(escape(b.rate.map { $0.literal + " %" } ?? ""))</td><td class=\"num\">\(escape(money(b.taxableAmount, cur) ?? ""))</td><td class=\"num\">\(escape(money(b.taxAmount, cur) ?? ""))</td><td>\(escape(b.exemptionReason ?? b.exemptionCode ?? ""))</td></tr>"
         }
         h += "</tbody></table></section>"
         let t = inv.totals
@@ -154,7 +158,7 @@ public enum InvoiceHTML {
         if !inv.payment.isEmpty {
             h += "<section aria-labelledby=\"zahlung\"><h2 id=\"zahlung\">Zahlungsanweisungen</h2><dl>"
             for p in inv.payment {
-                h += row("Zahlungsart", "BT-81/82", [p.typeCode, p.typeText].compactMap { $0 }.joined(separator: " – "))
+                h += row("Zahlungsart", "BT-81/82", [CodeNames.named(p.typeCode, in: CodeNames.paymentMeans), p.typeText].compactMap { $0 }.joined(separator: " – "))
                 h += row("Verwendungszweck", "BT-83", p.remittanceInfo)
                 for ct in p.creditTransfers { h += row("Konto (IBAN)", "BT-84", ct.accountID + (ct.accountName.map { ", \($0)" } ?? "") + (ct.providerID.map { ", BIC \($0)" } ?? "")) }
                 h += row("Karte", "BT-87", p.cardNumber)

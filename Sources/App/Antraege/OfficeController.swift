@@ -78,7 +78,7 @@ struct OfficeController {
         let ids = list.compactMap(\.id)
         let replies = ids.isEmpty ? [] : try await PostboxMessage.query(on: req.db).filter(\.$antragID ~~ ids).filter(\.$direction == "person").all()
         let rows = list.map { a in
-            Row(id: a.id?.uuidString ?? "", reference: a.reference ?? "", service: a.serviceTitle, applicant: a.applicantName, status: a.caseStatus?.german ?? a.status,
+            Row(id: a.id?.uuidString ?? "", reference: a.reference ?? "", service: a.serviceTitle, applicant: a.applicantName, status: a.caseStatus?.label ?? a.status,
                 statusCode: a.status, submitted: a.submittedAt.map(GermanTime.format) ?? "", assignee: a.assigneeName,
                 unreadReplies: replies.filter { $0.antragID == a.id && $0.createdAt > a.updatedAt.addingTimeInterval(-1) }.count)
         }

@@ -160,9 +160,9 @@ struct CashOfficeController {
             if let s = stored.first(where: { $0.provider == prov }) {
                 let ok = s.receivedCents == exp
                 return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: Money(cents: s.receivedCents).formatted,
-                                 state: ok ? "abgeglichen" : "Differenz \(Money(cents: s.receivedCents - exp).formatted)", done: true, ok: ok)
+                                 state: ok ? (DisplayLanguage.english ? "reconciled" : "abgeglichen") : (DisplayLanguage.english ? "difference " : "Differenz ") + Money(cents: s.receivedCents - exp).formatted, done: true, ok: ok)
             }
-            return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: "", state: "offen", done: false, ok: false)
+            return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: "", state: DisplayLanguage.english ? "open" : "offen", done: false, ok: false)
         }
         for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.provider): \(p.state)") }
         // earlier days (two weeks) with payments whose payout has not been reconciled: the

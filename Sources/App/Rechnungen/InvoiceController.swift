@@ -373,10 +373,10 @@ struct InvoiceController {
         func view(_ rows: [EInvoice], total: Int) -> InboxView {
             InboxView(tenant: GebietDTO(tenant), rows: rows.map {
                 InboxRow(id: $0.id!.uuidString, number: $0.invoiceNumber, seller: $0.sellerName, issueDate: $0.issueDate ?? "", dueDate: $0.dueDate ?? "",
-                         amount: Self.amount($0.amountDueCents, $0.currency), statusText: InvoiceStatus(rawValue: $0.status)?.german ?? $0.status,
+                         amount: Self.amount($0.amountDueCents, $0.currency), statusText: InvoiceStatus(rawValue: $0.status)?.label ?? $0.status,
                          receivedAt: GermanTime.format($0.receivedAt), leitwegId: $0.leitwegID)
             }, hasRows: !rows.isEmpty, total: total,
-            statuses: InvoiceStatus.allCases.map { Option(value: $0.rawValue, label: $0.german, selected: q["status"] == $0.rawValue) },
+            statuses: InvoiceStatus.allCases.map { Option(value: $0.rawValue, label: $0.label, selected: q["status"] == $0.rawValue) },
             q: q, fourEyes: fourEyes, canSettings: req.can(.invoiceSettings, tenant: tenant.ars))
         }
         do {

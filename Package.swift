@@ -34,7 +34,7 @@ let package = Package(
         // XRechnung / EN 16931: parse UBL and CII into one model, validate, render, generate. No Vapor.
         // zlib (Debian: zlib1g-dev) to inflate the XML embedded in ZUGFeRD/Factur-X PDFs.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // No unsafeFlags: other packages must be able to depend on the validator (giving up
+        // No unsafe compiler flags: other packages must be able to depend on the validator (giving up
         // unchecked exclusivity costs the ~6 % it saved, measured in an earlier session).
         .target(name: "XRechnung", dependencies: ["RathausCore", "CLibXML2", "CZlib"], resources: [.copy("Resources")]),
         // The command line of the validator (validate, bench), shared by `rathaus xrechnung` and the

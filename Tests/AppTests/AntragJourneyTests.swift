@@ -297,7 +297,7 @@ final class AntragJourneyTests: XCTestCase {
         XCTAssertTrue(items.contains { ($0["behoerde"] as? String ?? "").contains("Kranichfeld") })
         // starting anyway is refused
         let hash = try await app.password.async.hash("Sicheres-Passwort-1")
-        let u = User(email: "k@example.org", name: "K", passwordHash: hash, role: .clerk, tenantARS: nil)
+        let u = User(email: "k@example.org", name: "K", passwordHash: hash)
         u.kind = "citizen"; u.role = nil; u.emailVerifiedAt = Date()
         try await u.create(on: app.db)
         let b = Browser(app)

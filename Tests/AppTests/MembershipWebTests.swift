@@ -133,7 +133,8 @@ final class MembershipWebTests: XCTestCase {
     func testDemoModeSeedsEveryRoleAndShowsTheirCode() async throws {
         let app = try await makeTestApp(demo: true)
         let users = try await User.query(on: app.db).filter(\.$isDemo == true).all()
-        XCTAssertEqual(Set(users.compactMap(\.role)), Set(Role.allCases.map(\.rawValue)))
+        let roles = try await RoleAssignment.query(on: app.db).filter(\.$userID ~~ users.compactMap(\.id)).all()
+        XCTAssertEqual(Set(roles.map(\.role)), Set(Role.allCases.map(\.rawValue)))
         let b = Browser(app)
         let login = try await b.get("/anmelden")
         XCTAssertTrue(login.text.contains("betrieb@demo.rathaus.test"))

@@ -7,7 +7,7 @@ import RathausCore
 final class ServicekontoTests: XCTestCase {
     /// A verified citizen account, signed in through the Servicekonto login.
     static func citizen(_ app: Application, _ email: String, kind: AccountKind = .citizen) async throws -> (User, Browser) {
-        let u = User(email: email, name: "Person \(email.prefix(4))", passwordHash: try await app.password.async.hash("Sicheres-Passwort-1"), role: .clerk, tenantARS: nil)
+        let u = User(email: email, name: "Person \(email.prefix(4))", passwordHash: try await app.password.async.hash("Sicheres-Passwort-1"))
         u.kind = kind.rawValue; u.role = nil; u.emailVerifiedAt = Date()
         try await u.create(on: app.db)
         let p = Profile.empty(u.id!)
@@ -206,7 +206,7 @@ final class ServicekontoTests: XCTestCase {
     func testCitizenWithSecondFactor() async throws {
         let app = try await makeTestApp()
         defer { Task { try? await app.asyncShutdown() } }
-        let u = User(email: "totp@example.org", name: "T", passwordHash: try await app.password.async.hash("Sicheres-Passwort-1"), role: .clerk, tenantARS: nil)
+        let u = User(email: "totp@example.org", name: "T", passwordHash: try await app.password.async.hash("Sicheres-Passwort-1"))
         u.kind = "citizen"; u.role = nil; u.emailVerifiedAt = Date(); u.totpSecret = TOTP.newSecret(); u.totpEnabled = true
         try await u.create(on: app.db)
         let b = Browser(app)

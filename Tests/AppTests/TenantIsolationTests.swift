@@ -39,6 +39,8 @@ final class TenantIsolationTests: XCTestCase {
         // feedback is a public mailbox (stored and mailed to the operator)
         "GET /ueber", "GET /impressum", "GET /datenschutz", "GET /barrierefreiheit", "GET /leichte-sprache", "GET /gebaerdensprache",
         "POST /barrierefreiheit/rueckmeldung",
+        // accepting an invitation needs the secret one-time token of the mail
+        "GET /einladung/:token", "POST /einladung/:token",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object
@@ -121,11 +123,32 @@ final class TenantIsolationTests: XCTestCase {
                                        "antragsdatum": "2026-01-15", "ratsbeschluss": "x", "ratsbeschlussDatum": "2026-01-10",
                                        "anteil": "1,00", "interesse": "yes", "ansprechpartner": "A", "email": "a@b.de", "name": "x",
                                        "art": "Y", "strasse": "Z 1", "plz": "07545", "ort": "Gera", "leistung": "99008001000000",
-                                       "gebiet": "16052", "organisationseinheit": officeA.id!.uuidString, "rolle": "responsible"]
+                                       "gebiet": "16052", "organisationseinheit": officeA.id!.uuidString, "rolle": "responsible", "mandant": victim,
+                                       "bis": "31.12.2099"]
         var checked = 0
-        for user in [adminA, clerkA] {
+        // a person with three roles in A and one in a third tenant, and a deputy of B whose role
+        // ended a second ago: the walk refuses them on B's objects exactly like A's plain accounts
+        let multi = try await createUser(app, email: "multi@erfurt.test", role: .tenantAdmin, tenant: "16051")
+        for (role, tenant) in [(Role.clerk, "16051"), (.cashOffice, "16051"), (.clerk, "160710003003")] {
+            try await RoleAssignment(userID: multi.requireID(), role: role, tenantARS: tenant, createdBy: "test").create(on: app.db)
+        }
+        let adminB = try await createUser(app, email: "admin@gera.test", role: .tenantAdmin, tenant: victim)
+        let assignmentB = try await XCTUnwrapAsync(try await RoleAssignment.query(on: app.db).filter(\.$userID == adminB.requireID()).first())
+        let deputy = try await createUser(app, email: "vertretung@gera.test", role: .clerk, tenant: "16051", totp: true)
+        try await RoleAssignment(userID: deputy.requireID(), role: .tenantAdmin, tenantARS: victim, validUntil: Date().addingTimeInterval(3600),
+                                 note: "Urlaub", createdBy: "test").create(on: app.db)
+        for user in [adminA, clerkA, multi, deputy] {
             let b = Browser(app)
             try await b.login(user)
+            if user.email == deputy.email {
+                // the deputy's role for B works until its end …
+                let during = try await b.get("/mandanten/\(victim)/personal")
+                XCTAssertEqual(during.status, .ok)
+                // … and not a second after it
+                let row = try await RoleAssignment.query(on: app.db).filter(\.$tenantARS == victim).filter(\.$userID == deputy.requireID()).first()
+                row?.validUntil = Date().addingTimeInterval(-1)
+                try await row?.save(on: app.db)
+            }
             for route in app.routes.all {
                 let pattern = "/" + route.path.map(\.description).joined(separator: "/")
                 let key = "\(route.method.rawValue) \(pattern == "/" ? "/" : pattern)"
@@ -138,9 +161,11 @@ final class TenantIsolationTests: XCTestCase {
                     case "modul": return "unterlagen"
                     case "n": return "0"
                     case "slug": return "hund-anmelden"
+                    case "token": return "x"
                     case "file": return fileB.id!.uuidString
                     case "msg": return msgB.id!.uuidString
                     case "id":
+                        if pattern.contains("zuweisungen") { return assignmentB.id!.uuidString }
                         if pattern.contains("antraege") { return antragB.id!.uuidString }
                         if pattern.contains("tokens") { return tB.id!.uuidString }
                         if pattern.contains("organisationseinheiten") { return officeB.id!.uuidString }
@@ -205,6 +230,9 @@ final class TenantIsolationTests: XCTestCase {
         XCTAssertEqual(lwAfter?.active, true)
         let lwCount = try await LeitwegEntry.query(on: app.db).count()
         XCTAssertEqual(lwCount, 1, "no Leitweg-ID created for B")
+        let assignmentAfter = try await RoleAssignment.find(assignmentB.id, on: app.db)
+        XCTAssertNotNil(assignmentAfter, "B's administrator keeps the role")
+        XCTAssertNil(assignmentAfter?.validUntil)
         let tAfter = try await APIToken.find(tB.id, on: app.db)
         XCTAssertNil(tAfter?.revokedAt)
         let ansAfter = try await SurveyAnswer.find(ansB.id, on: app.db)

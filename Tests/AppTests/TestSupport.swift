@@ -64,13 +64,13 @@ extension TestingHTTPResponse {
 /// A test user with a known password (and TOTP secret where the role needs it).
 @discardableResult
 func createUser(_ app: Application, email: String, role: Role, tenant: String?, totp: Bool? = nil) async throws -> User {
-    let u = User(email: email, name: "Test \(role.rawValue)", passwordHash: try await app.password.async.hash("Passwort-123"),
-                 role: role, tenantARS: tenant)
+    let u = User(email: email, name: "Test \(role.rawValue)", passwordHash: try await app.password.async.hash("Passwort-123"))
     if totp ?? role.requiresTOTP {
         u.totpSecret = TOTP.newSecret()
         u.totpEnabled = true
     }
     try await u.create(on: app.db)
+    try await RoleAssignment(userID: u.requireID(), role: role, tenantARS: role == .operator ? nil : tenant, createdBy: "test").create(on: app.db)
     return u
 }
 

@@ -73,10 +73,14 @@ struct LoginController {
             // verify against a fixed hash when the account does not exist, so timing tells nothing
             let hash = user?.passwordHash ?? req.application.storage[DummyPasswordHashKey.self] ?? ""
             let ok = (try? await req.password.async.verify(password, created: hash)) ?? false
-            guard ok, let user, !user.disabled, let role = user.staffRole, let id = user.id else {
+            var grants: [RoleGrant] = []
+            if let uid = user?.id { grants = try await RoleAssignment.all(of: uid, on: req.db) }
+            let now = Date()
+            guard ok, let user, !user.disabled, user.kind == AccountKind.staff.rawValue, grants.contains(where: { $0.isCurrent(at: now) }),
+                  let id = user.id else {
                 try await Self.recordAttempt(req, email: email, success: false)
                 try await req.db.transaction { db in
-                    try await Audit.record(on: db, actor: "anonym", actorID: nil, tenant: user?.tenantARS, action: "auth.login_failed",
+                    try await Audit.record(on: db, actor: "anonym", actorID: nil, tenant: nil, action: "auth.login_failed",
                                            objectType: "user", objectID: email, before: nil, after: "IP \(req.clientIP)")
                 }
                 throw AppError(.unauthorized, "auth.invalid", de: "E-Mail-Adresse oder Passwort ist falsch.",
@@ -85,16 +89,17 @@ struct LoginController {
             try await Self.recordAttempt(req, email: email, success: true)
             try await Self.rotateSession(req)
             req.session.data["uid"] = id.uuidString
-            if role.requiresTOTP {
+            // a second factor when any role the person holds (or will hold) needs one
+            if grants.contains(where: { $0.role.requiresTOTP }) {
                 req.session.data["auth"] = "pending"
                 return req.redirect(to: user.totpEnabled ? "/anmelden/code" : "/anmelden/einrichten", redirectType: .normal)
             }
             req.session.data["auth"] = "full"
             try await req.db.transaction { db in
-                try await Audit.record(on: db, actor: "user:\(email)", actorID: id.uuidString, tenant: user.tenantARS,
+                try await Audit.record(on: db, actor: "user:\(email)", actorID: id.uuidString, tenant: nil,
                                        action: "auth.login", objectType: "user", objectID: email, before: nil, after: "IP \(req.clientIP)")
             }
-            return req.redirect(to: Self.home(role: role, tenant: user.tenantARS), redirectType: .normal)
+            return req.redirect(to: Self.home(grants.filter { $0.isCurrent(at: now) }), redirectType: .normal)
         } catch let e as AppError {
             return try await req.renderError("login", title: req.t("login_title"), loginView(req, email: email), e)
         }
@@ -108,6 +113,13 @@ struct LoginController {
         req.session.id = nil
         req.session.data["csrf"] = nil
         req.session.data["since"] = String(Date().timeIntervalSince1970)
+    }
+
+    /// The start page for a person's current roles (the highest-ranking one decides).
+    static func home(_ grants: [RoleGrant]) -> String {
+        let tenant = StaffPrincipal.actingTenant(grants, chosen: nil)
+        guard let role = RoleCatalogue.rank.first(where: { r in grants.contains { $0.role == r } }) else { return "/" }
+        return home(role: role, tenant: tenant)
     }
 
     static func home(role: Role, tenant: String?) -> String {
@@ -181,7 +193,9 @@ struct LoginController {
             try await Self.recordAttempt(req, email: user.email, success: true)
             try await finish(req, user, step: step, action: "auth.login")
             // Servicekonto holders with a second factor return to where they were going
-            let target = user.staffRole.map { Self.home(role: $0, tenant: user.tenantARS) } ?? SafeRedirect.localPath(req.session.data["weiter"], fallback: "/konto")
+            let target = user.kind == AccountKind.staff.rawValue
+                ? Self.home(try await RoleAssignment.current(of: user.requireID(), on: req.db))
+                : SafeRedirect.localPath(req.session.data["weiter"], fallback: "/konto")
             return req.redirect(to: target, redirectType: .normal)
         } catch let e as AppError {
             return try await req.renderError("login-code", title: req.t("login_code_title"), codeView(req, user), e)
@@ -192,7 +206,7 @@ struct LoginController {
         user.totpLastStep = step
         try await req.db.transaction { db in
             try await user.save(on: db)
-            try await Audit.record(on: db, actor: "user:\(user.email)", actorID: user.id?.uuidString, tenant: user.tenantARS,
+            try await Audit.record(on: db, actor: "user:\(user.email)", actorID: user.id?.uuidString, tenant: nil,
                                    action: action, objectType: "user", objectID: user.email, before: nil, after: "IP \(req.clientIP), 2FA")
         }
         req.session.data["auth"] = "full"
@@ -224,7 +238,7 @@ struct LoginController {
             user.totpEnabled = true
             try await Self.recordAttempt(req, email: user.email, success: true)
             try await finish(req, user, step: step, action: "auth.totp_enrolled")
-            return req.redirect(to: Self.home(role: user.staffRole ?? .clerk, tenant: user.tenantARS), redirectType: .normal)
+            return req.redirect(to: Self.home(try await RoleAssignment.current(of: id, on: req.db)), redirectType: .normal)
         } catch let e as AppError {
             return try await req.renderError("login-setup", title: req.t("login_setup_title"), codeView(req, user, secret: secret), e)
         }

@@ -9,14 +9,14 @@ final class AccountToken: Model, @unchecked Sendable {
     static let schema = "account_tokens"
     @ID(key: .id) var id: UUID?
     @Field(key: "user_id") var userID: UUID
-    @Field(key: "purpose") var purpose: String        // verify | reset | draft (then user_id holds the draft's id)
+    @Field(key: "purpose") var purpose: String        // verify | reset | invite | draft (then user_id holds the draft's id)
     @Field(key: "token_hash") var tokenHash: String
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "used_at") var usedAt: Date?
     @Field(key: "created_at") var createdAt: Date
     init() {}
 
-    enum Purpose: String { case verify, reset, draft }
+    enum Purpose: String { case verify, reset, invite, draft }
 
     /// Creates a token row and returns the clear token for the link.
     static func issue(on db: any Database, user: UUID, purpose: Purpose, lifetime: TimeInterval) async throws -> String {

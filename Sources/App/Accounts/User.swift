@@ -13,6 +13,7 @@ final class User: Model, @unchecked Sendable {
     @Field(key: "email") var email: String
     @Field(key: "name") var name: String
     @Field(key: "password_hash") var passwordHash: String
+    /// Legacy single role and tenant, read only by `M023CreateRoleAssignments`; roles are `RoleAssignment`s now.
     @OptionalField(key: "role") var role: String?
     @OptionalField(key: "tenant_ars") var tenantARS: String?
     /// Offices a clerk is limited to (`;`-separated ids), empty = all offices of the tenant.
@@ -33,21 +34,20 @@ final class User: Model, @unchecked Sendable {
 
     init() {}
 
-    init(email: String, name: String, passwordHash: String, role: Role, tenantARS: String?, isDemo: Bool = false) {
+    /// A staff account; its roles are `RoleAssignment`s.
+    init(email: String, name: String, passwordHash: String, isDemo: Bool = false) {
         self.kind = AccountKind.staff.rawValue
         self.email = email.lowercased()
         self.name = name
         self.passwordHash = passwordHash
-        self.role = role.rawValue
-        self.tenantARS = tenantARS
+        self.role = nil
+        self.tenantARS = nil
         self.officeIDs = ""
         self.totpEnabled = false
         self.totpLastStep = 0
         self.isDemo = isDemo
         self.disabled = false
     }
-
-    var staffRole: Role? { role.flatMap(Role.init(rawValue:)) }
 }
 
 struct M002CreateUsers: AsyncMigration {

@@ -85,7 +85,7 @@ struct OfficeController {
         let services = try await OnlineServiceCatalogue.latest(on: req.db).map { Opt(value: $0.slug, label: $0.title, selected: $0.slug == p["dienst"]) }
         let statuses = CaseStatus.allCases.map { Opt(value: $0.rawValue, label: $0.label, selected: $0.rawValue == p["status"]) }
         var assignees = [Opt(value: "ich", label: "mir", selected: p["zugewiesen"] == "ich"), Opt(value: "niemand", label: "niemandem", selected: p["zugewiesen"] == "niemand")]
-        for u in try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all() {
+        for u in try await StaffDirectory.people(of: ars, allowedTo: .caseHandle, on: req.db) {
             assignees.append(Opt(value: u.id?.uuidString ?? "", label: u.name, selected: u.id?.uuidString == p["zugewiesen"]))
         }
         let sorts = [("neueste", "neueste zuerst"), ("aelteste", "älteste zuerst"), ("status", "nach Status"), ("aktenzeichen", "nach Aktenzeichen")]
@@ -131,7 +131,7 @@ struct OfficeController {
         let status = a.caseStatus ?? .received
         let payments = try await Self.paymentRows(req, antrag: id, ars: ars)
         let act = try await ServiceActivation.of(ars, a.slug, on: req.db)
-        let clerks = try await User.query(on: req.db).filter(\.$tenantARS == ars).filter(\.$kind == AccountKind.staff.rawValue).all()
+        let clerks = try await StaffDirectory.people(of: ars, allowedTo: .caseHandle, on: req.db)
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
         return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
                                     DetailView(ars: ars, id: id.uuidString, reference: a.reference ?? "", service: a.serviceTitle, version: a.version,
@@ -153,7 +153,7 @@ struct OfficeController {
         let raw = (try? req.content.get(String.self, at: "bearbeiter")) ?? ""
         var assignee: User? = nil
         if !raw.isEmpty {
-            guard let id = UUID(uuidString: raw), let u = try await User.find(id, on: req.db), u.tenantARS == a.tenantARS, u.kind == AccountKind.staff.rawValue else {
+            guard let id = UUID(uuidString: raw), let u = try await StaffDirectory.people(of: a.tenantARS, allowedTo: .caseHandle, on: req.db).first(where: { $0.id == id }) else {
                 throw AppError.invalid("bearbeiter", de: "Bitte wählen Sie eine Person Ihrer Verwaltung aus der Liste.", en: "Please choose a colleague from the list.")
             }
             assignee = u

@@ -126,9 +126,10 @@ struct UserCommand: AsyncCommand {
         let password = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "x").replacingOccurrences(of: "+", with: "y")
         let hash = try await context.application.password.async.hash(password)
         let tenantARS = tenant
-        let user = User(email: email, name: signature.name ?? email, passwordHash: hash, role: role, tenantARS: tenantARS)
+        let user = User(email: email, name: signature.name ?? email, passwordHash: hash)
         try await db.transaction { tx in
             try await user.create(on: tx)
+            try await RoleAssignment(userID: user.requireID(), role: role, tenantARS: tenantARS, createdBy: "cli:user").create(on: tx)
             try await Audit.record(on: tx, actor: "cli:user", actorID: nil, tenant: tenantARS, action: "user.create",
                                    objectType: "user", objectID: email, before: nil, after: "Rolle \(role.rawValue)")
         }

@@ -7,6 +7,8 @@ struct DemoAccount: Sendable {
     let name: String
     let role: Role
     let tenant: String?
+    /// Further roles of the same person (a small town's mayor is admin, clerk and cash office at once).
+    var more: [(Role, String?)] = []
 }
 
 struct DemoAccountView: Encodable {
@@ -27,7 +29,8 @@ enum DemoData {
         DemoAccount(email: "betrieb@demo.rathaus.test", name: "Demo Betrieb (KIV)", role: .operator, tenant: nil),
         DemoAccount(email: "land@demo.rathaus.test", name: "Demo Land Thüringen", role: .state, tenant: "16"),
         DemoAccount(email: "admin.erfurt@demo.rathaus.test", name: "Demo Admin Erfurt", role: .tenantAdmin, tenant: "16051"),
-        DemoAccount(email: "admin.bad-berka@demo.rathaus.test", name: "Demo Admin Bad Berka", role: .tenantAdmin, tenant: "160710003003"),
+        DemoAccount(email: "admin.bad-berka@demo.rathaus.test", name: "Demo Admin Bad Berka", role: .tenantAdmin, tenant: "160710003003",
+                    more: [(.clerk, "160710003003"), (.cashOffice, "160710003003")]),
         DemoAccount(email: "admin.vg-kranichfeld@demo.rathaus.test", name: "Demo Admin VG Kranichfeld", role: .tenantAdmin, tenant: "160715007"),
         DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
         DemoAccount(email: "kasse.erfurt@demo.rathaus.test", name: "Demo Stadtkasse Erfurt", role: .cashOffice, tenant: "16051"),
@@ -37,13 +40,16 @@ enum DemoData {
         let hash = try await app.password.async.hash(password)
         for a in accounts {
             if try await User.query(on: app.db).filter(\.$email == a.email).first() != nil { continue }
-            let u = User(email: a.email, name: a.name, passwordHash: hash, role: a.role, tenantARS: a.tenant, isDemo: true)
+            let u = User(email: a.email, name: a.name, passwordHash: hash, isDemo: true)
             if a.role.requiresTOTP {
                 u.totpSecret = totpSecret
                 u.totpEnabled = true
             }
             try await app.db.transaction { db in
                 try await u.create(on: db)
+                for (role, tenant) in [(a.role, a.tenant)] + a.more {
+                    try await RoleAssignment(userID: u.requireID(), role: role, tenantARS: tenant, createdBy: "system:demo").create(on: db)
+                }
                 try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: a.tenant, action: "user.create",
                                        objectType: "user", objectID: a.email, before: nil, after: "Demo-Konto, Rolle \(a.role.rawValue)")
             }

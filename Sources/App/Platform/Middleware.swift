@@ -25,9 +25,13 @@ struct PrincipalMiddleware: AsyncMiddleware {
             let since = req.session.data["since"].flatMap(Double.init) ?? 0
             let user = Date().timeIntervalSince1970 - since > Self.sessionLifetime ? nil : try await User.find(id, on: req.db)
             if let user, !user.disabled, since >= (user.sessionsValidSince?.timeIntervalSince1970 ?? 0) {
-                if let role = user.staffRole {
-                    req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, role: role,
-                                                          tenantARS: user.tenantARS, isDemo: user.isDemo))
+                if user.kind == AccountKind.staff.rawValue {
+                    // loaded on every request: an assignment that ended a second ago no longer counts
+                    let grants = try await RoleAssignment.current(of: id, on: req.db)
+                    let members = try await StaffDirectory.memberTenants(of: grants, on: req.db)
+                    req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, grants: grants, memberTenants: members,
+                                                          tenantARS: StaffPrincipal.actingTenant(grants, chosen: req.session.data["tenant"]),
+                                                          isDemo: user.isDemo))
                 } else if let kind = AccountKind(rawValue: user.kind), kind != .staff {
                     let level = req.session.data["trust"].flatMap(TrustLevel.init(rawValue:)) ?? .basisregistrierung
                     req.principal = .citizen(CitizenPrincipal(userID: id, email: user.email, name: user.name, kind: kind, trustLevel: level))

@@ -26,10 +26,17 @@ struct Page<Content: Encodable>: Encodable {
 struct UserView: Encodable {
     var name: String
     var email: String
+    /// Every role held for the acting tenant, e.g. "Mandanten-Administration, Kasse".
     var roleLabel: String
     var tenantARS: String?
+    /// The body the person acts for on this page, by name.
+    var tenantName: String
+    /// Further bodies to switch to (roles in several tenants).
+    var tenants: [TenantChoice]
     var isDemo: Bool
 }
+
+struct TenantChoice: Encodable { var ars: String; var name: String; var selected: Bool }
 
 struct CitizenView: Encodable {
     var name: String
@@ -50,8 +57,13 @@ extension Request {
     func page<C: Encodable>(title: String, _ content: C, errors: [FieldError] = [], form: Bool = false) async throws -> Page<C> {
         var user: UserView? = nil
         if let s = principal.staff {
-            user = UserView(name: s.name, email: s.email, roleLabel: t("role_\(s.role.rawValue)"),
-                            tenantARS: s.tenantARS, isDemo: s.isDemo)
+            let keys = s.tenants
+            let names = keys.isEmpty ? [:] : Dictionary(try await Gebiet.query(on: db).filter(\.$id ~~ keys).all().compactMap { g in g.id.map { ($0, g.name) } },
+                                                         uniquingKeysWith: { a, _ in a })
+            user = UserView(name: s.name, email: s.email, roleLabel: s.rolesHere.map { t("role_\($0.rawValue)") }.joined(separator: ", "),
+                            tenantARS: s.tenantARS, tenantName: s.tenantARS.map { names[$0] ?? $0 } ?? "",
+                            tenants: keys.count > 1 ? keys.map { TenantChoice(ars: $0, name: names[$0] ?? $0, selected: $0 == s.tenantARS) } : [],
+                            isDemo: s.isDemo)
         }
         var citizen: CitizenView? = nil
         if let c = principal.citizen {

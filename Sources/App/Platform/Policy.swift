@@ -31,6 +31,8 @@ enum Action: String, Sendable, CaseIterable {
     case paymentRefund         // refund a payment (cash office, clerk for their cases)
     case paymentSettings       // a tenant's Kassenzeichen scheme, endpoints, booking defaults
     case legalTextsEdit        // Impressum, Datenschutz, Barrierefreiheit … of the installation (tenant = nil) or a tenant
+    case jobsManage            // see scheduled jobs and start one now (operator)
+    case staffManage           // invite staff, give and end roles (tenant = nil: the operator's own staff)
 }
 
 enum Policy {
@@ -41,34 +43,11 @@ enum Policy {
             // citizens act on their own objects only; ownership is checked where they are loaded
             return false
         case .staff(let s):
-            switch s.role {
-            case .operator:
-                // the installation's legal texts; a municipality writes its own
-                if action == .legalTextsEdit { return tenant == nil }
-                // the operator decides, it does not speak for a municipality
-                // and it does not read the municipalities' invoices
-                // and it does not read the municipalities' invoices or their citizens' applications
-                return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
-                         .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
-                         .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings].contains(action)
-            case .state:
-                // the state's editors maintain the statewide service texts
-                if action == .serviceTextsEdit && tenant == nil { return true }
-                // the state builds online services once for all ("Einer für Alle")
-                if action == .servicePublish { return true }
-                return [.surveyResults, .overviewView, .membershipView].contains(action)
-            case .tenantAdmin:
-                guard let tenant, tenant == s.tenantARS else { return false }
-                return [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage,
-                        .finderManage, .serviceTextsEdit, .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings,
-                        .serviceActivate, .caseView, .caseHandle, .paymentView, .paymentSettings, .legalTextsEdit].contains(action)
-            case .clerk:
-                guard let tenant, tenant == s.tenantARS else { return false }
-                return [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund].contains(action)
-            case .cashOffice:
-                guard let tenant, tenant == s.tenantARS else { return false }
-                return [.paymentView, .paymentRefund, .caseView].contains(action)
-            }
+            // any role in force allows it (the list holds only current assignments, see `StaffPrincipal`)
+            if s.grants.contains(where: { RoleCatalogue.allows($0.role, grantTenant: $0.tenantARS, action, tenant: tenant) }) { return true }
+            // a VG's administrators give roles in its member Gemeinden (nothing else there)
+            if action == .staffManage, let tenant, s.memberTenants.contains(tenant) { return true }
+            return false
         case .apiClient(let t):
             if t.scopes.contains(.operator),
                [.surveyManage, .surveyResults, .membershipDecide, .membershipView, .overviewView, .auditView].contains(action) {
@@ -102,7 +81,7 @@ enum Policy {
         case .anonymous, .citizen: return []
         case .staff(let s):
             if allows(principal, action, tenant: nil) { return nil }
-            return s.tenantARS.map { [$0] } ?? []
+            return Set(s.tenants.filter { allows(principal, action, tenant: $0) })
         case .apiClient(let t):
             if allows(principal, action, tenant: nil) { return nil }
             return [t.tenantARS]

@@ -96,9 +96,39 @@ struct StaffPrincipal: Sendable {
     let userID: UUID
     let email: String
     let name: String
-    let role: Role
+    /// The assignments in force for this request (ended or future ones are not loaded).
+    let grants: [RoleGrant]
+    /// Member Gemeinden of the Verwaltungsgemeinschaften this person administers.
+    let memberTenants: Set<String>
+    /// The tenant the person acts for (chosen in the header when they hold roles in several).
     let tenantARS: String?
     let isDemo: Bool
+
+    /// Tenants the person holds a role for (the Land's key for Land staff), in a stable order.
+    var tenants: [String] { Array(Set(grants.compactMap(\.tenantARS))).sorted() }
+
+    /// The role that names the person for the acting tenant (the highest-ranking one).
+    var role: Role {
+        let here = grants.filter { !$0.role.isTenantBound || $0.tenantARS == tenantARS }.map(\.role)
+        return RoleCatalogue.rank.first { here.contains($0) } ?? RoleCatalogue.rank.first { r in grants.contains { $0.role == r } } ?? .clerk
+    }
+
+    /// All roles held for the acting tenant (and the tenant-independent ones), for the header.
+    var rolesHere: [Role] {
+        let here = Set(grants.filter { !$0.role.isTenantBound || $0.tenantARS == tenantARS }.map(\.role))
+        return RoleCatalogue.rank.filter { here.contains($0) }
+    }
+
+    /// The tenant a person acts for: the chosen one if they hold a role there, otherwise their first.
+    static func actingTenant(_ grants: [RoleGrant], chosen: String?) -> String? {
+        let bound = Set(grants.compactMap { $0.role.isTenantBound ? $0.tenantARS : nil })
+        if let chosen, bound.contains(chosen) { return chosen }
+        // otherwise where the person holds their highest-ranking role (the mayor's own town before the VG's clerk work)
+        for r in RoleCatalogue.rank {
+            if let t = grants.filter({ $0.role == r && $0.role.isTenantBound }).compactMap(\.tenantARS).sorted().first { return t }
+        }
+        return grants.first { $0.role == .state }?.tenantARS
+    }
 }
 
 struct CitizenPrincipal: Sendable {

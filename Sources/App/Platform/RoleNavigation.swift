@@ -18,12 +18,15 @@ enum RoleNavigation {
         ("nav_payment_settings", "/mandanten/{ars}/zahlungen", .paymentSettings, true),
         ("nav_tokens", "/mandanten/{ars}/tokens", .tokensManage, true),
         ("nav_legal", "/mandanten/{ars}/rechtstexte", .legalTextsEdit, true),
+        ("nav_staff", "/mandanten/{ars}/personal", .staffManage, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
         ("nav_state_services", "/land/onlinedienste", .servicePublish, false),
         ("nav_audit", "/betrieb/audit", .auditView, false),
         ("nav_legal", "/betrieb/rechtstexte", .legalTextsEdit, false),
+        ("nav_staff", "/betrieb/personal", .staffManage, false),
+        ("nav_jobs", "/betrieb/jobs", .jobsManage, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {
@@ -31,7 +34,9 @@ enum RoleNavigation {
         var out: [NavLink] = []
         for (key, path, action, scoped) in entries {
             if scoped {
-                guard let ars = s.tenantARS, s.role.isTenantBound, req.can(action, tenant: ars) else { continue }
+                // the acting tenant's pages; the Land's key only for the Land's own staff page
+                guard let ars = s.tenantARS, s.grants.contains(where: { $0.tenantARS == ars && ($0.role.isTenantBound || action == .staffManage) }),
+                      req.can(action, tenant: ars) else { continue }
                 out.append(NavLink(label: req.t(key), path: path.replacingOccurrences(of: "{ars}", with: ars)))
             } else if req.can(action) {
                 out.append(NavLink(label: req.t(key), path: path))

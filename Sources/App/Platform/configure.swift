@@ -121,6 +121,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M020CreateAuditCheckpoints())
     app.migrations.add(M021CreateLegalTexts())
     app.migrations.add(M022CreateServiceDrafts())
+    app.migrations.add(M023CreateRoleAssignments())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))

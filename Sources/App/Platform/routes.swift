@@ -32,4 +32,6 @@ func routes(_ app: Application) throws {
     PaymentSettingsController().addRoutes(to: app)
     LegalController().addRoutes(to: app)
     ServiceDesignerController().addRoutes(to: app)
+    StaffController().addRoutes(to: app)
+    ActingTenantController().addRoutes(to: app)
 }

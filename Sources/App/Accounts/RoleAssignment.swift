@@ -1,0 +1,167 @@
+import Fluent
+import SQLKit
+import Vapor
+import RathausCore
+
+/// One role of one person for one tenant, optionally limited in time (a deputy during holidays:
+/// Vertretung). A person holds any number of them; the `Policy` asks whether any *current*
+/// assignment allows an action, so an assignment whose end has passed stops working the same
+/// second, without a job having to remove it.
+final class RoleAssignment: Model, @unchecked Sendable {
+    static let schema = "role_assignments"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "user_id") var userID: UUID
+    @Field(key: "role") var role: String
+    /// ARS of the tenant; nil for the operator (the installation itself). The Land's staff act for the Land's key.
+    @OptionalField(key: "tenant_ars") var tenantARS: String?
+    /// Start (inclusive) and end (exclusive) as instants; nil = open.
+    @OptionalField(key: "valid_from") var validFrom: Date?
+    @OptionalField(key: "valid_until") var validUntil: Date?
+    /// For a deputy: whom they stand in for (free text, shown in the staff list).
+    @Field(key: "note") var note: String
+    @Field(key: "created_by") var createdBy: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+
+    init(userID: UUID, role: Role, tenantARS: String?, validFrom: Date? = nil, validUntil: Date? = nil, note: String = "", createdBy: String) {
+        self.userID = userID
+        self.role = role.rawValue
+        self.tenantARS = tenantARS
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.note = note
+        self.createdBy = createdBy
+        self.createdAt = Date()
+    }
+
+    var grant: RoleGrant? {
+        Role(rawValue: role).map { RoleGrant(role: $0, tenantARS: tenantARS, validFrom: validFrom, validUntil: validUntil) }
+    }
+
+    /// Every assignment of a person, current or not.
+    static func all(of user: UUID, on db: any Database) async throws -> [RoleGrant] {
+        try await RoleAssignment.query(on: db).filter(\.$userID == user).all().compactMap(\.grant)
+    }
+
+    /// The assignments that are in force at `now`.
+    static func current(of user: UUID, on db: any Database, now: Date = Date()) async throws -> [RoleGrant] {
+        try await all(of: user, on: db).filter { $0.isCurrent(at: now) }
+    }
+}
+
+/// A role for a tenant as the policy sees it.
+struct RoleGrant: Sendable, Hashable {
+    let role: Role
+    let tenantARS: String?
+    var validFrom: Date? = nil
+    var validUntil: Date? = nil
+
+    func isCurrent(at now: Date) -> Bool {
+        (validFrom.map { $0 <= now } ?? true) && (validUntil.map { now < $0 } ?? true)
+    }
+}
+
+/// The one catalogue of staff roles: what each role may do, whether it needs a second factor,
+/// and who may hand it out. `Policy` decides with it; the staff pages offer what it allows.
+enum RoleCatalogue {
+    /// Actions a tenant-bound role allows on objects of its own tenant.
+    static func tenantActions(_ role: Role) -> Set<Action> {
+        switch role {
+        case .tenantAdmin:
+            [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
+             .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
+             .paymentSettings, .legalTextsEdit, .staffManage]
+        case .clerk:
+            [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund]
+        case .cashOffice:
+            [.paymentView, .paymentRefund, .caseView]
+        case .operator, .state:
+            []
+        }
+    }
+
+    /// Does one role, held for `grantTenant`, allow `action` on an object of `tenant`?
+    static func allows(_ role: Role, grantTenant: String?, _ action: Action, tenant: String?) -> Bool {
+        switch role {
+        case .operator:
+            // the installation's legal texts; a municipality writes its own
+            if action == .legalTextsEdit { return tenant == nil }
+            // the operator sets up the first administrators of a tenant and the operator's own staff
+            if action == .staffManage { return true }
+            // the operator decides, it does not speak for a municipality,
+            // and it does not read the municipalities' invoices or their citizens' applications
+            return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
+                     .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
+                     .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings].contains(action)
+        case .state:
+            // the state's editors maintain the statewide service texts
+            if action == .serviceTextsEdit && tenant == nil { return true }
+            // the state builds online services once for all ("Einer für Alle")
+            if action == .servicePublish { return true }
+            // the Land manages its own staff
+            if action == .staffManage { return tenant != nil && tenant == grantTenant }
+            return [.surveyResults, .overviewView, .membershipView].contains(action)
+        case .tenantAdmin, .clerk, .cashOffice:
+            guard let tenant, tenant == grantTenant else { return false }
+            return tenantActions(role).contains(action)
+        }
+    }
+
+    /// Roles that may be held for a tenant of this kind: the installation (nil), the Land (2 digits), any other tenant.
+    static func roles(for tenant: String?) -> [Role] {
+        guard let tenant else { return [.operator] }
+        return tenant.count == 2 ? [.state] : [.tenantAdmin, .clerk, .cashOffice]
+    }
+
+    /// May someone holding `grants` (and administering the members of a Verwaltungsgemeinschaft
+    /// `memberTenants`) give `role` for `tenant`? Only the operator creates operators, only the Land
+    /// creates Land staff, a tenant admin hands out the roles of its tenant (and of the member
+    /// Gemeinden of its VG, so VG staff can work for them).
+    static func mayGrant(_ grants: [RoleGrant], memberTenants: Set<String>, role: Role, tenant: String?) -> Bool {
+        guard roles(for: tenant).contains(role) else { return false }
+        switch role {
+        case .operator:
+            return grants.contains { $0.role == .operator }
+        case .state:
+            return grants.contains { $0.role == .state && $0.tenantARS == tenant }
+        case .tenantAdmin, .clerk, .cashOffice:
+            guard let tenant else { return false }
+            return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant) }
+                || memberTenants.contains(tenant)
+        }
+    }
+
+    /// Order in which a person's roles name them in the header and choose their start page.
+    static let rank: [Role] = [.operator, .state, .tenantAdmin, .clerk, .cashOffice]
+}
+
+/// Carries every staff account's single role over to an assignment; the old `role` and
+/// `tenant_ars` columns stay (SQLite cannot drop columns portably) but are no longer read.
+struct M023CreateRoleAssignments: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(RoleAssignment.schema)
+            .id()
+            .field("user_id", .uuid, .required)
+            .field("role", .string, .required)
+            .field("tenant_ars", .string)
+            .field("valid_from", .datetime)
+            .field("valid_until", .datetime)
+            .field("note", .string, .required)
+            .field("created_by", .string, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+        let sql = database as! any SQLDatabase
+        try await sql.create(index: "role_assignments_user_idx").on(RoleAssignment.schema).column("user_id").run()
+        try await sql.create(index: "role_assignments_tenant_idx").on(RoleAssignment.schema).column("tenant_ars").run()
+        for u in try await User.query(on: database).filter(\.$kind == AccountKind.staff.rawValue).all() {
+            guard let id = u.id, let roleName = u.role, let role = Role(rawValue: roleName) else { continue }
+            let a = RoleAssignment(userID: id, role: role, tenantARS: role == .operator ? nil : u.tenantARS, createdBy: "migration:M023")
+            a.createdAt = u.createdAt ?? Date()
+            try await a.create(on: database)
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RoleAssignment.schema).delete()
+    }
+}

@@ -108,6 +108,8 @@ extension Request {
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         let t = Data(bytes).base64EncodedString()
         session.data["csrf"] = t
+        // every session carries its start, so the nightly purge can end anonymous ones too
+        if session.data["since"] == nil { session.data["since"] = String(Date().timeIntervalSince1970) }
         return t
     }
 

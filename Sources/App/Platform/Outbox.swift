@@ -133,19 +133,3 @@ protocol MailSender: Sendable {
 
 struct MailSenderKey: StorageKey { typealias Value = any MailSender }
 
-/// Runs the outbox in the background of `serve` when an SMTP server is configured.
-struct OutboxWorker: LifecycleHandler {
-    let interval: TimeAmount
-
-    func didBootAsync(_ app: Application) async throws {
-        guard let sender = app.storage[MailSenderKey.self] else { return }
-        let interval = self.interval
-        app.eventLoopGroup.any().scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-            app.eventLoopGroup.any().makeFutureWithTask {
-                do { try await Outbox.deliverDue(app: app, sender: sender) } catch {
-                    app.logger.warning("Postausgang: \(String(describing: error))")
-                }
-            }
-        }
-    }
-}

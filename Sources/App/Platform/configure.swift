@@ -122,6 +122,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M021CreateLegalTexts())
     app.migrations.add(M022CreateServiceDrafts())
     app.migrations.add(M023CreateRoleAssignments())
+    app.migrations.add(M024CreateJobRuns())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
@@ -131,20 +132,13 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     if let host = config.smtpHost {
         app.storage[MailSenderKey.self] = SMTPMailSender(host: host, port: config.smtpPort, from: config.mailFrom,
                                                          heloName: "rathaus", threadPool: app.threadPool)
-        app.lifecycle.use(OutboxWorker(interval: .seconds(2)))
     }
     app.storage[FinderStoreKey.self] = FinderStore(catalogue: try FinderCatalogue.shared())
-    // payment expiry, status polls and webhooks run in every instance (rows claimed with SKIP LOCKED);
-    // tests call the same functions directly
+    // one scheduler for all recurring work: each slot runs once across instances (job_runs);
+    // tests drive `app.scheduler.tick(app:now:)` with their own clock
+    app.scheduler = Scheduler(jobs: PlatformJobs.all(config, mail: config.smtpHost != nil))
     if app.environment != .testing {
-        app.lifecycle.use(RepeatingJob(name: "Zahlungs-Job", interval: .seconds(5)) { app in
-            try await PaymentService.sweep(app: app)
-            try await PaymentService.deliverWebhooks(app: app)
-        })
-        // a checkpoint only when the chain grew; several instances sign the same head, verify accepts all
-        app.lifecycle.use(RepeatingJob(name: "Audit-Prüfpunkt", interval: .minutes(Int64(config.auditCheckpointMinutes))) { app in
-            try await AuditCheckpoints.write(app)
-        })
+        app.lifecycle.use(SchedulerService())
     }
 
     app.passwords.use(.bcrypt(cost: config.bcryptCost))
@@ -192,6 +186,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(BenchCommand(), as: "bench")
     app.asyncCommands.use(LeitwegCommand(), as: "leitweg-id")
     app.asyncCommands.use(PaymentCommand(), as: "zahlung")
+    app.asyncCommands.use(JobsCommand(), as: "jobs")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

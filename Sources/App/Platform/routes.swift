@@ -34,4 +34,5 @@ func routes(_ app: Application) throws {
     ServiceDesignerController().addRoutes(to: app)
     StaffController().addRoutes(to: app)
     ActingTenantController().addRoutes(to: app)
+    JobsController().addRoutes(to: app)
 }

@@ -1,0 +1,102 @@
+import Fluent
+import SQLKit
+import Vapor
+
+/// The recurring work of the platform, all on the one `Scheduler`. Features add theirs here.
+enum PlatformJobs {
+    static func all(_ config: RathausConfig, mail: Bool) -> [ScheduledJob] {
+        var jobs: [ScheduledJob] = [
+            ScheduledJob(name: "zahlungen", titleDE: "Zahlungen abgleichen und Webhooks zustellen", titleEN: "Reconcile payments and deliver webhooks",
+                         schedule: .every(seconds: 5), timeout: 120, maxAttempts: 1) { app, now in
+                let checked = try await PaymentService.sweep(app: app, now: now)
+                let delivered = try await PaymentService.deliverWebhooks(app: app, now: now)
+                return "\(checked) Zahlungen geprüft, \(delivered) Webhooks zugestellt"
+            },
+            ScheduledJob(name: "audit-pruefpunkt", titleDE: "Prüfpunkt des Audit-Protokolls signieren", titleEN: "Sign an audit trail checkpoint",
+                         schedule: .every(seconds: max(60, config.auditCheckpointMinutes * 60)), timeout: 300) { app, _ in
+                let c = try await AuditCheckpoints.write(app)
+                return "Prüfpunkt bis Eintrag \(c.seq)"
+            },
+            ScheduledJob(name: "bereinigung", titleDE: "Abgelaufene Sitzungen, Einmal-Links und Gast-Entwürfe löschen",
+                         titleEN: "Delete expired sessions, one-time links and guest drafts",
+                         schedule: .daily(hour: 3, minute: 15), timeout: 900) { app, now in
+                try await purge(app, now: now).summaryDE
+            },
+        ]
+        if mail {
+            jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",
+                                     schedule: .every(seconds: 5), timeout: 120, maxAttempts: 1) { app, now in
+                guard let sender = app.storage[MailSenderKey.self] else { return "kein SMTP-Server eingerichtet" }
+                let sent = try await Outbox.deliverDue(app: app, sender: sender, now: now)
+                return "\(sent) E-Mails gesendet"
+            })
+        }
+        return jobs
+    }
+
+    struct PurgeReport: Sendable {
+        var sessions = 0, links = 0, drafts = 0, loginAttempts = 0, jobRuns = 0
+        var summaryDE: String {
+            "\(sessions) Sitzungen, \(links) Einmal-Links, \(drafts) Gast-Entwürfe, \(loginAttempts) Anmeldeversuche, \(jobRuns) alte Job-Läufe gelöscht"
+        }
+    }
+
+    /// Guest drafts nobody can reach any more (the link lived 48 hours, the session 8).
+    static let guestDraftAge: TimeInterval = 7 * 86400
+    /// Login history kept for the throttle and for questions about an account.
+    static let loginHistoryAge: TimeInterval = 90 * 86400
+    /// Successful runs of frequent jobs are kept this long; failures stay until the next purge after 30 days.
+    static let jobRunAge: TimeInterval = 3 * 86400
+
+    static func purge(_ app: Application, now: Date) async throws -> PurgeReport {
+        var r = PurgeReport()
+        let db = app.db
+        // sessions: older than their absolute lifetime, judged by the "since" every session carries
+        let limit = now.timeIntervalSince1970 - PrincipalMiddleware.sessionLifetime
+        var expired: [UUID] = []
+        for s in try await SessionRecord.query(on: db).all() {
+            let since = s.data["since"].flatMap(Double.init) ?? 0
+            if since < limit, let id = s.id { expired.append(id) }
+        }
+        for chunk in stride(from: 0, to: expired.count, by: 500) {
+            let ids = Array(expired[chunk..<min(chunk + 500, expired.count)])
+            try await app.writeTransaction { db in try await SessionRecord.query(on: db).filter(\.$id ~~ ids).delete() }
+        }
+        r.sessions = expired.count
+        // one-time links: expired or used (a used link is kept a day for the "already used" answer)
+        let links = try await AccountToken.query(on: db).group(.or) { $0.filter(\.$expiresAt < now).filter(\.$usedAt < now.addingTimeInterval(-86400)) }.all()
+        let linkIDs = links.compactMap(\.id)
+        // guest drafts: no account, never submitted, untouched for a week
+        let drafts = try await Antrag.query(on: db).filter(\.$status == Antrag.draft).filter(\.$applicantID == nil)
+            .filter(\.$updatedAt < now.addingTimeInterval(-guestDraftAge)).all()
+        let draftIDs = drafts.compactMap(\.id)
+        try await app.writeTransaction { db in
+            if !linkIDs.isEmpty { try await AccountToken.query(on: db).filter(\.$id ~~ linkIDs).delete() }
+            if !draftIDs.isEmpty {
+                try await AntragFile.query(on: db).filter(\.$antragID ~~ draftIDs).delete()
+                try await Antrag.query(on: db).filter(\.$id ~~ draftIDs).delete()
+            }
+            try await Audit.record(on: db, actor: "system:bereinigung", actorID: nil, tenant: nil, action: "jobs.purge", objectType: "system",
+                                   objectID: "bereinigung", before: nil, after: "\(linkIDs.count) Einmal-Links, \(draftIDs.count) Gast-Entwürfe")
+        }
+        r.links = linkIDs.count
+        r.drafts = draftIDs.count
+        r.loginAttempts = try await app.writeTransaction { db in
+            let old = try await LoginAttempt.query(on: db).filter(\.$at < now.addingTimeInterval(-loginHistoryAge)).count()
+            try await LoginAttempt.query(on: db).filter(\.$at < now.addingTimeInterval(-loginHistoryAge)).delete()
+            return old
+        }
+        r.jobRuns = try await app.writeTransaction { db in
+            func old() -> QueryBuilder<JobRun> {
+                JobRun.query(on: db).group(.or) {
+                    $0.group(.and) { $0.filter(\.$status ~~ ["succeeded", "skipped"]).filter(\.$startedAt < now.addingTimeInterval(-jobRunAge)) }
+                      .filter(\.$startedAt < now.addingTimeInterval(-30 * 86400))
+                }
+            }
+            let n = try await old().count()
+            try await old().delete()
+            return n
+        }
+        return r
+    }
+}

@@ -128,7 +128,7 @@ final class AuthHardeningTests: XCTestCase {
         let app = try await makeTestApp()
         let anonymous = try await api(app, .GET, "/metrics")
         XCTAssertEqual(anonymous.status, .unauthorized)
-        XCTAssertFalse(anonymous.text.contains("rathaus_http_requests_total"))
+        XCTAssertFalse(anonymous.text.contains("http_requests_total"))
         let other = try await createToken(app, tenant: "16051", scopes: [.rechnungen])
         let r1 = try await api(app, .GET, "/metrics", token: other)
         XCTAssertEqual(r1.status, .forbidden)

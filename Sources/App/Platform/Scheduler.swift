@@ -3,6 +3,7 @@ import SQLKit
 import Vapor
 import NIOCore
 import NIOConcurrencyHelpers
+import Metrics
 
 /// When a recurring job is due. Each due moment is a *slot* with a stable name, so every instance
 /// computes the same slot for the same moment and the database decides which one runs it.
@@ -242,6 +243,9 @@ final class Scheduler: @unchecked Sendable {
         run.finishedAt = now.addingTimeInterval(Double(ms) / 1000)
         run.durationMS = ms
         run.result = String(result.prefix(500))
+        Counter(label: "rathaus_job_runs_total", dimensions: [("job", job.name), ("status", failure == nil ? "succeeded" : "failed")]).increment()
+        Timer(label: "rathaus_job_duration_seconds", dimensions: [("job", job.name)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(ms) * 1_000_000)
         if let failure {
             run.status = "failed"
             run.error = failure

@@ -165,8 +165,8 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     // Bounded request bodies; forms and API payloads of this feature are small.
     app.routes.defaultMaxBodySize = "1mb"
 
+    RathausMetrics.bootstrap()
     app.middleware = Middlewares()
-    app.middleware.use(MetricsMiddleware())
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(RathausErrorMiddleware())
     app.middleware.use(FileMiddleware(publicDirectory: Bundle.module.bundleURL.appendingPathComponent("Resources/Public").path + "/"))

@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Finder", targets: ["Finder"]),
         .library(name: "XRechnung", targets: ["XRechnung"]),
         .library(name: "Forms", targets: ["Forms"]),
+        .library(name: "Documents", targets: ["Documents"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -42,6 +43,9 @@ let package = Package(
         // The command line of the validator (validate, bench), shared by `rathaus xrechnung` and the
         // stand-alone `xrechnung` executable, which links nothing of the server.
         .target(name: "XRechnungTool", dependencies: ["XRechnung"]),
+        // Official documents as PDF/A-2b (DIN 5008 letters, certificates with QR code, reports),
+        // an embedded subset of a free font, deflate through zlib. No Vapor.
+        .target(name: "Documents", dependencies: ["CZlib"], resources: [.copy("Resources")]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -50,6 +54,7 @@ let package = Package(
                 "Finder",
                 "XRechnung",
                 "Forms",
+                "Documents",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -70,6 +75,7 @@ let package = Package(
         .testTarget(name: "FinderTests", dependencies: ["Finder", "TestFixtures"]),
         .testTarget(name: "XRechnungTests", dependencies: ["XRechnung", "TestFixtures"]),
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
+        .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -1,0 +1,161 @@
+import Foundation
+import XCTest
+@testable import Documents
+
+/// The PDFs are checked with tools that share nothing with the renderer: qpdf (structure),
+/// pypdf (pages, extracted text, metadata), poppler + zxing-cpp (the QR code as printed).
+/// Without the tools the checks skip with one line saying what to install (CI installs them).
+final class DocumentsTests: XCTestCase {
+    static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+
+    func run(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func requireTools() throws {
+        let (q, _) = try run(["qpdf", "--version"])
+        let (py, _) = try run(["python3", "-c", "import pypdf, zxingcpp, PIL"])
+        let (pp, _) = try run(["pdftoppm", "-v"])
+        if q != 0 || py != 0 || pp != 0 {
+            print("ÜBERSPRUNGEN: PDF-Prüfung mit unabhängigen Werkzeugen – bitte installieren: apt-get install qpdf poppler-utils; pip install pypdf zxing-cpp pillow")
+            throw XCTSkip("qpdf, poppler-utils, pypdf, zxing-cpp, pillow fehlen")
+        }
+    }
+
+    func write(_ data: Data, _ name: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-\(UUID().uuidString)-\(name)")
+        try data.write(to: url)
+        return url.path
+    }
+
+    func check(_ path: String) throws -> [String: Any] {
+        let (rc, qpdf) = try run(["qpdf", "--check", path])
+        XCTAssertEqual(rc, 0, qpdf)
+        XCTAssertTrue(qpdf.contains("No syntax or stream encoding errors found"), qpdf)
+        let (prc, json) = try run(["python3", Self.here.appendingPathComponent("pdfcheck.py").path, path])
+        XCTAssertEqual(prc, 0, json)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
+    static func words(_ s: String) -> [String] { s.split(whereSeparator: { $0.isWhitespace }).map(String.init) }
+
+    static let letterhead = Letterhead(organisation: "Stadt Erfurt", office: "Bürgeramt", address: ["Fischmarkt 1", "99084 Erfurt"],
+                                       contact: ["Telefon 0361 655-0", "buergeramt@erfurt.de"], bank: ["Sparkasse Mittelthüringen", "IBAN DE12 8205 1000 0130 0000 00"])
+
+    func testDecisionLetterPassesQpdfAndItsTextReadsBack() throws {
+        try requireTools()
+        let body = "Sehr geehrte Frau Müller, Ihrem Antrag auf Erteilung eines Bewohnerparkausweises für die Zone Altstadt wird stattgegeben. Die Gebühr von 30,70 € ist bereits beglichen. Straße, Maß und Größe: äöüß ÄÖÜ."
+        let letter = Letter(letterhead: Self.letterhead, recipient: ["Frau", "Erika Müller", "Große Straße 5", "99084 Erfurt"],
+                            information: [("Aktenzeichen", "TH-2026-000123"), ("Datum", "04.12.2026")],
+                            subject: "Bescheid über Ihren Antrag „Bewohnerparkausweis“", body: [.paragraph(body), .paragraph("Mit freundlichen Grüßen"), .paragraph("Ihr Bürgeramt")])
+        let data = try PDFRenderer.render(letter, info: DocumentInfo(title: "Bescheid TH-2026-000123", author: "Stadt Erfurt, Bürgeramt"))
+        let path = try write(data, "bescheid.pdf")
+        let r = try check(path)
+        XCTAssertEqual(r["pages"] as? Int, 1)
+        let text = (r["text"] as? [String])?.joined(separator: " ") ?? ""
+        // every word of the body comes back, umlauts, ß and € included, in order
+        let got = Self.words(text).joined(separator: " ")
+        XCTAssertTrue(got.contains(Self.words(body).joined(separator: " ")), got)
+        for s in ["Erika Müller", "TH-2026-000123", "Bescheid über Ihren Antrag „Bewohnerparkausweis“", "Seite 1 von 1", "IBAN DE12 8205 1000 0130 0000 00"] {
+            XCTAssertTrue(got.contains(s), s)
+        }
+        XCTAssertEqual(r["title"] as? String, "Bescheid TH-2026-000123")
+        XCTAssertEqual(r["author"] as? String, "Stadt Erfurt, Bürgeramt")
+        XCTAssertEqual(r["pdfa_part"] as? String, "2")
+        XCTAssertEqual(r["pdfa_conformance"] as? String, "B")
+        XCTAssertEqual(r["embedded"] as? Bool, true)
+        XCTAssertEqual(r["output_intent"] as? Bool, true)
+        let fonts = r["fonts"] as? [String] ?? []
+        XCTAssertTrue(fonts.allSatisfy { $0.range(of: #"^/[A-Z]{6}\+DejaVuSans"#, options: .regularExpression) != nil }, "\(fonts)")
+        XCTAssertLessThan(data.count, 60_000, "a one-page letter stays small: \(data.count) bytes")
+    }
+
+    func testLongTableBreaksPagesRepeatsItsHeaderAndNumbersPages() throws {
+        try requireTools()
+        var rows: [[String]] = []
+        for i in 1...400 { rows.append(["\(i)", "Gemeinde \(i) – Straßenbeleuchtung", String(format: "%d,%02d €", i * 13, i % 100)]) }
+        let report = Report(title: "Übersicht Fördermittel", subtitle: "Stand 04.12.2026", body: [
+            .heading("Bewilligungen"), .table(Table(columns: [.init("Nr.", width: 0.1, alignment: .right), .init("Vorhaben", width: 0.6), .init("Betrag", width: 0.3, alignment: .right)], rows: rows)),
+        ], footer: "Rathaus – Bericht")
+        let data = try PDFRenderer.render(report, info: DocumentInfo(title: "Übersicht Fördermittel", author: "Land Thüringen"))
+        let r = try check(try write(data, "bericht.pdf"))
+        let pages = try XCTUnwrap(r["pages"] as? Int)
+        XCTAssertGreaterThan(pages, 5)
+        let texts = try XCTUnwrap(r["text"] as? [String])
+        for (i, t) in texts.enumerated() {
+            XCTAssertTrue(t.contains("Vorhaben"), "header repeated on page \(i + 1)")
+            XCTAssertTrue(t.contains("Seite \(i + 1) von \(pages)"), "page number on page \(i + 1)")
+        }
+        let all = texts.joined(separator: "\n")
+        for i in [1, 57, 399, 400] { XCTAssertTrue(all.contains("Gemeinde \(i) – Straßenbeleuchtung"), "row \(i)") }
+    }
+
+    func testCertificateQRCodeDecodesToTheVerificationLink() throws {
+        try requireTools()
+        let url = "https://rathaus.example/nachweise/pruefen/KZ7Q-2M4X-9PLA"
+        let cert = Certificate(issuer: "Kompetenzzentrum Digitale Verwaltung Thüringen", title: "Teilnahmebescheinigung", recipient: "Jörg Weiß",
+                               lines: ["hat am 03.12.2026 an der Schulung", "„Informationssicherheit für Gemeinden“ teilgenommen."],
+                               placeAndDate: "Erfurt, 04.12.2026", verificationURL: url, code: "KZ7Q-2M4X-9PLA")
+        let data = try PDFRenderer.render(cert, info: DocumentInfo(title: "Teilnahmebescheinigung Jörg Weiß", author: "Kompetenzzentrum"))
+        let path = try write(data, "zertifikat.pdf")
+        let r = try check(path)
+        XCTAssertTrue(((r["text"] as? [String])?.first ?? "").contains("Jörg Weiß"))
+        let (rc, decoded) = try run(["python3", Self.here.appendingPathComponent("qrdecode.py").path, path])
+        XCTAssertEqual(rc, 0, decoded)
+        XCTAssertEqual(decoded.trimmingCharacters(in: .whitespacesAndNewlines), url)
+    }
+
+    /// Every version this encoder supports, decoded by zxing-cpp from a rendered page.
+    func testQRCodesOfAllSupportedLengthsDecode() throws {
+        try requireTools()
+        for n in [1, 14, 26, 42, 62, 84, 106, 122, 152, 180, 213] {
+            let text = String((0..<n).map { i in Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/:.-")[i * 7 % 66] })
+            let cert = Certificate(issuer: "x", title: "QR", recipient: "y", lines: [], placeAndDate: "", verificationURL: text, code: "\(n)")
+            let path = try write(try PDFRenderer.render(cert, info: DocumentInfo(title: "QR \(n)", author: "Test")), "qr\(n).pdf")
+            let (_, decoded) = try run(["python3", Self.here.appendingPathComponent("qrdecode.py").path, path])
+            XCTAssertEqual(decoded.trimmingCharacters(in: .whitespacesAndNewlines), text, "length \(n)")
+        }
+        XCTAssertThrowsError(try QRCode(text: String(repeating: "x", count: 214)))
+    }
+
+    func testSubsetFontKeepsOnlyUsedGlyphs() throws {
+        let font = try XCTUnwrap(DocumentFonts.regular)
+        let used = "Müller €".unicodeScalars.map(font.glyph)
+        XCTAssertFalse(used.contains(0), "the font has umlauts and the euro sign")
+        let (program, map) = font.subset(used)
+        XCTAssertEqual(map[0], 0, ".notdef stays first")
+        XCTAssertLessThan(program.count, 12_000, "\(program.count) bytes for a handful of glyphs")
+        // the subset is a font again: the parser reads it and finds the same advance widths
+        let again = try TrueTypeFont(data: program, postScriptName: "x", characterMap: false)
+        for g in used { XCTAssertEqual(again.advance(map[g]!), font.advance(g)) }
+    }
+}
+
+extension DocumentsTests {
+    /// Writes sample documents to RATHAUS_PDF_SAMPLES (a directory) for a person to look at.
+    func testWriteSamplesWhenAsked() throws {
+        guard let dir = ProcessInfo.processInfo.environment["RATHAUS_PDF_SAMPLES"] else { return }
+        let letter = Letter(letterhead: Self.letterhead, recipient: ["Frau", "Erika Müller", "Große Straße 5", "99084 Erfurt"],
+                            information: [("Aktenzeichen", "TH-2026-000123"), ("Ihre Nachricht vom", "01.12.2026"), ("Datum", "04.12.2026"), ("Ansprechpartnerin", "Frau Beispiel")],
+                            subject: "Bescheid über Ihren Antrag „Bewohnerparkausweis“",
+                            body: [.paragraph("Sehr geehrte Frau Müller,"), .paragraph(String(repeating: "Ihrem Antrag wird stattgegeben. ", count: 12)),
+                                   .heading("Begründung"), .paragraph(String(repeating: "Die Voraussetzungen liegen vor. ", count: 30)),
+                                   .facts([("Gebühr", "30,70 €"), ("Kassenzeichen", "EF-2026-0000123")]),
+                                   .heading("Rechtsbehelfsbelehrung"), .paragraph(String(repeating: "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden. ", count: 8)),
+                                   .paragraph("Mit freundlichen Grüßen"), .paragraph("Ihr Bürgeramt")])
+        try PDFRenderer.render(letter, info: DocumentInfo(title: "Bescheid", author: "Stadt Erfurt")).write(to: URL(fileURLWithPath: dir + "/brief.pdf"))
+        let cert = Certificate(issuer: "Kompetenzzentrum Digitale Verwaltung Thüringen", title: "Teilnahmebescheinigung", recipient: "Jörg Weiß",
+                               lines: ["hat am 03.12.2026 an der Schulung", "„Informationssicherheit für Gemeinden“ teilgenommen."],
+                               placeAndDate: "Erfurt, 04.12.2026", verificationURL: "https://rathaus.example/nachweise/pruefen/KZ7Q-2M4X-9PLA", code: "KZ7Q-2M4X-9PLA")
+        try PDFRenderer.render(cert, info: DocumentInfo(title: "Bescheinigung", author: "KDV")).write(to: URL(fileURLWithPath: dir + "/zertifikat.pdf"))
+    }
+}

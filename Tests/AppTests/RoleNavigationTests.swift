@@ -19,7 +19,7 @@ final class RoleNavigationTests: XCTestCase {
             (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/mandanten/16/personal"]),
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
-                                     "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal"]),
+                                     "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf"]),
             (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen"]),
             (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege"]),
         ]

@@ -70,7 +70,7 @@ enum RoleCatalogue {
         case .tenantAdmin:
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
-             .paymentSettings, .legalTextsEdit, .staffManage]
+             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit]
         case .clerk:
             [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund]
         case .cashOffice:
@@ -92,7 +92,7 @@ enum RoleCatalogue {
             // and it does not read the municipalities' invoices or their citizens' applications
             return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
                      .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
-                     .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings].contains(action)
+                     .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit].contains(action)
         case .state:
             // the state's editors maintain the statewide service texts
             if action == .serviceTextsEdit && tenant == nil { return true }

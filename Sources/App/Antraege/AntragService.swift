@@ -67,8 +67,12 @@ enum AntragService {
 
                 Diese Nachricht wurde automatisch erstellt.
                 """
-            try await postMessage(on: db, antrag: a, direction: "amt", kind: "eingang", sender: a.officeName,
-                                  subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)", body: body)
+            let receipt = try await postMessage(on: db, antrag: a, direction: "amt", kind: "eingang", sender: a.officeName,
+                                                subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)",
+                                                body: body + "\n\nDie Eingangsbestätigung als PDF ist dieser Nachricht angehängt.")
+            // the receipt as PDF/A, committed with the submission it confirms
+            let pdf = try await CaseDocuments.receipt(a, lines: e.summary(answers), on: db)
+            try await CaseDocuments.store(pdf, name: CaseDocuments.fileName("Eingangsbestaetigung", ref), antrag: a, message: receipt, app: app, on: db)
             for p in try await Payment.query(on: db).filter(\.$antragID == antragID).filter(\.$status == PaymentStatus.payed.rawValue).all() {
                 try await postMessage(on: db, antrag: a, direction: "amt", kind: "zahlung", sender: a.officeName, subject: "\(ref): Zahlung eingegangen",
                                       body: "Ihre Zahlung über \(Money(cents: p.amountCents).formattedDE) ist eingegangen. Kassenzeichen: \(p.kassenzeichen).")
@@ -127,7 +131,7 @@ enum AntragService {
     /// or by the applicant (withdrawal, answer to a query). Announced in the postbox and, when the
     /// person chose it, by mail (the mail only says there is news: the content stays in the postbox).
     static func transition(_ a: Antrag, to target: CaseStatus, by who: CaseActor, text: String?, files: [UploadedFile] = [],
-                           app: Application, actor: String, actorID: String?, senderName: String) async throws {
+                           app: Application, actor: String, actorID: String?, senderName: String, clerkName: String? = nil) async throws {
         guard let from = a.caseStatus else { throw AppError.notFound }
         if let failure = CaseWorkflow.check(from: from, to: target, by: who, text: text) {
             throw AppError(.conflict, failure, field: "text")
@@ -149,9 +153,15 @@ enum AntragService {
                 var body = "Ihr Antrag \(ref) (\(a.serviceTitle)) hat jetzt den Status „\(target.german)“."
                 if let text, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { body += "\n\n" + text }
                 if target == .query { body += "\n\nBitte antworten Sie über Ihr Postfach." }
+                if kind != "status" { body += "\n\nDas Schreiben als PDF ist dieser Nachricht angehängt." }
                 message = try await postMessage(on: db, antrag: a, direction: "amt", kind: kind, sender: senderName,
                                                 subject: "\(ref): \(target == .query ? "Rückfrage" : target == .completed ? "Bescheid" : target == .rejected ? "Ablehnung" : "Status \(target.german)")",
                                                 body: body)
+                // decision, refusal and query become a letter with the tenant's letterhead, stored with the case
+                if kind != "status" {
+                    let letter = try await CaseDocuments.letter(a, status: target, text: text ?? "", clerk: clerkName ?? senderName, on: db)
+                    try await CaseDocuments.store(letter.data, name: letter.name, antrag: a, message: message, app: app, on: db)
+                }
                 if a.notifyByEmail || a.applicantID == nil, !a.applicantEmail.isEmpty {
                     try await Outbox.enqueue(on: db, key: "antrag-\(message.id?.uuidString ?? UUID().uuidString)", to: a.applicantEmail,
                                              subject: "Neue Nachricht zu Ihrem Antrag \(ref)",

@@ -198,7 +198,8 @@ struct OfficeController {
         let text = (form.fields["text"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= 5000 else { throw AppError.invalid("text", de: "Der Text darf höchstens 5000 Zeichen lang sein.", en: "At most 5000 characters.") }
         try await AntragService.transition(a, to: target, by: .office, text: text, files: form.files, app: req.application,
-                                           actor: req.principal.auditActor, actorID: req.principal.actorID, senderName: senderName(req, a))
+                                           actor: req.principal.auditActor, actorID: req.principal.actorID, senderName: senderName(req, a),
+                                           clerkName: req.principal.staff?.name)
         return req.redirect(to: "/mandanten/\(a.tenantARS)/antraege/\(try a.requireID())", redirectType: .normal)
     }
 

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import Vapor
 import Finder
 import RathausCore
+import Documents
 
 #if os(Linux)
 @_silgen_name("malloc_trim")
@@ -18,7 +19,7 @@ private func rathaus_malloc_trim(_ pad: Int) -> Int32
 /// pairs (≈ 4,813 × 10,997) are never materialised.
 struct BenchCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "was", help: "finder")
+        @Argument(name: "was", help: "finder | pdf")
         var what: String
         @Option(name: "gebiete", help: "gebiete_de.csv (Standard: ../shared/data/gemeinden/gebiete_de.csv, sonst Thüringen)")
         var gebiete: String?
@@ -26,10 +27,54 @@ struct BenchCommand: AsyncCommand {
         var seconds: Double?
     }
 
-    var help: String { "Misst den Zuständigkeitsfinder im Prozess: Auflösungen/s, Suche p50/p99, Speicher." }
+    var help: String { "Misst im Prozess: finder (Auflösungen/s, Suche p50/p99, Speicher) oder pdf (Brief, 20-seitiger Bericht)." }
+
+    /// `rathaus bench pdf`: a one-page decision letter and a 20-page table report, rendered
+    /// repeatedly; prints median and p99 times and sizes against the targets (5 ms / 60 KB, 100 ms).
+    static func benchPDF(_ console: any Console, seconds: Double) throws {
+        let head = Letterhead(organisation: "Stadt Erfurt", office: "Bürgeramt", address: ["Fischmarkt 1", "99084 Erfurt"],
+                              contact: ["Telefon 0361 655-0", "buergeramt@erfurt.de"], bank: ["Sparkasse Mittelthüringen", "IBAN DE12 8205 1000 0130 0000 00"])
+        let letter = Letter(letterhead: head, recipient: ["Frau", "Erika Müller", "Große Straße 5", "99084 Erfurt"],
+                            information: [("Aktenzeichen", "TH-2026-000123"), ("Datum", "04.12.2026")], subject: "Bescheid über Ihren Antrag „Hund anmelden“",
+                            body: [.paragraph("Sehr geehrte Frau Müller,"), .paragraph(String(repeating: "Ihrem Antrag vom 01.12.2026 wird stattgegeben; die Steuer beträgt 120,00 € im Jahr. ", count: 6)),
+                                   .heading("Rechtsbehelfsbelehrung"), .paragraph(String(repeating: "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden. ", count: 3)),
+                                   .paragraph("Mit freundlichen Grüßen")])
+        var rows: [[String]] = []
+        var pages = 0
+        var n = 700
+        var report = Report(title: "Bericht", body: [])
+        // as many rows as make 20 pages
+        while pages != 20 {
+            rows = (1...n).map { ["\($0)", "Gemeinde \($0) – Vorhaben Digitalisierung", "\($0 * 13),00 €"] }
+            report = Report(title: "Übersicht", subtitle: "20 Seiten", body: [.table(Table(columns: [.init("Nr.", width: 0.1, alignment: .right), .init("Vorhaben", width: 0.6), .init("Betrag", width: 0.3, alignment: .right)], rows: rows))])
+            let d = try PDFRenderer.render(report, info: DocumentInfo(title: "Bericht", author: "Bench"))
+            pages = d.split(separator: Array("/Type /Page ".utf8)).count - 1
+            n = pages < 20 ? n + 15 * (20 - pages) : n - 15 * (pages - 20)
+            if n < 10 { break }
+        }
+        let cold = Date()
+        _ = try PDFRenderer.render(letter, info: DocumentInfo(title: "Bescheid", author: "Bench"))
+        console.print("Erster Brief (mit Einlesen der Schrift): \(String(format: "%.1f", Date().timeIntervalSince(cold) * 1000)) ms")
+        func measure(_ label: String, target: Double, _ body: () throws -> Data) throws {
+            var times: [Double] = []
+            var size = 0
+            let end = Date().addingTimeInterval(seconds)
+            repeat {
+                let t = DispatchTime.now().uptimeNanoseconds
+                size = try body().count
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+            } while Date() < end || times.count < 5
+            times.sort()
+            let p50 = times[times.count / 2], p99 = times[min(times.count - 1, times.count * 99 / 100)]
+            console.print("\(label): \(times.count) Läufe, Median \(String(format: "%.2f", p50)) ms, p99 \(String(format: "%.2f", p99)) ms, \(size / 1024) KB (Ziel ≤ \(Int(target)) ms: \(p50 <= target ? "erreicht" : "VERFEHLT"))")
+        }
+        try measure("Brief, 1 Seite", target: 5) { try PDFRenderer.render(letter, info: DocumentInfo(title: "Bescheid", author: "Bench")) }
+        try measure("Bericht, \(pages) Seiten, \(rows.count) Zeilen", target: 100) { try PDFRenderer.render(report, info: DocumentInfo(title: "Bericht", author: "Bench")) }
+    }
 
     func run(using context: CommandContext, signature: Signature) async throws {
-        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder") }
+        if signature.what == "pdf" { return try Self.benchPDF(context.console, seconds: signature.seconds ?? 2) }
+        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder, pdf") }
         let console = context.console
         let seconds = signature.seconds ?? 3
         let started = Date()

@@ -31,6 +31,7 @@ enum Action: String, Sendable, CaseIterable {
     case paymentRefund         // refund a payment (cash office, clerk for their cases)
     case paymentSettings       // a tenant's Kassenzeichen scheme, endpoints, booking defaults
     case legalTextsEdit        // Impressum, Datenschutz, Barrierefreiheit … of the installation (tenant = nil) or a tenant
+    case letterheadEdit        // a tenant's letterhead for official letters (PDF)
     case jobsManage            // see scheduled jobs and start one now (operator)
     case staffManage           // invite staff, give and end roles (tenant = nil: the operator's own staff)
 }

@@ -19,6 +19,7 @@ enum RoleNavigation {
         ("nav_tokens", "/mandanten/{ars}/tokens", .tokensManage, true),
         ("nav_legal", "/mandanten/{ars}/rechtstexte", .legalTextsEdit, true),
         ("nav_staff", "/mandanten/{ars}/personal", .staffManage, true),
+        ("nav_letterhead", "/mandanten/{ars}/briefkopf", .letterheadEdit, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),

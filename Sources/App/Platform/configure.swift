@@ -123,6 +123,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M022CreateServiceDrafts())
     app.migrations.add(M023CreateRoleAssignments())
     app.migrations.add(M024CreateJobRuns())
+    app.migrations.add(M025CreateTenantLetterheads())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))

@@ -35,4 +35,5 @@ func routes(_ app: Application) throws {
     StaffController().addRoutes(to: app)
     ActingTenantController().addRoutes(to: app)
     JobsController().addRoutes(to: app)
+    LetterheadController().addRoutes(to: app)
 }

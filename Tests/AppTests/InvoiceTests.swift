@@ -54,7 +54,8 @@ final class InvoiceTests: XCTestCase {
         // Committed and stored unchanged before the answer.
         let row = try await XCTUnwrapAsync(try await EInvoice.find(UUID(uuidString: id), on: app.db))
         XCTAssertEqual(row.tenantARS, "16051")
-        XCTAssertEqual(try app.files.get(row.sha256), data)
+        let stored = try await app.files.get(row.sha256)
+        XCTAssertEqual(stored, data)
         XCTAssertEqual(row.invoiceNumber, "123456XX")
         let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "rechnung.eingang").count()
         XCTAssertEqual(audit, 1)

@@ -103,7 +103,7 @@ final class TenantIsolationTests: XCTestCase {
         try await antragB.create(on: app.db)
         let fileB = AntragFile()
         fileB.antragID = antragB.id!; fileB.field = "nachweis"; fileB.name = "geheim-B.pdf"; fileB.kind = "pdf"; fileB.size = 9
-        fileB.sha256 = try app.files.put(Data("%PDF-geheim-B".utf8)); fileB.uploadedBy = "test"; fileB.createdAt = Date()
+        fileB.sha256 = try await app.files.put(Data("%PDF-geheim-B".utf8)); fileB.uploadedBy = "test"; fileB.createdAt = Date()
         try await fileB.create(on: app.db)
         let msgB = PostboxMessage()
         msgB.antragID = antragB.id!; msgB.tenantARS = victim; msgB.direction = "amt"; msgB.kind = "eingang"; msgB.sender = "Gera"

@@ -429,8 +429,7 @@ struct ApplicantController {
     static func stream(_ req: Request, antrag a: Antrag) async throws -> Response {
         guard let fid = req.parameters.get("file").flatMap(UUID.init(uuidString:)),
               let f = try await AntragFile.find(fid, on: req.db), f.antragID == a.id,
-              let path = try req.application.files.localPath(f.sha256) else { throw AppError.notFound }
-        let res = try await req.fileio.asyncStreamFile(at: path)
+              let res = try await req.application.files.response(f.sha256, for: req) else { throw AppError.notFound }
         let media = (FileKind(rawValue: f.kind)?.mediaType ?? "application/octet-stream").split(separator: "/").map(String.init)
         res.headers.contentType = media.count == 2 ? HTTPMediaType(type: media[0], subType: media[1]) : .binary
         let ascii = f.name.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !$0.isNewline }

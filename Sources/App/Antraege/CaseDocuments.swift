@@ -84,7 +84,7 @@ enum CaseDocuments {
 
     /// Stores the PDF and records it as the message's attachment (inside the caller's transaction).
     static func store(_ data: Data, name: String, antrag a: Antrag, message: PostboxMessage, app: Application, on db: any Database) async throws {
-        let sha = try app.files.put(data)
+        let sha = try await app.files.put(data)
         let row = AntragFile()
         row.antragID = try a.requireID()
         row.messageID = message.id

@@ -7,13 +7,16 @@ import Vapor
 /// can be checked against its hash at any time. Local directory by default; an object store can
 /// implement the same protocol. Several instances behind a load balancer need a shared directory.
 protocol FileStorage: Sendable {
-    /// Stores the bytes durably (written and fsynced before returning) and returns the hex SHA-256.
-    func put(_ data: Data) throws -> String
-    func get(_ sha256: String) throws -> Data?
-    /// Starts a streamed upload: chunks are written to a temporary file while the hash is computed.
+    /// Stores the bytes durably and returns the hex SHA-256 (idempotent: the same bytes once).
+    func put(_ data: Data) async throws -> String
+    /// The stored bytes, checked against their hash; nil when there is no such file.
+    func get(_ sha256: String) async throws -> Data?
+    /// Starts a streamed upload: chunks are written to a local spool file while the hash is computed.
     func beginUpload() throws -> UploadSink
-    /// Local path of a stored file, for streaming it out without loading it.
-    func localPath(_ sha256: String) throws -> String?
+    /// Makes a committed upload durable in the store (local directory: already there).
+    func publish(_ sha256: String) async throws
+    /// A streamed download of a stored file, nil when there is none.
+    func response(_ sha256: String, for req: Request) async throws -> Response?
 }
 
 /// A file being received in chunks. `commit` makes it durable under its hash; `abort` removes it.
@@ -86,7 +89,9 @@ struct LocalFileStorage: FileStorage {
         return root.appendingPathComponent(String(sha.prefix(2))).appendingPathComponent(sha)
     }
 
-    func put(_ data: Data) throws -> String {
+    func put(_ data: Data) async throws -> String { try putSync(data) }
+
+    func putSync(_ data: Data) throws -> String {
         let sha = Self.hex(data)
         let target = try path(sha)
         let fm = FileManager.default
@@ -112,16 +117,21 @@ struct LocalFileStorage: FileStorage {
         return sha
     }
 
-    func get(_ sha: String) throws -> Data? {
+    func get(_ sha: String) async throws -> Data? {
         let p = try path(sha)
-        return FileManager.default.contents(atPath: p.path)
+        guard let data = FileManager.default.contents(atPath: p.path) else { return nil }
+        guard Self.hex(data) == sha else { throw FileStorageError(description: "stored file does not match its hash") }
+        return data
     }
 
     func beginUpload() throws -> UploadSink { try UploadSink(root: root) }
 
-    func localPath(_ sha: String) throws -> String? {
+    func publish(_ sha: String) async throws {}
+
+    func response(_ sha: String, for req: Request) async throws -> Response? {
         let p = try path(sha)
-        return FileManager.default.fileExists(atPath: p.path) ? p.path : nil
+        guard FileManager.default.fileExists(atPath: p.path) else { return nil }
+        return try await req.fileio.asyncStreamFile(at: p.path)
     }
 }
 

@@ -78,6 +78,15 @@ enum StreamedUpload {
         }
         if let e = state.fatal { throw e }
         guard state.csrfOK else { throw AppError.csrf }
+        // spooled files go to the store (object storage: uploaded in parts; local: nothing to do)
+        for f in state.form.files {
+            guard let sha = f.sha256 else { continue }
+            do { try await req.application.files.publish(sha) } catch {
+                req.logger.error("Ablage einer hochgeladenen Datei fehlgeschlagen: \(error)")
+                throw AppError(.serviceUnavailable, "storage", de: "Die Datei konnte nicht gespeichert werden. Bitte versuchen Sie es in einigen Minuten erneut.",
+                               en: "The file could not be stored. Please try again in a few minutes.")
+            }
+        }
         return state.form
     }
 

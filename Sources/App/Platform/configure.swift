@@ -44,6 +44,9 @@ struct RathausConfig: Sendable {
     var intakeMemoryMB: Int = 256
     /// Load the shipped Thuringian territorial data on first start.
     var loadReferenceData: Bool = true
+    /// Object storage shared by several machines (`RATHAUS_S3_ENDPOINT`, `_BUCKET`, `_REGION`,
+    /// `_ACCESS_KEY`, `_SECRET_KEY`); nil = the local files directory.
+    var s3: S3Config? = nil
 
     static func fromEnvironment(demo: Bool) -> RathausConfig {
         var c = RathausConfig()
@@ -67,6 +70,11 @@ struct RathausConfig: Sendable {
         if let u = Environment.get("RATHAUS_PUBLIC_URL"), u.hasPrefix("http") { c.publicURL = String(u.reversed().drop(while: { $0 == "/" }).reversed()) }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
+        if let endpoint = Environment.get("RATHAUS_S3_ENDPOINT"), !endpoint.isEmpty {
+            c.s3 = S3Config(endpoint: endpoint, bucket: Environment.get("RATHAUS_S3_BUCKET") ?? "rathaus",
+                            region: Environment.get("RATHAUS_S3_REGION") ?? "eu-central-1",
+                            accessKey: Environment.get("RATHAUS_S3_ACCESS_KEY") ?? "", secretKey: Environment.get("RATHAUS_S3_SECRET_KEY") ?? "")
+        }
         return c
     }
 }
@@ -126,7 +134,16 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M025CreateTenantLetterheads())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
-    app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
+    if let s3 = config.s3 {
+        // uploads are spooled locally while they arrive, then sent to the store
+        let storage = try S3FileStorage(config: s3, client: app.http.client.shared, spool: URL(fileURLWithPath: filesDir).appendingPathComponent(".spool"))
+        do { try await storage.checkBucket() } catch {
+            throw FileStorageError(description: "Objektspeicher \(s3.endpoint), Bucket \(s3.bucket) nicht erreichbar: \(error)")
+        }
+        app.files = storage
+    } else {
+        app.files = try LocalFileStorage(root: URL(fileURLWithPath: filesDir))
+    }
     app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
     app.storage[IntakeMemoryGateKey.self] = IntakeMemoryGate(capacityBytes: config.intakeMemoryMB << 20)
     app.storage[WriteGateKey.self] = WriteGate()
@@ -188,6 +205,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(LeitwegCommand(), as: "leitweg-id")
     app.asyncCommands.use(PaymentCommand(), as: "zahlung")
     app.asyncCommands.use(JobsCommand(), as: "jobs")
+    app.asyncCommands.use(FilesCommand(), as: "dateien")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

@@ -225,7 +225,7 @@ struct InvoiceController {
 
     @Sendable func apiXML(req: Request) async throws -> Response {
         let e = try await Self.own(req, .invoiceView)
-        return Self.xmlResponse(try InvoiceIntake.original(req, e), e)
+        return Self.xmlResponse(try await InvoiceIntake.original(req, e), e)
     }
 
     static func xmlResponse(_ data: Data, _ e: EInvoice) -> Response {
@@ -474,7 +474,7 @@ struct InvoiceController {
     }
 
     func detailResponse(_ req: Request, _ e: EInvoice, error: AppError? = nil) async throws -> Response {
-        let data = try InvoiceIntake.original(req, e)
+        let data = try await InvoiceIntake.original(req, e)
         let report = try await req.application.threadPool.runIfActive { InvoiceIntake.validator.validate(data) }
         let st = InvoiceStatus(rawValue: e.status) ?? .received
         let base = "/mandanten/\(e.tenantARS)/rechnungen/\(e.id!.uuidString)"
@@ -535,13 +535,13 @@ struct InvoiceController {
 
     @Sendable func webXML(req: Request) async throws -> Response {
         let e = try await Self.own(req, .invoiceView)
-        return Self.xmlResponse(try InvoiceIntake.original(req, e), e)
+        return Self.xmlResponse(try await InvoiceIntake.original(req, e), e)
     }
 
     /// An embedded attachment (BT-125), decoded from the stored original, served as a download.
     @Sendable func attachment(req: Request) async throws -> Response {
         let e = try await Self.own(req, .invoiceView)
-        let data = try InvoiceIntake.original(req, e)
+        let data = try await InvoiceIntake.original(req, e)
         let invoice = try await req.application.threadPool.runIfActive { XRechnungValidator.read(data) }
         guard let n = req.parameters.get("n").flatMap(Int.init), let atts = invoice?.attachments, atts.indices.contains(n),
               let content = atts[n].content, let bytes = Data(base64Encoded: content, options: .ignoreUnknownCharacters) else {

@@ -282,6 +282,6 @@ struct InvoiceFormController {
     /// The supplier downloads the invoice as received (e.g. the XRechnung the form generated).
     @Sendable func download(req: Request) async throws -> Response {
         let e = try await InvoiceController.byReceipt(req)
-        return InvoiceController.xmlResponse(try InvoiceIntake.original(req, e), e)
+        return InvoiceController.xmlResponse(try await InvoiceIntake.original(req, e), e)
     }
 }

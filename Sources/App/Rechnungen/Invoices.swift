@@ -206,7 +206,7 @@ enum InvoiceIntake {
         }
         let sellerKey = [inv.seller.vatID, inv.seller.taxRegistrationID, inv.seller.name].compactMap { $0 }.first { !$0.isEmpty } ?? "unbekannt"
         let number = inv.number ?? ""
-        let sha = try await app.threadPool.runIfActive { try app.files.put(data) }
+        let sha = try await app.files.put(data)
         if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == sellerKey)
             .filter(\.$invoiceNumber == number).filter(\.$sha256 == sha).first() {
             throw duplicate(existing)
@@ -352,8 +352,8 @@ enum InvoiceIntake {
     }
 
     /// The stored original, checked against its hash before it is handed out.
-    static func original(_ req: Request, _ e: EInvoice) throws -> Data {
-        guard let data = try req.application.files.get(e.sha256), LocalFileStorage.hex(data) == e.sha256 else {
+    static func original(_ req: Request, _ e: EInvoice) async throws -> Data {
+        guard let data = try? await req.application.files.get(e.sha256), LocalFileStorage.hex(data) == e.sha256 else {
             throw AppError(.internalServerError, "rechnung.storage", de: "Die Originaldatei ist nicht lesbar. Der Betrieb wurde informiert.", en: "The original file cannot be read.")
         }
         return data

@@ -21,6 +21,7 @@ ROLES = [
     "land@demo.rathaus.test",
     "admin.erfurt@demo.rathaus.test",
     "admin.vg-kranichfeld@demo.rathaus.test",
+    "admin.bad-berka@demo.rathaus.test",   # three roles in one tenant (header shows all)
     "sachbearbeitung.erfurt@demo.rathaus.test",
     "kasse.erfurt@demo.rathaus.test",
 ]

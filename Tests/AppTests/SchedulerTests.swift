@@ -17,7 +17,7 @@ final class SchedulerTests: XCTestCase {
     func countingJob(_ counter: SlotCounter, every seconds: Int = 60) -> ScheduledJob {
         ScheduledJob(name: "zaehler", titleDE: "Zähler", titleEN: "Counter", schedule: .every(seconds: seconds)) { _, now in
             counter.hit(Int(now.timeIntervalSince1970) / seconds)
-            return "gezählt"
+            return JobOutcome(de: "gezählt", en: "counted")
         }
     }
 
@@ -60,7 +60,7 @@ final class SchedulerTests: XCTestCase {
                                  maxAttempts: 3, retryBase: 30) { _, _ in
             attempts.hit(0)
             if attempts.all[0, default: 0] < 3 { throw AppError(.serviceUnavailable, "test", de: "Gegenstelle antwortet nicht", en: "down") }
-            return "geschafft"
+            return JobOutcome(de: "geschafft", en: "done")
         }
         let s = Scheduler(jobs: [flaky], instance: "a")
         // 02:00 Berlin: nothing due yet
@@ -90,7 +90,7 @@ final class SchedulerTests: XCTestCase {
 
         let slow = ScheduledJob(name: "langsam", titleDE: "Langsam", titleEN: "Slow", schedule: .every(seconds: 3600), timeout: 0.2, maxAttempts: 1) { _, _ in
             try await Task.sleep(for: .seconds(5))
-            return "nie"
+            return JobOutcome(de: "nie", en: "never")
         }
         let t = Scheduler(jobs: [slow], instance: "a")
         let began = Date()
@@ -109,7 +109,7 @@ final class SchedulerTests: XCTestCase {
         let long = ScheduledJob(name: "lang", titleDE: "Lang", titleEN: "Long", schedule: .every(seconds: 10), timeout: 60) { _, _ in
             gate.hit(0)
             try await Task.sleep(for: .milliseconds(600))
-            return "fertig"
+            return JobOutcome(de: "fertig", en: "finished")
         }
         let s = Scheduler(jobs: [long], instance: "a")
         let other = Scheduler(jobs: [long], instance: "b")
@@ -134,7 +134,7 @@ final class SchedulerTests: XCTestCase {
         try await b.login(op)
         let page = try await b.get("/betrieb/jobs")
         XCTAssertEqual(page.status, .ok)
-        for name in ["zahlungen", "audit-pruefpunkt", "bereinigung"] { XCTAssertTrue(page.text.contains("<code>\(name)</code>"), name) }
+        for name in ["zahlungen", "audit-pruefpunkt", "bereinigung"] { XCTAssertTrue(page.text.contains("<code lang=\"de\">\(name)</code>"), name) }
         XCTAssertTrue(page.text.contains("täglich um 03:15 Uhr"))
         let run = try await b.post("/betrieb/jobs/bereinigung/ausfuehren")
         XCTAssertEqual(run.headers.first(name: .location), "/betrieb/jobs?gestartet=bereinigung")

@@ -10,25 +10,26 @@ enum PlatformJobs {
                          schedule: .every(seconds: 5), timeout: 120, maxAttempts: 1) { app, now in
                 let checked = try await PaymentService.sweep(app: app, now: now)
                 let delivered = try await PaymentService.deliverWebhooks(app: app, now: now)
-                return "\(checked) Zahlungen geprüft, \(delivered) Webhooks zugestellt"
+                return JobOutcome(de: "\(checked) Zahlungen geprüft, \(delivered) Webhooks zugestellt", en: "\(checked) payments checked, \(delivered) webhooks delivered")
             },
             ScheduledJob(name: "audit-pruefpunkt", titleDE: "Prüfpunkt des Audit-Protokolls signieren", titleEN: "Sign an audit trail checkpoint",
                          schedule: .every(seconds: max(60, config.auditCheckpointMinutes * 60)), timeout: 300) { app, _ in
                 let c = try await AuditCheckpoints.write(app)
-                return "Prüfpunkt bis Eintrag \(c.seq)"
+                return JobOutcome(de: "Prüfpunkt bis Eintrag \(c.seq)", en: "checkpoint up to entry \(c.seq)")
             },
             ScheduledJob(name: "bereinigung", titleDE: "Abgelaufene Sitzungen, Einmal-Links und Gast-Entwürfe löschen",
                          titleEN: "Delete expired sessions, one-time links and guest drafts",
                          schedule: .daily(hour: 3, minute: 15), timeout: 900) { app, now in
-                try await purge(app, now: now).summaryDE
+                let r = try await purge(app, now: now)
+                return JobOutcome(de: r.summaryDE, en: r.summaryEN)
             },
         ]
         if mail {
             jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",
                                      schedule: .every(seconds: 5), timeout: 120, maxAttempts: 1) { app, now in
-                guard let sender = app.storage[MailSenderKey.self] else { return "kein SMTP-Server eingerichtet" }
+                guard let sender = app.storage[MailSenderKey.self] else { return JobOutcome(de: "kein SMTP-Server eingerichtet", en: "no SMTP server configured") }
                 let sent = try await Outbox.deliverDue(app: app, sender: sender, now: now)
-                return "\(sent) E-Mails gesendet"
+                return JobOutcome(de: "\(sent) E-Mails gesendet", en: "\(sent) e-mails sent")
             })
         }
         return jobs
@@ -38,6 +39,9 @@ enum PlatformJobs {
         var sessions = 0, links = 0, drafts = 0, loginAttempts = 0, jobRuns = 0
         var summaryDE: String {
             "\(sessions) Sitzungen, \(links) Einmal-Links, \(drafts) Gast-Entwürfe, \(loginAttempts) Anmeldeversuche, \(jobRuns) alte Job-Läufe gelöscht"
+        }
+        var summaryEN: String {
+            "deleted \(sessions) sessions, \(links) one-time links, \(drafts) guest drafts, \(loginAttempts) sign-in attempts, \(jobRuns) old job runs"
         }
     }
 

@@ -55,7 +55,13 @@ enum JobSchedule: Sendable, Equatable {
     }
 }
 
-/// A recurring job: the handler returns a short German summary of what it did.
+/// What a run did, in both interface languages.
+struct JobOutcome: Sendable {
+    var de: String
+    var en: String
+}
+
+/// A recurring job: the handler returns a short summary of what it did.
 struct ScheduledJob: Sendable {
     let name: String
     let titleDE: String
@@ -65,7 +71,7 @@ struct ScheduledJob: Sendable {
     var maxAttempts: Int = 3
     /// First retry after this many seconds, doubled per attempt.
     var retryBase: TimeInterval = 30
-    let handler: @Sendable (Application, Date) async throws -> String
+    let handler: @Sendable (Application, Date) async throws -> JobOutcome
 }
 
 /// One claimed slot of a job. The unique index on (job, slot) is the claim: of all instances
@@ -85,6 +91,7 @@ final class JobRun: Model, @unchecked Sendable {
     @OptionalField(key: "finished_at") var finishedAt: Date?
     @OptionalField(key: "duration_ms") var durationMS: Int?
     @Field(key: "result") var result: String
+    @Field(key: "result_en") var resultEN: String
     @OptionalField(key: "error") var error: String?
     @OptionalField(key: "retry_at") var retryAt: Date?
     init() {}
@@ -104,6 +111,7 @@ struct M024CreateJobRuns: AsyncMigration {
             .field("finished_at", .datetime)
             .field("duration_ms", .int)
             .field("result", .string, .required)
+            .field("result_en", .string, .required)
             .field("error", .string)
             .field("retry_at", .datetime)
             .create()
@@ -173,15 +181,17 @@ final class Scheduler: @unchecked Sendable {
         let run = JobRun()
         run.id = UUID()
         run.job = job.name; run.slot = slot; run.attempt = 1; run.instance = instance; run.trigger = trigger
-        run.startedAt = now; run.result = ""
+        run.startedAt = now; run.result = ""; run.resultEN = ""
         run.status = busy.isEmpty && !isRunningHere(job.name) ? "running" : "skipped"
-        if run.status == "skipped" { run.finishedAt = now; run.result = "übersprungen: der vorige Lauf war noch nicht fertig" }
+        if run.status == "skipped" {
+            run.finishedAt = now; run.result = "übersprungen: der vorige Lauf war noch nicht fertig"; run.resultEN = "skipped: the previous run had not finished"
+        }
         do {
             let inserted = try await app.writeTransaction { db in
                 let rows = try await (db as! any SQLDatabase).raw("""
-                    INSERT INTO job_runs (id, job, slot, status, attempt, instance, \(ident: "trigger"), started_at, finished_at, result)
+                    INSERT INTO job_runs (id, job, slot, status, attempt, instance, \(ident: "trigger"), started_at, finished_at, result, result_en)
                     VALUES (\(bind: run.id!), \(bind: run.job), \(bind: run.slot), \(bind: run.status), 1, \(bind: run.instance), \(bind: run.trigger),
-                            \(bind: now), \(bind: run.finishedAt), \(bind: run.result))
+                            \(bind: now), \(bind: run.finishedAt), \(bind: run.result), \(bind: run.resultEN))
                     ON CONFLICT (job, slot) DO NOTHING RETURNING id
                     """).all(decoding: Row.self)
                 return !rows.isEmpty
@@ -221,15 +231,15 @@ final class Scheduler: @unchecked Sendable {
         if !marked { lock.withLock { _ = running.insert(job.name) } }
         defer { lock.withLock { _ = running.remove(job.name) } }
         let started = ContinuousClock.now
-        var result = "", failure: String? = nil
+        var result = JobOutcome(de: "", en: ""), failure: String? = nil
         do {
-            result = try await withThrowingTaskGroup(of: String.self) { group in
+            result = try await withThrowingTaskGroup(of: JobOutcome.self) { group in
                 group.addTask { try await job.handler(app, now) }
                 group.addTask {
                     try await Task.sleep(for: .seconds(job.timeout))
                     throw JobTimeout(seconds: job.timeout)
                 }
-                let first = try await group.next() ?? ""
+                let first = try await group.next() ?? JobOutcome(de: "", en: "")
                 group.cancelAll()
                 return first
             }
@@ -242,7 +252,8 @@ final class Scheduler: @unchecked Sendable {
         let ms = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         run.finishedAt = now.addingTimeInterval(Double(ms) / 1000)
         run.durationMS = ms
-        run.result = String(result.prefix(500))
+        run.result = String(result.de.prefix(500))
+        run.resultEN = String(result.en.prefix(500))
         Counter(label: "rathaus_job_runs_total", dimensions: [("job", job.name), ("status", failure == nil ? "succeeded" : "failed")]).increment()
         Timer(label: "rathaus_job_duration_seconds", dimensions: [("job", job.name)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(Int64(ms) * 1_000_000)
@@ -339,7 +350,7 @@ struct JobsController {
                             lastRun: last.map { GermanTime.format($0.startedAt) } ?? (english ? "not yet" : "noch nie"),
                             duration: last?.durationMS == nil ? "" : (ms < 1000 ? "\(ms) ms" : String(format: english ? "%.1f s" : "%.1f s", Double(ms) / 1000).replacingOccurrences(of: ".", with: english ? "." : ",")),
                             status: last.map { Self.statusLabel($0.status, english: english) } ?? "", ok: last?.status != "failed",
-                            result: last?.status == "failed" ? (last?.error ?? "") : (last?.result ?? ""),
+                            result: last?.status == "failed" ? (last?.error ?? "") : ((english ? last?.resultEN : last?.result) ?? ""),
                             next: GermanTime.format(job.schedule.next(after: now)),
                             failures: failures.map { Failure(at: GermanTime.format($0.startedAt), attempt: $0.attempt, error: $0.error ?? "") },
                             running: last?.status == "running"))

@@ -50,3 +50,51 @@ assert original == xml, "byte for byte from the object store"
 s, again = get(N + "/mandanten/16051/rechnungen/" + found + "/xml")
 assert s == 200 and again == xml
 print("multi-s3: Instanz B und nginx liefern die von A im Objektspeicher abgelegte Originaldatei unverändert")
+
+# a resident uploads a document through instance A; the clerk downloads it through instance B
+import requests, secrets
+ERFURT = "160510000000"
+PDF = b"%PDF-1.4\n% Zulassung " + secrets.token_hex(16).encode() + b"\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+def token(html):
+    return re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
+
+c = requests.Session()
+r = c.get(A + "/konto/anmelden")
+r = c.post(A + "/konto/anmelden", data={"_csrf": token(r.text), "email": "buerger@demo.rathaus.test", "passwort": "Demo-Passwort-2026", "weiter": "/konto"}, allow_redirects=False)
+assert r.status_code == 303, r.status_code
+r = c.get(A + f"/onlinedienste/bewohnerparkausweis?ars={ERFURT}")
+r = c.post(A + "/onlinedienste/bewohnerparkausweis/antrag", data={"_csrf": token(r.text), "ars": ERFURT}, allow_redirects=False)
+step = r.headers["Location"]
+draft = step.rsplit("/schritt/", 1)[0]
+page = c.get(A + step)
+r = c.post(A + step, files={"_csrf": (None, token(page.text)), "vorname": (None, "Jana"), "nachname": (None, "Zwei-Server"),
+                            "anschrift.strasse": (None, "Anger"), "anschrift.hausnummer": (None, "3"), "anschrift.plz": (None, "99084"),
+                            "anschrift.ort": (None, "Erfurt"), "aktion": (None, "weiter")}, allow_redirects=False)
+assert r.status_code == 303, r.status_code
+page = c.get(A + draft + "/schritt/fahrzeug")
+r = c.post(A + draft + "/schritt/fahrzeug", files={"_csrf": (None, token(page.text)), "kennzeichen": (None, "EF-ZS 2"), "halter": (None, "eigen"),
+                                                    "zulassung": ("zulassung.pdf", PDF, "application/pdf"), "jahre": (None, "1"), "aktion": (None, "weiter")},
+           allow_redirects=False)
+assert r.status_code == 303, r.status_code
+page = c.get(A + draft + "/pruefen")
+r = c.post(A + draft + "/bezahlen", data={"_csrf": token(page.text)}, allow_redirects=False)
+loc = r.headers["Location"]
+pay = c.get(A + loc if loc.startswith("/") else loc)
+action = re.search(r'action="(/bezahlen/test/[^"]+)"', pay.text).group(1)
+r = c.post(A + action, data={"_csrf": token(pay.text), "aktion": "bezahlen"})
+ref = re.search(r"TH-\d{4}-\d{6}", r.text)
+assert r.status_code == 200 and ref, "submitted through A"
+print(f"multi-s3: Antrag {ref.group(0)} mit Nachweis über Instanz A eingereicht")
+
+k = requests.Session()
+r = k.get(B + "/anmelden")
+r = k.post(B + "/anmelden", data={"_csrf": token(r.text), "email": "sachbearbeitung.erfurt@demo.rathaus.test", "passwort": "Demo-Passwort-2026"})
+inbox = k.get(B + "/mandanten/16051/antraege").text
+case = re.search(r'/mandanten/16051/antraege/([0-9A-Fa-f-]{36})"[^>]*>' + ref.group(0), inbox)
+assert case, "the case submitted through A is listed by B"
+detail = k.get(B + "/mandanten/16051/antraege/" + case.group(1)).text
+files = re.findall(r'/mandanten/16051/antraege/' + case.group(1) + r'/dateien/([0-9A-Fa-f-]{36})', detail)
+got = [k.get(B + "/mandanten/16051/antraege/" + case.group(1) + "/dateien/" + f) for f in dict.fromkeys(files)]
+assert any(g.status_code == 200 and g.content == PDF for g in got), "the clerk downloads the resident's file through B, byte for byte"
+print("multi-s3: Sachbearbeitung lädt den Nachweis über Instanz B unverändert aus dem Objektspeicher")

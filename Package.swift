@@ -25,10 +25,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
     targets: [
-        // Pure domain value types: no Vapor, no I/O.
-        .target(name: "RathausCore"),
+        // Pure domain value types: no Vapor, no I/O (CSV.swift reads and writes CSV).
+        .target(name: "RathausCore", dependencies: [.product(name: "CSV", package: "CSV.swift")]),
         // Zuständigkeitsfinder: German search, places, responsibility resolution, opening hours (in memory).
         .target(name: "Finder", dependencies: ["RathausCore"], resources: [.copy("Resources")]),
         // Declarative forms of the online services: validation, conditions, repeating groups, fees. No Vapor.

@@ -16,14 +16,14 @@ public struct CatalogueService: Sendable, Equatable {
 public enum LeikaCatalogue {
     /// Parses `leika_leistungen.csv` (+ `ozg_leistungen.csv` for the Lebenslage); rows without a
     /// valid 14-digit key ("nicht im LeiKa") are skipped.
-    public static func parse(leistungen: String, ozg: String?) -> [CatalogueService] {
+    public static func parse(leistungen: String, ozg: String?) throws(CSV.FormatError) -> [CatalogueService] {
         var lebenslage: [String: String] = [:]
         if let ozg {
-            for r in CSV.records(ozg).rows { lebenslage[r["ozg_id"] ?? ""] = r["lebenslage"] ?? "" }
+            for r in try CSV.records(ozg).rows { lebenslage[r["ozg_id"] ?? ""] = r["lebenslage"] ?? "" }
         }
         var out: [CatalogueService] = []
         var seen: Set<String> = []
-        for r in CSV.records(leistungen).rows {
+        for r in try CSV.records(leistungen).rows {
             guard r["leika_schluessel_gueltig"] == "true", let key = try? LeiKaKey(r["leistungsschluessel"] ?? ""),
                   !seen.contains(key.value) else { continue }
             seen.insert(key.value)

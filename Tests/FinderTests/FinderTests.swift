@@ -9,7 +9,7 @@ final class SearchTests: XCTestCase {
             .appendingPathComponent("Sources/App/Resources/leistungen")
         let l = try! String(contentsOf: dir.appendingPathComponent("leika_leistungen.csv"), encoding: .utf8)
         let o = try! String(contentsOf: dir.appendingPathComponent("ozg_leistungen.csv"), encoding: .utf8)
-        return LeikaCatalogue.parse(leistungen: l, ozg: o)
+        return try! LeikaCatalogue.parse(leistungen: l, ozg: o)
     }()
     static let index = SearchIndex(documents: LeikaCatalogue.documents(services), synonyms: LeikaCatalogue.synonyms)
 

@@ -26,9 +26,16 @@ final class DomainTests: XCTestCase {
         XCTAssertEqual(SurveyTally.percentDE(nil), "–")
     }
 
-    func testCSVQuotingAndEmbeddedNewlines() {
-        let rows = CSV.parse("a,\"b,c\",\"d \"\"e\"\"\"\r\n\"x\ny\",2,3\n")
+    func testCSVQuotingAndEmbeddedNewlines() throws {
+        let rows = try CSV.parse("a,\"b,c\",\"d \"\"e\"\"\"\r\n\"x\ny\",2,3\n")
         XCTAssertEqual(rows, [["a", "b,c", "d \"e\""], ["x\ny", "2", "3"]])
-        XCTAssertEqual(CSV.escape("a\"b"), "\"a\"\"b\"")
+        // what is written is read back unchanged: quotes, separators, line breaks, umlauts, € and ß
+        let table = [["Straße", "Betrag", "Notiz"], ["Ölmühle 3", "1.234,56 €", "sagte \"ja\";\nzweite Zeile"], ["", "-10,00", "=1+1"]]
+        let text = CSV.document(table, delimiter: ";")
+        XCTAssertTrue(text.hasSuffix("\r\n") && text.hasPrefix("\"Straße\";\"Betrag\""), text)
+        var expected = table
+        expected[2][2] = "'=1+1"   // a formula is neutralised, a plain negative amount is not
+        XCTAssertEqual(try CSV.parse(text, delimiter: ";"), expected)
+        XCTAssertEqual(CSV.document([]), "")
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 final class GebieteParserTests: XCTestCase {
     func testShippedThuringiaHasTheOfficialCounts() throws {
         var records = try GebieteParser.parseGebieteCSV(String(contentsOf: Fixtures.resource("gebiete_th.csv"), encoding: .utf8))
-        GebieteParser.enrich(&records, with: GebieteParser.parseGemeindenCSV(try String(contentsOf: Fixtures.resource("gemeinden_th.csv"), encoding: .utf8)))
+        GebieteParser.enrich(&records, with: try GebieteParser.parseGemeindenCSV(try String(contentsOf: Fixtures.resource("gemeinden_th.csv"), encoding: .utf8)))
         XCTAssertEqual(records.count, 846)
         XCTAssertEqual(records.filter { $0.level == .gemeinde }.count, 631)
         XCTAssertEqual(records.filter { $0.level == .kreis }.count, 22)

@@ -50,14 +50,16 @@ struct ImportCommand: AsyncCommand {
             guard let t = try? String(contentsOfFile: extras, encoding: .utf8) else {
                 throw CommandFailure(message: "Ergänzungsdatei \(extras) kann nicht gelesen werden.")
             }
-            GebieteParser.enrich(&records, with: GebieteParser.parseGemeindenCSV(t))
+            do { GebieteParser.enrich(&records, with: try GebieteParser.parseGemeindenCSV(t)) } catch { throw CommandFailure(message: "\(extras): \(error.message)") }
         }
         var successors: [String: String] = [:]
         if let path = signature.successors {
             guard let t = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw CommandFailure(message: "Nachfolger-Datei \(path) kann nicht gelesen werden.")
             }
-            for row in CSV.parse(t) where row.count >= 2 && (try? ARS(row[0])) != nil { successors[row[0]] = row[1] }
+            let rows: [[String]]
+            do { rows = try CSV.parse(t) } catch { throw CommandFailure(message: "\(path): \(error.message)") }
+            for row in rows where row.count >= 2 && (try? ARS(row[0])) != nil { successors[row[0]] = row[1] }
         }
         let parsed = Date().timeIntervalSince(started)
         context.console.print("\(records.count) Einheiten gelesen (\(String(format: "%.2f", parsed)) s).")

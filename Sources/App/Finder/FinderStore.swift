@@ -117,7 +117,7 @@ final class FinderCatalogue: Sendable {
         let dir = Bundle.module.bundleURL.appendingPathComponent("Resources/leistungen")
         let l = try String(contentsOf: dir.appendingPathComponent("leika_leistungen.csv"), encoding: .utf8)
         let o = try String(contentsOf: dir.appendingPathComponent("ozg_leistungen.csv"), encoding: .utf8)
-        return FinderCatalogue(services: LeikaCatalogue.parse(leistungen: l, ozg: o))
+        return FinderCatalogue(services: try LeikaCatalogue.parse(leistungen: l, ozg: o))
     }
 
     func service(_ key: String) -> CatalogueService? { index[key].map { services[Int($0)] } }

@@ -110,7 +110,7 @@ enum ReferenceData {
         let gebiete = try String(contentsOf: directory.appendingPathComponent("gebiete_th.csv"), encoding: .utf8)
         let gemeinden = try String(contentsOf: directory.appendingPathComponent("gemeinden_th.csv"), encoding: .utf8)
         var records = try GebieteParser.parseGebieteCSV(gebiete)
-        GebieteParser.enrich(&records, with: GebieteParser.parseGemeindenCSV(gemeinden))
+        GebieteParser.enrich(&records, with: try GebieteParser.parseGemeindenCSV(gemeinden))
         return records
     }
 

@@ -199,17 +199,12 @@ enum Overview {
     }
 
     static func csv(_ rows: [OverviewRow]) -> String {
-        var out = "ars,name,ebene,typ,kreis_ars,kreis_name,status,antragsdatum,ratsbeschluss,ratsbeschluss_datum,anteil_eur,wirksam_ab,kuendigung_zum\r\n"
-        for r in rows {
-            let fields = [r.ars, r.name, r.ebene, r.typ, r.kreisArs, r.kreisName, r.status, r.antragsdatum ?? "",
-                          r.ratsbeschluss ?? "", r.ratsbeschlussDatum ?? "",
-                          r.anteilCent.map { Money(cents: $0).decimalString } ?? "", r.wirksamAb ?? "", r.kuendigungZum ?? ""]
-            // formula characters are neutralised so a spreadsheet never executes a name
-            out += fields.map { f in
-                let safe = ["=", "+", "-", "@"].contains(where: { f.hasPrefix($0) }) && !f.allSatisfy({ $0.isNumber || $0 == "-" }) ? "'" + f : f
-                return CSV.escape(safe)
-            }.joined(separator: ",") + "\r\n"
-        }
-        return out
+        let header = ["ars", "name", "ebene", "typ", "kreis_ars", "kreis_name", "status", "antragsdatum", "ratsbeschluss",
+                      "ratsbeschluss_datum", "anteil_eur", "wirksam_ab", "kuendigung_zum"]
+        return CSV.document([header] + rows.map { r in
+            [r.ars, r.name, r.ebene, r.typ, r.kreisArs, r.kreisName, r.status, r.antragsdatum ?? "",
+             r.ratsbeschluss ?? "", r.ratsbeschlussDatum ?? "",
+             r.anteilCent.map { Money(cents: $0).decimalString } ?? "", r.wirksamAb ?? "", r.kuendigungZum ?? ""]
+        })
     }
 }

@@ -184,39 +184,17 @@ struct CashOfficeController {
                                               payouts: payouts, canReconcile: req.can(.paymentRefund, tenant: ars)))
     }
 
-    static func csvField(_ s: String) -> String {
-        // no formula injection in spreadsheet programs, quotes doubled; a plain number such as a
-        // negative amount in cents ("-1000") is no formula and stays a number for the finance software
-        var v = s
-        if let f = v.first, "=+-@".contains(f), !isPlainNumber(v) { v = "'" + v }
-        return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    static func isPlainNumber(_ s: String) -> Bool {
-        var digits = s.utf8.dropFirst(s.hasPrefix("-") || s.hasPrefix("+") ? 1 : 0)
-        guard !digits.isEmpty else { return false }
-        var separator = false
-        while let c = digits.first {
-            if c == UInt8(ascii: ",") || c == UInt8(ascii: ".") {
-                if separator { return false }
-                separator = true
-            } else if !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { return false }
-            digits = digits.dropFirst()
-        }
-        return true
-    }
-
     @Sendable func exportCSV(req: Request) async throws -> Response {
         let ars = try Self.tenant(req, .paymentView)
         let (von, bis) = Self.range(req)
         let rows = try await Self.paidItems(req, ars: ars, from: von ?? Date(timeIntervalSince1970: 0), to: bis ?? Date().addingTimeInterval(86400))
-        var out = "Datum;Kassenzeichen;Haushaltsstelle;Kostentraeger;Objektnummer;Betrag;Zahlart;Dienstleister;Verwendungszweck;Erstattet\r\n"
+        var lines = [["Datum", "Kassenzeichen", "Haushaltsstelle", "Kostentraeger", "Objektnummer", "Betrag", "Zahlart", "Dienstleister", "Verwendungszweck", "Erstattet"]]
         for (p, i) in rows {
-            out += [GermanTime.format(p.paidAt ?? p.createdAt, english: false), p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer,
-                    Money(cents: i.totalCents).decimalString.replacingOccurrences(of: ".", with: ","), p.paymentMethod, p.provider, p.purpose,
-                    Money(cents: p.refundedCents).decimalString.replacingOccurrences(of: ".", with: ",")].map(Self.csvField).joined(separator: ";") + "\r\n"
+            lines.append([GermanTime.format(p.paidAt ?? p.createdAt, english: false), p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer,
+                          Money(cents: i.totalCents).decimalString.replacingOccurrences(of: ".", with: ","), p.paymentMethod, p.provider, p.purpose,
+                          Money(cents: p.refundedCents).decimalString.replacingOccurrences(of: ".", with: ",")])
         }
-        let res = Response(status: .ok, body: .init(string: out))
+        let res = Response(status: .ok, body: .init(string: CSV.document(lines, delimiter: ";")))
         res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
         res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"zahlungen-\(ars).csv\"")
         return res
@@ -227,10 +205,9 @@ struct CashOfficeController {
         let ars = try Self.tenant(req, .paymentView)
         let (iso, from, to) = Self.day(req)
         let rows = try await Self.paidItems(req, ars: ars, from: from, to: to)
-        var out = "Satzart;Buchungsdatum;Kassenzeichen;Haushaltsstelle;Kostentraeger;Objektnummer;BetragCent;Buchungstext\r\n"
+        var lines = [["Satzart", "Buchungsdatum", "Kassenzeichen", "Haushaltsstelle", "Kostentraeger", "Objektnummer", "BetragCent", "Buchungstext"]]
         for (p, i) in rows {
-            out += ["IST", iso, p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer, String(i.totalCents), "\(p.purpose) \(i.description)"]
-                .map(Self.csvField).joined(separator: ";") + "\r\n"
+            lines.append(["IST", iso, p.kassenzeichen, i.haushaltsstelle, i.kostentraeger, i.objektnummer, String(i.totalCents), "\(p.purpose) \(i.description)"])
         }
         let refunds = try await Self.refunds(req, ars: ars, from: from, to: to)
         // a refund is booked on the payment's first item (its Haushaltsstelle)
@@ -238,10 +215,9 @@ struct CashOfficeController {
             .sort(\.$position).all()
         for (r, p) in refunds {
             guard let first = items.first(where: { $0.paymentID == r.paymentID }) else { continue }
-            out += ["ERSTATTUNG", iso, p.kassenzeichen, first.haushaltsstelle, first.kostentraeger, first.objektnummer, String(-r.amountCents), r.reason]
-                .map(Self.csvField).joined(separator: ";") + "\r\n"
+            lines.append(["ERSTATTUNG", iso, p.kassenzeichen, first.haushaltsstelle, first.kostentraeger, first.objektnummer, String(-r.amountCents), r.reason])
         }
-        let res = Response(status: .ok, body: .init(string: out))
+        let res = Response(status: .ok, body: .init(string: CSV.document(lines, delimiter: ";")))
         res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
         res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"buchungsdatei-\(ars)-\(iso).csv\"")
         return res

@@ -35,8 +35,10 @@ public struct Letterhead: Sendable {
     public var address: [String]
     public var contact: [String]
     public var bank: [String]
-    public init(organisation: String, office: String = "", address: [String], contact: [String] = [], bank: [String] = []) {
-        self.organisation = organisation; self.office = office; self.address = address; self.contact = contact; self.bank = bank
+    /// Shown at the top right, scaled into 45 × 20 mm.
+    public var logo: PDFImage?
+    public init(organisation: String, office: String = "", address: [String], contact: [String] = [], bank: [String] = [], logo: PDFImage? = nil) {
+        self.organisation = organisation; self.office = office; self.address = address; self.contact = contact; self.bank = bank; self.logo = logo
     }
 }
 
@@ -110,6 +112,13 @@ public enum PDFRenderer {
         // letterhead
         flow.text(lh.organisation, x: 25 * mm, fromTop: 15 * mm, size: 14, bold: true, color: .accent)
         if !lh.office.isEmpty { flow.text(lh.office, x: 25 * mm, fromTop: 21 * mm, size: 10, bold: false, color: .grey) }
+        if let logo = lh.logo {
+            // scaled into the box at the top right, aspect ratio kept
+            let scale = min(45 * mm / Double(logo.width), 20 * mm / Double(logo.height))
+            let lw = Double(logo.width) * scale, lhgt = Double(logo.height) * scale
+            w.images.append(logo)
+            w.pages[0].append(.image(index: w.images.count - 1, x: PDFWriter.pageWidth - 20 * mm - lw, y: PDFWriter.pageHeight - 10 * mm - lhgt, w: lw, h: lhgt))
+        }
         // return line and address in the window (form B: field from 45 mm, 20 mm from the left)
         let back = ([lh.organisation] + lh.address).joined(separator: " · ")
         flow.text(flow.fit(back, size: 7, width: 85 * mm - 5 * mm, bold: false), x: 25 * mm, fromTop: 50 * mm, size: 7, bold: false, color: .grey)

@@ -31,6 +31,8 @@ enum DrawOp {
     case text(bold: Bool, size: Double, x: Double, y: Double, glyphs: [UInt16], color: RGB)
     case rect(x: Double, y: Double, w: Double, h: Double, color: RGB)
     case line(x1: Double, y1: Double, x2: Double, y2: Double, width: Double, color: RGB)
+    /// An image of `PDFWriter.images`, scaled into the box.
+    case image(index: Int, x: Double, y: Double, w: Double, h: Double)
 }
 
 /// Collects pages and writes a PDF/A-2b file: fonts embedded as subsets (Type0/CIDFontType2,
@@ -41,6 +43,7 @@ final class PDFWriter {
     let regular: TrueTypeFont
     let bold: TrueTypeFont
     var pages: [[DrawOp]] = []
+    var images: [PDFImage] = []
     /// old glyph id → the character it was chosen for, per face
     private var unicode: [Bool: [UInt16: UInt32]] = [false: [:], true: [:]]
 
@@ -120,6 +123,24 @@ final class PDFWriter {
             let toUnicode = stream("", Array(cmap.utf8))
             fontRefs[b] = obj("<< /Type /Font /Subtype /Type0 /BaseFont /\(name) /Encoding /Identity-H /DescendantFonts [\(cid) 0 R] /ToUnicode \(toUnicode) 0 R >>")
         }
+        // images as XObjects; PNG alpha as a soft mask
+        var imageDict = ""
+        for (i, img) in images.enumerated() {
+            func raw(_ dict: String, _ data: [UInt8]) -> Int {
+                offsets.append(out.count)
+                let n = offsets.count - 1
+                out += Array("\(n) 0 obj\n<< \(dict) /Length \(data.count) >>\nstream\n".utf8) + data + Array("\nendstream\nendobj\n".utf8)
+                return n
+            }
+            let filter = img.format == .jpeg ? "/DCTDecode" : "/FlateDecode"
+            let space = img.components == 3 ? "/DeviceRGB" : "/DeviceGray"
+            var mask = ""
+            if let alpha = img.alpha {
+                mask = " /SMask \(raw("/Type /XObject /Subtype /Image /Width \(img.width) /Height \(img.height) /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode", alpha)) 0 R"
+            }
+            let ref = raw("/Type /XObject /Subtype /Image /Width \(img.width) /Height \(img.height) /ColorSpace \(space) /BitsPerComponent 8 /Filter \(filter)\(mask)", img.data)
+            imageDict += " /Im\(i) \(ref) 0 R"
+        }
         var fontDict = "<<"
         if let r = fontRefs[false] { fontDict += " /F1 \(r) 0 R" }
         if let r = fontRefs[true] { fontDict += " /F2 \(r) 0 R" }
@@ -141,10 +162,12 @@ final class PDFWriter {
                     c += "\(Self.n(color.r)) \(Self.n(color.g)) \(Self.n(color.b)) rg \(Self.n(x)) \(Self.n(y)) \(Self.n(w)) \(Self.n(h)) re f\n"
                 case .line(let x1, let y1, let x2, let y2, let width, let color):
                     c += "\(Self.n(color.r)) \(Self.n(color.g)) \(Self.n(color.b)) RG \(Self.n(width)) w \(Self.n(x1)) \(Self.n(y1)) m \(Self.n(x2)) \(Self.n(y2)) l S\n"
+                case .image(let index, let x, let y, let w, let h):
+                    c += "q \(Self.n(w)) 0 0 \(Self.n(h)) \(Self.n(x)) \(Self.n(y)) cm /Im\(index) Do Q\n"
                 }
             }
             let content = stream("", Array(c.utf8))
-            pageRefs.append(obj("<< /Type /Page /Parent \(pagesNumber) 0 R /MediaBox [0 0 \(Self.pageWidth) \(Self.pageHeight)] /Resources << /Font \(fontDict) >> /Contents \(content) 0 R >>"))
+            pageRefs.append(obj("<< /Type /Page /Parent \(pagesNumber) 0 R /MediaBox [0 0 \(Self.pageWidth) \(Self.pageHeight)] /Resources << /Font \(fontDict)\(imageDict.isEmpty ? "" : " /XObject <<\(imageDict) >>") >> /Contents \(content) 0 R >>"))
         }
         let pagesRef = obj("<< /Type /Pages /Kids [\(pageRefs.map { "\($0) 0 R" }.joined(separator: " "))] /Count \(pages.count) >>")
         precondition(pagesRef == pagesNumber, "page tree numbering")

@@ -58,6 +58,32 @@ final class CaseDocumentsTests: XCTestCase {
         r = try await k.get("/mandanten/16051/briefkopf")
         XCTAssertEqual(r.status, .forbidden, "the letterhead is the administration's")
 
+        // the logo: files the PDF cannot embed are refused with the reason and nothing is stored
+        let images = Self.tools.deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+        let png = try Data(contentsOf: images.appendingPathComponent("wappen-rgba.png"))
+        try await a.get("/mandanten/16051/briefkopf")
+        r = try await a.postMultipart("/mandanten/16051/briefkopf/logo", files: [("logo", "wappen.gif", Data("GIF89a\u{1}\u{0}".utf8))])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.text.contains("kein PNG oder JPEG"), r.text)
+        r = try await a.postMultipart("/mandanten/16051/briefkopf/logo", files: [("logo", "wappen.png", try Data(contentsOf: images.appendingPathComponent("wappen-zeilensprung.png")))])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        r = try await a.postMultipart("/mandanten/16051/briefkopf/logo", files: [])
+        XCTAssertEqual(r.status, .badRequest)
+        let unchanged = try await TenantLetterhead.query(on: app.db).filter(\.$tenantARS == "16051").first()?.logoSHA
+        XCTAssertNil(unchanged)
+        try await k.get("/mandanten/16051")
+        r = try await k.postMultipart("/mandanten/16051/briefkopf/logo", files: [("logo", "wappen.png", png)])
+        XCTAssertEqual(r.status, .forbidden, "a clerk may not change the logo")
+        r = try await a.postMultipart("/mandanten/16051/briefkopf/logo", files: [("logo", "wappen.png", png)])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await a.get("/mandanten/16051/briefkopf")
+        XCTAssertTrue(r.text.contains("PNG, 90 × 40 Bildpunkte"), r.text)
+        r = try await a.get("/mandanten/16051/briefkopf/logo")
+        XCTAssertEqual(r.headers.contentType?.description, "image/png")
+        XCTAssertEqual(Data(r.body.readableBytesView), png)
+        r = try await k.get("/mandanten/16051/briefkopf/logo")
+        XCTAssertEqual(r.status, .forbidden)
+
         // a person with an account submits
         let (person, c) = try await ServicekontoTests.citizen(app, "max@example.org")
         let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))
@@ -102,7 +128,19 @@ final class CaseDocumentsTests: XCTestCase {
         XCTAssertTrue(r.text.contains("Bescheid-\(ref).pdf"))
         r = try await c.get("/konto/antraege/\(sent.id!)/dateien/\(letterRow.id!)")
         XCTAssertEqual(r.status, .ok)
-        if let text = try independentRead(Data(r.body.readableBytesView)) {
+        let letterPDF = Data(r.body.readableBytesView)
+        XCTAssertNotNil(letterPDF.range(of: Data("/SMask".utf8)), "the logo (with its transparency) is in the letter")
+        if let text = try independentRead(letterPDF) {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("logo-\(UUID().uuidString).pdf")
+            try letterPDF.write(to: path)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", Self.tools.appendingPathComponent("imagecheck.py").path, path.path, images.appendingPathComponent("wappen-rgba.png").path]
+            let pipe = Pipe(); p.standardOutput = pipe
+            try p.run()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertTrue(out.contains("\"max_difference\": 0"), "pypdf reads the tenant's logo back unchanged: \(out)")
             for s in ["Landeshauptstadt Erfurt", "Anger 1", "99084 Erfurt", ref, "Die Meldebescheinigung wird Ihnen zugestellt.",
                       "Rechtsbehelfsbelehrung", "IBAN DE02 1203 0000 0000 2020 51", "Test clerk", "Seite 1 von 1"] {
                 XCTAssertTrue(text.contains(s), "\(s) in \(text)")
@@ -116,5 +154,13 @@ final class CaseDocumentsTests: XCTestCase {
         XCTAssertNotEqual(r.status, .ok)
         let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "letterhead.save").count()
         XCTAssertEqual(audit, 1)
+        let logoAudit = try await AuditEntry.query(on: app.db).filter(\.$action == "letterhead.logo").count()
+        XCTAssertEqual(logoAudit, 1)
+        // removed, the next letters go without it
+        try await a.get("/mandanten/16051/briefkopf")
+        r = try await a.post("/mandanten/16051/briefkopf/logo/entfernen", [:])
+        XCTAssertEqual(r.status, .seeOther)
+        let removed = try await TenantLetterhead.query(on: app.db).filter(\.$tenantARS == "16051").first()?.logoSHA
+        XCTAssertNil(removed)
     }
 }

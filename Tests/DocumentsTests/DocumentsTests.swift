@@ -167,3 +167,59 @@ extension DocumentsTests {
         try PDFRenderer.render(cert, info: DocumentInfo(title: "Bescheinigung", author: "KDV")).write(to: URL(fileURLWithPath: dir + "/zertifikat.pdf"))
     }
 }
+
+/// The tenant's logo in the letterhead: PNG (with alpha as a soft mask, grey) and JPEG, read back by
+/// pypdf + Pillow and compared sample by sample with the original; unsupported files are refused.
+extension DocumentsTests {
+    static var images: URL { here.deletingLastPathComponent().appendingPathComponent("Fixtures/images") }
+
+    func letter(logo: PDFImage) throws -> Data {
+        var lh = DocumentsTests.letterhead
+        lh.logo = logo
+        let letter = Letter(letterhead: lh, recipient: ["Erika Müller", "Große Straße 5", "99084 Erfurt"], information: [("Datum", "05.12.2026")],
+                            subject: "Bescheid", body: [.paragraph("Mit freundlichen Grüßen")])
+        return try PDFRenderer.render(letter, info: DocumentInfo(title: "Bescheid", author: "Stadt Erfurt"))
+    }
+
+    func testLetterheadLogosAreEmbeddedAndReadBackUnchanged() throws {
+        let t = self
+        for file in ["wappen-rgba.png", "wappen-grau.png", "wappen.jpg"] {
+            let tolerance = 0
+            let source = try Data(contentsOf: Self.images.appendingPathComponent(file))
+            let img = try PDFImage.load(source)
+            XCTAssertEqual(img.width, 90, file); XCTAssertEqual(img.height, 40, file)
+            XCTAssertEqual(img.components, file.contains("grau") ? 1 : 3, file)
+            let pdf = try letter(logo: img)
+            XCTAssertLessThan(pdf.count, 60_000, file)
+            guard try t.toolsAvailable() else { return }
+            let path = try t.write(pdf, "logo.pdf")
+            _ = try t.check(path)
+            let (rc, json) = try t.run(["python3", DocumentsTests.here.appendingPathComponent("imagecheck.py").path, path,
+                                        Self.images.appendingPathComponent(file).path])
+            XCTAssertEqual(rc, 0, json)
+            let r = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            XCTAssertEqual(r["images"] as? Int, 1, file)
+            XCTAssertEqual(r["width"] as? Int, 90, file)
+            XCTAssertEqual(r["max_difference"] as? Int, tolerance, "\(file): \(json)")
+            if file.hasSuffix(".jpg") { XCTAssertEqual(r["raw_equal"] as? Bool, true, "a JPEG is embedded byte for byte") }
+        }
+    }
+
+    func testUnsupportedOrHostileLogoImagesAreRefused() throws {
+        let load = { (name: String) throws -> Data in try Data(contentsOf: Self.images.appendingPathComponent(name)) }
+        XCTAssertThrowsError(try PDFImage.load(try load("wappen-zeilensprung.png"))) { XCTAssertEqual($0 as? PDFImage.ImageError, .unsupported) }
+        XCTAssertThrowsError(try PDFImage.load(try load("wappen-16bit.png"))) { XCTAssertEqual($0 as? PDFImage.ImageError, .unsupported) }
+        XCTAssertThrowsError(try PDFImage.load(Data("GIF89a".utf8))) { XCTAssertEqual($0 as? PDFImage.ImageError, .unsupported) }
+        // a header that claims 100,000 × 100,000 pixels is refused before anything is inflated
+        var png = try load("wappen-rgba.png")
+        png.replaceSubrange(16..<24, with: [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0])
+        XCTAssertThrowsError(try PDFImage.load(png)) { XCTAssertEqual($0 as? PDFImage.ImageError, .tooLarge) }
+        // truncated data and more data than the header announces are corrupt
+        let good = try load("wappen-rgba.png")
+        XCTAssertThrowsError(try PDFImage.load(good.prefix(good.count - 30)))
+        var jpeg = try load("wappen.jpg")
+        jpeg = jpeg.prefix(20)
+        XCTAssertThrowsError(try PDFImage.load(jpeg)) { XCTAssertEqual($0 as? PDFImage.ImageError, .corrupt) }
+        XCTAssertThrowsError(try PDFImage.load(Data(count: PDFImage.maxFileBytes + 1))) { XCTAssertEqual($0 as? PDFImage.ImageError, .tooLarge) }
+    }
+}

@@ -71,7 +71,7 @@ enum AntragService {
                                                 subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)",
                                                 body: body + "\n\nDie Eingangsbestätigung als PDF ist dieser Nachricht angehängt.")
             // the receipt as PDF/A, committed with the submission it confirms
-            let pdf = try await CaseDocuments.receipt(a, lines: e.summary(answers), on: db)
+            let pdf = try await CaseDocuments.receipt(a, lines: e.summary(answers), on: db, files: app.files)
             try await CaseDocuments.store(pdf, name: CaseDocuments.fileName("Eingangsbestaetigung", ref), antrag: a, message: receipt, app: app, on: db)
             for p in try await Payment.query(on: db).filter(\.$antragID == antragID).filter(\.$status == PaymentStatus.payed.rawValue).all() {
                 try await postMessage(on: db, antrag: a, direction: "amt", kind: "zahlung", sender: a.officeName, subject: "\(ref): Zahlung eingegangen",
@@ -159,7 +159,7 @@ enum AntragService {
                                                 body: body)
                 // decision, refusal and query become a letter with the tenant's letterhead, stored with the case
                 if kind != "status" {
-                    let letter = try await CaseDocuments.letter(a, status: target, text: text ?? "", clerk: clerkName ?? senderName, on: db)
+                    let letter = try await CaseDocuments.letter(a, status: target, text: text ?? "", clerk: clerkName ?? senderName, on: db, files: app.files)
                     try await CaseDocuments.store(letter.data, name: letter.name, antrag: a, message: message, app: app, on: db)
                 }
                 if a.notifyByEmail || a.applicantID == nil, !a.applicantEmail.isEmpty {

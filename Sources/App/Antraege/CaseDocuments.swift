@@ -23,7 +23,19 @@ final class TenantLetterhead: Model, @unchecked Sendable {
     @Field(key: "bic") var bic: String
     @Field(key: "updated_by") var updatedBy: String
     @Field(key: "updated_at") var updatedAt: Date
+    /// SHA-256 of the logo (PNG or JPEG) in the file store, nil without a logo.
+    @OptionalField(key: "logo_sha") var logoSHA: String?
     init() {}
+}
+
+struct M026AddLetterheadLogo: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(TenantLetterhead.schema).field("logo_sha", .string).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(TenantLetterhead.schema).deleteField("logo_sha").update()
+    }
 }
 
 struct M025CreateTenantLetterheads: AsyncMigration {
@@ -58,7 +70,7 @@ struct M025CreateTenantLetterheads: AsyncMigration {
 /// announces it, so applicant and clerk find it where they read the message.
 enum CaseDocuments {
     /// The letterhead of the tenant, completed from the handling office where fields are empty.
-    static func letterhead(for a: Antrag, on db: any Database) async throws -> Letterhead {
+    static func letterhead(for a: Antrag, on db: any Database, files: any FileStorage) async throws -> Letterhead {
         var office: Office? = nil
         if let id = a.officeID { office = try await Office.find(id, on: db) }
         let own = try await TenantLetterhead.query(on: db).filter(\.$tenantARS == a.tenantARS).first()
@@ -76,8 +88,11 @@ enum CaseDocuments {
             bank.append("IBAN \(IBAN.formatted(own.iban))")
             if !own.bic.isEmpty { bank.append("BIC \(own.bic)") }
         }
+        // the logo was checked when it was uploaded; a file that went missing from the store leaves it out
+        var logo: PDFImage? = nil
+        if let sha = own?.logoSHA, let data = try await files.get(sha) { logo = try? PDFImage.load(data) }
         return Letterhead(organisation: pick(own?.organisation, a.tenantName), office: a.officeName,
-                          address: [street, place].filter { !$0.isEmpty }, contact: contact, bank: bank)
+                          address: [street, place].filter { !$0.isEmpty }, contact: contact, bank: bank, logo: logo)
     }
 
     static func fileName(_ kind: String, _ ref: String) -> String { "\(kind)-\(ref).pdf" }
@@ -99,10 +114,10 @@ enum CaseDocuments {
     }
 
     /// The receipt: what was sent, when, to which office, with which attachments.
-    static func receipt(_ a: Antrag, lines: [SummaryLine], on db: any Database) async throws -> Data {
+    static func receipt(_ a: Antrag, lines: [SummaryLine], on db: any Database, files: any FileStorage) async throws -> Data {
         let ref = a.reference ?? ""
-        let files = try await AntragFile.query(on: db).filter(\.$antragID == a.requireID()).filter(\.$messageID == nil).sort(\.$createdAt).all()
-        let head = try await letterhead(for: a, on: db)
+        let attachments = try await AntragFile.query(on: db).filter(\.$antragID == a.requireID()).filter(\.$messageID == nil).sort(\.$createdAt).all()
+        let head = try await letterhead(for: a, on: db, files: files)
         var body: [Block] = [
             .facts([("Aktenzeichen", ref), ("Eingegangen am", a.submittedAt.map { GermanTime.format($0, english: false) } ?? ""),
                     ("Onlinedienst", a.serviceTitle), ("Zuständige Stelle", "\(a.officeName), \(a.tenantName)"),
@@ -115,12 +130,12 @@ enum CaseDocuments {
         }
         body.append(facts.isEmpty ? .paragraph("Keine Angaben.") : .facts(facts))
         body.append(.heading("Anlagen"))
-        if files.isEmpty {
+        if attachments.isEmpty {
             body.append(.paragraph("Keine Anlagen."))
         } else {
             body.append(.table(Table(columns: [.init("Datei", width: 0.5), .init("Feld", width: 0.2), .init("Größe", width: 0.12, alignment: .right),
                                                .init("Prüfsumme (SHA-256, Anfang)", width: 0.18)],
-                                     rows: files.map { [$0.name, $0.field, sizeLabel($0.size), String($0.sha256.prefix(16))] })))
+                                     rows: attachments.map { [$0.name, $0.field, sizeLabel($0.size), String($0.sha256.prefix(16))] })))
         }
         body.append(.paragraph("Diese Bestätigung wurde automatisch erstellt und ist ohne Unterschrift gültig. Bitte geben Sie bei Rückfragen das Aktenzeichen an."))
         let report = Report(title: "Eingangsbestätigung \(ref)", subtitle: "\(head.organisation) – \(a.officeName)", body: body,
@@ -146,9 +161,9 @@ enum CaseDocuments {
     }
 
     /// A letter of the office: decision, refusal or query, with the clerk's text.
-    static func letter(_ a: Antrag, status: CaseStatus, text: String, clerk: String, on db: any Database) async throws -> (name: String, data: Data) {
+    static func letter(_ a: Antrag, status: CaseStatus, text: String, clerk: String, on db: any Database, files: any FileStorage) async throws -> (name: String, data: Data) {
         let ref = a.reference ?? ""
-        let head = try await letterhead(for: a, on: db)
+        let head = try await letterhead(for: a, on: db, files: files)
         let (kind, subject): (String, String) = switch status {
         case .query: ("Rueckfrage", "Rückfrage zu Ihrem Antrag „\(a.serviceTitle)“")
         case .rejected: ("Ablehnung", "Ablehnung Ihres Antrags „\(a.serviceTitle)“")
@@ -187,13 +202,29 @@ struct LetterheadController {
     func addRoutes(to app: any RoutesBuilder) {
         app.get("mandanten", ":ars", "briefkopf", use: form)
         app.post("mandanten", ":ars", "briefkopf", use: save)
+        app.get("mandanten", ":ars", "briefkopf", "logo", use: logo)
+        app.post("mandanten", ":ars", "briefkopf", "logo", use: uploadLogo)
+        app.post("mandanten", ":ars", "briefkopf", "logo", "entfernen", use: removeLogo)
     }
 
     struct Form: Codable {
         var organisation: String?; var strasse: String?; var plz: String?; var ort: String?; var telefon: String?
         var email: String?; var website: String?; var bank: String?; var iban: String?; var bic: String?
     }
-    struct View: Encodable { var ars: String; var name: String; var form: Form; var saved: Bool }
+    struct View: Encodable { var ars: String; var name: String; var form: Form; var saved: Bool; var logo: String? }
+
+    /// "PNG, 90 × 40 Bildpunkte" for the page, nil without a logo.
+    func logoLabel(_ l: TenantLetterhead?, _ req: Request) async throws -> String? {
+        guard let sha = l?.logoSHA, let data = try await req.application.files.get(sha), let img = try? PDFImage.load(data) else { return nil }
+        return "\(img.format == .png ? "PNG" : "JPEG"), \(img.width) × \(img.height) \(req.lang == .en ? "pixels" : "Bildpunkte")"
+    }
+
+    func view(_ req: Request, _ g: Gebiet, form f: Form? = nil, saved: Bool = false) async throws -> View {
+        let l = try await TenantLetterhead.query(on: req.db).filter(\.$tenantARS == g.ars).first()
+        let form = f ?? Form(organisation: l?.organisation ?? g.name, strasse: l?.street, plz: l?.postalCode, ort: l?.city, telefon: l?.phone, email: l?.email,
+                             website: l?.website, bank: l?.bankName, iban: l.map { IBAN.formatted($0.iban) }, bic: l?.bic)
+        return View(ars: g.ars, name: g.name, form: form, saved: saved, logo: try await logoLabel(l, req))
+    }
 
     func tenant(_ req: Request) async throws -> Gebiet {
         let g = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
@@ -203,10 +234,7 @@ struct LetterheadController {
 
     @Sendable func form(req: Request) async throws -> Response {
         let g = try await tenant(req)
-        let l = try await TenantLetterhead.query(on: req.db).filter(\.$tenantARS == g.ars).first()
-        let f = Form(organisation: l?.organisation ?? g.name, strasse: l?.street, plz: l?.postalCode, ort: l?.city, telefon: l?.phone, email: l?.email,
-                     website: l?.website, bank: l?.bankName, iban: l.map { IBAN.formatted($0.iban) }, bic: l?.bic)
-        return try await req.render("tenant/briefkopf", title: req.t("letterhead_title"), View(ars: g.ars, name: g.name, form: f, saved: req.query[String.self, at: "gespeichert"] != nil), form: true)
+        return try await req.render("tenant/briefkopf", title: req.t("letterhead_title"), view(req, g, saved: req.query[String.self, at: "gespeichert"] != nil), form: true)
     }
 
     @Sendable func save(req: Request) async throws -> Response {
@@ -244,7 +272,76 @@ struct LetterheadController {
             }
             return req.redirect(to: "/mandanten/\(g.ars)/briefkopf?gespeichert=1", redirectType: .normal)
         } catch let e as AppError {
-            return try await req.renderError("tenant/briefkopf", title: req.t("letterhead_title"), View(ars: g.ars, name: g.name, form: f, saved: false), e)
+            return try await req.renderError("tenant/briefkopf", title: req.t("letterhead_title"), view(req, g, form: f), e)
         }
+    }
+
+    /// The stored logo as it is, for the preview on the settings page.
+    @Sendable func logo(req: Request) async throws -> Response {
+        let g = try await tenant(req)
+        guard let sha = try await TenantLetterhead.query(on: req.db).filter(\.$tenantARS == g.ars).first()?.logoSHA,
+              let data = try await req.application.files.get(sha), let img = try? PDFImage.load(data) else { throw AppError.notFound }
+        let res = Response(status: .ok, body: .init(data: data))
+        res.headers.replaceOrAdd(name: .contentType, value: img.format == .png ? "image/png" : "image/jpeg")
+        res.headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        return res
+    }
+
+    struct LogoForm: Content { var logo: File? }
+
+    /// A PNG or JPEG of at most 1 MB that the PDF library can embed; anything else is refused
+    /// with the reason, and nothing is stored.
+    @Sendable func uploadLogo(req: Request) async throws -> Response {
+        let g = try await tenant(req)
+        do {
+            guard let file = (try? req.content.decode(LogoForm.self))?.logo, file.data.readableBytes > 0 else {
+                throw AppError.invalid("logo", de: "Bitte wählen Sie eine Bilddatei (PNG oder JPEG) aus.", en: "Please choose an image file (PNG or JPEG).")
+            }
+            guard file.data.readableBytes <= Self.maxLogoBytes else {
+                throw AppError(.payloadTooLarge, "letterhead.logo_size", de: "Das Logo ist zu groß: höchstens 1 MB.", en: "The logo is too large: at most 1 MB.", field: "logo")
+            }
+            let data = Data(buffer: file.data)
+            let img: PDFImage
+            do { img = try PDFImage.load(data) } catch {
+                throw AppError(.unprocessableEntity, "letterhead.logo_format", de: error.description,
+                               en: "The image cannot be embedded (allowed: PNG with 8 bits per channel, not interlaced; JPEG in greyscale or RGB).", field: "logo")
+            }
+            let sha = try await req.application.files.put(data)
+            try await req.application.writeTransaction { db in
+                let existing = try await TenantLetterhead.query(on: db).filter(\.$tenantARS == g.ars).first()
+                let l = existing ?? Self.empty(g, by: req.principal.auditActor)
+                let before = l.logoSHA
+                l.logoSHA = sha; l.updatedBy = req.principal.auditActor; l.updatedAt = Date()
+                try await l.save(on: db)
+                try await Audit.record(on: db, actor: req.principal.auditActor, actorID: req.principal.actorID, tenant: g.ars, action: "letterhead.logo",
+                                       objectType: "briefkopf", objectID: g.ars, before: before.map { "Logo \($0.prefix(12))" },
+                                       after: "Logo \(sha.prefix(12)) (\(img.width) × \(img.height))")
+            }
+            return req.redirect(to: "/mandanten/\(g.ars)/briefkopf?gespeichert=1", redirectType: .normal)
+        } catch let e as AppError {
+            return try await req.renderError("tenant/briefkopf", title: req.t("letterhead_title"), view(req, g), e)
+        }
+    }
+
+    @Sendable func removeLogo(req: Request) async throws -> Response {
+        let g = try await tenant(req)
+        try await req.application.writeTransaction { db in
+            guard let l = try await TenantLetterhead.query(on: db).filter(\.$tenantARS == g.ars).first(), let before = l.logoSHA else { return }
+            l.logoSHA = nil; l.updatedBy = req.principal.auditActor; l.updatedAt = Date()
+            try await l.save(on: db)
+            try await Audit.record(on: db, actor: req.principal.auditActor, actorID: req.principal.actorID, tenant: g.ars, action: "letterhead.logo_removed",
+                                   objectType: "briefkopf", objectID: g.ars, before: "Logo \(before.prefix(12))", after: nil)
+        }
+        return req.redirect(to: "/mandanten/\(g.ars)/briefkopf?gespeichert=1", redirectType: .normal)
+    }
+
+    static let maxLogoBytes = 1024 * 1024
+
+    /// A letterhead row before the administration filled in the text fields (only the logo so far).
+    static func empty(_ g: Gebiet, by actor: String) -> TenantLetterhead {
+        let l = TenantLetterhead()
+        l.tenantARS = g.ars; l.organisation = g.name; l.street = ""; l.postalCode = ""; l.city = ""; l.phone = ""; l.email = ""
+        l.website = ""; l.bankName = ""; l.iban = ""; l.bic = ""; l.updatedBy = actor; l.updatedAt = Date()
+        return l
     }
 }

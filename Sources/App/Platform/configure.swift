@@ -132,6 +132,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M023CreateRoleAssignments())
     app.migrations.add(M024CreateJobRuns())
     app.migrations.add(M025CreateTenantLetterheads())
+    app.migrations.add(M026AddLetterheadLogo())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     if let s3 = config.s3 {

@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "XRechnung", targets: ["XRechnung"]),
         .library(name: "Forms", targets: ["Forms"]),
         .library(name: "Documents", targets: ["Documents"]),
+        .library(name: "Events", targets: ["Events"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -48,6 +49,9 @@ let package = Package(
         // Official documents as PDF/A-2b (DIN 5008 letters, certificates with QR code, reports),
         // an embedded subset of a free font, deflate through zlib. No Vapor.
         .target(name: "Documents", dependencies: ["CZlib"], resources: [.copy("Resources")]),
+        // Kompetenzzentrum: seats, quotas, waiting-list promotion, attendance, certificate codes,
+        // iCalendar. No Vapor.
+        .target(name: "Events"),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -79,6 +83,7 @@ let package = Package(
         .testTarget(name: "XRechnungTests", dependencies: ["XRechnung", "TestFixtures"]),
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -82,8 +82,8 @@ let package = Package(
         .testTarget(name: "FinderTests", dependencies: ["Finder", "TestFixtures"]),
         .testTarget(name: "XRechnungTests", dependencies: ["XRechnung", "TestFixtures"]),
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
-        .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
-        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "DocumentsTests", dependencies: ["Documents", "TestFixtures"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "TestFixtures"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

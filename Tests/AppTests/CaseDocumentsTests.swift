@@ -2,6 +2,7 @@ import Fluent
 import XCTVapor
 import XCTest
 @testable import App
+import TestFixtures
 
 /// Receipts and letters of a case as PDF: generated on submission and decision, stored with the
 /// case, delivered to the postbox, downloaded by the applicant; checked with qpdf and pypdf.
@@ -12,17 +13,7 @@ final class CaseDocumentsTests: XCTestCase {
     func independentRead(_ pdf: Data) throws -> String? {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fall-\(UUID().uuidString).pdf").path
         try pdf.write(to: URL(fileURLWithPath: path))
-        func run(_ args: [String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = args
-            let pipe = Pipe()
-            p.standardOutput = pipe; p.standardError = pipe
-            try p.run()
-            let out = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return (p.terminationStatus, String(decoding: out, as: UTF8.self))
-        }
+        let run = ExternalTool.run
         guard try run(["qpdf", "--version"]).0 == 0, try run(["python3", "-c", "import pypdf"]).0 == 0 else {
             print("ÜBERSPRUNGEN: PDF-Prüfung mit qpdf/pypdf – bitte installieren: apt-get install qpdf; pip install pypdf")
             return nil
@@ -133,13 +124,8 @@ final class CaseDocumentsTests: XCTestCase {
         if let text = try independentRead(letterPDF) {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("logo-\(UUID().uuidString).pdf")
             try letterPDF.write(to: path)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", Self.tools.appendingPathComponent("imagecheck.py").path, path.path, images.appendingPathComponent("wappen-rgba.png").path]
-            let pipe = Pipe(); p.standardOutput = pipe
-            try p.run()
-            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
+            let out = try ExternalTool.run(["python3", Self.tools.appendingPathComponent("imagecheck.py").path, path.path,
+                                            images.appendingPathComponent("wappen-rgba.png").path]).output
             XCTAssertTrue(out.contains("\"max_difference\": 0"), "pypdf reads the tenant's logo back unchanged: \(out)")
             for s in ["Landeshauptstadt Erfurt", "Anger 1", "99084 Erfurt", ref, "Die Meldebescheinigung wird Ihnen zugestellt.",
                       "Rechtsbehelfsbelehrung", "IBAN DE02 1203 0000 0000 2020 51", "Test clerk", "Seite 1 von 1"] {

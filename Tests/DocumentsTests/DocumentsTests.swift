@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Documents
+import TestFixtures
 
 /// The PDFs are checked with tools that share nothing with the renderer: qpdf (structure),
 /// pypdf (pages, extracted text, metadata), poppler + zxing-cpp (the QR code as printed).
@@ -8,18 +9,7 @@ import XCTest
 final class DocumentsTests: XCTestCase {
     static let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
-    func run(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (Int32, String) { try ExternalTool.run(args) }
 
     /// The independent checks need qpdf, poppler-utils, pypdf, zxing-cpp and pillow (CI installs
     /// them); without them only the renderer's own checks run, and one line says what is missing.

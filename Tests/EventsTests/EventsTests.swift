@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Events
+import TestFixtures
 
 final class SeatsTests: XCTestCase {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -129,14 +130,14 @@ final class ICalendarTests: XCTestCase {
         XCTAssertTrue(unfolded.contains("SUMMARY:" + long.replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: ";", with: "\\;")))
 
         // read back by an independent parser
-        let (rc0, _) = try run(["python3", "-c", "import icalendar"])
+        let (rc0, _) = try ExternalTool.run(["python3", "-c", "import icalendar"])
         guard rc0 == 0 else {
             print("ÜBERSPRUNGEN (nur die Prüfung mit fremdem Parser): bitte installieren: pip install icalendar")
             return
         }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-\(UUID().uuidString).ics")
         try Data(ics.utf8).write(to: path)
-        let (rc, json) = try run(["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("icscheck.py").path, path.path])
+        let (rc, json) = try ExternalTool.run(["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("icscheck.py").path, path.path])
         XCTAssertEqual(rc, 0, json)
         let events = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: String]])
         XCTAssertEqual(events.count, 2)
@@ -148,18 +149,6 @@ final class ICalendarTests: XCTestCase {
         XCTAssertEqual(events[1]["start"], "2027-01-18T08:00:00Z", "winter time: UTC+1")
         XCTAssertEqual(events[1]["status"], "CANCELLED")
         XCTAssertEqual(events[0]["tz"], "Europe/Berlin")
-    }
-
-    func run(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
 

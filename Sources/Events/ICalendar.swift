@@ -20,7 +20,9 @@ public enum ICalendar {
         }
     }
 
-    static let berlin = TimeZone(identifier: "Europe/Berlin") ?? TimeZone(secondsFromGMT: 3600)!
+    // tzdata is part of every supported system; the fallbacks only keep the code free of traps
+    static let berlin = TimeZone(identifier: "Europe/Berlin") ?? TimeZone(secondsFromGMT: 3600) ?? .current
+    static let utcZone = TimeZone(identifier: "UTC") ?? TimeZone(secondsFromGMT: 0) ?? .current
 
     public static func document(_ entries: [Entry], name: String, stamp: Date = Date()) -> String {
         var lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Rathaus//Kompetenzzentrum//DE", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
@@ -72,7 +74,7 @@ public enum ICalendar {
         return out
     }
 
-    static func utc(_ d: Date) -> String { format(d, TimeZone(identifier: "UTC")!) + "Z" }
+    static func utc(_ d: Date) -> String { format(d, utcZone) + "Z" }
     static func local(_ d: Date) -> String { format(d, berlin) }
 
     static func format(_ d: Date, _ tz: TimeZone) -> String {

@@ -294,7 +294,7 @@ extension Application {
     }
 }
 
-/// Ticks the scheduler once a second in `serve`.
+/// Ticks the scheduler once a second; registered only for `serve` (see `configure`).
 struct SchedulerService: LifecycleHandler {
     final class Box: @unchecked Sendable { var task: RepeatedTask? }
     let box = Box()

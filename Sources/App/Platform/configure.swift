@@ -156,7 +156,10 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     // one scheduler for all recurring work: each slot runs once across instances (job_runs);
     // tests drive `app.scheduler.tick(app:now:)` with their own clock
     app.scheduler = Scheduler(jobs: PlatformJobs.all(config, mail: config.smtpHost != nil))
-    if app.environment != .testing {
+    // only a server runs the jobs: `rathaus bench`, `audit verify`, `migrate` … must not send mail
+    // or sweep payments as a side effect (serve is also the default command, flags first)
+    let command = app.environment.arguments.dropFirst().first
+    if app.environment != .testing, command == nil || command == "serve" || command?.hasPrefix("-") == true {
         app.lifecycle.use(SchedulerService())
     }
 

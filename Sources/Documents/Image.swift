@@ -81,7 +81,8 @@ public struct PDFImage: Sendable, Equatable {
                 colorType = Int(b[body.lowerBound + 9])
                 guard depth == 8, interlace == 0, [0, 2, 4, 6].contains(colorType) else { throw .unsupported }
                 guard width > 0, height > 0 else { throw .corrupt }
-                guard width * height <= maxPixels else { throw .tooLarge }
+                // each side is checked first: the product of two 32-bit sides overflows 64 bits
+                guard width <= maxPixels, height <= maxPixels, width * height <= maxPixels else { throw .tooLarge }
             case "IDAT": idat += b[body]
             case "IEND": i = b.count; continue
             default: break

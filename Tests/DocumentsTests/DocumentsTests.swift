@@ -204,6 +204,9 @@ extension DocumentsTests {
         var png = try load("wappen-rgba.png")
         png.replaceSubrange(16..<24, with: [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0])
         XCTAssertThrowsError(try PDFImage.load(png)) { XCTAssertEqual($0 as? PDFImage.ImageError, .tooLarge) }
+        // 4,294,967,295² pixels: the size check itself must not overflow
+        png.replaceSubrange(16..<24, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        XCTAssertThrowsError(try PDFImage.load(png)) { XCTAssertEqual($0 as? PDFImage.ImageError, .tooLarge) }
         // truncated data and more data than the header announces are corrupt
         let good = try load("wappen-rgba.png")
         XCTAssertThrowsError(try PDFImage.load(good.prefix(good.count - 30)))

@@ -1,5 +1,6 @@
 import Documents
 import Fluent
+import NIOConcurrencyHelpers
 import Forms
 import SQLKit
 import Vapor
@@ -65,6 +66,23 @@ struct M025CreateTenantLetterheads: AsyncMigration {
     }
 }
 
+/// Decoded letterhead logos by SHA-256. Receipts are written inside the submission's transaction
+/// (on SQLite the one writer), so the logo is not fetched from the object store and decoded again
+/// for every submission; the store is content-addressed, so an entry never goes stale.
+enum LogoCache {
+    static let images = NIOLockedValueBox<[String: PDFImage]>([:])
+
+    static func image(_ sha: String, files: any FileStorage) async throws -> PDFImage? {
+        if let hit = images.withLockedValue({ $0[sha] }) { return hit }
+        guard let data = try await files.get(sha), let img = try? PDFImage.load(data) else { return nil }
+        images.withLockedValue { cache in
+            if cache.count >= 256 { cache.removeAll() }  // a few hundred tenants' logos at most; no LRU needed
+            cache[sha] = img
+        }
+        return img
+    }
+}
+
 /// The PDFs of a case: the receipt every submission gets, and the letters of the office
 /// (decision, refusal, query). Each is stored like an attachment of the postbox message that
 /// announces it, so applicant and clerk find it where they read the message.
@@ -90,7 +108,7 @@ enum CaseDocuments {
         }
         // the logo was checked when it was uploaded; a file that went missing from the store leaves it out
         var logo: PDFImage? = nil
-        if let sha = own?.logoSHA, let data = try await files.get(sha) { logo = try? PDFImage.load(data) }
+        if let sha = own?.logoSHA { logo = try await LogoCache.image(sha, files: files) }
         return Letterhead(organisation: pick(own?.organisation, a.tenantName), office: a.officeName,
                           address: [street, place].filter { !$0.isEmpty }, contact: contact, bank: bank, logo: logo)
     }

@@ -61,6 +61,7 @@ let package = Package(
                 "XRechnung",
                 "Forms",
                 "Documents",
+                "Events",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),

@@ -41,12 +41,17 @@ final class TenantIsolationTests: XCTestCase {
         "POST /barrierefreiheit/rueckmeldung",
         // accepting an invitation needs the secret one-time token of the mail
         "GET /einladung/:token", "POST /einladung/:token",
+        // the competence centre's catalogue, calendars and the public check of a certificate code
+        "GET /veranstaltungen", "GET /veranstaltungen/:id", "GET /veranstaltungen/:id/kalender.ics", "GET /veranstaltungen/themen/:topic/kalender.ics",
+        "GET /api/v1/veranstaltungen", "GET /nachweis", "GET /nachweis/:code", "GET /api/v1/nachweise/:code",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object
     /// (walked across two accounts in `ServicekontoTests.testAccountsSeeOnlyTheirOwnCases`).
     static func isAccountRoute(_ key: String) -> Bool {
         key.contains(" /konto") || key == "POST /onlinedienste/:slug/antrag"
+            // a staff member's own registrations (by user id, no tenant in the path)
+            || key == "GET /veranstaltungen/meine"
     }
 
     func testForeignTenantIsRefusedOnEveryRoute() async throws {
@@ -109,6 +114,29 @@ final class TenantIsolationTests: XCTestCase {
         msgB.antragID = antragB.id!; msgB.tenantARS = victim; msgB.direction = "amt"; msgB.kind = "eingang"; msgB.sender = "Gera"
         msgB.subject = "geheim-B"; msgB.body = "geheim-B"; msgB.createdAt = Date()
         try await msgB.create(on: app.db)
+        // B's competence-centre objects: a registration, its certificate, a visit with a task
+        let eventB = TrainingEvent()
+        eventB.id = UUID(); eventB.title = "Kurs"; eventB.kind = "kurs"; eventB.summary = ""; eventB.topics = ""; eventB.audience = ""; eventB.place = "Gera"
+        eventB.online = false; eventB.onlineLink = ""; eventB.capacity = 5; eventB.qualifying = false; eventB.qualification = ""; eventB.status = "published"
+        eventB.seatLock = 0; eventB.createdBy = "test"; eventB.createdAt = Date()
+        try await eventB.create(on: app.db)
+        let regB = EventRegistration()
+        regB.id = UUID(); regB.eventID = eventB.id!; regB.userID = UUID(); regB.tenantARS = victim; regB.name = "geheim-B Teilnehmerin"; regB.email = "b@gera.test"
+        regB.status = "confirmed"; regB.waitReason = ""; regB.queuedAt = Date(); regB.attended = "0"; regB.registeredBy = "test"; regB.createdAt = Date(); regB.updatedAt = Date()
+        try await regB.create(on: app.db)
+        let certB = EventCertificate()
+        certB.id = UUID(); certB.code = "ABCDEFGH2"; certB.registrationID = regB.id!; certB.eventID = eventB.id!; certB.userID = regB.userID; certB.tenantARS = victim
+        certB.name = "geheim-B Teilnehmerin"; certB.eventTitle = "Kurs"; certB.dates = "01.01.2027"; certB.hours = "1 Stunde"; certB.qualification = ""
+        certB.issuedAt = Date(); certB.issuedBy = "test"; certB.revokedReason = ""
+        try await certB.create(on: app.db)
+        let visitB = SiteVisit()
+        visitB.id = UUID(); visitB.tenantARS = victim; visitB.topics = "geheim-B Thema"; visitB.preferred = "x"; visitB.participants = ""; visitB.notes = ""
+        visitB.status = "proposed"; visitB.proposedStart = Date().addingTimeInterval(86400); visitB.advisor = ""; visitB.minutes = ""; visitB.requestedBy = "user:b@gera.test"
+        visitB.createdAt = Date(); visitB.updatedAt = Date()
+        try await visitB.create(on: app.db)
+        let taskB = VisitTask()
+        taskB.id = UUID(); taskB.visitID = visitB.id!; taskB.tenantARS = victim; taskB.title = "geheim-B Aufgabe"; taskB.owner = "B"; taskB.dueOn = "2027-01-01"; taskB.createdAt = Date()
+        try await taskB.create(on: app.db)
         let auditBefore = try await AuditEntry.query(on: app.db).count()
 
         let bodies: [String: String] = [
@@ -165,6 +193,10 @@ final class TenantIsolationTests: XCTestCase {
                     case "file": return fileB.id!.uuidString
                     case "msg": return msgB.id!.uuidString
                     case "id":
+                        if pattern.contains("anmeldungen") { return regB.id!.uuidString }
+                        if pattern.contains("bescheinigungen") { return certB.id!.uuidString }
+                        if pattern.contains("besuche") { return visitB.id!.uuidString }
+                        if pattern.contains("aufgaben") { return taskB.id!.uuidString }
                         if pattern.contains("zuweisungen") { return assignmentB.id!.uuidString }
                         if pattern.contains("antraege") { return antragB.id!.uuidString }
                         if pattern.contains("tokens") { return tB.id!.uuidString }
@@ -239,6 +271,15 @@ final class TenantIsolationTests: XCTestCase {
         XCTAssertEqual(ansAfter?.interest, "no")
         let auditAfter = try await AuditEntry.query(on: app.db).filter(\.$action != "auth.login").count()
         XCTAssertEqual(auditAfter, auditBefore)
+        let regAfter = try await EventRegistration.find(regB.id, on: app.db)
+        XCTAssertEqual(regAfter?.status, "confirmed", "B's registration was not cancelled")
+        XCTAssertEqual(regAfter?.attended, "0")
+        let certAfter = try await EventCertificate.find(certB.id, on: app.db)
+        XCTAssertNil(certAfter?.revokedAt)
+        let visitAfter = try await SiteVisit.find(visitB.id, on: app.db)
+        XCTAssertEqual(visitAfter?.status, "proposed")
+        let taskAfter = try await VisitTask.find(taskB.id, on: app.db)
+        XCTAssertNil(taskAfter?.doneAt)
         let invoiceAfter = try await EInvoice.find(invoiceB.id, on: app.db)
         XCTAssertEqual(invoiceAfter?.status, "eingegangen")
         XCTAssertNil(invoiceAfter?.exportedAt)

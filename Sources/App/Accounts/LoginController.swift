@@ -126,6 +126,7 @@ struct LoginController {
         switch role {
         case .operator: "/betrieb"
         case .state: "/uebersicht"
+        case .competenceCentre: "/kompetenzzentrum"
         case .tenantAdmin, .clerk: tenant.map { "/mandanten/\($0)" } ?? "/"
         case .cashOffice: tenant.map { "/mandanten/\($0)/kasse" } ?? "/"
         }

@@ -70,12 +70,12 @@ enum RoleCatalogue {
         case .tenantAdmin:
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
-             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit]
+             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining]
         case .clerk:
-            [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund]
+            [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister]
         case .cashOffice:
-            [.paymentView, .paymentRefund, .caseView]
-        case .operator, .state:
+            [.paymentView, .paymentRefund, .caseView, .eventRegister]
+        case .operator, .state, .competenceCentre:
             []
         }
     }
@@ -89,10 +89,15 @@ enum RoleCatalogue {
             // the operator sets up the first administrators of a tenant and the operator's own staff
             if action == .staffManage { return true }
             // the operator decides, it does not speak for a municipality,
-            // and it does not read the municipalities' invoices or their citizens' applications
+            // and it does not read the municipalities' invoices or their citizens' applications; events and visits are
+            // the competence centre's work (its own role), the operator sees their reach
             return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
                      .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
-                     .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit].contains(action)
+                     .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit,
+                     .eventRegister, .tenantTraining, .eventsManage].contains(action)
+        case .competenceCentre:
+            // runs events and visits for every municipality and sees their reach; nothing else
+            return [.eventsManage, .reachView].contains(action)
         case .state:
             // the state's editors maintain the statewide service texts
             if action == .serviceTextsEdit && tenant == nil { return true }
@@ -100,7 +105,7 @@ enum RoleCatalogue {
             if action == .servicePublish { return true }
             // the Land manages its own staff
             if action == .staffManage { return tenant != nil && tenant == grantTenant }
-            return [.surveyResults, .overviewView, .membershipView].contains(action)
+            return [.surveyResults, .overviewView, .membershipView, .reachView].contains(action)
         case .tenantAdmin, .clerk, .cashOffice:
             guard let tenant, tenant == grantTenant else { return false }
             return tenantActions(role).contains(action)
@@ -109,7 +114,7 @@ enum RoleCatalogue {
 
     /// Roles that may be held for a tenant of this kind: the installation (nil), the Land (2 digits), any other tenant.
     static func roles(for tenant: String?) -> [Role] {
-        guard let tenant else { return [.operator] }
+        guard let tenant else { return [.operator, .competenceCentre] }
         return tenant.count == 2 ? [.state] : [.tenantAdmin, .clerk, .cashOffice]
     }
 
@@ -120,7 +125,7 @@ enum RoleCatalogue {
     static func mayGrant(_ grants: [RoleGrant], memberTenants: Set<String>, role: Role, tenant: String?) -> Bool {
         guard roles(for: tenant).contains(role) else { return false }
         switch role {
-        case .operator:
+        case .operator, .competenceCentre:
             return grants.contains { $0.role == .operator }
         case .state:
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
@@ -132,7 +137,7 @@ enum RoleCatalogue {
     }
 
     /// Order in which a person's roles name them in the header and choose their start page.
-    static let rank: [Role] = [.operator, .state, .tenantAdmin, .clerk, .cashOffice]
+    static let rank: [Role] = [.operator, .state, .competenceCentre, .tenantAdmin, .clerk, .cashOffice]
 }
 
 /// Carries every staff account's single role over to an assignment; the old `role` and

@@ -34,6 +34,7 @@ enum DemoData {
         DemoAccount(email: "admin.vg-kranichfeld@demo.rathaus.test", name: "Demo Admin VG Kranichfeld", role: .tenantAdmin, tenant: "160715007"),
         DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
         DemoAccount(email: "kasse.erfurt@demo.rathaus.test", name: "Demo Stadtkasse Erfurt", role: .cashOffice, tenant: "16051"),
+        DemoAccount(email: "kompetenzzentrum@demo.rathaus.test", name: "Demo Kompetenzzentrum", role: .competenceCentre, tenant: nil),
     ]
 
     static func seed(_ app: Application) async throws {
@@ -84,6 +85,7 @@ enum DemoData {
                                        objectType: "leitweg_id", objectID: e.leitwegID, before: nil, after: label)
             }
         }
+        try await EventDemoData.seed(app)
         app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")
     }
 }

@@ -19,7 +19,33 @@ final class OutboxMail: Model, @unchecked Sendable {
     @OptionalField(key: "last_error") var lastError: String?
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "sent_at") var sentAt: Date?
+    /// One text attachment (an invitation as iCalendar): file name, media type, content.
+    @OptionalField(key: "attachment_name") var attachmentName: String?
+    @OptionalField(key: "attachment_type") var attachmentType: String?
+    @OptionalField(key: "attachment") var attachment: String?
     init() {}
+}
+
+/// Mails may carry one text attachment (the .ics of an event); one column per update so the
+/// migration runs on SQLite as on PostgreSQL.
+struct M028OutboxAttachment: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(OutboxMail.schema).field("attachment_name", .string).update()
+        try await database.schema(OutboxMail.schema).field("attachment_type", .string).update()
+        try await database.schema(OutboxMail.schema).field("attachment", .string).update()
+    }
+    func revert(on database: any Database) async throws {
+        try await database.schema(OutboxMail.schema).deleteField("attachment").update()
+        try await database.schema(OutboxMail.schema).deleteField("attachment_type").update()
+        try await database.schema(OutboxMail.schema).deleteField("attachment_name").update()
+    }
+}
+
+/// A file sent with a mail.
+struct MailAttachment: Sendable, Equatable {
+    var name: String
+    var mediaType: String
+    var content: String
 }
 
 struct M012CreateOutbox: AsyncMigration {
@@ -49,9 +75,12 @@ struct M012CreateOutbox: AsyncMigration {
 
 enum Outbox {
     /// Queues a mail inside the caller's transaction. The same key twice queues it once.
-    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String) async throws {
+    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil) async throws {
         if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return }
         let m = OutboxMail()
+        m.attachmentName = attachment?.name
+        m.attachmentType = attachment?.mediaType
+        m.attachment = attachment?.content
         m.key = key
         m.recipient = to
         m.subject = subject
@@ -101,7 +130,8 @@ enum Outbox {
     /// One delivery attempt; updates the row's state (the caller saves it).
     private static func attempt(_ m: OutboxMail, sender: any MailSender, now: Date) async throws -> Bool {
         do {
-            try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key))
+            try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key,
+                                                 attachment: m.attachment.map { MailAttachment(name: m.attachmentName ?? "anhang.txt", mediaType: m.attachmentType ?? "text/plain", content: $0) }))
             m.status = "sent"
             m.sentAt = Date()
             m.lastError = nil
@@ -125,6 +155,7 @@ struct MailMessage: Sendable {
     var body: String
     /// Stable id (the outbox key) so a receiving system can drop a duplicate after a retry.
     var messageID: String
+    var attachment: MailAttachment? = nil
 }
 
 protocol MailSender: Sendable {

@@ -23,6 +23,13 @@ enum PlatformJobs {
                 let r = try await purge(app, now: now)
                 return JobOutcome(de: r.summaryDE, en: r.summaryEN)
             },
+            ScheduledJob(name: "veranstaltungen-erinnerung", titleDE: "An Veranstaltungen und fällige Aufgaben aus Vor-Ort-Terminen erinnern",
+                         titleEN: "Remind of events and due tasks from on-site visits",
+                         schedule: .every(seconds: 900), timeout: 300) { app, now in
+                let events = try await EventMails.reminders(app, now: now)
+                let tasks = try await EventMails.taskReminders(app, now: now)
+                return JobOutcome(de: "\(events) Erinnerungen an Veranstaltungen, \(tasks) an Aufgaben", en: "\(events) event reminders, \(tasks) task reminders")
+            },
         ]
         if mail {
             jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",

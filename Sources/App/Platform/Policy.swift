@@ -34,6 +34,10 @@ enum Action: String, Sendable, CaseIterable {
     case letterheadEdit        // a tenant's letterhead for official letters (PDF)
     case jobsManage            // see scheduled jobs and start one now (operator)
     case staffManage           // invite staff, give and end roles (tenant = nil: the operator's own staff)
+    case eventsManage          // the competence centre: events, participants, check-in, certificates, visit planning
+    case reachView             // reach of the competence centre per Kreis and tenant
+    case eventRegister         // a municipal staff member registers themself for an event (tenant = their tenant)
+    case tenantTraining        // a tenant admin registers colleagues, requests on-site visits, follows up their tasks
 }
 
 enum Policy {

@@ -15,6 +15,9 @@ enum Role: String, Codable, Sendable, CaseIterable {
     case clerk
     /// Kasse: the cash office of one tenant (payments, daily reconciliation, refunds).
     case cashOffice = "kasse"
+    /// Kompetenzzentrum: staff of the state's competence centre and the provider who run events,
+    /// courses and on-site visits for all municipalities (installation-wide, no tenant).
+    case competenceCentre = "kompetenzzentrum"
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }

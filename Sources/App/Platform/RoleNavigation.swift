@@ -20,6 +20,8 @@ enum RoleNavigation {
         ("nav_legal", "/mandanten/{ars}/rechtstexte", .legalTextsEdit, true),
         ("nav_staff", "/mandanten/{ars}/personal", .staffManage, true),
         ("nav_letterhead", "/mandanten/{ars}/briefkopf", .letterheadEdit, true),
+        ("nav_training", "/mandanten/{ars}/fortbildung", .tenantTraining, true),
+        ("nav_my_events", "/veranstaltungen/meine", .eventRegister, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
@@ -28,6 +30,9 @@ enum RoleNavigation {
         ("nav_legal", "/betrieb/rechtstexte", .legalTextsEdit, false),
         ("nav_staff", "/betrieb/personal", .staffManage, false),
         ("nav_jobs", "/betrieb/jobs", .jobsManage, false),
+        ("nav_kz", "/kompetenzzentrum", .eventsManage, false),
+        ("nav_kz_visits", "/kompetenzzentrum/besuche", .eventsManage, false),
+        ("nav_reach", "/kompetenzzentrum/reichweite", .reachView, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {

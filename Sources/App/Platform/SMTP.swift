@@ -41,18 +41,29 @@ struct SMTPMailSender: MailSender {
         let body = Data(m.body.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let domain = from.split(separator: "@").last.map(String.init) ?? "rathaus.local"
         let msgID = m.messageID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "-" }
-        return [
+        let head = [
             "From: Rathaus <\(from)>",
             "To: <\(m.to)>",
             "Subject: \(subject)",
             "Date: \(date)",
             "Message-ID: <\(String(msgID))@\(domain)>",
             "MIME-Version: 1.0",
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: base64",
-            "",
-            body,
-        ].joined(separator: "\r\n")
+        ]
+        guard let a = m.attachment else {
+            return (head + ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", body]).joined(separator: "\r\n")
+        }
+        // multipart/mixed: the text, then the attachment (an .ics invitation), both base64
+        let boundary = "rathaus-" + String(msgID.prefix(40))
+        let safeName = String(a.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }.prefix(80))
+        let mediaType = a.mediaType.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/-.+; =".contains($0)) } ? a.mediaType : "application/octet-stream"
+        let content = Data(a.content.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        return (head + [
+            "Content-Type: multipart/mixed; boundary=\"\(boundary)\"", "",
+            "--\(boundary)", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", body,
+            "--\(boundary)", "Content-Type: \(mediaType); charset=utf-8", "Content-Transfer-Encoding: base64",
+            "Content-Disposition: attachment; filename=\"\(safeName.isEmpty ? "anhang" : safeName)\"", "", content,
+            "--\(boundary)--", "",
+        ]).joined(separator: "\r\n")
     }
 
     static func transmit(host: String, port: Int, helo: String, from: String, to: String, data: String) throws {

@@ -133,6 +133,8 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M024CreateJobRuns())
     app.migrations.add(M025CreateTenantLetterheads())
     app.migrations.add(M026AddLetterheadLogo())
+    app.migrations.add(M027CreateCompetenceCentre())
+    app.migrations.add(M028OutboxAttachment())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     if let s3 = config.s3 {

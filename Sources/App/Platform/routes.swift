@@ -36,4 +36,8 @@ func routes(_ app: Application) throws {
     ActingTenantController().addRoutes(to: app)
     JobsController().addRoutes(to: app)
     LetterheadController().addRoutes(to: app)
+    EventController().addRoutes(api: api, web: app)
+    CompetenceCentreController().addRoutes(to: app)
+    VisitController().addRoutes(to: app)
+    ReachController().addRoutes(to: app)
 }

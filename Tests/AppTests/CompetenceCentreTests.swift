@@ -1,0 +1,310 @@
+import Fluent
+import SQLKit
+import XCTVapor
+import XCTest
+import Events
+@testable import App
+
+/// The competence centre end to end over HTTP: a two-date ISB course with 12 seats and a quota
+/// of 2 per municipality, registrations from three tenants with a waiting list and promotion,
+/// check-in, certificates that verify publicly, a visit from request to task, and reach.
+final class CompetenceCentreTests: XCTestCase {
+    func staff(_ app: Application, _ email: String, _ name: String, _ role: Role, _ tenant: String?) async throws -> User {
+        let u = try await createUser(app, email: email, role: role, tenant: tenant)
+        u.name = name
+        try await u.save(on: app.db)
+        return u
+    }
+
+    func futureDay(_ days: Int) -> String {
+        CalendarDayText.german(BusinessDate.today(Date().addingTimeInterval(Double(days) * 86400)))
+    }
+
+    func testCourseFromPublicationToCertificateVisitAndReach() async throws {
+        let app = try await makeTestApp()
+        let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
+        let erfurt = [try await staff(app, "a1@erfurt.test", "Anna Erfurt", .clerk, "16051"),
+                      try await staff(app, "a2@erfurt.test", "Bernd Erfurt", .clerk, "16051"),
+                      try await staff(app, "a3@erfurt.test", "Clara Erfurt", .cashOffice, "16051")]
+        let gera = try await staff(app, "g1@gera.test", "Gero Gera", .clerk, "16052")
+        let adminBerka = try await staff(app, "admin@bad-berka.test", "Berta Berka", .tenantAdmin, "160710003003")
+        let berkaClerk = try await staff(app, "clerk@bad-berka.test", "Boris Berka", .clerk, "160710003003")
+        let land = try await staff(app, "land@test.de", "Lena Land", .state, "16")
+
+        // the competence centre publishes the course; a bad date is a German 422, nothing is written
+        let k = Browser(app)
+        try await k.login(kz)
+        try await k.get("/kompetenzzentrum/veranstaltungen/neu")
+        var form = ["titel": "ISB-Grundschulung", "art": "kurs", "beschreibung": "Zwei Tage", "ort": "Weimarplatz 4, 99423 Weimar",
+                    "plaetze": "12", "kontingent": "2", "thema_informationssicherheit": "1", "qualifizierend": "1",
+                    "qualifikation": "Informationssicherheitsbeauftragte/r", "datum1": "31.02.2027", "von1": "09:00", "bis1": "16:00",
+                    "datum2": futureDay(21), "von2": "09:00", "bis2": "16:00"]
+        let bad = try await k.post("/kompetenzzentrum/veranstaltungen", form)
+        XCTAssertEqual(bad.status, .badRequest)
+        XCTAssertTrue(bad.text.contains("kein gültiges Datum"), bad.text)
+        let none = try await TrainingEvent.query(on: app.db).count()
+        XCTAssertEqual(none, 0)
+        form["datum1"] = futureDay(14)
+        let created = try await k.post("/kompetenzzentrum/veranstaltungen", form)
+        XCTAssertEqual(created.status, .seeOther, created.text)
+        let event = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).first())
+        let id = try event.requireID()
+        let sessions = try await EventService.sessions(app.db, id)
+        XCTAssertEqual(sessions.count, 2)
+
+        // public catalogue, page and calendar
+        let anon = Browser(app)
+        let cat = try await anon.get("/veranstaltungen?thema=informationssicherheit&frei=1")
+        XCTAssertTrue(cat.text.contains("ISB-Grundschulung"))
+        let other = try await anon.get("/veranstaltungen?thema=e-rechnung")
+        XCTAssertFalse(other.text.contains("ISB-Grundschulung"))
+        let ics = try await anon.get("/veranstaltungen/\(id)/kalender.ics")
+        XCTAssertEqual(ics.headers.contentType?.subType, "calendar")
+        XCTAssertTrue(ics.text.contains("BEGIN:VEVENT") && ics.text.contains("TZID=Europe/Berlin"))
+        XCTAssertEqual(ics.text.components(separatedBy: "BEGIN:VEVENT").count - 1, 2)
+        let feed = try await anon.get("/veranstaltungen/themen/informationssicherheit/kalender.ics")
+        XCTAssertTrue(feed.text.contains("ISB-Grundschulung"))
+        let apiList = try await api(app, .GET, "/api/v1/veranstaltungen?thema=informationssicherheit")
+        XCTAssertEqual(apiList.status, .ok)
+        XCTAssertTrue(apiList.text.contains("\"freiePlaetze\":12"), apiList.text)
+        let apiBad = try await api(app, .GET, "/api/v1/veranstaltungen?thema=%3Cscript%3E")
+        XCTAssertEqual(apiBad.status, .badRequest)
+        XCTAssertFalse(apiBad.text.contains("<script>"))
+
+        // three tenants register; the third person of Erfurt waits because of the quota
+        var browsers: [String: Browser] = [:]
+        for u in erfurt + [gera, berkaClerk] {
+            let b = Browser(app)
+            try await b.login(u)
+            try await b.get("/veranstaltungen/\(id)")
+            let r = try await b.post("/veranstaltungen/\(id)/anmelden")
+            XCTAssertEqual(r.status, .seeOther, r.text)
+            browsers[u.email] = b
+        }
+        let clara = try await XCTUnwrapAsync(try await EventRegistration.query(on: app.db).filter(\.$email == "a3@erfurt.test").first())
+        XCTAssertEqual(clara.status, "waiting")
+        XCTAssertEqual(clara.waitReason, "kontingent")
+        let page = try await browsers["a3@erfurt.test"]!.get("/veranstaltungen/\(id)")
+        XCTAssertTrue(page.text.contains("Warteliste"))
+        // a second click changes nothing
+        let again = try await browsers["a1@erfurt.test"]!.post("/veranstaltungen/\(id)/anmelden")
+        XCTAssertEqual(again.headers.first(name: .location), "/veranstaltungen/\(id)?ergebnis=unveraendert")
+        // mails: confirmation with the calendar, waiting notice
+        let annaMail = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).filter(\.$recipient == "a1@erfurt.test").first())
+        XCTAssertTrue(annaMail.subject.hasPrefix("Anmeldung bestätigt"))
+        XCTAssertTrue(annaMail.attachment?.contains("BEGIN:VCALENDAR") ?? false)
+        let claraMail = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).filter(\.$recipient == "a3@erfurt.test").first())
+        XCTAssertTrue(claraMail.body.contains("Kontingent"))
+
+        // someone else's registration cannot be cancelled (404), Anna's own can; Clara moves up
+        let annaReg = try await XCTUnwrapAsync(try await EventRegistration.query(on: app.db).filter(\.$email == "a1@erfurt.test").first())
+        let foreign = try await browsers["g1@gera.test"]!.post("/anmeldungen/\(annaReg.requireID())/abmelden")
+        XCTAssertEqual(foreign.status, .notFound)
+        try await browsers["a1@erfurt.test"]!.get("/veranstaltungen/meine")
+        let cancel = try await browsers["a1@erfurt.test"]!.post("/anmeldungen/\(annaReg.requireID())/abmelden")
+        XCTAssertEqual(cancel.status, .seeOther)
+        let claraAfter = try await EventRegistration.find(clara.id, on: app.db)
+        XCTAssertEqual(claraAfter?.status, "confirmed")
+        let promoted = try await OutboxMail.query(on: app.db).filter(\.$recipient == "a3@erfurt.test").all()
+        XCTAssertTrue(promoted.contains { $0.subject.hasPrefix("Platz frei") })
+
+        // the tenant admin of Bad Berka registers a colleague (herself) with one click
+        let ab = Browser(app)
+        try await ab.login(adminBerka)
+        let evPage = try await ab.get("/veranstaltungen/\(id)")
+        XCTAssertTrue(evPage.text.contains("Boris Berka (angemeldet)"), "colleagues show their status")
+        let many = try await ab.post("/mandanten/160710003003/veranstaltungen/\(id)/anmelden", ["person_\(try adminBerka.requireID())": "1"])
+        XCTAssertEqual(many.status, .seeOther, many.text)
+        // not for a person of another tenant
+        let sneaky = try await ab.post("/mandanten/160710003003/veranstaltungen/\(id)/anmelden", ["person_\(try gera.requireID())": "1"])
+        XCTAssertEqual(sneaky.status, .forbidden)
+        let confirmedNow = try await EventService.confirmedCount(app.db, id)
+        XCTAssertEqual(confirmedNow, 5)   // Bernd, Clara, Gero, Boris, Berta
+
+        // the course takes place: check-in per session (time moved back for the test)
+        for s in sessions {
+            s.startsAt = s.startsAt.addingTimeInterval(-30 * 86400); s.endsAt = s.endsAt.addingTimeInterval(-30 * 86400)
+            try await s.save(on: app.db)
+        }
+        let regs = try await EventRegistration.query(on: app.db).filter(\.$eventID == id).filter(\.$status == "confirmed").all()
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)/termine/1")
+        for r in regs where r.email != "g1@gera.test" {
+            for n in [1, 2] where !(r.email == "clerk@bad-berka.test" && n == 2) {
+                let m = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/termine/\(n)", ["anmeldung": try r.requireID().uuidString, "anwesend": "1"])
+                XCTAssertEqual(m.status, .seeOther, m.text)
+            }
+        }
+        let checkin = try await k.get("/kompetenzzentrum/veranstaltungen/\(id)/termine/2")
+        XCTAssertTrue(checkin.text.contains("3 / 5"), "three of five present on day 2")
+        let sheet = try await k.get("/kompetenzzentrum/veranstaltungen/\(id)/termine/1/liste.pdf")
+        XCTAssertEqual(sheet.headers.contentType?.subType, "pdf")
+        XCTAssertTrue(sheet.body.readableBytesView.starts(with: Array("%PDF".utf8)))
+        let list = try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        XCTAssertTrue(list.text.contains("nicht erschienen"), "Gero never came")
+
+        // certificates for those present on both days only
+        let issue = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/bescheinigungen")
+        XCTAssertEqual(issue.headers.first(name: .location), "/kompetenzzentrum/veranstaltungen/\(id)?ok=bescheinigungen&n=3")
+        let twice = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/bescheinigungen")
+        XCTAssertEqual(twice.headers.first(name: .location), "/kompetenzzentrum/veranstaltungen/\(id)?ok=bescheinigungen&n=0")
+        let clarasCert = try await XCTUnwrapAsync(try await EventCertificate.query(on: app.db).filter(\.$name == "Clara Erfurt").first())
+        XCTAssertEqual(clarasCert.hours, "14 Stunden")
+        XCTAssertEqual(clarasCert.qualification, "Informationssicherheitsbeauftragte/r")
+        let pdf = try await browsers["a3@erfurt.test"]!.get("/bescheinigungen/\(clarasCert.requireID())")
+        XCTAssertEqual(pdf.status, .ok)
+        XCTAssertTrue(pdf.body.readableBytesView.starts(with: Array("%PDF".utf8)))
+        let notHers = try await browsers["g1@gera.test"]!.get("/bescheinigungen/\(clarasCert.requireID())")
+        XCTAssertEqual(notHers.status, .notFound)
+        let code = VerificationCode.display(clarasCert.code)
+        let verify = try await anon.get("/nachweis/\(code.lowercased())")
+        XCTAssertEqual(verify.status, .ok)
+        XCTAssertTrue(verify.text.contains("Clara Erfurt") && verify.text.contains("echt und gültig"))
+        XCTAssertFalse(verify.text.contains("a3@erfurt.test"), "nothing else about the person")
+        let apiVerify = try await api(app, .GET, "/api/v1/nachweise/\(code)")
+        XCTAssertEqual(try apiVerify.json()["gueltig"] as? Bool, true)
+        XCTAssertEqual(try apiVerify.json()["name"] as? String, "Clara Erfurt")
+        // a typo is caught by the check character; an unknown valid code is 404
+        var typo = Array(clarasCert.code)
+        typo[0] = typo[0] == "A" ? "B" : "A"
+        let wrong = try await api(app, .GET, "/api/v1/nachweise/\(String(typo))")
+        XCTAssertEqual(wrong.status, .unprocessableEntity)
+        let unknown = try await api(app, .GET, "/api/v1/nachweise/\(VerificationCode.generate().value)")
+        XCTAssertEqual(unknown.status, .notFound)
+
+        // the certificate counts for the tenant: on Erfurt's training page
+        let adminErfurt = try await staff(app, "admin@erfurt.test", "Erika Admin", .tenantAdmin, "16051")
+        let ae = Browser(app)
+        try await ae.login(adminErfurt)
+        let profile = try await ae.get("/mandanten/16051/fortbildung")
+        XCTAssertTrue(profile.text.contains("Clara Erfurt") && profile.text.contains("Informationssicherheitsbeauftragte/r"))
+
+        // revoked: the public page says so
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let revoke = try await k.post("/kompetenzzentrum/bescheinigungen/\(clarasCert.requireID())/widerrufen", ["grund": "Irrtum"])
+        XCTAssertEqual(revoke.status, .seeOther)
+        let revoked = try await anon.get("/nachweis/\(code)")
+        XCTAssertTrue(revoked.text.contains("widerrufen"))
+
+        // a visit: requested, proposed, confirmed, documented with a task, done
+        try await ae.get("/mandanten/16051/fortbildung")
+        let noTopic = try await ae.post("/mandanten/16051/besuche", ["themen": "", "zeitraum": "KW 10"])
+        XCTAssertEqual(noTopic.status, .badRequest)
+        let req = try await ae.post("/mandanten/16051/besuche", ["themen": "ISMS-Einführung", "zeitraum": "KW 10 bis 12", "teilnehmende": "Bürgermeister, IT"])
+        XCTAssertEqual(req.status, .seeOther)
+        let visit = try await XCTUnwrapAsync(try await SiteVisit.query(on: app.db).first())
+        let plan = try await k.get("/kompetenzzentrum/besuche")
+        XCTAssertTrue(plan.text.contains("Erfurt") && plan.text.contains("ISMS-Einführung"))
+        try await k.get("/kompetenzzentrum/besuche/\(visit.requireID())")
+        let propose = try await k.post("/kompetenzzentrum/besuche/\(visit.requireID())/vorschlag", ["datum": futureDay(7), "uhrzeit": "10:00", "beratung": "Kira Kompetenz"])
+        XCTAssertEqual(propose.status, .seeOther, propose.text)
+        let planned = try await k.get("/kompetenzzentrum/besuche")
+        XCTAssertTrue(planned.text.contains("KW "), "the plan groups by week")
+        try await ae.get("/mandanten/16051/fortbildung")
+        let confirm = try await ae.post("/mandanten/16051/besuche/\(visit.requireID())/bestaetigen")
+        XCTAssertEqual(confirm.status, .seeOther)
+        let v2 = try await XCTUnwrapAsync(try await SiteVisit.find(visit.id, on: app.db))
+        XCTAssertEqual(v2.status, "confirmed")
+        v2.proposedStart = Date().addingTimeInterval(-3600)
+        try await v2.save(on: app.db)
+        try await k.get("/kompetenzzentrum/besuche/\(visit.requireID())")
+        let minutes = try await k.post("/kompetenzzentrum/besuche/\(visit.requireID())/protokoll",
+                                       ["protokoll": "Sicherheitsleitlinie besprochen.", "aufgabe": "Leitlinie beschließen", "verantwortlich": "Bürgermeister",
+                                        "faellig": futureDay(30)])
+        XCTAssertEqual(minutes.status, .seeOther, minutes.text)
+        let withTask = try await ae.get("/mandanten/16051/fortbildung")
+        XCTAssertTrue(withTask.text.contains("Leitlinie beschließen") && withTask.text.contains("1 offene Aufgaben"), withTask.text)
+        let task = try await XCTUnwrapAsync(try await VisitTask.query(on: app.db).first())
+        let done = try await ae.post("/mandanten/16051/aufgaben/\(task.requireID())/erledigt")
+        XCTAssertEqual(done.status, .seeOther)
+        let taskAfter = try await VisitTask.find(task.id, on: app.db)
+        XCTAssertNotNil(taskAfter?.doneAt)
+
+        // reach: the Land sees Erfurt, Bad Berka reached (Gera registered but never came), CSV
+        let l = Browser(app)
+        try await l.login(land)
+        let reach = try await l.get("/kompetenzzentrum/reichweite")
+        XCTAssertEqual(reach.status, .ok)
+        XCTAssertTrue(reach.text.contains("<strong>2 von "), "Erfurt and Bad Berka")
+        XCTAssertTrue(reach.text.contains("<svg"))
+        let csv = try await l.get("/kompetenzzentrum/reichweite?format=csv")
+        XCTAssertEqual(csv.headers.first(name: .contentType), "text/csv; charset=utf-8")
+        let erfurtLine = csv.text.replacingOccurrences(of: "\"", with: "").split(whereSeparator: \.isNewline).first { $0.hasPrefix("16051;") }.map(String.init) ?? ""
+        XCTAssertTrue(erfurtLine.hasPrefix("16051;Erfurt, Stadt;Erfurt, Stadt;"), erfurtLine)
+        XCTAssertTrue(erfurtLine.contains(";1;2;1;1;"), "1 event, 2 people, 1 valid certificate (one revoked), 1 visit: \(erfurtLine)")
+        // clerks do not see reach or the competence centre
+        let clerkReach = try await browsers["a2@erfurt.test"]!.get("/kompetenzzentrum/reichweite")
+        XCTAssertEqual(clerkReach.status, .forbidden)
+
+        // everything audited
+        let actions = Set(try await AuditEntry.query(on: app.db).all().map(\.action))
+        for a in ["event.create", "event.register", "event.cancel", "event.promote", "event.attendance", "event.certificate", "event.certificate.revoke",
+                  "visit.request", "visit.propose", "visit.confirm", "visit.document", "visit.task.done"] {
+            XCTAssertTrue(actions.contains(a), a)
+        }
+        try await app.asyncShutdown()
+    }
+
+    /// Fifty people of fifty municipalities ask for the last seat at once: exactly one gets it.
+    /// On PostgreSQL the requests are split over two instances on the one database.
+    func testFiftyParallelRegistrationsForOneSeat() async throws {
+        let app = try await makeTestApp()
+        var second: Application? = nil
+        if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
+        let e = TrainingEvent()
+        e.id = UUID(); e.title = "Letzter Platz"; e.kind = "workshop"; e.summary = ""; e.topics = ""; e.audience = ""; e.place = "Erfurt"; e.online = false
+        e.onlineLink = ""; e.capacity = 1; e.quotaPerTenant = 1; e.qualifying = false; e.qualification = ""; e.status = "published"; e.seatLock = 0
+        e.createdBy = "test"; e.createdAt = Date()
+        try await e.create(on: app.db)
+        let s = EventSessionRow()
+        s.eventID = try e.requireID(); s.idx = 0; s.startsAt = Date().addingTimeInterval(86400 * 10); s.endsAt = s.startsAt.addingTimeInterval(3600); s.required = true
+        try await s.create(on: app.db)
+        let tenants = try await Gebiet.query(on: app.db).filter(\.$level == "gemeinde").limit(50).all().map(\.ars)
+        XCTAssertEqual(tenants.count, 50)
+        let eventID = try e.requireID()
+        let apps = [app] + (second.map { [$0] } ?? [])
+        let results = try await withThrowingTaskGroup(of: EventService.Result.self) { group in
+            for (i, t) in tenants.enumerated() {
+                let target = apps[i % apps.count]
+                group.addTask {
+                    try await EventService.register(target, eventID: eventID,
+                                                    person: .init(userID: UUID(), tenantARS: t, name: "Person \(i)", email: "p\(i)@test.de"), actor: .anonymous)
+                }
+            }
+            var out: [EventService.Result] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        XCTAssertEqual(results.filter { $0 == .confirmed }.count, 1)
+        XCTAssertEqual(results.filter { $0 == .waitlisted(.full) }.count, 49)
+        let confirmed = try await EventService.confirmedCount(app.db, eventID)
+        XCTAssertEqual(confirmed, 1)
+        if let second { try await second.asyncShutdown() }
+        try await app.asyncShutdown()
+    }
+
+    func testReachSummaryOnGeneratedMunicipalities() {
+        // 10,000 generated municipalities in 400 Kreise; every 7th reached by an event, every 11th by a visit
+        let tenants = (0..<10_000).map { i in Reach.Tenant(ars: String(format: "%05d%07d", i / 25, i), name: "G\(i)", kreisARS: String(format: "%05d", i / 25), kreisName: "K\(i / 25)") }
+        let day = Date(timeIntervalSince1970: 1_800_000_000)
+        let parts = stride(from: 0, to: 10_000, by: 7).map { i in
+            Reach.Participation(tenant: tenants[i].ars, person: UUID(), event: UUID(), date: day, attended: true, certified: i % 2 == 0)
+        }
+        let contacts = stride(from: 0, to: 10_000, by: 11).map { Reach.Contact(tenant: tenants[$0].ars, date: day.addingTimeInterval(86400)) }
+        let s = Reach.summarize(tenants: tenants, participations: parts, contacts: contacts)
+        let reachedByRule = (0..<10_000).filter { $0 % 7 == 0 || $0 % 11 == 0 }.count
+        XCTAssertEqual(s.reached, reachedByRule)
+        XCTAssertEqual(s.kreise.count, 400)
+        XCTAssertEqual(s.kreise.map(\.tenants).reduce(0, +), 10_000)
+        XCTAssertEqual(s.people, parts.count)
+        XCTAssertEqual(s.certificates, parts.filter(\.certified).count)
+        XCTAssertEqual(s.tenants[77].lastContact, day.addingTimeInterval(86400), "77 = 7·11: the later of event and visit")
+    }
+}
+
+/// TT.MM.JJJJ for form input in tests.
+enum CalendarDayText {
+    static func german(_ iso: String) -> String {
+        let p = iso.split(separator: "-")
+        return "\(p[2]).\(p[1]).\(p[0])"
+    }
+}

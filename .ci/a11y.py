@@ -24,6 +24,7 @@ ROLES = [
     "admin.bad-berka@demo.rathaus.test",   # three roles in one tenant (header shows all)
     "sachbearbeitung.erfurt@demo.rathaus.test",
     "kasse.erfurt@demo.rathaus.test",
+    "kompetenzzentrum@demo.rathaus.test",
 ]
 CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
 SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")
@@ -104,7 +105,8 @@ def main():
                           "/onlinedienste/hund-anmelden?ars=160510000000", "/onlinedienste/hund-anmelden?ars=160715007043",
                           "/konto/registrieren", "/konto/anmelden", "/konto/passwort-vergessen", "/?ort=Erfurt", "/?ort=99438", "/ueber",
                           "/impressum", "/datenschutz", "/barrierefreiheit", "/leichte-sprache", "/gebaerdensprache",
-                          "/onlinedienste/hund-anmelden?ort=Atlantis"], "anonym", results, limit=44)
+                          "/onlinedienste/hund-anmelden?ort=Atlantis", "/veranstaltungen", "/veranstaltungen?thema=e-rechnung&frei=1",
+                          "/nachweis", "/nachweis/ABCD-EFGH-2"], "anonym", results, limit=52)
         d.get(BASE + "/sprache/en?zurueck=/gebiete")
         total += crawl(d, ["/gebiete", "/anmelden"], "anonym-en", results)
         d.get(BASE + "/sprache/de?zurueck=/")

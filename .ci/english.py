@@ -80,9 +80,9 @@ def main():
         pages += crawl(d, ["/", "/?ort=Erfurt", "/finder?leistung=Hund+anmelden&ort=Erfurt", "/onlinedienste?ort=Erfurt",
                            "/onlinedienste/hund-anmelden?ars=160510000000", "/onlinedienste/hund-anmelden?ars=160715007043",
                            "/rechnungen/einreichen", "/rechnungen/erfassen", "/konto/registrieren", "/konto/anmelden",
-                           "/impressum", "/barrierefreiheit", "/ueber"], "anonym", findings)
+                           "/impressum", "/barrierefreiheit", "/ueber", "/veranstaltungen", "/nachweis", "/nachweis/ABCD-EFGH-2"], "anonym", findings)
         for email in ["betrieb@demo.rathaus.test", "land@demo.rathaus.test", "admin.erfurt@demo.rathaus.test",
-                      "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test"]:
+                      "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test"]:
             d.delete_all_cookies()
             d.get(BASE + "/sprache/en?zurueck=/")
             d.get(BASE + "/anmelden")

@@ -42,18 +42,7 @@ def totp(secret, at=None):
 
 
 def login(d, email, password="Demo-Passwort-2026"):
-    d.delete_all_cookies()
-    d.get(BASE + "/anmelden")
-    journey.fill(d, "email", email)
-    journey.fill(d, "passwort", password)
-    journey.click(d, "form.form button[type=submit]")
-    WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url or "/anmelden/" in drv.current_url)
-    if "/anmelden/code" in d.current_url:
-        journey.check(d, "code (" + email + ")")
-        code = d.find_element(By.ID, "demo-code").text
-        journey.fill(d, "code", code)
-        journey.click(d, "form.form button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url)
+    journey.staff_login(d, email, password)
 
 
 def main():

@@ -47,7 +47,8 @@ struct EventController {
                         dates: sessions.filter { $0.eventID == id }.map { EventFormat.session($0.session) },
                         place: e.online ? "Online" : e.place, online: e.online, capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
                         waiting: waiting, quota: e.quotaPerTenant, deadline: e.deadline.map { GermanTime.format($0) } ?? "",
-                        open: e.status == "published" && (e.deadline.map { now <= $0 } ?? true), cancelled: e.status == "cancelled",
+                        open: e.status == "published" && (e.deadline.map { now <= $0 } ?? true)
+                            && (sessions.last { $0.eventID == id }.map { $0.endsAt > now } ?? false), cancelled: e.status == "cancelled",
                         qualifying: e.qualifying, qualification: e.qualification, summary: e.summary)
         }
     }
@@ -354,9 +355,17 @@ struct EventController {
 
     struct EventDTO: Content {
         var id: UUID; var titel: String; var art: String; var themen: [String]; var termine: [SessionDTO]; var ort: String; var online: Bool
-        var plaetze: Int; var freiePlaetze: Int; var kontingentProMandant: Int?; var anmeldeschluss: Date?; var qualifizierend: Bool; var beschreibung: String
+        var plaetze: Int; var freiePlaetze: Int; var kontingentProMandant: Int?; var anmeldeschluss: String?; var qualifizierend: Bool; var beschreibung: String
     }
-    struct SessionDTO: Content { var beginn: Date; var ende: Date; var pflicht: Bool }
+    /// Times as RFC 3339 with the Berlin offset, e.g. 2027-03-12T09:00:00+01:00.
+    struct SessionDTO: Content { var beginn: String; var ende: String; var pflicht: Bool }
+
+    static func rfc3339(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.timeZone = GermanTime.calendar.timeZone
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: d)
+    }
     struct ListDTO: Content { var items: [EventDTO] }
 
     @Sendable func apiList(req: Request) async throws -> ListDTO {
@@ -373,10 +382,10 @@ struct EventController {
         return ListDTO(items: events.compactMap { e in
             guard let id = e.id else { return nil }
             return EventDTO(id: id, titel: e.title, art: e.kind, themen: e.topicList.map(\.rawValue),
-                            termine: sessions.filter { $0.eventID == id }.map { SessionDTO(beginn: $0.startsAt, ende: $0.endsAt, pflicht: $0.required) },
+                            termine: sessions.filter { $0.eventID == id }.map { SessionDTO(beginn: Self.rfc3339($0.startsAt), ende: Self.rfc3339($0.endsAt), pflicht: $0.required) },
                             ort: e.online ? "online" : e.place, online: e.online, plaetze: e.capacity,
                             freiePlaetze: max(0, e.capacity - confirmed.filter { $0.eventID == id }.count), kontingentProMandant: e.quotaPerTenant,
-                            anmeldeschluss: e.deadline, qualifizierend: e.qualifying, beschreibung: e.summary)
+                            anmeldeschluss: e.deadline.map(Self.rfc3339), qualifizierend: e.qualifying, beschreibung: e.summary)
         })
     }
 

@@ -42,6 +42,11 @@ enum EventService {
             }
             let existing = try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$userID == person.userID).first()
             if let existing, existing.status != "cancelled" { return .unchanged(existing.status) }
+            // open until the last session ends (walk-ins on the day), unless the organiser set a deadline
+            if let last = try await sessions(db, eventID).last, last.endsAt <= now {
+                throw AppError(.conflict, "event.over", de: "Die Veranstaltung ist vorbei; eine Anmeldung ist nicht mehr möglich.",
+                               en: "The event is over; registration is no longer possible.")
+            }
             let counts = SeatCounts(confirmed: try await confirmedCount(db, eventID),
                                     confirmedOfTenant: try await confirmedCount(db, eventID, tenant: person.tenantARS))
             let outcome: RegistrationOutcome

@@ -249,7 +249,9 @@ struct VisitController {
                 owner = try TextInput.required(f.verantwortlich, field: "verantwortlich", label: "wer die Aufgabe übernimmt", max: 120)
                 due = try BusinessDate.parse(f.faellig, field: "faellig", label: "das Fälligkeitsdatum") ?? ""
             }
-            guard ["confirmed", "documented"].contains(v.status), let when = v.proposedStart, when <= Date().addingTimeInterval(86400) else {
+            // from the day of the visit on (Europe/Berlin)
+            guard ["confirmed", "documented"].contains(v.status), let when = v.proposedStart,
+                  (GermanTime.startOfDay(BusinessDate.today(when)) ?? when) <= Date() else {
                 throw AppError(.conflict, "visit.not_held", de: "Ein Protokoll gibt es für bestätigte Termine ab dem Besuchstag.",
                                en: "Minutes can be written for confirmed visits from the day of the visit.")
             }

@@ -22,6 +22,7 @@ final class CompetenceCentreTests: XCTestCase {
 
     func testCourseFromPublicationToCertificateVisitAndReach() async throws {
         let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
         let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
         let erfurt = [try await staff(app, "a1@erfurt.test", "Anna Erfurt", .clerk, "16051"),
                       try await staff(app, "a2@erfurt.test", "Bernd Erfurt", .clerk, "16051"),
@@ -241,15 +242,16 @@ final class CompetenceCentreTests: XCTestCase {
                   "visit.request", "visit.propose", "visit.confirm", "visit.document", "visit.task.done"] {
             XCTAssertTrue(actions.contains(a), a)
         }
-        try await app.asyncShutdown()
     }
 
     /// Fifty people of fifty municipalities ask for the last seat at once: exactly one gets it.
     /// On PostgreSQL the requests are split over two instances on the one database.
     func testFiftyParallelRegistrationsForOneSeat() async throws {
         let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
         var second: Application? = nil
         if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
+        defer { if let second { Task { try? await second.asyncShutdown() } } }
         let e = TrainingEvent()
         e.id = UUID(); e.title = "Letzter Platz"; e.kind = "workshop"; e.summary = ""; e.topics = ""; e.audience = ""; e.place = "Erfurt"; e.online = false
         e.onlineLink = ""; e.capacity = 1; e.quotaPerTenant = 1; e.qualifying = false; e.qualification = ""; e.status = "published"; e.seatLock = 0
@@ -278,8 +280,55 @@ final class CompetenceCentreTests: XCTestCase {
         XCTAssertEqual(results.filter { $0 == .waitlisted(.full) }.count, 49)
         let confirmed = try await EventService.confirmedCount(app.db, eventID)
         XCTAssertEqual(confirmed, 1)
-        if let second { try await second.asyncShutdown() }
-        try await app.asyncShutdown()
+    }
+
+    /// Reminders 7 days and 1 day before the first session, each once, only to people registered
+    /// before that point; the mail reaches an SMTP server as multipart with the .ics attached.
+    func testRemindersGoOutOnceWithTheCalendarAttached() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let start = Date().addingTimeInterval(30 * 86400)
+        let e = TrainingEvent()
+        e.id = UUID(); e.title = "Webinar E-Rechnung"; e.kind = "webinar"; e.summary = "Eingang und Freigabe"; e.topics = "e-rechnung"; e.audience = ""
+        e.place = ""; e.online = true; e.onlineLink = "https://konferenz.example.org/raum-7"; e.capacity = 10; e.qualifying = false; e.qualification = ""
+        e.status = "published"; e.seatLock = 0; e.createdBy = "test"; e.createdAt = Date()
+        try await e.create(on: app.db)
+        let s = EventSessionRow()
+        s.eventID = try e.requireID(); s.idx = 0; s.startsAt = start; s.endsAt = start.addingTimeInterval(5400); s.required = true
+        try await s.create(on: app.db)
+        let early = try await EventService.register(app, eventID: e.requireID(), person: .init(userID: UUID(), tenantARS: "16051", name: "Frühe Anmeldung", email: "frueh@test.de"),
+                                                    actor: .anonymous, now: start.addingTimeInterval(-20 * 86400))
+        let late = try await EventService.register(app, eventID: e.requireID(), person: .init(userID: UUID(), tenantARS: "16052", name: "Späte Anmeldung", email: "spaet@test.de"),
+                                                   actor: .anonymous, now: start.addingTimeInterval(-3 * 86400))
+        XCTAssertEqual(early, .confirmed); XCTAssertEqual(late, .confirmed)
+        // the rows were written with the real clock; move creation to the registration times
+        for r in try await EventRegistration.query(on: app.db).all() {
+            r.createdAt = r.email == "frueh@test.de" ? start.addingTimeInterval(-20 * 86400) : start.addingTimeInterval(-3 * 86400)
+            try await r.save(on: app.db)
+        }
+        let sixDaysBefore = try await EventMails.reminders(app, now: start.addingTimeInterval(-6 * 86400))
+        XCTAssertEqual(sixDaysBefore, 1, "only the early registration gets the one-week reminder")
+        let again = try await EventMails.reminders(app, now: start.addingTimeInterval(-6 * 86400 + 900))
+        XCTAssertEqual(again, 0, "each reminder once")
+        let dayBefore = try await EventMails.reminders(app, now: start.addingTimeInterval(-20 * 3600))
+        XCTAssertEqual(dayBefore, 2, "both get the reminder the day before")
+        let keys = try await OutboxMail.query(on: app.db).all().map(\.key).filter { $0.hasPrefix("event-reminder") }
+        XCTAssertEqual(keys.count, 3)
+        // delivered over SMTP: text and the calendar with the access link, both base64
+        let sender = SMTPMailSender(host: "127.0.0.1", port: sink.port, from: "rathaus@test.local", heloName: "rathaus", threadPool: app.threadPool)
+        try await Outbox.deliverDue(app: app, sender: sender, limit: 50)
+        let mail = try XCTUnwrap(sink.messages.first { $0.to.contains { $0.contains("frueh@test.de") } && $0.data.contains("multipart/mixed") })
+        XCTAssertTrue(mail.data.contains("Content-Type: text/calendar; method=PUBLISH; charset=utf-8"))
+        XCTAssertTrue(mail.data.contains("filename=\"veranstaltung.ics\""))
+        let parts = mail.data.components(separatedBy: "\r\n\r\n")
+        let decoded = parts.compactMap { p -> String? in
+            let b64 = p.components(separatedBy: "\r\n--").first?.replacingOccurrences(of: "\r\n", with: "") ?? ""
+            return Data(base64Encoded: b64).map { String(decoding: $0, as: UTF8.self) }
+        }
+        XCTAssertTrue(decoded.contains { $0.contains("BEGIN:VCALENDAR") && $0.contains("konferenz.example.org/raum-7") }, "the confirmed participant's calendar carries the link")
+        XCTAssertTrue(decoded.contains { $0.contains("Guten Tag Frühe Anmeldung") })
     }
 
     func testReachSummaryOnGeneratedMunicipalities() {

@@ -172,6 +172,43 @@ final class CompetenceCentreTests: XCTestCase {
         let unknown = try await api(app, .GET, "/api/v1/nachweise/\(VerificationCode.generate().value)")
         XCTAssertEqual(unknown.status, .notFound)
 
+        // feedback through the form engine: a missing answer is a German 422, then once only
+        let cb = browsers["a3@erfurt.test"]!
+        try await cb.get("/veranstaltungen/\(id)/rueckmeldung")
+        let incomplete = try await cb.post("/veranstaltungen/\(id)/rueckmeldung", ["gesamt": "5", "inhalt": "4"])
+        XCTAssertEqual(incomplete.status, .unprocessableEntity)
+        XCTAssertTrue(incomplete.text.contains("Organisation und Ablauf"), "the missing question is named")
+        let fb = try await cb.post("/veranstaltungen/\(id)/rueckmeldung", ["gesamt": "5", "inhalt": "4", "organisation": "4", "nutzen": "ja",
+                                                                          "wuensche": "Notfallmanagement", "kommentar": "Sehr praxisnah"])
+        XCTAssertEqual(fb.status, .seeOther, fb.text)
+        let fb2 = try await cb.post("/veranstaltungen/\(id)/rueckmeldung", ["gesamt": "1", "inhalt": "1", "organisation": "1", "nutzen": "nein"])
+        XCTAssertEqual(fb2.status, .conflict)
+        let bernd = browsers["a2@erfurt.test"]!
+        try await bernd.get("/veranstaltungen/\(id)/rueckmeldung")
+        _ = try await bernd.post("/veranstaltungen/\(id)/rueckmeldung", ["gesamt": "4", "inhalt": "3", "organisation": "5", "nutzen": "teilweise"])
+        let fbResults = try await k.get("/kompetenzzentrum/veranstaltungen/\(id)/rueckmeldungen")
+        XCTAssertTrue(fbResults.text.contains("2 Rückmeldungen") && fbResults.text.contains("Mittelwert: 4,5"), "overall 5 and 4")
+        XCTAssertTrue(fbResults.text.contains("Sehr praxisnah") && fbResults.text.contains("<svg"))
+        XCTAssertFalse(fbResults.text.contains("Clara"), "feedback is shown without names")
+        let outsider = try await browsers["a1@erfurt.test"]!.get("/veranstaltungen/\(id)/rueckmeldung")
+        XCTAssertEqual(outsider.status, .forbidden, "Anna cancelled: no feedback form")
+
+        // materials: uploaded by the competence centre, for participants after the event
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let slides = Data("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".utf8)
+        let up = try await k.postMultipart("/kompetenzzentrum/veranstaltungen/\(id)/unterlagen", files: [("unterlage", "folien.pdf", slides)])
+        XCTAssertEqual(up.status, .seeOther, up.text)
+        let exe = try await k.postMultipart("/kompetenzzentrum/veranstaltungen/\(id)/unterlagen", files: [("unterlage", "folien.pdf", Data("MZ\u{90}binary".utf8))])
+        XCTAssertEqual(exe.status, .badRequest)
+        let material = try await XCTUnwrapAsync(try await EventMaterial.query(on: app.db).first())
+        let mine = try await cb.get("/veranstaltungen/meine")
+        XCTAssertTrue(mine.text.contains("folien.pdf"))
+        let dl = try await cb.get("/veranstaltungen/\(id)/unterlagen/\(material.requireID())")
+        XCTAssertEqual(dl.status, .ok)
+        XCTAssertEqual(Data(dl.body.readableBytesView), slides)
+        let notRegistered = try await browsers["a1@erfurt.test"]!.get("/veranstaltungen/\(id)/unterlagen/\(material.requireID())")
+        XCTAssertEqual(notRegistered.status, .forbidden)
+
         // the certificate counts for the tenant: on Erfurt's training page
         let adminErfurt = try await staff(app, "admin@erfurt.test", "Erika Admin", .tenantAdmin, "16051")
         let ae = Browser(app)
@@ -239,7 +276,7 @@ final class CompetenceCentreTests: XCTestCase {
         // everything audited
         let actions = Set(try await AuditEntry.query(on: app.db).all().map(\.action))
         for a in ["event.create", "event.register", "event.cancel", "event.promote", "event.attendance", "event.certificate", "event.certificate.revoke",
-                  "visit.request", "visit.propose", "visit.confirm", "visit.document", "visit.task.done"] {
+                  "visit.request", "visit.propose", "visit.confirm", "visit.document", "visit.task.done", "event.feedback", "event.material"] {
             XCTAssertTrue(actions.contains(a), a)
         }
     }

@@ -4,6 +4,7 @@ import Vapor
 import Events
 import Documents
 import RathausCore
+import Forms
 
 /// The competence centre's own pages: events with participants, waiting list, check-in,
 /// sign-in sheets, certificates and bulk mail.
@@ -162,7 +163,14 @@ struct CompetenceCentreController {
     struct SessionLink: Encodable { var n: Int; var label: String; var present: Int; var past: Bool }
     struct ParticipantsView: Encodable {
         var event: EventController.Card; var id: String; var confirmed: [Person]; var waiting: [Person]; var sessions: [SessionLink]
-        var issued: Int; var message: String
+        var issued: Int; var message: String; var materials: [MaterialRow]; var feedback: Int
+    }
+    struct MaterialRow: Encodable { var id: String; var name: String; var kind: String; var size: String }
+
+    static func materials(_ eventID: UUID, on db: any Database) async throws -> [MaterialRow] {
+        try await EventMaterial.query(on: db).filter(\.$eventID == eventID).sort(\.$createdAt).all().map {
+            MaterialRow(id: $0.id?.uuidString ?? "", name: $0.name, kind: FileKind(rawValue: $0.kind)?.label ?? $0.kind, size: StreamedUpload.megabytes($0.size))
+        }
     }
 
     static func event(_ req: Request) async throws -> TrainingEvent {
@@ -194,7 +202,8 @@ struct CompetenceCentreController {
         let view = ParticipantsView(event: card, id: id.uuidString, confirmed: confirmed.map(person), waiting: regs.filter { $0.status == "waiting" }.map(person),
                                     sessions: sessions.map { s in SessionLink(n: s.idx + 1, label: EventFormat.session(s.session),
                                                                               present: confirmed.filter { $0.attendedSet.contains(s.idx) }.count, past: s.startsAt <= now) },
-                                    issued: certs.count, message: Self.message(req))
+                                    issued: certs.count, message: Self.message(req), materials: try await Self.materials(id, on: req.db),
+                                    feedback: try await EventFeedback.query(on: req.db).filter(\.$eventID == id).count())
         return try await req.render("kompetenzzentrum/teilnehmende", title: e.title, view, form: true)
     }
 
@@ -204,6 +213,7 @@ struct CompetenceCentreController {
         case "bescheinigungen": req.t("kz_msg_certificates").replacingOccurrences(of: "{n}", with: req.query[String.self, at: "n"].flatMap(Int.init).map(String.init) ?? "0")
         case "rundmail": req.t("kz_msg_bulk")
         case "widerrufen": req.t("kz_msg_revoked")
+        case "unterlage": req.t("kz_msg_material")
         default: ""
         }
     }

@@ -227,7 +227,10 @@ struct EventController {
         return req.redirect(to: "/veranstaltungen/meine?abgemeldet=1", redirectType: .normal)
     }
 
-    struct MineRow: Encodable { var id: String; var eventID: String; var title: String; var dates: [String]; var status: String; var waiting: Bool; var place: String; var link: String }
+    struct MineRow: Encodable {
+        var id: String; var eventID: String; var title: String; var dates: [String]; var status: String; var waiting: Bool; var place: String; var link: String
+        var feedback: Bool = false; var materials: [CompetenceCentreController.MaterialRow] = []
+    }
     struct CertRow: Encodable { var id: String; var code: String; var title: String; var dates: String; var revoked: Bool; var qualification: String }
     struct MineView: Encodable { var rows: [MineRow]; var certificates: [CertRow]; var cancelled: Bool }
 
@@ -237,10 +240,18 @@ struct EventController {
         let events = try await TrainingEvent.query(on: req.db).filter(\.$id ~~ regs.map(\.eventID)).all()
         let cards = try await Self.cards(events, on: req.db)
         let english = req.lang == .en
-        let rows = regs.compactMap { r -> MineRow? in
-            guard let c = cards.first(where: { $0.id == r.eventID.uuidString }), let e = events.first(where: { $0.id == r.eventID }) else { return nil }
-            return MineRow(id: r.id?.uuidString ?? "", eventID: c.id, title: c.title, dates: c.dates, status: Self.statusLabel(r.status, english: english),
-                           waiting: r.status == "waiting", place: c.place, link: r.status == "confirmed" && e.online ? e.onlineLink : "")
+        let sessions = regs.isEmpty ? [] : try await EventSessionRow.query(on: req.db).filter(\.$eventID ~~ regs.map(\.eventID)).all()
+        let now = Date()
+        var rows: [MineRow] = []
+        for r in regs {
+            guard let c = cards.first(where: { $0.id == r.eventID.uuidString }), let e = events.first(where: { $0.id == r.eventID }) else { continue }
+            let mine = sessions.filter { $0.eventID == r.eventID }
+            let begun = mine.contains { $0.startsAt <= now }, over = !mine.isEmpty && mine.allSatisfy { $0.endsAt <= now }
+            let confirmed = r.status == "confirmed"
+            rows.append(MineRow(id: r.id?.uuidString ?? "", eventID: c.id, title: c.title, dates: c.dates, status: Self.statusLabel(r.status, english: english),
+                                waiting: r.status == "waiting", place: c.place, link: confirmed && e.online ? e.onlineLink : "",
+                                feedback: confirmed && begun,
+                                materials: confirmed && over ? try await CompetenceCentreController.materials(r.eventID, on: req.db) : []))
         }
         let certs = try await EventCertificate.query(on: req.db).filter(\.$userID == s.userID).sort(\.$issuedAt, .descending).all()
         return try await req.render("veranstaltungen/meine", title: req.t("ev_mine_title"),

@@ -153,6 +153,32 @@ final class VisitTask: Model, @unchecked Sendable {
     init() {}
 }
 
+/// One participant's answers to the feedback form (form engine answers as JSON). The results
+/// show only counts and comments, never who wrote them; the registration makes it one per person.
+final class EventFeedback: Model, @unchecked Sendable {
+    static let schema = "event_feedback"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "event_id") var eventID: UUID
+    @Field(key: "registration_id") var registrationID: UUID
+    @Field(key: "answers") var answers: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+}
+
+/// A file for participants (slides, handouts), released when the event is over.
+final class EventMaterial: Model, @unchecked Sendable {
+    static let schema = "event_materials"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "event_id") var eventID: UUID
+    @Field(key: "name") var name: String
+    @Field(key: "kind") var kind: String
+    @Field(key: "size") var size: Int
+    @Field(key: "sha256") var sha256: String
+    @Field(key: "uploaded_by") var uploadedBy: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+}
+
 struct M027CreateCompetenceCentre: AsyncMigration {
     func prepare(on database: any Database) async throws {
         try await database.schema(TrainingEvent.schema)
@@ -240,7 +266,26 @@ struct M027CreateCompetenceCentre: AsyncMigration {
             .field("done_at", .datetime)
             .field("created_at", .datetime, .required)
             .create()
+        try await database.schema(EventFeedback.schema)
+            .id()
+            .field("event_id", .uuid, .required)
+            .field("registration_id", .uuid, .required)
+            .field("answers", .string, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+        try await database.schema(EventMaterial.schema)
+            .id()
+            .field("event_id", .uuid, .required)
+            .field("name", .string, .required)
+            .field("kind", .string, .required)
+            .field("size", .int, .required)
+            .field("sha256", .string, .required)
+            .field("uploaded_by", .string, .required)
+            .field("created_at", .datetime, .required)
+            .create()
         let sql = database as! any SQLDatabase
+        try await sql.create(index: "event_feedback_registration_uq").unique().on(EventFeedback.schema).column("registration_id").run()
+        try await sql.create(index: "event_materials_event_idx").on(EventMaterial.schema).column("event_id").run()
         try await sql.create(index: "event_sessions_event_idx").on(EventSessionRow.schema).column("event_id").run()
         try await sql.create(index: "event_registrations_person_uq").unique().on(EventRegistration.schema).column("event_id").column("user_id").run()
         try await sql.create(index: "event_registrations_tenant_idx").on(EventRegistration.schema).column("tenant_ars").run()
@@ -251,7 +296,7 @@ struct M027CreateCompetenceCentre: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
-        for s in [VisitTask.schema, SiteVisit.schema, EventCertificate.schema, EventRegistration.schema, EventSessionRow.schema, TrainingEvent.schema] {
+        for s in [EventMaterial.schema, EventFeedback.schema, VisitTask.schema, SiteVisit.schema, EventCertificate.schema, EventRegistration.schema, EventSessionRow.schema, TrainingEvent.schema] {
             try await database.schema(s).delete()
         }
     }

@@ -40,4 +40,5 @@ func routes(_ app: Application) throws {
     CompetenceCentreController().addRoutes(to: app)
     VisitController().addRoutes(to: app)
     ReachController().addRoutes(to: app)
+    FeedbackController().addRoutes(to: app)
 }

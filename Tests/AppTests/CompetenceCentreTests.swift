@@ -368,6 +368,53 @@ final class CompetenceCentreTests: XCTestCase {
         XCTAssertTrue(decoded.contains { $0.contains("Guten Tag Frühe Anmeldung") })
     }
 
+    /// An event for Gemeinden only refuses a Kreis with a German reason; a cancelled event tells
+    /// everyone and removes the dates from their calendars.
+    func testAudienceAndCancellation() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
+        let erfurt = try await staff(app, "c@erfurt.test", "Carl Erfurt", .clerk, "16051")
+        let berka = try await staff(app, "c@bad-berka.test", "Boris Berka", .clerk, "160710003003")
+        let k = Browser(app)
+        try await k.login(kz)
+        try await k.get("/kompetenzzentrum/veranstaltungen/neu")
+        let created = try await k.post("/kompetenzzentrum/veranstaltungen", ["titel": "Gemeindeforum", "art": "workshop", "ort": "Weimar", "plaetze": "30",
+                                                                          "ebene_gemeinde": "1", "datum1": futureDay(20), "von1": "10:00", "bis1": "12:00"])
+        XCTAssertEqual(created.status, .seeOther, created.text)
+        let id = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).first()).requireID()
+        let page = try await Browser(app).get("/veranstaltungen/\(id)")
+        XCTAssertTrue(page.text.contains("Zielgruppe") && page.text.contains("Gemeinden"))
+        let e = Browser(app)
+        try await e.login(erfurt)
+        try await e.get("/veranstaltungen/\(id)")
+        let refused = try await e.post("/veranstaltungen/\(id)/anmelden")
+        XCTAssertEqual(refused.status, .conflict)
+        XCTAssertTrue(refused.text.contains("richtet sich an Gemeinden"), refused.text)
+        let b = Browser(app)
+        try await b.login(berka)
+        try await b.get("/veranstaltungen/\(id)")
+        let ok = try await b.post("/veranstaltungen/\(id)/anmelden")
+        XCTAssertEqual(ok.headers.first(name: .location), "/veranstaltungen/\(id)?ergebnis=bestaetigt")
+
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let noReason = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/absagen", ["grund": " "])
+        XCTAssertEqual(noReason.status, .badRequest)
+        let stillOn = try await TrainingEvent.find(id, on: app.db)
+        XCTAssertEqual(stillOn?.status, "published")
+        let cancel = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/absagen", ["grund": "Referentin erkrankt"])
+        XCTAssertEqual(cancel.headers.first(name: .location), "/kompetenzzentrum/veranstaltungen/\(id)?ok=abgesagt&n=1")
+        let mail = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).filter(\.$subject == "Abgesagt: Gemeindeforum").first())
+        XCTAssertEqual(mail.recipient, "c@bad-berka.test")
+        XCTAssertTrue(mail.body.contains("Referentin erkrankt"))
+        XCTAssertTrue(mail.attachment?.contains("STATUS:CANCELLED") ?? false)
+        let catalogue = try await Browser(app).get("/veranstaltungen")
+        XCTAssertFalse(catalogue.text.contains("Gemeindeforum"))
+        try await b.get("/veranstaltungen/\(id)")
+        let late = try await b.post("/veranstaltungen/\(id)/anmelden")
+        XCTAssertEqual(late.status, .conflict)
+    }
+
     func testReachSummaryOnGeneratedMunicipalities() {
         // 10,000 generated municipalities in 400 Kreise; every 7th reached by an event, every 11th by a visit
         let tenants = (0..<10_000).map { i in Reach.Tenant(ars: String(format: "%05d%07d", i / 25, i), name: "G\(i)", kreisARS: String(format: "%05d", i / 25), kreisName: "K\(i / 25)") }

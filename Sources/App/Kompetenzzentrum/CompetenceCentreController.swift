@@ -22,6 +22,7 @@ struct CompetenceCentreController {
         kz.post("veranstaltungen", ":id", "bescheinigungen", use: issue)
         kz.post("veranstaltungen", ":id", "rundmail", use: bulkMail)
         kz.post("bescheinigungen", ":id", "widerrufen", use: revoke)
+        kz.post("veranstaltungen", ":id", "absagen", use: cancelEvent)
     }
 
     struct Row: Encodable { var card: EventController.Card; var confirmed: Int }
@@ -214,6 +215,7 @@ struct CompetenceCentreController {
         case "rundmail": req.t("kz_msg_bulk")
         case "widerrufen": req.t("kz_msg_revoked")
         case "unterlage": req.t("kz_msg_material")
+        case "abgesagt": req.t("kz_msg_cancelled").replacingOccurrences(of: "{n}", with: req.query[String.self, at: "n"].flatMap(Int.init).map(String.init) ?? "0")
         default: ""
         }
     }
@@ -321,6 +323,15 @@ struct CompetenceCentreController {
         let id = try e.requireID()
         let n = try await EventService.issueCertificates(req.application, eventID: id, actor: req.principal)
         return req.redirect(to: "/kompetenzzentrum/veranstaltungen/\(id)?ok=bescheinigungen&n=\(n)", redirectType: .normal)
+    }
+
+    @Sendable func cancelEvent(req: Request) async throws -> Response {
+        let e = try await Self.event(req)
+        let id = try e.requireID()
+        let f = (try? req.content.decode(RevokeForm.self)) ?? RevokeForm()
+        let reason = try TextInput.required(f.grund, field: "absagegrund", label: "den Grund der Absage", max: 300)
+        let n = try await EventService.cancelEvent(req.application, eventID: id, reason: reason, actor: req.principal)
+        return req.redirect(to: "/kompetenzzentrum/veranstaltungen/\(id)?ok=abgesagt&n=\(n)", redirectType: .normal)
     }
 
     struct RevokeForm: Codable { var grund: String? }

@@ -28,6 +28,7 @@ struct EventController {
 
     struct Card: Encodable {
         var id: String, title: String, kind: String, topics: [String], dates: [String], place: String, online: Bool
+        var audience: String
         var capacity: Int, confirmed: Int, free: Int, waiting: Int, quota: Int?, deadline: String, open: Bool, cancelled: Bool, qualifying: Bool, qualification: String
         var summary: String
     }
@@ -38,14 +39,15 @@ struct EventController {
         let sessions = try await EventSessionRow.query(on: db).filter(\.$eventID ~~ ids).sort(\.$idx).all()
         let regs = try await EventRegistration.query(on: db).filter(\.$eventID ~~ ids).filter(\.$status != "cancelled").all()
         let english = DisplayLanguage.english
-        return events.compactMap { e in
+        return events.compactMap { e -> Card? in
             guard let id = e.id else { return nil }
             let confirmed = regs.filter { $0.eventID == id && $0.status == "confirmed" }.count
             let waiting = regs.filter { $0.eventID == id && $0.status == "waiting" }.count
+            let levels = Set(e.audience.split(separator: ",").map(String.init))
             return Card(id: id.uuidString, title: e.title, kind: english ? kindEN(e.eventKind) : e.eventKind.german,
                         topics: e.topicList.map { $0.label(english) },
                         dates: sessions.filter { $0.eventID == id }.map { EventFormat.session($0.session) },
-                        place: e.online ? "Online" : e.place, online: e.online, capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
+                        place: e.online ? "Online" : e.place, online: e.online, audience: EventAudience.labels(levels, english: english), capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
                         waiting: waiting, quota: e.quotaPerTenant, deadline: e.deadline.map { GermanTime.format($0) } ?? "",
                         open: e.status == "published" && (e.deadline.map { now <= $0 } ?? true)
                             && (sessions.last { $0.eventID == id }.map { $0.endsAt > now } ?? false), cancelled: e.status == "cancelled",

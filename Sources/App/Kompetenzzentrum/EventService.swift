@@ -42,6 +42,13 @@ enum EventService {
             }
             let existing = try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$userID == person.userID).first()
             if let existing, existing.status != "cancelled" { return .unchanged(existing.status) }
+            // the audience by level of administration (Gemeinde, VG, Kreis), when the organiser chose one
+            let levels = Set(e.audience.split(separator: ",").map(String.init))
+            if !levels.isEmpty, let g = try await Gebiet.find(person.tenantARS, on: db), !levels.contains(EventAudience.key(forLevel: g.level)) {
+                throw AppError(.conflict, "event.audience",
+                               de: "Diese Veranstaltung richtet sich an \(EventAudience.labels(levels, english: false)); \(g.name) gehört nicht zur Zielgruppe.",
+                               en: "This event is for \(EventAudience.labels(levels, english: true)); \(g.name) is not in the audience.")
+            }
             // open until the last session ends (walk-ins on the day), unless the organiser set a deadline
             if let last = try await sessions(db, eventID).last, last.endsAt <= now {
                 throw AppError(.conflict, "event.over", de: "Die Veranstaltung ist vorbei; eine Anmeldung ist nicht mehr möglich.",
@@ -121,6 +128,35 @@ enum EventService {
         try await EventSessionRow.query(on: db).filter(\.$eventID == eventID).sort(\.$idx).all()
     }
 
+    /// The organiser cancels the event: everyone registered or waiting is told, with a calendar
+    /// update that removes the dates (STATUS:CANCELLED, same UIDs).
+    static func cancelEvent(_ app: Application, eventID: UUID, reason: String, actor: Principal, now: Date = Date()) async throws -> Int {
+        try await app.writeTransaction { db in
+            let e = try await lockSeats(db, eventID)
+            guard e.status == "published" else { return 0 }
+            e.status = "cancelled"
+            try await e.save(on: db)
+            let sessions = try await sessions(db, eventID)
+            let regs = try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$status ~~ ["confirmed", "waiting"]).all()
+            for r in regs {
+                try await Outbox.enqueue(on: db, key: "event-cancelled-\(r.id?.uuidString ?? "")", to: r.email, subject: "Abgesagt: \(e.title)", body: """
+                    Guten Tag \(r.name),
+
+                    die Veranstaltung „\(e.title)“ findet leider nicht statt.
+                    Grund: \(reason)
+
+                    Die Termine werden mit dem Anhang aus Ihrem Kalender entfernt. Über neue Termine informiert der Katalog:
+                    \(app.rathaus.publicURL)/veranstaltungen
+
+                    Ihr Kompetenzzentrum
+                    """, attachment: EventMails.calendar(app, event: e, sessions: sessions, withLink: false))
+            }
+            try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: nil, action: "event.cancelled", objectType: "event",
+                                   objectID: eventID.uuidString, before: "published", after: "abgesagt (\(regs.count) benachrichtigt): \(reason)")
+            return regs.count
+        }
+    }
+
     /// Issues certificates to everyone confirmed who attended every required session and has none yet.
     static func issueCertificates(_ app: Application, eventID: UUID, actor: Principal, now: Date = Date()) async throws -> Int {
         try await app.writeTransaction { db in
@@ -151,6 +187,19 @@ enum EventService {
             }
             return issued
         }
+    }
+}
+
+/// Levels of administration an event is for (stored keys: gemeinde, vg, kreis).
+enum EventAudience {
+    static func key(forLevel level: String) -> String {
+        switch level { case "gemeindeverband": "vg"; case "kreis": "kreis"; default: "gemeinde" }
+    }
+
+    static func labels(_ keys: Set<String>, english: Bool) -> String {
+        [("gemeinde", "Gemeinden", "municipalities"), ("vg", "Verwaltungsgemeinschaften", "administrative communities"),
+         ("kreis", "Landkreise und kreisfreie Städte", "districts and district-free cities")]
+            .filter { keys.contains($0.0) }.map { english ? $0.2 : $0.1 }.joined(separator: english ? " and " : " und ")
     }
 }
 

@@ -214,5 +214,11 @@ extension TextsDE {
         "kz_material_hint": "PDF, ODT, DOCX, PNG oder JPEG, höchstens 20 MB.",
         "kz_material_upload": "Unterlage hochladen",
         "kz_msg_material": "Die Unterlage ist gespeichert.",
+        "ev_audience": "Zielgruppe",
+        "kz_cancel_title": "Veranstaltung absagen",
+        "kz_cancel_reason": "Grund der Absage",
+        "kz_cancel_hint": "Alle Angemeldeten und Wartenden erhalten eine E-Mail; der Kalenderanhang entfernt die Termine.",
+        "kz_cancel": "Absagen",
+        "kz_msg_cancelled": "Die Veranstaltung ist abgesagt; {n} Personen werden benachrichtigt.",
     ]
 }

@@ -214,5 +214,11 @@ extension TextsEN {
         "kz_material_hint": "PDF, ODT, DOCX, PNG or JPEG, at most 20 MB.",
         "kz_material_upload": "Upload material",
         "kz_msg_material": "The material is saved.",
+        "ev_audience": "Audience",
+        "kz_cancel_title": "Cancel the event",
+        "kz_cancel_reason": "Reason",
+        "kz_cancel_hint": "Everyone registered or waiting receives an e-mail; the calendar attachment removes the dates.",
+        "kz_cancel": "Cancel event",
+        "kz_msg_cancelled": "The event is cancelled; {n} people are notified.",
     ]
 }

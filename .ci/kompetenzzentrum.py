@@ -154,6 +154,19 @@ def main():
         pdf = fetch(d, link.get_attribute("href").replace(BASE, ""))
         text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
         assert "Teilnahmebescheinigung" in text and code in text and "Informationssicherheitsbeauftragte" in text, text[:400]
+        # … and gives feedback (a missing answer first)
+        d.get(BASE + f"/veranstaltungen/{event}/rueckmeldung")
+        journey.check(d, "rückmeldung")
+        d.find_element(By.CSS_SELECTOR, "input[name=gesamt][value='5']").click()
+        journey.click(d, "form.form button[type=submit]")
+        journey.expect(d, "error-summary", "rückmeldung (Fehler)")
+        for name, value in (("gesamt", "5"), ("inhalt", "4"), ("organisation", "4"), ("nutzen", "ja")):
+            box = d.find_element(By.CSS_SELECTOR, f"input[name={name}][value='{value}']")
+            if not box.is_selected():
+                box.click()
+        journey.fill(d, "kommentar", "Sehr praxisnah, bitte mehr Übungen.")
+        journey.click(d, "form.form button[type=submit]")
+        journey.expect(d, "Vielen Dank für Ihre Rückmeldung", "rückmeldung gesendet")
         d.delete_all_cookies()
         d.get(BASE + "/nachweis")
         journey.fill(d, "code", code.lower().replace("-", " "))
@@ -162,6 +175,12 @@ def main():
         wrong = ("2" if code[0] != "2" else "3") + code[1:]
         d.get(BASE + f"/nachweis/{wrong}")
         journey.expect(d, "nicht gültig", "nachweis tippfehler (Fehler)")
+
+        # the competence centre reads the feedback (table and chart, no names)
+        login(d, KZ)
+        d.get(BASE + f"/kompetenzzentrum/veranstaltungen/{event}/rueckmeldungen")
+        journey.expect(d, "1 Rückmeldungen", "rückmeldungen auswertung")
+        assert "Sehr praxisnah" in d.page_source and "Kasse" not in d.find_element(By.TAG_NAME, "main").text
 
         # Erfurt's profile shows the evidence; Erfurt asks for an on-site visit
         login(d, "admin.erfurt@demo.rathaus.test")

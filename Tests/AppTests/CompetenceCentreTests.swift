@@ -249,6 +249,8 @@ final class CompetenceCentreTests: XCTestCase {
                                        ["protokoll": "Sicherheitsleitlinie besprochen.", "aufgabe": "Leitlinie beschließen", "verantwortlich": "Bürgermeister",
                                         "faellig": futureDay(30)])
         XCTAssertEqual(minutes.status, .seeOther, minutes.text)
+        let overview = try await ae.get("/mandanten/16051")
+        XCTAssertTrue(overview.text.contains("1 offene Aufgaben aus Vor-Ort-Terminen"), "open tasks show on the tenant's overview")
         let withTask = try await ae.get("/mandanten/16051/fortbildung")
         XCTAssertTrue(withTask.text.contains("Leitlinie beschließen") && withTask.text.contains("1 offene Aufgaben"), withTask.text)
         let task = try await XCTUnwrapAsync(try await VisitTask.query(on: app.db).first())
@@ -397,6 +399,15 @@ final class CompetenceCentreTests: XCTestCase {
         let ok = try await b.post("/veranstaltungen/\(id)/anmelden")
         XCTAssertEqual(ok.headers.first(name: .location), "/veranstaltungen/\(id)?ergebnis=bestaetigt")
 
+        // bulk mail to participants, at most one per event every ten minutes
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let bulk = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/rundmail", ["an": "teilnehmende", "betreff": "Raumänderung", "text": "Wir treffen uns in Raum 2."])
+        XCTAssertEqual(bulk.status, .seeOther, bulk.text)
+        let bulkMails = try await OutboxMail.query(on: app.db).filter(\.$subject == "Raumänderung").all()
+        XCTAssertEqual(bulkMails.map(\.recipient), ["c@bad-berka.test"])
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let bulk2 = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/rundmail", ["an": "teilnehmende", "betreff": "Noch eine", "text": "x"])
+        XCTAssertEqual(bulk2.status, .tooManyRequests)
         try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
         let noReason = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/absagen", ["grund": " "])
         XCTAssertEqual(noReason.status, .badRequest)

@@ -37,6 +37,9 @@ struct TenantWebController {
         var canCases: Bool
         var canServices: Bool
         var canCash: Bool
+        /// Open follow-up tasks from on-site visits (for those who follow them up) and visits to confirm.
+        var openTasks: Int = 0
+        var visitsToConfirm: Int = 0
     }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
@@ -66,7 +69,12 @@ struct TenantWebController {
                             canInvoices: req.can(.invoiceView, tenant: tenant.ars),
                             canCases: req.can(.caseView, tenant: tenant.ars), canServices: req.can(.serviceActivate, tenant: tenant.ars),
                             canCash: req.can(.paymentView, tenant: tenant.ars))
-        return try await req.render("tenant/home", title: tenant.name, view)
+        var withTasks = view
+        if req.can(.tenantTraining, tenant: tenant.ars) {
+            withTasks.openTasks = try await VisitTask.query(on: req.db).filter(\.$tenantARS == tenant.ars).filter(\.$doneAt == nil).count()
+            withTasks.visitsToConfirm = try await SiteVisit.query(on: req.db).filter(\.$tenantARS == tenant.ars).filter(\.$status == "proposed").count()
+        }
+        return try await req.render("tenant/home", title: tenant.name, withTasks)
     }
 
     struct SurveyFormView: Encodable {

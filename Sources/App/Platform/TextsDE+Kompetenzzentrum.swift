@@ -220,5 +220,7 @@ extension TextsDE {
         "kz_cancel_hint": "Alle Angemeldeten und Wartenden erhalten eine E-Mail; der Kalenderanhang entfernt die Termine.",
         "kz_cancel": "Absagen",
         "kz_msg_cancelled": "Die Veranstaltung ist abgesagt; {n} Personen werden benachrichtigt.",
+        "home_open_tasks": "offene Aufgaben aus Vor-Ort-Terminen.",
+        "home_visits_to_confirm": "Terminvorschlag für einen Vor-Ort-Termin wartet auf Ihre Bestätigung.",
     ]
 }

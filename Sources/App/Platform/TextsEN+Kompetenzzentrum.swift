@@ -220,5 +220,7 @@ extension TextsEN {
         "kz_cancel_hint": "Everyone registered or waiting receives an e-mail; the calendar attachment removes the dates.",
         "kz_cancel": "Cancel event",
         "kz_msg_cancelled": "The event is cancelled; {n} people are notified.",
+        "home_open_tasks": "open tasks from on-site visits.",
+        "home_visits_to_confirm": "proposed on-site visit date awaits your confirmation.",
     ]
 }

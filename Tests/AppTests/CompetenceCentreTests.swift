@@ -399,6 +399,16 @@ final class CompetenceCentreTests: XCTestCase {
         let ok = try await b.post("/veranstaltungen/\(id)/anmelden")
         XCTAssertEqual(ok.headers.first(name: .location), "/veranstaltungen/\(id)?ergebnis=bestaetigt")
 
+        // an audience by role: a workshop for tenant administrators refuses a clerk
+        try await k.get("/kompetenzzentrum/veranstaltungen/neu")
+        _ = try await k.post("/kompetenzzentrum/veranstaltungen", ["titel": "Admin-Werkstatt", "art": "workshop", "ort": "Erfurt", "plaetze": "10",
+                                                                "rolle_admin": "1", "datum1": futureDay(25), "von1": "10:00", "bis1": "12:00"])
+        let adminOnly = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).filter(\.$title == "Admin-Werkstatt").first()).requireID()
+        try await b.get("/veranstaltungen/\(adminOnly)")
+        let clerkRefused = try await b.post("/veranstaltungen/\(adminOnly)/anmelden")
+        XCTAssertEqual(clerkRefused.status, .conflict)
+        XCTAssertTrue(clerkRefused.text.contains("richtet sich an Mandanten-Administration"), clerkRefused.text)
+
         // bulk mail to participants, at most one per event every ten minutes
         try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
         let bulk = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/rundmail", ["an": "teilnehmende", "betreff": "Raumänderung", "text": "Wir treffen uns in Raum 2."])

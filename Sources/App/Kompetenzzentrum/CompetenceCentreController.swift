@@ -44,6 +44,7 @@ struct CompetenceCentreController {
         var datum3: String?; var von3: String?; var bis3: String?
         var thema_ozg: String?; var thema_erechnung: String?; var thema_informationssicherheit: String?; var thema_foerderung: String?; var thema_digitalisierung: String?
         var ebene_gemeinde: String?; var ebene_vg: String?; var ebene_kreis: String?
+        var rolle_admin: String?; var rolle_sachbearbeitung: String?; var rolle_kasse: String?
     }
     struct FormView: Encodable { var form: Form; var kinds: [EventController.Option]; var topics: [EventController.Option] }
 
@@ -134,6 +135,7 @@ struct CompetenceCentreController {
                                                       (.foerderung, f.thema_foerderung), (.digitalisierung, f.thema_digitalisierung)]
             let topics = topicFlags.filter { $0.1 != nil }.map(\.0.rawValue)
             let levels = [("gemeinde", f.ebene_gemeinde), ("vg", f.ebene_vg), ("kreis", f.ebene_kreis)].filter { $0.1 != nil }.map(\.0)
+                + [(Role.tenantAdmin, f.rolle_admin), (.clerk, f.rolle_sachbearbeitung), (.cashOffice, f.rolle_kasse)].filter { $0.1 != nil }.map { "rolle:" + $0.0.rawValue }
             let e = TrainingEvent()
             e.id = UUID(); e.title = title; e.kind = kind.rawValue; e.summary = summary; e.topics = topics.joined(separator: ","); e.audience = levels.joined(separator: ",")
             e.place = online ? "" : place; e.online = online; e.onlineLink = online ? link : ""; e.capacity = capacity; e.quotaPerTenant = quota; e.deadline = deadline

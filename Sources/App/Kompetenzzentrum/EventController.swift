@@ -43,11 +43,10 @@ struct EventController {
             guard let id = e.id else { return nil }
             let confirmed = regs.filter { $0.eventID == id && $0.status == "confirmed" }.count
             let waiting = regs.filter { $0.eventID == id && $0.status == "waiting" }.count
-            let levels = Set(e.audience.split(separator: ",").map(String.init))
             return Card(id: id.uuidString, title: e.title, kind: english ? kindEN(e.eventKind) : e.eventKind.german,
                         topics: e.topicList.map { $0.label(english) },
                         dates: sessions.filter { $0.eventID == id }.map { EventFormat.session($0.session) },
-                        place: e.online ? "Online" : e.place, online: e.online, audience: EventAudience.labels(levels, english: english), capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
+                        place: e.online ? "Online" : e.place, online: e.online, audience: EventAudience.describe(e.audience, english: english), capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
                         waiting: waiting, quota: e.quotaPerTenant, deadline: e.deadline.map { GermanTime.format($0) } ?? "",
                         open: e.status == "published" && (e.deadline.map { now <= $0 } ?? true)
                             && (sessions.last { $0.eventID == id }.map { $0.endsAt > now } ?? false), cancelled: e.status == "cancelled",
@@ -169,7 +168,8 @@ struct EventController {
         guard let ars = s.tenantARS else { throw AppError.forbidden }
         try req.authorize(.eventRegister, tenant: ars)
         let e = try await Self.event(req)
-        let person = EventService.Person(userID: s.userID, tenantARS: ars, name: s.name, email: s.email)
+        let person = EventService.Person(userID: s.userID, tenantARS: ars, name: s.name, email: s.email,
+                                         roles: Set(s.grants.filter { $0.tenantARS == ars }.map(\.role)))
         let result = try await EventService.register(req.application, eventID: try e.requireID(), person: person, actor: req.principal)
         let code: String
         switch result {
@@ -197,13 +197,16 @@ struct EventController {
         }
         // only people who hold a role in this tenant now
         let now = Date()
-        let staffHere = Set(try await RoleAssignment.query(on: req.db).filter(\.$tenantARS == g.ars).filter(\.$userID ~~ chosen).all()
-            .filter { $0.grant?.isCurrent(at: now) ?? false }.map(\.userID))
+        let grantsHere = try await RoleAssignment.query(on: req.db).filter(\.$tenantARS == g.ars).filter(\.$userID ~~ chosen).all()
+            .filter { $0.grant?.isCurrent(at: now) ?? false }
+        let staffHere = Set(grantsHere.map(\.userID))
         guard staffHere.count == Set(chosen).count else { throw AppError.forbidden }
         for u in try await User.query(on: req.db).filter(\.$id ~~ Array(staffHere)).sort(\.$name).all() {
             guard let uid = u.id else { continue }
             _ = try await EventService.register(req.application, eventID: eventID,
-                                                person: .init(userID: uid, tenantARS: g.ars, name: u.name, email: u.email), actor: req.principal)
+                                                person: .init(userID: uid, tenantARS: g.ars, name: u.name, email: u.email,
+                                                              roles: Set(grantsHere.filter { $0.userID == uid }.compactMap { $0.grant?.role })),
+                                                actor: req.principal)
         }
         return req.redirect(to: "/veranstaltungen/\(eventID)?ergebnis=kollegen", redirectType: .normal)
     }

@@ -12,6 +12,8 @@ import RathausCore
 enum EventService {
     struct Person: Sendable {
         var userID: UUID, tenantARS: String, name: String, email: String
+        /// The person's current roles in that tenant (for an audience limited to roles).
+        var roles: Set<Role> = []
     }
 
     enum Result: Sendable, Equatable {
@@ -43,7 +45,14 @@ enum EventService {
             let existing = try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$userID == person.userID).first()
             if let existing, existing.status != "cancelled" { return .unchanged(existing.status) }
             // the audience by level of administration (Gemeinde, VG, Kreis), when the organiser chose one
-            let levels = Set(e.audience.split(separator: ",").map(String.init))
+            let audience = Set(e.audience.split(separator: ",").map(String.init))
+            let levels = audience.filter { !$0.hasPrefix("rolle:") }
+            let roles = Set(audience.filter { $0.hasPrefix("rolle:") }.compactMap { Role(rawValue: String($0.dropFirst(6))) })
+            if !roles.isEmpty, roles.isDisjoint(with: person.roles) {
+                throw AppError(.conflict, "event.audience_role",
+                               de: "Diese Veranstaltung richtet sich an \(EventAudience.roleLabels(roles, english: false)); \(person.name) hat keine dieser Rollen.",
+                               en: "This event is for \(EventAudience.roleLabels(roles, english: true)); \(person.name) has none of these roles.")
+            }
             if !levels.isEmpty, let g = try await Gebiet.find(person.tenantARS, on: db), !levels.contains(EventAudience.key(forLevel: g.level)) {
                 throw AppError(.conflict, "event.audience",
                                de: "Diese Veranstaltung richtet sich an \(EventAudience.labels(levels, english: false)); \(g.name) gehört nicht zur Zielgruppe.",
@@ -200,6 +209,18 @@ enum EventAudience {
         [("gemeinde", "Gemeinden", "municipalities"), ("vg", "Verwaltungsgemeinschaften", "administrative communities"),
          ("kreis", "Landkreise und kreisfreie Städte", "districts and district-free cities")]
             .filter { keys.contains($0.0) }.map { english ? $0.2 : $0.1 }.joined(separator: english ? " and " : " und ")
+    }
+
+    static func roleLabels(_ roles: Set<Role>, english: Bool) -> String {
+        [(Role.tenantAdmin, "Mandanten-Administration", "tenant administrators"), (.clerk, "Sachbearbeitung", "clerks"), (.cashOffice, "Kasse", "cash offices")]
+            .filter { roles.contains($0.0) }.map { english ? $0.2 : $0.1 }.joined(separator: english ? " and " : " und ")
+    }
+
+    /// "Gemeinden; Sachbearbeitung" for the event page.
+    static func describe(_ audience: String, english: Bool) -> String {
+        let all = Set(audience.split(separator: ",").map(String.init))
+        let roles = Set(all.filter { $0.hasPrefix("rolle:") }.compactMap { Role(rawValue: String($0.dropFirst(6))) })
+        return [labels(all, english: english), roleLabels(roles, english: english)].filter { !$0.isEmpty }.joined(separator: "; ")
     }
 }
 

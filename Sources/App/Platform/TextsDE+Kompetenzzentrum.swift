@@ -222,5 +222,10 @@ extension TextsDE {
         "kz_msg_cancelled": "Die Veranstaltung ist abgesagt; {n} Personen werden benachrichtigt.",
         "home_open_tasks": "offene Aufgaben aus Vor-Ort-Terminen.",
         "home_visits_to_confirm": "Terminvorschlag für einen Vor-Ort-Termin wartet auf Ihre Bestätigung.",
+        "kz_f_audience_roles": "Zielgruppe (Rolle)",
+        "kz_f_audience_hint": "Ohne Auswahl können sich alle Beschäftigten anmelden.",
+        "kz_role_admin": "Mandanten-Administration",
+        "kz_role_clerk": "Sachbearbeitung",
+        "kz_role_cash": "Kasse",
     ]
 }

@@ -222,5 +222,10 @@ extension TextsEN {
         "kz_msg_cancelled": "The event is cancelled; {n} people are notified.",
         "home_open_tasks": "open tasks from on-site visits.",
         "home_visits_to_confirm": "proposed on-site visit date awaits your confirmation.",
+        "kz_f_audience_roles": "Audience (role)",
+        "kz_f_audience_hint": "Without a choice, all staff can register.",
+        "kz_role_admin": "Tenant administration",
+        "kz_role_clerk": "Clerks",
+        "kz_role_cash": "Cash office",
     ]
 }

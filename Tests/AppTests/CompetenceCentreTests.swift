@@ -39,7 +39,7 @@ final class CompetenceCentreTests: XCTestCase {
         var form = ["titel": "ISB-Grundschulung", "art": "kurs", "beschreibung": "Zwei Tage", "ort": "Weimarplatz 4, 99423 Weimar",
                     "plaetze": "12", "kontingent": "2", "thema_informationssicherheit": "1", "qualifizierend": "1",
                     "qualifikation": "Informationssicherheitsbeauftragte/r", "datum1": "31.02.2027", "von1": "09:00", "bis1": "16:00",
-                    "datum2": futureDay(21), "von2": "09:00", "bis2": "16:00"]
+                    "datum2": futureDay(21), "von2": "09:00", "bis2": "16:00", "pflicht1": "1", "pflicht2": "1"]
         let bad = try await k.post("/kompetenzzentrum/veranstaltungen", form)
         XCTAssertEqual(bad.status, .badRequest)
         XCTAssertTrue(bad.text.contains("kein gültiges Datum"), bad.text)
@@ -383,7 +383,11 @@ final class CompetenceCentreTests: XCTestCase {
         try await k.get("/kompetenzzentrum/veranstaltungen/neu")
         let created = try await k.post("/kompetenzzentrum/veranstaltungen", ["titel": "Gemeindeforum", "art": "workshop", "ort": "Weimar", "plaetze": "30",
                                                                           "ebene_gemeinde": "1", "datum1": futureDay(20), "von1": "10:00", "bis1": "12:00"])
-        XCTAssertEqual(created.status, .seeOther, created.text)
+        XCTAssertEqual(created.status, .badRequest, "no required session: no certificate possible")
+        XCTAssertTrue(created.text.contains("Mindestens ein Termin"))
+        let createdOK = try await k.post("/kompetenzzentrum/veranstaltungen", ["titel": "Gemeindeforum", "art": "workshop", "ort": "Weimar", "plaetze": "30",
+                                                                            "ebene_gemeinde": "1", "datum1": futureDay(20), "von1": "10:00", "bis1": "12:00", "pflicht1": "1"])
+        XCTAssertEqual(createdOK.status, .seeOther, createdOK.text)
         let id = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).first()).requireID()
         let page = try await Browser(app).get("/veranstaltungen/\(id)")
         XCTAssertTrue(page.text.contains("Zielgruppe") && page.text.contains("Gemeinden"))
@@ -402,7 +406,7 @@ final class CompetenceCentreTests: XCTestCase {
         // an audience by role: a workshop for tenant administrators refuses a clerk
         try await k.get("/kompetenzzentrum/veranstaltungen/neu")
         _ = try await k.post("/kompetenzzentrum/veranstaltungen", ["titel": "Admin-Werkstatt", "art": "workshop", "ort": "Erfurt", "plaetze": "10",
-                                                                "rolle_admin": "1", "datum1": futureDay(25), "von1": "10:00", "bis1": "12:00"])
+                                                                "rolle_admin": "1", "datum1": futureDay(25), "von1": "10:00", "bis1": "12:00", "pflicht1": "1"])
         let adminOnly = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).filter(\.$title == "Admin-Werkstatt").first()).requireID()
         try await b.get("/veranstaltungen/\(adminOnly)")
         let clerkRefused = try await b.post("/veranstaltungen/\(adminOnly)/anmelden")

@@ -45,8 +45,13 @@ struct CompetenceCentreController {
         var thema_ozg: String?; var thema_erechnung: String?; var thema_informationssicherheit: String?; var thema_foerderung: String?; var thema_digitalisierung: String?
         var ebene_gemeinde: String?; var ebene_vg: String?; var ebene_kreis: String?
         var rolle_admin: String?; var rolle_sachbearbeitung: String?; var rolle_kasse: String?
+        /// Sessions required for the certificate (all, unless unticked).
+        var pflicht1: String?; var pflicht2: String?; var pflicht3: String?
     }
     struct FormView: Encodable { var form: Form; var kinds: [EventController.Option]; var topics: [EventController.Option] }
+
+    /// A new form: every session required.
+    static let fresh = Form(pflicht1: "1", pflicht2: "1", pflicht3: "1")
 
     func formView(_ f: Form, _ req: Request) -> FormView {
         let english = req.lang == .en
@@ -60,7 +65,7 @@ struct CompetenceCentreController {
 
     @Sendable func newForm(req: Request) async throws -> Response {
         try req.authorize(.eventsManage)
-        return try await req.render("kompetenzzentrum/veranstaltung-neu", title: req.t("kz_new_title"), formView(Form(), req), form: true)
+        return try await req.render("kompetenzzentrum/veranstaltung-neu", title: req.t("kz_new_title"), formView(Self.fresh, req), form: true)
     }
 
     static func number(_ raw: String?, field: String, label: String, range: ClosedRange<Int>, required: Bool) throws -> Int? {
@@ -98,7 +103,8 @@ struct CompetenceCentreController {
             let capacity = try Self.number(f.plaetze, field: "plaetze", label: "Die Platzzahl", range: 1...2000, required: true) ?? 1
             let quota = try Self.number(f.kontingent, field: "kontingent", label: "Das Kontingent je Kommune", range: 1...2000, required: false)
             var sessions: [EventSession] = []
-            for (i, (d, from, to)) in [(f.datum1, f.von1, f.bis1), (f.datum2, f.von2, f.bis2), (f.datum3, f.von3, f.bis3)].enumerated() {
+            var required: [Bool] = []
+            for (i, (d, from, to, must)) in [(f.datum1, f.von1, f.bis1, f.pflicht1), (f.datum2, f.von2, f.bis2, f.pflicht2), (f.datum3, f.von3, f.bis3, f.pflicht3)].enumerated() {
                 let n = i + 1
                 if i > 0 && (d ?? "").trimmingCharacters(in: .whitespaces).isEmpty { continue }
                 guard let day = try BusinessDate.parse(d, field: "datum\(n)", label: "das Datum des \(n). Termins") else { continue }
@@ -112,6 +118,11 @@ struct CompetenceCentreController {
                     throw AppError.invalid("datum\(n)", de: "Der \(n). Termin muss nach dem vorigen liegen.", en: "Session \(n) must come after the previous one.")
                 }
                 sessions.append(EventSession(start: start, end: end))
+                required.append(must != nil)
+            }
+            guard required.contains(true) else {
+                throw AppError.invalid("pflicht1", de: "Mindestens ein Termin muss für die Teilnahmebescheinigung erforderlich sein.",
+                                       en: "At least one session must be required for the certificate.")
             }
             if kind != .course && sessions.count > 1 {
                 throw AppError.invalid("datum2", de: "Mehrere Termine hat nur ein Kurs. Bitte wählen Sie die Art „Kurs“ oder lassen Sie den 2. Termin leer.",
@@ -142,12 +153,12 @@ struct CompetenceCentreController {
             e.qualifying = qualifying; e.qualification = qualifying ? qualification : ""; e.status = "published"; e.seatLock = 0
             e.createdBy = req.principal.auditActor; e.createdAt = Date()
             let actor = req.principal
-            let planned = sessions
+            let planned = sessions, mandatory = required
             try await req.application.writeTransaction { db in
                 try await e.create(on: db)
                 for (i, s) in planned.enumerated() {
                     let row = EventSessionRow()
-                    row.eventID = try e.requireID(); row.idx = i; row.startsAt = s.start; row.endsAt = s.end; row.required = true
+                    row.eventID = try e.requireID(); row.idx = i; row.startsAt = s.start; row.endsAt = s.end; row.required = mandatory[i]
                     try await row.create(on: db)
                 }
                 try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: nil, action: "event.create", objectType: "event",

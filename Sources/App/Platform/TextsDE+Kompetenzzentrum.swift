@@ -100,7 +100,7 @@ extension TextsDE {
         "kz_f_quota": "Kontingent je Kommune (optional)",
         "kz_f_quota_hint": "Zum Beispiel 2: höchstens zwei Personen je Kommune erhalten einen Platz, weitere kommen auf die Warteliste.",
         "kz_f_sessions": "Termine",
-        "kz_f_sessions_hint": "Ein Kurs kann bis zu drei Termine haben; alle sind Pflichttermine für die Bescheinigung.",
+        "kz_f_sessions_hint": "Ein Kurs kann bis zu drei Termine haben. Die Bescheinigung erhält, wer an allen Pflichtterminen anwesend war.",
         "kz_f_title": "Titel",
         "kz_f_to": "Ende",
         "kz_issue": "Bescheinigungen ausstellen",
@@ -227,5 +227,6 @@ extension TextsDE {
         "kz_role_admin": "Mandanten-Administration",
         "kz_role_clerk": "Sachbearbeitung",
         "kz_role_cash": "Kasse",
+        "kz_f_required": "Pflichttermin für die Bescheinigung:",
     ]
 }

@@ -100,7 +100,7 @@ extension TextsEN {
         "kz_f_quota": "Quota per municipality (optional)",
         "kz_f_quota_hint": "E.g. 2: at most two people per municipality get a seat, others go on the waiting list.",
         "kz_f_sessions": "Sessions",
-        "kz_f_sessions_hint": "A course can have up to three sessions; all are required for the certificate.",
+        "kz_f_sessions_hint": "A course can have up to three sessions. The certificate goes to those present at every required session.",
         "kz_f_title": "Title",
         "kz_f_to": "End",
         "kz_issue": "Issue certificates",
@@ -227,5 +227,6 @@ extension TextsEN {
         "kz_role_admin": "Tenant administration",
         "kz_role_clerk": "Clerks",
         "kz_role_cash": "Cash office",
+        "kz_f_required": "Required for the certificate: session",
     ]
 }

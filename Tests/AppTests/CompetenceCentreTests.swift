@@ -293,7 +293,7 @@ final class CompetenceCentreTests: XCTestCase {
         defer { if let second { Task { try? await second.asyncShutdown() } } }
         let e = TrainingEvent()
         e.id = UUID(); e.title = "Letzter Platz"; e.kind = "workshop"; e.summary = ""; e.topics = ""; e.audience = ""; e.place = "Erfurt"; e.online = false
-        e.onlineLink = ""; e.capacity = 1; e.quotaPerTenant = 1; e.qualifying = false; e.qualification = ""; e.status = "published"; e.seatLock = 0
+        e.onlineLink = ""; e.capacity = 1; e.quotaPerTenant = 1; e.qualifying = false; e.qualification = ""; e.feeCents = 0; e.feeHaushaltsstelle = ""; e.status = "published"; e.seatLock = 0
         e.createdBy = "test"; e.createdAt = Date()
         try await e.create(on: app.db)
         let s = EventSessionRow()
@@ -331,7 +331,7 @@ final class CompetenceCentreTests: XCTestCase {
         let start = Date().addingTimeInterval(30 * 86400)
         let e = TrainingEvent()
         e.id = UUID(); e.title = "Webinar E-Rechnung"; e.kind = "webinar"; e.summary = "Eingang und Freigabe"; e.topics = "e-rechnung"; e.audience = ""
-        e.place = ""; e.online = true; e.onlineLink = "https://konferenz.example.org/raum-7"; e.capacity = 10; e.qualifying = false; e.qualification = ""
+        e.place = ""; e.online = true; e.onlineLink = "https://konferenz.example.org/raum-7"; e.capacity = 10; e.qualifying = false; e.qualification = ""; e.feeCents = 0; e.feeHaushaltsstelle = ""
         e.status = "published"; e.seatLock = 0; e.createdBy = "test"; e.createdAt = Date()
         try await e.create(on: app.db)
         let s = EventSessionRow()
@@ -438,6 +438,91 @@ final class CompetenceCentreTests: XCTestCase {
         try await b.get("/veranstaltungen/\(id)")
         let late = try await b.post("/veranstaltungen/\(id)/anmelden")
         XCTAssertEqual(late.status, .conflict)
+    }
+
+    /// A fee is paid through the payment hub to the Land; its cash office sees it; the certificate
+    /// follows the payment.
+    func testFeeThroughThePaymentHub() async throws {
+        let app = try await makeTestApp()
+        defer { Task { try? await app.asyncShutdown() } }
+        let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
+        let payer = try await staff(app, "c@bad-berka.test", "Boris Berka", .clerk, "160710003003")
+        let other = try await staff(app, "c@erfurt.test", "Carl Erfurt", .clerk, "16051")
+        let landKasse = try await staff(app, "kasse@land.test", "Landeskasse", .cashOffice, "16")
+        let k = Browser(app)
+        try await k.login(kz)
+        try await k.get("/kompetenzzentrum/veranstaltungen/neu")
+        var form = ["titel": "Vertiefung IT-Grundschutz", "art": "workshop", "ort": "Erfurt", "plaetze": "10", "gebuehr": "45,00",
+                    "datum1": futureDay(12), "von1": "09:00", "bis1": "15:00", "pflicht1": "1"]
+        let noBudget = try await k.post("/kompetenzzentrum/veranstaltungen", form)
+        XCTAssertEqual(noBudget.status, .badRequest)
+        XCTAssertTrue(noBudget.text.contains("Haushaltsstelle"))
+        form["haushaltsstelle"] = "1.2000.5100"
+        let created = try await k.post("/kompetenzzentrum/veranstaltungen", form)
+        XCTAssertEqual(created.status, .seeOther, created.text)
+        let id = try await XCTUnwrapAsync(try await TrainingEvent.query(on: app.db).first()).requireID()
+        let page = try await Browser(app).get("/veranstaltungen/\(id)")
+        XCTAssertTrue(page.text.contains("45,00 €"))
+
+        var browsers: [Browser] = []
+        for u in [payer, other] {
+            let b = Browser(app)
+            try await b.login(u)
+            try await b.get("/veranstaltungen/\(id)")
+            _ = try await b.post("/veranstaltungen/\(id)/anmelden")
+            browsers.append(b)
+        }
+        let confirmation = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).filter(\.$recipient == "c@bad-berka.test").first())
+        XCTAssertTrue(confirmation.body.contains("Teilnahmegebühr von 45,00 €"))
+        let b = browsers[0]
+        let mine = try await b.get("/veranstaltungen/meine")
+        XCTAssertTrue(mine.text.contains("Gebühr bezahlen") && mine.text.contains("offen"))
+        let reg = try await XCTUnwrapAsync(try await EventRegistration.query(on: app.db).filter(\.$email == "c@bad-berka.test").first())
+        let start = try await b.post("/anmeldungen/\(reg.requireID())/bezahlen")
+        let payPage = try XCTUnwrap(start.headers.first(name: .location))
+        XCTAssertTrue(payPage.hasPrefix("/bezahlen/test/"), payPage)
+        // somebody else cannot pay (or see) this registration's payment
+        let foreign = try await browsers[1].post("/anmeldungen/\(reg.requireID())/bezahlen")
+        XCTAssertEqual(foreign.status, .notFound)
+        try await b.get(payPage)
+        let paid = try await b.post(payPage, ["aktion": "bezahlen"])
+        XCTAssertEqual(paid.headers.first(name: .location), "http://127.0.0.1:8080/veranstaltungen/meine?zahlung=1")
+        let after = try await b.get("/veranstaltungen/meine")
+        XCTAssertTrue(after.text.contains("bezahlt"))
+        XCTAssertFalse(after.text.contains("Gebühr bezahlen"))
+        let payment = try await XCTUnwrapAsync(try await Payment.query(on: app.db).filter(\.$status == "PAYED").first())
+        XCTAssertEqual(payment.tenantARS, "16")
+        XCTAssertEqual(payment.amountCents, 4500)
+        let item = try await XCTUnwrapAsync(try await PaymentItem.query(on: app.db).filter(\.$paymentID == payment.requireID()).first())
+        XCTAssertEqual(item.haushaltsstelle, "1.2000.5100")
+        // paying again changes nothing
+        try await b.get("/veranstaltungen/meine")
+        let again = try await b.post("/anmeldungen/\(reg.requireID())/bezahlen")
+        XCTAssertEqual(again.headers.first(name: .location), "/veranstaltungen/meine")
+        let payments = try await Payment.query(on: app.db).count()
+        XCTAssertEqual(payments, 1)
+
+        // the Land's cash office sees the payment
+        let lk = Browser(app)
+        try await lk.login(landKasse)
+        let cash = try await lk.get("/mandanten/16/kasse")
+        XCTAssertEqual(cash.status, .ok)
+        XCTAssertTrue(cash.text.contains(payment.kassenzeichen))
+
+        // both attend; only the payer gets the certificate
+        for s in try await EventService.sessions(app.db, id) {
+            s.startsAt = s.startsAt.addingTimeInterval(-30 * 86400); s.endsAt = s.endsAt.addingTimeInterval(-30 * 86400)
+            try await s.save(on: app.db)
+        }
+        for r in try await EventRegistration.query(on: app.db).filter(\.$eventID == id).all() {
+            r.attended = "0"
+            try await r.save(on: app.db)
+        }
+        try await k.get("/kompetenzzentrum/veranstaltungen/\(id)")
+        let issue = try await k.post("/kompetenzzentrum/veranstaltungen/\(id)/bescheinigungen")
+        XCTAssertEqual(issue.headers.first(name: .location), "/kompetenzzentrum/veranstaltungen/\(id)?ok=bescheinigungen&n=1")
+        let certs = try await EventCertificate.query(on: app.db).all().map(\.name)
+        XCTAssertEqual(certs, ["Boris Berka"])
     }
 
     func testReachSummaryOnGeneratedMunicipalities() {

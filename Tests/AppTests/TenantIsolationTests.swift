@@ -117,7 +117,7 @@ final class TenantIsolationTests: XCTestCase {
         // B's competence-centre objects: a registration, its certificate, a visit with a task
         let eventB = TrainingEvent()
         eventB.id = UUID(); eventB.title = "Kurs"; eventB.kind = "kurs"; eventB.summary = ""; eventB.topics = ""; eventB.audience = ""; eventB.place = "Gera"
-        eventB.online = false; eventB.onlineLink = ""; eventB.capacity = 5; eventB.qualifying = false; eventB.qualification = ""; eventB.status = "published"
+        eventB.online = false; eventB.onlineLink = ""; eventB.capacity = 5; eventB.qualifying = false; eventB.qualification = ""; eventB.feeCents = 0; eventB.feeHaushaltsstelle = ""; eventB.status = "published"
         eventB.seatLock = 0; eventB.createdBy = "test"; eventB.createdAt = Date()
         try await eventB.create(on: app.db)
         let regB = EventRegistration()

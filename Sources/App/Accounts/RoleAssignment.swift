@@ -115,7 +115,8 @@ enum RoleCatalogue {
     /// Roles that may be held for a tenant of this kind: the installation (nil), the Land (2 digits), any other tenant.
     static func roles(for tenant: String?) -> [Role] {
         guard let tenant else { return [.operator, .competenceCentre] }
-        return tenant.count == 2 ? [.state] : [.tenantAdmin, .clerk, .cashOffice]
+        // the Land has its staff and a cash office (it collects the competence centre's fees)
+        return tenant.count == 2 ? [.state, .cashOffice] : [.tenantAdmin, .clerk, .cashOffice]
     }
 
     /// May someone holding `grants` (and administering the members of a Verwaltungsgemeinschaft
@@ -131,7 +132,8 @@ enum RoleCatalogue {
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
         case .tenantAdmin, .clerk, .cashOffice:
             guard let tenant else { return false }
-            return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant) }
+            return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant)
+                || (role == .cashOffice && $0.role == .state && $0.tenantARS == tenant) }
                 || memberTenants.contains(tenant)
         }
     }

@@ -47,6 +47,7 @@ struct CompetenceCentreController {
         var rolle_admin: String?; var rolle_sachbearbeitung: String?; var rolle_kasse: String?
         /// Sessions required for the certificate (all, unless unticked).
         var pflicht1: String?; var pflicht2: String?; var pflicht3: String?
+        var gebuehr: String?; var haushaltsstelle: String?
     }
     struct FormView: Encodable { var form: Form; var kinds: [EventController.Option]; var topics: [EventController.Option] }
 
@@ -136,6 +137,18 @@ struct CompetenceCentreController {
                     throw AppError.invalid("anmeldeschluss", de: "Der Anmeldeschluss darf nicht nach dem ersten Termin liegen.", en: "The deadline may not be after the first session.")
                 }
             }
+            var fee: Int64 = 0
+            if let raw = f.gebuehr, !raw.trimmingCharacters(in: .whitespaces).isEmpty {
+                do { fee = try Money(parsing: raw).cents } catch { throw AppError(.badRequest, error, field: "gebuehr") }
+                guard fee >= 0, fee <= 1_000_000 else {
+                    throw AppError.invalid("gebuehr", de: "Die Gebühr liegt zwischen 0,00 € und 10.000,00 €.", en: "The fee is between €0.00 and €10,000.00.")
+                }
+            }
+            let budget = try TextInput.optional(f.haushaltsstelle, field: "haushaltsstelle", label: "die Haushaltsstelle", max: 40) ?? ""
+            if fee > 0 && budget.isEmpty {
+                throw AppError.invalid("haushaltsstelle", de: "Für eine Gebühr braucht die Kasse die Haushaltsstelle, auf die sie gebucht wird.",
+                                       en: "A fee needs the budget line it is booked to.")
+            }
             let qualifying = f.qualifizierend == "1"
             let qualification = try TextInput.optional(f.qualifikation, field: "qualifikation", label: "die Qualifikation", max: 160) ?? ""
             if qualifying && qualification.isEmpty {
@@ -151,6 +164,7 @@ struct CompetenceCentreController {
             e.id = UUID(); e.title = title; e.kind = kind.rawValue; e.summary = summary; e.topics = topics.joined(separator: ","); e.audience = levels.joined(separator: ",")
             e.place = online ? "" : place; e.online = online; e.onlineLink = online ? link : ""; e.capacity = capacity; e.quotaPerTenant = quota; e.deadline = deadline
             e.qualifying = qualifying; e.qualification = qualifying ? qualification : ""; e.status = "published"; e.seatLock = 0
+            e.feeCents = fee; e.feeHaushaltsstelle = fee > 0 ? budget : ""
             e.createdBy = req.principal.auditActor; e.createdAt = Date()
             let actor = req.principal
             let planned = sessions, mandatory = required
@@ -173,6 +187,7 @@ struct CompetenceCentreController {
     struct Person: Encodable {
         var id: String; var name: String; var email: String; var tenant: String; var status: String; var reason: String; var attended: [Bool]
         var certificate: String; var certificateID: String; var revoked: Bool; var noShow: Bool
+        var fee: String
     }
     struct SessionLink: Encodable { var n: Int; var label: String; var present: Int; var past: Bool }
     struct ParticipantsView: Encodable {
@@ -202,6 +217,7 @@ struct CompetenceCentreController {
         let names = try await Self.tenantNames(Set(regs.map(\.tenantARS)), on: req.db)
         let now = Date()
         let english = req.lang == .en
+        let payments = try await EventFees.payments(regs, on: req.db)
         func person(_ r: EventRegistration) -> Person {
             let c = certs.first { $0.registrationID == r.id }
             let att = r.attendedSet
@@ -210,7 +226,8 @@ struct CompetenceCentreController {
                           status: EventController.statusLabel(r.status, english: english),
                           reason: r.waitReason == "kontingent" ? req.t("ev_reason_quota") : (r.waitReason.isEmpty ? "" : req.t("ev_reason_full")),
                           attended: sessions.map { att.contains($0.idx) }, certificate: c.map { VerificationCode.display($0.code) } ?? "",
-                          certificateID: c?.id?.uuidString ?? "", revoked: c?.revokedAt != nil, noShow: noShow)
+                          certificateID: c?.id?.uuidString ?? "", revoked: c?.revokedAt != nil, noShow: noShow,
+                          fee: e.feeCents > 0 && r.status == "confirmed" ? EventFees.statusLabel(r.paymentID.flatMap { payments[$0] }, english: english) : "")
         }
         let confirmed = regs.filter { $0.status == "confirmed" }
         let view = ParticipantsView(event: card, id: id.uuidString, confirmed: confirmed.map(person), waiting: regs.filter { $0.status == "waiting" }.map(person),

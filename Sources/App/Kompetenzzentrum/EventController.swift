@@ -16,6 +16,7 @@ struct EventController {
         web.post("veranstaltungen", ":id", "anmelden", use: register)
         web.post("mandanten", ":ars", "veranstaltungen", ":id", "anmelden", use: registerColleagues)
         web.post("anmeldungen", ":id", "abmelden", use: cancel)
+        web.post("anmeldungen", ":id", "bezahlen", use: pay)
         web.get("bescheinigungen", ":id", use: certificatePDF)
         web.get("nachweis", use: verifyForm)
         web.get("nachweis", ":code", use: verify)
@@ -29,6 +30,8 @@ struct EventController {
     struct Card: Encodable {
         var id: String, title: String, kind: String, topics: [String], dates: [String], place: String, online: Bool
         var audience: String
+        /// "45,00 €", empty when free.
+        var fee: String
         var capacity: Int, confirmed: Int, free: Int, waiting: Int, quota: Int?, deadline: String, open: Bool, cancelled: Bool, qualifying: Bool, qualification: String
         var summary: String
     }
@@ -46,7 +49,8 @@ struct EventController {
             return Card(id: id.uuidString, title: e.title, kind: english ? kindEN(e.eventKind) : e.eventKind.german,
                         topics: e.topicList.map { $0.label(english) },
                         dates: sessions.filter { $0.eventID == id }.map { EventFormat.session($0.session) },
-                        place: e.online ? "Online" : e.place, online: e.online, audience: EventAudience.describe(e.audience, english: english), capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
+                        place: e.online ? "Online" : e.place, online: e.online, audience: EventAudience.describe(e.audience, english: english),
+                        fee: e.feeCents > 0 ? Money(cents: e.feeCents).formatted : "", capacity: e.capacity, confirmed: confirmed, free: max(0, e.capacity - confirmed),
                         waiting: waiting, quota: e.quotaPerTenant, deadline: e.deadline.map { GermanTime.format($0) } ?? "",
                         open: e.status == "published" && (e.deadline.map { now <= $0 } ?? true)
                             && (sessions.last { $0.eventID == id }.map { $0.endsAt > now } ?? false), cancelled: e.status == "cancelled",
@@ -235,6 +239,7 @@ struct EventController {
     struct MineRow: Encodable {
         var id: String; var eventID: String; var title: String; var dates: [String]; var status: String; var waiting: Bool; var place: String; var link: String
         var feedback: Bool = false; var materials: [CompetenceCentreController.MaterialRow] = []
+        var fee: String = ""; var feeStatus: String = ""; var canPay: Bool = false
     }
     struct CertRow: Encodable { var id: String; var code: String; var title: String; var dates: String; var revoked: Bool; var qualification: String }
     struct MineView: Encodable { var rows: [MineRow]; var certificates: [CertRow]; var cancelled: Bool }
@@ -248,6 +253,7 @@ struct EventController {
         let sessions = regs.isEmpty ? [] : try await EventSessionRow.query(on: req.db).filter(\.$eventID ~~ regs.map(\.eventID)).all()
         let now = Date()
         var rows: [MineRow] = []
+        let payments = try await EventFees.payments(regs, on: req.db)
         for r in regs {
             guard let c = cards.first(where: { $0.id == r.eventID.uuidString }), let e = events.first(where: { $0.id == r.eventID }) else { continue }
             let mine = sessions.filter { $0.eventID == r.eventID }
@@ -256,7 +262,9 @@ struct EventController {
             rows.append(MineRow(id: r.id?.uuidString ?? "", eventID: c.id, title: c.title, dates: c.dates, status: Self.statusLabel(r.status, english: english),
                                 waiting: r.status == "waiting", place: c.place, link: confirmed && e.online ? e.onlineLink : "",
                                 feedback: confirmed && begun,
-                                materials: confirmed && over ? try await CompetenceCentreController.materials(r.eventID, on: req.db) : []))
+                                materials: confirmed && over ? try await CompetenceCentreController.materials(r.eventID, on: req.db) : [],
+                                fee: c.fee, feeStatus: confirmed && e.feeCents > 0 ? EventFees.statusLabel(r.paymentID.flatMap { payments[$0] }, english: english) : "",
+                                canPay: confirmed && e.feeCents > 0 && r.paymentID.flatMap { payments[$0] }?.status != PaymentStatus.payed.rawValue))
         }
         let certs = try await EventCertificate.query(on: req.db).filter(\.$userID == s.userID).sort(\.$issuedAt, .descending).all()
         return try await req.render("veranstaltungen/meine", title: req.t("ev_mine_title"),
@@ -324,6 +332,11 @@ struct EventController {
         return res
     }
 
+    @Sendable func pay(req: Request) async throws -> Response {
+        guard let id = req.parameters.get("id", as: UUID.self) else { throw AppError.notFound }
+        return req.redirect(to: try await EventFees.pay(req, registrationID: id), redirectType: .normal)
+    }
+
     struct VerifyView: Encodable {
         var code: String; var found: Bool; var valid: Bool; var name: String; var title: String; var dates: String; var hours: String
         var qualification: String; var issued: String; var revoked: String
@@ -372,6 +385,8 @@ struct EventController {
     struct EventDTO: Content {
         var id: UUID; var titel: String; var art: String; var themen: [String]; var termine: [SessionDTO]; var ort: String; var online: Bool
         var plaetze: Int; var freiePlaetze: Int; var kontingentProMandant: Int?; var anmeldeschluss: String?; var qualifizierend: Bool; var beschreibung: String
+        /// Participation fee in cents (0 = free).
+        var gebuehrCent: Int64
     }
     /// Times as RFC 3339 with the Berlin offset, e.g. 2027-03-12T09:00:00+01:00.
     struct SessionDTO: Content { var beginn: String; var ende: String; var pflicht: Bool }
@@ -401,7 +416,7 @@ struct EventController {
                             termine: sessions.filter { $0.eventID == id }.map { SessionDTO(beginn: Self.rfc3339($0.startsAt), ende: Self.rfc3339($0.endsAt), pflicht: $0.required) },
                             ort: e.online ? "online" : e.place, online: e.online, plaetze: e.capacity,
                             freiePlaetze: max(0, e.capacity - confirmed.filter { $0.eventID == id }.count), kontingentProMandant: e.quotaPerTenant,
-                            anmeldeschluss: e.deadline.map(Self.rfc3339), qualifizierend: e.qualifying, beschreibung: e.summary)
+                            anmeldeschluss: e.deadline.map(Self.rfc3339), qualifizierend: e.qualifying, beschreibung: e.summary, gebuehrCent: e.feeCents)
         })
     }
 

@@ -25,6 +25,7 @@ enum EventDemoData {
             e.place = online ? "" : "Thüringer Landesverwaltungsamt, Weimarplatz 4, 99423 Weimar"; e.online = online
             e.onlineLink = online ? "https://konferenz.example.org/demo-e-rechnung" : ""; e.capacity = capacity; e.quotaPerTenant = quota
             e.deadline = EventFormat.instant(day: day(sessions[0].0 - 3), time: "23:59"); e.qualifying = qualifying; e.qualification = qualification
+            e.feeCents = 0; e.feeHaushaltsstelle = ""
             e.status = "published"; e.seatLock = 0; e.createdBy = "system:demo"; e.createdAt = Date()
             try await app.db.transaction { db in
                 try await e.create(on: db)

@@ -1,6 +1,7 @@
 import Fluent
 import Vapor
 import Events
+import RathausCore
 
 /// The mails of the competence centre, all through the outbox (written in the transaction of
 /// the change; the key makes each one unique, so a reminder goes out once even with two instances).
@@ -40,6 +41,7 @@ enum EventMails {
                 \(dates(sessions))
                 Ort: \(place(e, confirmed: true))
 
+                \(e.feeCents > 0 ? "Die Teilnahmegebühr von \(Money(cents: e.feeCents).formattedDE) bezahlen Sie unter \(app.rathaus.publicURL)/veranstaltungen/meine.\n" : "")
                 Die Termine finden Sie im Anhang für Ihren Kalender. Wenn Sie nicht teilnehmen können, melden Sie sich bitte ab,
                 damit jemand von der Warteliste nachrücken kann: \(app.rathaus.publicURL)/veranstaltungen/meine
 

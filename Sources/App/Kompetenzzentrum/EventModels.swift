@@ -26,6 +26,10 @@ final class TrainingEvent: Model, @unchecked Sendable {
     /// A course whose certificate counts as a qualification of the tenant (e.g. ISB training).
     @Field(key: "qualifying") var qualifying: Bool
     @Field(key: "qualification") var qualification: String
+    /// Participation fee in cents (0 = free), paid through the payment hub to the Land.
+    @Field(key: "fee_cents") var feeCents: Int64
+    /// Haushaltsstelle the fee is booked to (required when there is a fee).
+    @Field(key: "fee_haushaltsstelle") var feeHaushaltsstelle: String
     /// published | cancelled
     @Field(key: "status") var status: String
     /// Bumped by every registration, cancellation and promotion: the one statement that takes
@@ -87,6 +91,8 @@ final class EventRegistration: Model, @unchecked Sendable {
     /// Indexes of the sessions attended, comma-separated.
     @Field(key: "attended") var attended: String
     @Field(key: "registered_by") var registeredBy: String
+    /// The payment of the fee (latest attempt), when the event has one.
+    @OptionalField(key: "payment_id") var paymentID: UUID?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
     init() {}
@@ -196,6 +202,8 @@ struct M027CreateCompetenceCentre: AsyncMigration {
             .field("deadline", .datetime)
             .field("qualifying", .bool, .required)
             .field("qualification", .string, .required)
+            .field("fee_cents", .int64, .required)
+            .field("fee_haushaltsstelle", .string, .required)
             .field("status", .string, .required)
             .field("seat_lock", .int, .required)
             .field("created_by", .string, .required)
@@ -221,6 +229,7 @@ struct M027CreateCompetenceCentre: AsyncMigration {
             .field("queued_at", .datetime, .required)
             .field("attended", .string, .required)
             .field("registered_by", .string, .required)
+            .field("payment_id", .uuid)
             .field("created_at", .datetime, .required)
             .field("updated_at", .datetime, .required)
             .create()

@@ -178,8 +178,12 @@ enum EventService {
             let required = Set(sessions.filter(\.required).map(\.idx))
             let have = Set(try await EventCertificate.query(on: db).filter(\.$eventID == eventID).all().map(\.registrationID))
             var issued = 0
-            for r in try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$status == "confirmed").all() {
+            let confirmed = try await EventRegistration.query(on: db).filter(\.$eventID == eventID).filter(\.$status == "confirmed").all()
+            let payments = try await EventFees.payments(confirmed, on: db)
+            for r in confirmed {
                 guard let rid = r.id, !have.contains(rid), Attendance.qualifies(required: required, attended: r.attendedSet) else { continue }
+                // with a fee, the certificate follows the payment
+                if e.feeCents > 0, r.paymentID.flatMap({ payments[$0] })?.status != PaymentStatus.payed.rawValue { continue }
                 let c = EventCertificate()
                 c.id = UUID()
                 c.code = VerificationCode.generate().value

@@ -228,5 +228,11 @@ extension TextsDE {
         "kz_role_clerk": "Sachbearbeitung",
         "kz_role_cash": "Kasse",
         "kz_f_required": "Pflichttermin für die Bescheinigung:",
+        "ev_fee": "Teilnahmegebühr",
+        "ev_fee_note": "(zu bezahlen nach der Anmeldung über die Bezahlplattform)",
+        "ev_pay": "Gebühr bezahlen",
+        "kz_f_fee": "Teilnahmegebühr in Euro (optional)",
+        "kz_f_fee_hint": "Leer oder 0 für kostenlose Veranstaltungen. Die Gebühr geht an die Kasse des Landes; die Bescheinigung gibt es nach der Zahlung.",
+        "kz_f_budget": "Haushaltsstelle für die Gebühr",
     ]
 }

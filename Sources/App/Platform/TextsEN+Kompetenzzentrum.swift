@@ -228,5 +228,11 @@ extension TextsEN {
         "kz_role_clerk": "Clerks",
         "kz_role_cash": "Cash office",
         "kz_f_required": "Required for the certificate: session",
+        "ev_fee": "Participation fee",
+        "ev_fee_note": "(paid after registration through the payment platform)",
+        "ev_pay": "Pay the fee",
+        "kz_f_fee": "Participation fee in euros (optional)",
+        "kz_f_fee_hint": "Empty or 0 for free events. The fee goes to the Land's cash office; the certificate follows the payment.",
+        "kz_f_budget": "Budget line for the fee",
     ]
 }

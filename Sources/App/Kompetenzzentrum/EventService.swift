@@ -206,7 +206,8 @@ enum EventService {
 /// Levels of administration an event is for (stored keys: gemeinde, vg, kreis).
 enum EventAudience {
     static func key(forLevel level: String) -> String {
-        switch level { case "gemeindeverband": "vg"; case "kreis": "kreis"; default: "gemeinde" }
+        // the Land itself (its cash office may register) belongs to no municipal level
+        switch level { case "gemeindeverband": "vg"; case "kreis": "kreis"; case "gemeinde": "gemeinde"; default: level }
     }
 
     static func labels(_ keys: Set<String>, english: Bool) -> String {

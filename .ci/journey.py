@@ -15,6 +15,7 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from selenium_axe_python import Axe
@@ -55,6 +56,17 @@ def fill(d, field_id, value):
 
 def click(d, css):
     d.find_element(By.CSS_SELECTOR, css).click()
+
+
+def wait_text(d, css, text, timeout=10):
+    """Waits until the element shows the text; a page that is still loading (the element replaced
+    between finding and reading it) counts as "not yet", not as a failure."""
+    def shown(drv):
+        try:
+            return text in drv.find_element(By.CSS_SELECTOR, css).text
+        except WebDriverException:
+            return False
+    WebDriverWait(d, timeout).until(shown)
 
 
 def expect(d, text, label):

@@ -128,7 +128,7 @@ def main():
         journey.check(d, "bad berka start")
         Select(d.find_element(By.ID, "mandant-wahl")).select_by_visible_text(next(c for c in choices if "Erfurt" in c))
         journey.click(d, "form.tenant-switch button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "handelt für Erfurt" in drv.find_element(By.CSS_SELECTOR, ".who").text)
+        journey.wait_text(d, ".who", "handelt für Erfurt")
         journey.check(d, "handelt für erfurt")
         d.get(BASE + f"/mandanten/{ERFURT}/antraege")
         journey.expect(d, "handelt für Erfurt", "erfurt anträge als vertretung")

@@ -428,12 +428,17 @@ struct ApplicantController {
     /// Streams one file of the case from storage (never loaded whole), as a download.
     static func stream(_ req: Request, antrag a: Antrag) async throws -> Response {
         guard let fid = req.parameters.get("file").flatMap(UUID.init(uuidString:)),
-              let f = try await AntragFile.find(fid, on: req.db), f.antragID == a.id,
-              let res = try await req.application.files.response(f.sha256, for: req) else { throw AppError.notFound }
-        let media = (FileKind(rawValue: f.kind)?.mediaType ?? "application/octet-stream").split(separator: "/").map(String.init)
+              let f = try await AntragFile.find(fid, on: req.db), f.antragID == a.id else { throw AppError.notFound }
+        return try await download(req, sha256: f.sha256, kind: f.kind, name: f.name, fallback: "datei")
+    }
+
+    /// A stored file as a download: media type from its checked kind, an ASCII-only file name.
+    static func download(_ req: Request, sha256: String, kind: String, name: String, fallback: String) async throws -> Response {
+        guard let res = try await req.application.files.response(sha256, for: req) else { throw AppError.notFound }
+        let media = (FileKind(rawValue: kind)?.mediaType ?? "application/octet-stream").split(separator: "/").map(String.init)
         res.headers.contentType = media.count == 2 ? HTTPMediaType(type: media[0], subType: media[1]) : .binary
-        let ascii = f.name.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !$0.isNewline }
-        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(ascii.isEmpty ? "datei" : ascii)\"")
+        let ascii = name.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !$0.isNewline }
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(ascii.isEmpty ? fallback : ascii)\"")
         return res
     }
 

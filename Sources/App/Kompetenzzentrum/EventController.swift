@@ -87,7 +87,7 @@ struct EventController {
         if let topic { events = events.filter { $0.topicList.contains(topic) } }
         if place == "online" { events = events.filter(\.online) } else if place == "vor-ort" { events = events.filter { !$0.online } }
         var cards = try await Self.cards(events, on: req.db)
-        let sessions = try await EventSessionRow.query(on: req.db).filter(\.$idx == 0).all()
+        let sessions = events.isEmpty ? [] : try await EventSessionRow.query(on: req.db).filter(\.$eventID ~~ events.compactMap(\.id)).filter(\.$idx == 0).all()
         let monthOf = Dictionary(sessions.map { ($0.eventID.uuidString, String(BusinessDate.today($0.startsAt).prefix(7))) }, uniquingKeysWith: { a, _ in a })
         let months = Array(Set(cards.compactMap { monthOf[$0.id] })).sorted()
         if !month.isEmpty { cards = cards.filter { monthOf[$0.id] == month } }

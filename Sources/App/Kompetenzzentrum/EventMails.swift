@@ -97,7 +97,6 @@ enum EventMails {
                 let key = "event-reminder\(kind)-\(r.id?.uuidString ?? "")"
                 let when = kind == "1" ? "morgen" : "in einer Woche"
                 let wrote = try await app.writeTransaction { db -> Bool in
-                    if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return false }
                     try await Outbox.enqueue(on: db, key: key, to: r.email, subject: "Erinnerung: \(e.title) \(when)", body: """
                         Guten Tag \(r.name),
 
@@ -111,7 +110,6 @@ enum EventMails {
 
                         Ihr Kompetenzzentrum
                         """, attachment: calendar(app, event: e, sessions: sessions, withLink: true))
-                    return true
                 }
                 if wrote { queued += 1 }
             }
@@ -130,7 +128,6 @@ enum EventMails {
             let to = v.requestedBy.hasPrefix("user:") ? String(v.requestedBy.dropFirst(5)) : v.requestedBy
             let key = "visit-task-\(t.id?.uuidString ?? "")-\(t.dueOn)"
             let wrote = try await app.writeTransaction { db -> Bool in
-                if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return false }
                 try await Outbox.enqueue(on: db, key: key, to: to, subject: "Aufgabe aus dem Vor-Ort-Termin fällig: \(t.title)", body: """
                     Guten Tag,
 
@@ -139,7 +136,6 @@ enum EventMails {
 
                     Ihr Kompetenzzentrum
                     """)
-                return true
             }
             if wrote { queued += 1 }
         }

@@ -59,7 +59,8 @@ enum EventService {
                                en: "This event is for \(EventAudience.labels(levels, english: true)); \(g.name) is not in the audience.")
             }
             // open until the last session ends (walk-ins on the day), unless the organiser set a deadline
-            if let last = try await sessions(db, eventID).last, last.endsAt <= now {
+            let sessions = try await sessions(db, eventID)
+            if let last = sessions.last, last.endsAt <= now {
                 throw AppError(.conflict, "event.over", de: "Die Veranstaltung ist vorbei; eine Anmeldung ist nicht mehr möglich.",
                                en: "The event is over; registration is no longer possible.")
             }
@@ -79,7 +80,6 @@ enum EventService {
             case .waitlisted(let why): r.status = "waiting"; r.waitReason = why.rawValue
             }
             try await r.save(on: db)
-            let sessions = try await sessions(db, eventID)
             try await EventMails.registration(db, app: app, event: e, sessions: sessions, registration: r, now: now)
             try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: person.tenantARS, action: "event.register",
                                    objectType: "event_registration", objectID: r.id?.uuidString ?? "", before: existing?.status,

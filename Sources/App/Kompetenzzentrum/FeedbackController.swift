@@ -175,12 +175,9 @@ struct FeedbackController {
                 throw AppError(.forbidden, "material.early", de: "Die Unterlagen werden nach der Veranstaltung freigegeben.", en: "Materials are released after the event.")
             }
         }
-        guard let fid = req.parameters.get("file", as: UUID.self), let m = try await EventMaterial.find(fid, on: req.db), m.eventID == id,
-              let res = try await req.application.files.response(m.sha256, for: req) else { throw AppError.notFound }
-        let media = (FileKind(rawValue: m.kind)?.mediaType ?? "application/octet-stream").split(separator: "/").map(String.init)
-        res.headers.contentType = media.count == 2 ? HTTPMediaType(type: media[0], subType: media[1]) : .binary
-        let ascii = m.name.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !$0.isNewline }
-        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(ascii.isEmpty ? "unterlage" : ascii)\"")
-        return res
+        guard let fid = req.parameters.get("file", as: UUID.self), let m = try await EventMaterial.find(fid, on: req.db), m.eventID == id else {
+            throw AppError.notFound
+        }
+        return try await ApplicantController.download(req, sha256: m.sha256, kind: m.kind, name: m.name, fallback: "unterlage")
     }
 }

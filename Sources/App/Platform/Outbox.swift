@@ -74,9 +74,11 @@ struct M012CreateOutbox: AsyncMigration {
 }
 
 enum Outbox {
-    /// Queues a mail inside the caller's transaction. The same key twice queues it once.
-    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil) async throws {
-        if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return }
+    /// Queues a mail inside the caller's transaction. The same key twice queues it once; the
+    /// result says whether this call queued it.
+    @discardableResult
+    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil) async throws -> Bool {
+        if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return false }
         let m = OutboxMail()
         m.attachmentName = attachment?.name
         m.attachmentType = attachment?.mediaType
@@ -90,6 +92,7 @@ enum Outbox {
         m.nextAttemptAt = Date()
         m.createdAt = Date()
         try await m.create(on: db)
+        return true
     }
 
     /// Sends what is due, at most `limit` mails. On PostgreSQL the rows are claimed with

@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Forms", targets: ["Forms"]),
         .library(name: "Documents", targets: ["Documents"]),
         .library(name: "Events", targets: ["Events"]),
+        .library(name: "Funding", targets: ["Funding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -52,6 +53,9 @@ let package = Package(
         // Kompetenzzentrum: seats, quotas, waiting-list promotion, attendance, certificate codes,
         // iCalendar. No Vapor.
         .target(name: "Events"),
+        // Förderprogramm: financing rules, the budget ledger (integer cents), settlement, the
+        // application's state machine, four eyes, eligibility and ranking. No Vapor.
+        .target(name: "Funding", dependencies: ["RathausCore"]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -62,6 +66,7 @@ let package = Package(
                 "Forms",
                 "Documents",
                 "Events",
+                "Funding",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -85,6 +90,7 @@ let package = Package(
         .testTarget(name: "FormsTests", dependencies: ["Forms"]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents", "TestFixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestFixtures"]),
+        .testTarget(name: "FundingTests", dependencies: ["Funding"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

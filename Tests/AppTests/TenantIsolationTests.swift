@@ -44,6 +44,9 @@ final class TenantIsolationTests: XCTestCase {
         // the competence centre's catalogue, calendars and the public check of a certificate code
         "GET /veranstaltungen", "GET /veranstaltungen/:id", "GET /veranstaltungen/:id/kalender.ics", "GET /veranstaltungen/themen/:topic/kalender.ics",
         "GET /api/v1/veranstaltungen", "GET /nachweis", "GET /nachweis/:code", "GET /api/v1/nachweise/:code",
+        // the Land publishes its funding programmes, calls and approvals (open data)
+        "GET /api/v1/foerderung/programme", "GET /api/v1/foerderung/aufrufe",
+        "GET /api/v1/foerderung/bewilligungen.csv", "GET /api/v1/foerderung/bewilligungen.json",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object
@@ -106,6 +109,17 @@ final class TenantIsolationTests: XCTestCase {
         antragB.officeName = "Bürgeramt Gera"; antragB.status = "eingegangen"; antragB.answers = #"{"vorname":"geheim-B"}"#; antragB.feeCents = 0
         antragB.notifyByEmail = false; antragB.assigneeName = ""; antragB.createdAt = Date(); antragB.updatedAt = Date(); antragB.submittedAt = Date()
         try await antragB.create(on: app.db)
+        // B's funding application with a payout request and a change request
+        let (progB, callB, catB) = try await FundingFixture.programme(app, budget: [(2027, .land, 1_000_000)], title: "Programm B")
+        let fundB = try await FundingFixture.submitted(app, progB, callB, catB, tenant: victim, cents: 1_000, n: 99)
+        let payoutB = FundingPayout()
+        payoutB.applicationID = try fundB.requireID(); payoutB.tenantARS = victim; payoutB.year = 2027; payoutB.source = "landesmittel"; payoutB.cents = 1
+        payoutB.status = "beantragt"; payoutB.requestedBy = "B"; payoutB.requestedAt = Date(); payoutB.note = ""
+        try await payoutB.create(on: app.db)
+        let changeB = FundingChange()
+        changeB.applicationID = try fundB.requireID(); changeB.tenantARS = victim; changeB.reason = "geheim-B"; changeB.newEndsOn = ""; changeB.year = 2027
+        changeB.source = "landesmittel"; changeB.newCents = 5; changeB.status = "beantragt"; changeB.requestedBy = "B"; changeB.createdAt = Date(); changeB.decisionNote = ""
+        try await changeB.create(on: app.db)
         let fileB = AntragFile()
         fileB.antragID = antragB.id!; fileB.field = "nachweis"; fileB.name = "geheim-B.pdf"; fileB.kind = "pdf"; fileB.size = 9
         fileB.sha256 = try await app.files.put(Data("%PDF-geheim-B".utf8)); fileB.uploadedBy = "test"; fileB.createdAt = Date()
@@ -192,7 +206,13 @@ final class TenantIsolationTests: XCTestCase {
                     case "token": return "x"
                     case "file": return fileB.id!.uuidString
                     case "msg": return msgB.id!.uuidString
+                    case "pid": return payoutB.id!.uuidString
+                    case "cid": return changeB.id!.uuidString
+                    case "item": return "x"
                     case "id":
+                        if pattern.contains("foerderung/antraege") { return fundB.id!.uuidString }
+                        if pattern.contains("foerderung/programme") { return progB.id!.uuidString }
+                        if pattern.contains("foerderung/aufrufe") { return callB.id!.uuidString }
                         if pattern.contains("anmeldungen") { return regB.id!.uuidString }
                         if pattern.contains("bescheinigungen") { return certB.id!.uuidString }
                         if pattern.contains("besuche") { return visitB.id!.uuidString }
@@ -280,6 +300,12 @@ final class TenantIsolationTests: XCTestCase {
         XCTAssertEqual(visitAfter?.status, "proposed")
         let taskAfter = try await VisitTask.find(taskB.id, on: app.db)
         XCTAssertNil(taskAfter?.doneAt)
+        let fundAfter = try await FundingApplication.find(fundB.id, on: app.db)
+        XCTAssertEqual(fundAfter?.status, "eingereicht", "B's funding application was not touched")
+        let payoutAfter = try await FundingPayout.find(payoutB.id, on: app.db)
+        XCTAssertEqual(payoutAfter?.status, "beantragt")
+        let fundMessages = try await FundingMessage.query(on: app.db).count()
+        XCTAssertEqual(fundMessages, 0)
         let invoiceAfter = try await EInvoice.find(invoiceB.id, on: app.db)
         XCTAssertEqual(invoiceAfter?.status, "eingegangen")
         XCTAssertNil(invoiceAfter?.exportedAt)

@@ -129,6 +129,8 @@ struct LoginController {
         case .competenceCentre: "/kompetenzzentrum"
         case .tenantAdmin, .clerk: tenant.map { "/mandanten/\($0)" } ?? "/"
         case .cashOffice: tenant.map { "/mandanten/\($0)/kasse" } ?? "/"
+        case .fundingOfficer: "/foerderung"
+        case .fundingClerk, .signatory: tenant.map { "/mandanten/\($0)/foerderung" } ?? "/"
         }
     }
 

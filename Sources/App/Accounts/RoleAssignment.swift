@@ -70,12 +70,16 @@ enum RoleCatalogue {
         case .tenantAdmin:
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
-             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining]
+             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply]
         case .clerk:
             [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister]
         case .cashOffice:
             [.paymentView, .paymentRefund, .caseView, .eventRegister]
-        case .operator, .state, .competenceCentre:
+        case .fundingClerk:
+            [.fundingView, .fundingApply, .eventRegister]
+        case .signatory:
+            [.fundingView, .fundingSign, .eventRegister]
+        case .operator, .state, .competenceCentre, .fundingOfficer:
             []
         }
     }
@@ -94,7 +98,9 @@ enum RoleCatalogue {
             return ![.surveyAnswer, .membershipApply, .membershipNotice, .invoiceView, .invoiceDecide, .invoiceSettings, .invoiceExport,
                      .serviceActivate, .caseView, .caseHandle, .caseExport, .servicePublish,
                      .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit,
-                     .eventRegister, .tenantTraining, .eventsManage].contains(action)
+                     .eventRegister, .tenantTraining, .eventsManage,
+                     // the provider's advisors see every funding case and comment; the Land decides
+                     .fundingApply, .fundingSign, .fundingManage, .fundingDecide].contains(action)
         case .competenceCentre:
             // runs events and visits for every municipality and sees their reach; nothing else
             return [.eventsManage, .reachView].contains(action)
@@ -105,8 +111,11 @@ enum RoleCatalogue {
             if action == .servicePublish { return true }
             // the Land manages its own staff
             if action == .staffManage { return tenant != nil && tenant == grantTenant }
-            return [.surveyResults, .overviewView, .membershipView, .reachView].contains(action)
-        case .tenantAdmin, .clerk, .cashOffice:
+            return [.surveyResults, .overviewView, .membershipView, .reachView, .fundingView].contains(action)
+        case .fundingOfficer:
+            // the Bewilligungsbehörde: all applications of the state, its programmes and budget
+            return [.fundingView, .fundingManage, .fundingDecide].contains(action)
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory:
             guard let tenant, tenant == grantTenant else { return false }
             return tenantActions(role).contains(action)
         }
@@ -116,7 +125,7 @@ enum RoleCatalogue {
     static func roles(for tenant: String?) -> [Role] {
         guard let tenant else { return [.operator, .competenceCentre] }
         // the Land has its staff and a cash office (it collects the competence centre's fees)
-        return tenant.count == 2 ? [.state, .cashOffice] : [.tenantAdmin, .clerk, .cashOffice]
+        return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory]
     }
 
     /// May someone holding `grants` (and administering the members of a Verwaltungsgemeinschaft
@@ -128,9 +137,9 @@ enum RoleCatalogue {
         switch role {
         case .operator, .competenceCentre:
             return grants.contains { $0.role == .operator }
-        case .state:
+        case .state, .fundingOfficer:
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
-        case .tenantAdmin, .clerk, .cashOffice:
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory:
             guard let tenant else { return false }
             return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant)
                 || (role == .cashOffice && $0.role == .state && $0.tenantARS == tenant) }
@@ -139,7 +148,7 @@ enum RoleCatalogue {
     }
 
     /// Order in which a person's roles name them in the header and choose their start page.
-    static let rank: [Role] = [.operator, .state, .competenceCentre, .tenantAdmin, .clerk, .cashOffice]
+    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk]
 }
 
 /// Carries every staff account's single role over to an assignment; the old `role` and

@@ -35,6 +35,12 @@ enum DemoData {
         DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
         DemoAccount(email: "kasse.erfurt@demo.rathaus.test", name: "Demo Stadtkasse Erfurt", role: .cashOffice, tenant: "16051"),
         DemoAccount(email: "kompetenzzentrum@demo.rathaus.test", name: "Demo Kompetenzzentrum", role: .competenceCentre, tenant: nil),
+        DemoAccount(email: "foerderung.vg-kranichfeld@demo.rathaus.test", name: "Demo Fördermittel VG Kranichfeld", role: .fundingClerk, tenant: "160715007"),
+        DemoAccount(email: "vorsitz.vg-kranichfeld@demo.rathaus.test", name: "Demo Gemeinschaftsvorsitz VG Kranichfeld", role: .signatory, tenant: "160715007"),
+        DemoAccount(email: "buergermeister.kranichfeld@demo.rathaus.test", name: "Demo Bürgermeister Kranichfeld", role: .signatory, tenant: "160715007046"),
+        DemoAccount(email: "buergermeisterin.klettbach@demo.rathaus.test", name: "Demo Bürgermeisterin Klettbach", role: .signatory, tenant: "160715007043"),
+        DemoAccount(email: "bewilligung@demo.rathaus.test", name: "Demo Bewilligung (sachlich)", role: .fundingOfficer, tenant: "16"),
+        DemoAccount(email: "bewilligung2@demo.rathaus.test", name: "Demo Bewilligung (rechnerisch)", role: .fundingOfficer, tenant: "16"),
     ]
 
     static func seed(_ app: Application) async throws {
@@ -86,6 +92,7 @@ enum DemoData {
             }
         }
         try await EventDemoData.seed(app)
+        try await FundingDemoData.seed(app)
         app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")
     }
 }

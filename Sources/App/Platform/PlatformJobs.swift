@@ -30,6 +30,11 @@ enum PlatformJobs {
                 let tasks = try await EventMails.taskReminders(app, now: now)
                 return JobOutcome(de: "\(events) Erinnerungen an Veranstaltungen, \(tasks) an Aufgaben", en: "\(events) event reminders, \(tasks) task reminders")
             },
+            ScheduledJob(name: "foerderung-fristen", titleDE: "An Fristen der Förderanträge erinnern (Verwendungsnachweis, Rückfragen)",
+                         titleEN: "Remind of funding deadlines (proof of use, queries)", schedule: .daily(hour: 7, minute: 0), timeout: 300) { app, now in
+                let n = try await FundingReminders.run(app, now: now)
+                return JobOutcome(de: "\(n) Erinnerungen an Förderfristen", en: "\(n) funding deadline reminders")
+            },
         ]
         if mail {
             jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",

@@ -38,6 +38,12 @@ enum Action: String, Sendable, CaseIterable {
     case reachView             // reach of the competence centre per Kreis and tenant
     case eventRegister         // a municipal staff member registers themself for an event (tenant = their tenant)
     case tenantTraining        // a tenant admin registers colleagues, requests on-site visits, follows up their tasks
+    case fundingView           // read funding applications (tenant = the applicant or a partner; nil = all), the budget
+    case fundingApply          // write a tenant's funding applications, call off funds, submit the proof of use
+    case fundingSign           // release a tenant's application, confirm a joint project's participation
+    case fundingManage         // programmes, categories, calls and the budget (the Land)
+    case fundingDecide         // check, query, decide, release payouts, close (the Land)
+    case fundingAdvise         // the provider's advisors comment on applications (no decisions)
 }
 
 enum Policy {
@@ -71,6 +77,11 @@ enum Policy {
             if t.scopes.contains(.onlinedienste), t.tenantARS.count == 2, action == .servicePublish { return true }
             if t.scopes.contains(.antraege), let tenant, tenant == t.tenantARS, [.caseView, .caseExport].contains(action) {
                 return true
+            }
+            if t.scopes.contains(.foerderung) {
+                // the Land's token reads everything and sets up programmes; a municipality's its own applications
+                if t.tenantARS.count == 2 { return [.fundingView, .fundingManage].contains(action) }
+                if let tenant, tenant == t.tenantARS, [.fundingView, .fundingApply].contains(action) { return true }
             }
             if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,
                [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView].contains(action) {

@@ -18,11 +18,17 @@ enum Role: String, Codable, Sendable, CaseIterable {
     /// Kompetenzzentrum: staff of the state's competence centre and the provider who run events,
     /// courses and on-site visits for all municipalities (installation-wide, no tenant).
     case competenceCentre = "kompetenzzentrum"
+    /// Förderung: writes the tenant's funding applications, calls off funds, submits the proof of use.
+    case fundingClerk = "foerderung"
+    /// Zeichnungsbefugt: the mayor or a delegate who releases applications and confirms joint projects.
+    case signatory = "zeichnung"
+    /// Bewilligungsbehörde: the Land's funding staff (programmes, budget, checks, decisions, payouts).
+    case fundingOfficer = "bewilligung"
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }
     /// Roles bound to one tenant.
-    var isTenantBound: Bool { self == .tenantAdmin || self == .clerk || self == .cashOffice }
+    var isTenantBound: Bool { [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory].contains(self) }
 }
 
 enum AccountKind: String, Codable, Sendable {
@@ -49,6 +55,9 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case onlinedienste
     /// Read `/metrics` (Prometheus); nothing else.
     case metrics
+    /// Funding: a municipality's specialist software reads and writes its applications; a token of
+    /// the Land (2-digit key) reads all and sets up programmes and calls.
+    case foerderung
 }
 
 /// Who is acting on this request.

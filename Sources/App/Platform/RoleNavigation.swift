@@ -22,6 +22,7 @@ enum RoleNavigation {
         ("nav_letterhead", "/mandanten/{ars}/briefkopf", .letterheadEdit, true),
         ("nav_training", "/mandanten/{ars}/fortbildung", .tenantTraining, true),
         ("nav_my_events", "/veranstaltungen/meine", .eventRegister, true),
+        ("nav_funding_tenant", "/mandanten/{ars}/foerderung", .fundingView, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
@@ -33,6 +34,9 @@ enum RoleNavigation {
         ("nav_kz", "/kompetenzzentrum", .eventsManage, false),
         ("nav_kz_visits", "/kompetenzzentrum/besuche", .eventsManage, false),
         ("nav_reach", "/kompetenzzentrum/reichweite", .reachView, false),
+        ("nav_funding", "/foerderung", .fundingView, false),
+        ("nav_funding_budget", "/foerderung/haushalt", .fundingView, false),
+        ("nav_funding_programmes", "/foerderung/programme", .fundingManage, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {

@@ -35,6 +35,7 @@ enum StreamedUpload {
         if p.count == 4, p[0] == "konto", p[1] == "postfach", p[3] == "antwort" { return true }
         if p.count == 5, p[0] == "mandanten", p[2] == "antraege", p[4] == "nachricht" || p[4] == "status" { return true }
         if p.count == 4, p[0] == "kompetenzzentrum", p[1] == "veranstaltungen", p[3] == "unterlagen" { return true }
+        if p.count == 4, p[0] == "foerderung", p[1] == "antraege", p[3] == "anlagen" { return true }
         return false
     }
 

@@ -135,6 +135,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M026AddLetterheadLogo())
     app.migrations.add(M027CreateCompetenceCentre())
     app.migrations.add(M028OutboxAttachment())
+    app.migrations.add(M029CreateFunding())
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     if let s3 = config.s3 {

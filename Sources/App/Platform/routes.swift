@@ -41,4 +41,8 @@ func routes(_ app: Application) throws {
     VisitController().addRoutes(to: app)
     ReachController().addRoutes(to: app)
     FeedbackController().addRoutes(to: app)
+    FundingLandController().addRoutes(to: app)
+    FundingCaseController().addRoutes(to: app)
+    FundingTenantController().addRoutes(to: app)
+    FundingAPIController().addRoutes(to: api)
 }

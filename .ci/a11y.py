@@ -25,6 +25,9 @@ ROLES = [
     "sachbearbeitung.erfurt@demo.rathaus.test",
     "kasse.erfurt@demo.rathaus.test",
     "kompetenzzentrum@demo.rathaus.test",
+    "foerderung.vg-kranichfeld@demo.rathaus.test",
+    "vorsitz.vg-kranichfeld@demo.rathaus.test",
+    "bewilligung@demo.rathaus.test",
 ]
 CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
 SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")

@@ -82,7 +82,8 @@ def main():
                            "/rechnungen/einreichen", "/rechnungen/erfassen", "/konto/registrieren", "/konto/anmelden",
                            "/impressum", "/barrierefreiheit", "/ueber", "/veranstaltungen", "/nachweis", "/nachweis/ABCD-EFGH-2"], "anonym", findings)
         for email in ["betrieb@demo.rathaus.test", "land@demo.rathaus.test", "admin.erfurt@demo.rathaus.test",
-                      "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test"]:
+                      "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test",
+                      "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test"]:
             d.delete_all_cookies()
             d.get(BASE + "/sprache/en?zurueck=/")
             d.get(BASE + "/anmelden")

@@ -40,16 +40,14 @@ struct FundingAPIController {
     @Sendable func createProgramme(req: Request) async throws -> Response {
         try req.authorize(.fundingManage)
         let input = try req.decodeJSON(ProgrammeInput.self)
-        let title = input.titel.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty, title.count <= 200, (input.richtlinie ?? "").count <= 300 else {
-            throw AppError(.unprocessableEntity, "funding.title", de: "Bitte geben Sie einen Titel mit höchstens 200 Zeichen an (Richtlinie höchstens 300).", en: "Please give a title of at most 200 characters.")
-        }
+        let title = try TextInput.required(input.titel, field: "titel", label: "den Titel", max: 200)
+        let guideline = try TextInput.optional(input.richtlinie, field: "richtlinie", label: "die Richtlinie", max: 300) ?? ""
         let levels = input.antragsberechtigt.compactMap(ApplicantLevel.init(rawValue:))
         guard !levels.isEmpty, levels.count == input.antragsberechtigt.count else {
             throw AppError(.unprocessableEntity, "funding.levels", de: "antragsberechtigt muss eine nicht leere Liste aus gemeinde, gemeindeverband, kreis sein.", en: "antragsberechtigt must list gemeinde, gemeindeverband and/or kreis.")
         }
         let p = FundingProgramme()
-        p.id = UUID(); p.title = title; p.guideline = input.richtlinie ?? ""; p.levels = Set(levels).map(\.rawValue).sorted().joined(separator: ","); p.demo = false
+        p.id = UUID(); p.title = title; p.guideline = guideline; p.levels = Set(levels).map(\.rawValue).sorted().joined(separator: ","); p.demo = false
         p.version = 1; p.budgetLock = 0; p.createdBy = req.principal.auditActor; p.createdAt = Date(); p.updatedAt = Date()
         let actor = req.principal
         try await req.application.writeTransaction { db in
@@ -78,10 +76,7 @@ struct FundingAPIController {
         try req.authorize(.fundingManage)
         let input = try req.decodeJSON(CallInput.self)
         guard try await FundingProgramme.find(input.programm, on: req.db) != nil else { throw AppError.notFound }
-        let title = input.titel.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty, title.count <= 200 else {
-            throw AppError(.unprocessableEntity, "funding.title", de: "Bitte geben Sie einen Titel mit höchstens 200 Zeichen an.", en: "Please give a title of at most 200 characters.")
-        }
+        let title = try TextInput.required(input.titel, field: "titel", label: "den Titel", max: 200)
         guard let o = CalendarDay.iso(input.oeffnet), let s = CalendarDay.iso(input.schliesst), o <= s else {
             throw AppError(.unprocessableEntity, "funding.dates", de: "oeffnet und schliesst müssen gültige Daten sein (JJJJ-MM-TT oder TT.MM.JJJJ), schliesst nicht vor oeffnet.", en: "oeffnet and schliesst must be valid dates, schliesst not before oeffnet.")
         }
@@ -132,10 +127,8 @@ struct FundingAPIController {
         }
         try req.authorize(.fundingApply, tenant: t.tenantARS)
         let input = try req.decodeJSON(ApplicationInput.self)
-        let title = input.titel.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !title.isEmpty, title.count <= 200, (input.beschreibung ?? "").count <= 8000 else {
-            throw AppError(.unprocessableEntity, "funding.title", de: "Bitte geben Sie einen Titel mit höchstens 200 Zeichen an (Beschreibung höchstens 8.000).", en: "Please give a title of at most 200 characters.")
-        }
+        let title = try TextInput.required(input.titel, field: "titel", label: "den Titel", max: 200)
+        let summary = try TextInput.optional(input.beschreibung, field: "beschreibung", label: "die Beschreibung", max: 8000) ?? ""
         var start: String? = nil, end: String? = nil
         if let b = input.beginn { guard let d = CalendarDay.iso(b) else { throw AppError(.unprocessableEntity, "funding.dates", de: "beginn ist kein gültiges Datum.", en: "beginn is not a valid date.") }; start = d }
         if let e = input.ende { guard let d = CalendarDay.iso(e) else { throw AppError(.unprocessableEntity, "funding.dates", de: "ende ist kein gültiges Datum.", en: "ende is not a valid date.") }; end = d }
@@ -144,7 +137,7 @@ struct FundingAPIController {
         let id: UUID
         do {
             id = try await FundingTenantController.createDraft(req.application, tenant: g, callID: input.aufruf, categoryID: input.foerdergegenstand, title: title,
-                                                               summary: input.beschreibung ?? "", startsOn: start, endsOn: end, actor: req.principal)
+                                                               summary: summary, startsOn: start, endsOn: end, actor: req.principal)
         } catch let e as AppError where e.status == .badRequest {
             throw AppError(.unprocessableEntity, e.code, de: e.messageDE, en: e.messageEN)
         }

@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 import Funding
 import RathausCore
@@ -82,12 +83,29 @@ struct FundingLandController {
     }
 
     static func positions(_ db: any Database, programme: UUID) async throws -> (positions: [BudgetPosition], ve: [BudgetKey: Int64], lines: Int) {
-        let rows = try await FundingBooking.query(on: db).filter(\.$programmeID == programme).all()
+        let sums = try await FundingService.ledgerSums(db, programme: programme)
         var ve: [BudgetKey: Int64] = [:]
-        for r in rows where r.ve && r.kind == BookingKind.plan.rawValue {
-            if let s = FundingSource(rawValue: r.source) { ve[BudgetKey(year: r.year, source: s), default: 0] += r.cents }
+        for r in sums where r.ve && r.kind == BookingKind.plan.rawValue {
+            if let s = FundingSource(rawValue: r.source) { ve[BudgetKey(year: r.year, source: s), default: 0] += r.total }
         }
-        return (Ledger.positions(rows.compactMap(\.booking)), ve, rows.count)
+        let bookings = sums.compactMap { r -> Booking? in
+            guard let s = FundingSource(rawValue: r.source), let k = BookingKind(rawValue: r.kind) else { return nil }
+            return Booking(year: r.year, source: s, kind: k, cents: r.total)
+        }
+        let lines = try await FundingBooking.query(on: db).filter(\.$programmeID == programme).count()
+        return (Ledger.positions(bookings), ve, lines)
+    }
+
+    struct Demand: Decodable { var n: Int; var total: Int64? }
+
+    /// Pending applications of a programme: how many, how much they ask for.
+    static func demand(_ db: any Database, programme: UUID) async throws -> (count: Int, cents: Int64) {
+        guard let sql = db as? any SQLDatabase else { return (0, 0) }
+        let r = try await sql.raw("""
+            SELECT COUNT(*) AS n, CAST(SUM(requested_cents) AS BIGINT) AS total FROM funding_applications
+            WHERE programme_id = \(bind: programme) AND status IN (\(bind: FundingStatus.submitted.rawValue), \(bind: FundingStatus.query.rawValue))
+            """).first(decoding: Demand.self)
+        return (r?.n ?? 0, r?.total ?? 0)
     }
 
     static func chosenProgramme(_ req: Request) async throws -> FundingProgramme? {
@@ -114,18 +132,16 @@ struct FundingLandController {
                              availX: 130 + paidW + unpaidW, unpaidX: 130 + paidW, label: "\(p.key.year) \(FundingFormat.source(p.key.source))")
         }
         func sum(_ k: KeyPath<BudgetPosition, Int64>) -> String { FundingFormat.money(positions.reduce(0) { $0 + $1[keyPath: k] }) }
-        let pending = try await FundingApplication.query(on: req.db).filter(\.$programmeID == pid)
-            .filter(\.$status ~~ [FundingStatus.submitted.rawValue, FundingStatus.query.rawValue]).all()
+        let (pendingCount, demand) = try await Self.demand(req.db, programme: pid)
         let available = positions.reduce(0) { $0 + $1.available }
-        let demand = pending.reduce(Int64(0)) { $0 + $1.requestedCents }
         let english = req.lang == .en
         let summary = english
-            ? "\(pending.count) pending applications ask for \(FundingFormat.money(demand)); \(FundingFormat.money(available)) are available in all years."
-            : "\(pending.count) offene Anträge fragen \(FundingFormat.money(demand)) an; verfügbar sind über alle Jahre \(FundingFormat.money(available))."
+            ? "\(pendingCount) pending applications ask for \(FundingFormat.money(demand)); \(FundingFormat.money(available)) are available in all years."
+            : "\(pendingCount) offene Anträge fragen \(FundingFormat.money(demand)) an; verfügbar sind über alle Jahre \(FundingFormat.money(available))."
         let view = BudgetView(programmes: all.map { FundingOption(value: $0.id?.uuidString ?? "", label: $0.title, selected: $0.id == pid) }, programme: p.title, demo: p.demo,
                               rows: rows, totals: ["planned": sum(\.planned), "committed": sum(\.committed), "paidOut": sum(\.paidOut), "returned": sum(\.returned),
                                                    "available": FundingFormat.money(available)],
-                              chartHeight: rows.count * 34 + 8, pending: FundingFormat.money(demand), pendingCount: pending.count, lines: lines, hasRows: !rows.isEmpty,
+                              chartHeight: rows.count * 34 + 8, pending: FundingFormat.money(demand), pendingCount: pendingCount, lines: lines, hasRows: !rows.isEmpty,
                               summary: summary)
         return try await req.render("foerderung/haushalt", title: req.t("fo_budget_title"), view)
     }

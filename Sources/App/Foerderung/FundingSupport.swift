@@ -12,14 +12,10 @@ struct FundingForm {
 
     subscript(_ key: String) -> String { (f[key] ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
 
+    /// The platform's one text rule (`TextInput`): trimmed, bounded, no control characters.
     func text(_ key: String, _ label: String, max: Int = 200, required: Bool = true) throws -> String {
-        let v = self[key]
-        if v.isEmpty && required { throw AppError.invalid(key, de: "Bitte geben Sie \(label) an.", en: "Please fill in \(key).") }
-        guard v.count <= max else { throw AppError.invalid(key, de: "\(label.prefix(1).uppercased() + label.dropFirst()) darf höchstens \(max) Zeichen lang sein.", en: "\(key) may be at most \(max) characters long.") }
-        guard !v.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\r" && $0 != "\t" }) else {
-            throw AppError.invalid(key, de: "\(label.prefix(1).uppercased() + label.dropFirst()) enthält unzulässige Steuerzeichen.", en: "\(key) contains control characters.")
-        }
-        return v
+        required ? try TextInput.required(f[key], field: key, label: label, max: max)
+                 : try TextInput.optional(f[key], field: key, label: label, max: max) ?? ""
     }
 
     func money(_ key: String, _ label: String, required: Bool = true) throws -> Int64 {

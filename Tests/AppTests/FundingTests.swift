@@ -71,6 +71,7 @@ final class FundingAppTests: XCTestCase {
         let joint = try await XCTUnwrapAsync(try await FundingCategory.query(on: app.db).filter(\.$programmeID == pid).filter(\.$code == "5").first())
         let year = 2027
         let before = try await budget(app, pid, year: year)
+        try await FundingDemoData.seedInvoices(app)
 
         let clerk = try await signedIn(app, "foerderung.vg-kranichfeld@demo.rathaus.test")
         let list = try await clerk.get("/mandanten/\(vg)/foerderung")
@@ -323,5 +324,83 @@ final class FundingAppTests: XCTestCase {
         let mails = try await OutboxMail.query(on: app.db).filter(\.$recipient == "k1@test.de").all()
         XCTAssertEqual(mails.count, 1)
         XCTAssertTrue(mails.first?.subject.contains("Verwendungsnachweis") ?? false)
+    }
+
+    /// Early start and flagged costs, an attachment, a query with its answer, changes requested
+    /// and a second release, an illegal step (409), and a rejection with its letter.
+    func testEarlyStartQueryChangesAndRejection() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let vg = "160715007"
+        let programme = try await XCTUnwrapAsync(try await FundingProgramme.query(on: app.db).filter(\.$title == FundingDemoData.programmeTitle).first())
+        let call = try await XCTUnwrapAsync(try await FundingCall.query(on: app.db).filter(\.$programmeID == programme.requireID()).first())
+        let isms = try await XCTUnwrapAsync(try await FundingCategory.query(on: app.db).filter(\.$programmeID == programme.requireID()).filter(\.$code == "1").first())
+        let clerk = try await signedIn(app, "foerderung.vg-kranichfeld@demo.rathaus.test")
+        _ = try await clerk.get("/mandanten/\(vg)/foerderung")
+        let created = try await clerk.post("/mandanten/\(vg)/foerderung", ["aufruf": try call.requireID().uuidString, "kategorie": try isms.requireID().uuidString, "titel": "ISMS VG"])
+        XCTAssertEqual(created.status, .seeOther)
+        let a = try await XCTUnwrapAsync(try await FundingApplication.query(on: app.db).filter(\.$tenantARS == vg).first())
+        let id = try a.requireID()
+        let page = "/foerderung/antraege/\(id)"
+        _ = try await clerk.post(page + "/angaben", ["titel": "ISMS VG", "beschreibung": "x", "beginn": "01.01.2027", "ende": "31.12.2027",
+                                                     "kontakt_name": "K", "kontakt_email": "k@vg.example"])
+        // ordered before the start: flagged and not counted …
+        let early = try await clerk.post(page + "/kosten", ["jahr": "2027", "kostenart": "dienst", "bezeichnung": "Vorab beauftragt", "netto": "1.000,00",
+                                                            "brutto": "1.190,00", "vorsteuer": "1", "datum": "15.12.2026"])
+        XCTAssertEqual(early.status, .seeOther)
+        var view = try await clerk.get(page)
+        XCTAssertTrue(view.text.contains("vor Maßnahmebeginn"), "the item is flagged")
+        var fresh = try await XCTUnwrapAsync(try await FundingApplication.find(id, on: app.db))
+        XCTAssertEqual(fresh.requestedCents, 0)
+        // … until an early start from 01.12.2026 is approved (80 % of the net 1.000 €)
+        do { let r = try await clerk.post(page + "/vorzeitig", ["vorzeitig_ab": "01.12.2026", "vorzeitig_grund": "Angebot gilt nur bis Jahresende"]); XCTAssertEqual(r.status, .seeOther) }
+        let land = try await signedIn(app, "bewilligung@demo.rathaus.test")
+        do { let r = try await land.post(page + "/vorzeitig-entscheidung", ["entscheidung": "ja"]); XCTAssertEqual(r.status, .seeOther) }
+        fresh = try await XCTUnwrapAsync(try await FundingApplication.find(id, on: app.db))
+        XCTAssertEqual(fresh.requestedCents, 80_000)
+        XCTAssertEqual(fresh.earlyStartStatus, "genehmigt")
+        // an attachment (a real PDF); a file of another kind is refused with the reason
+        view = try await clerk.get(page)
+        let pdf = Data("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".utf8)
+        let up = try await clerk.postMultipart(page + "/anlagen", fields: ["art": "beschluss"], files: [("datei", "beschluss.pdf", pdf)])
+        XCTAssertEqual(up.status, .seeOther, up.text)
+        _ = try await clerk.get(page)
+        let bad = try await clerk.postMultipart(page + "/anlagen", fields: ["art": "angebot"], files: [("datei", "angebot.exe", Data("MZ\u{0}binary".utf8))])
+        XCTAssertEqual(bad.status, .unprocessableEntity, bad.text)
+        let files = try await FundingAttachment.query(on: app.db).filter(\.$applicationID == id).all()
+        XCTAssertEqual(files.map(\.name), ["beschluss.pdf"])
+        let download = try await clerk.get(page + "/anlagen/\(try files[0].requireID())")
+        XCTAssertEqual(download.status, .ok)
+
+        // release, query with deadline, answer, changes requested, release again
+        _ = try await clerk.get(page)
+        do { let r = try await clerk.post(page + "/zur-freigabe"); XCTAssertEqual(r.status, .seeOther) }
+        let twice = try await clerk.post(page + "/zur-freigabe")
+        XCTAssertEqual(twice.status, .conflict, "an illegal step is a 409")
+        let signatory = try await signedIn(app, "vorsitz.vg-kranichfeld@demo.rathaus.test")
+        do { let r = try await signatory.post(page + "/freigabe"); XCTAssertEqual(r.status, .seeOther) }
+        _ = try await land.get(page)
+        let pastDeadline = try await land.post(page + "/rueckfrage", ["frage": "Bitte Angebot nachreichen", "frist": "01.01.2020"])
+        XCTAssertEqual(pastDeadline.status, .badRequest)
+        do { let r = try await land.post(page + "/rueckfrage", ["frage": "Bitte Angebot nachreichen", "frist": "31.12.2099"]); XCTAssertEqual(r.status, .seeOther) }
+        do { let r = try await FundingApplication.find(id, on: app.db); XCTAssertEqual(r?.state, .query) }
+        let mail = try await OutboxMail.query(on: app.db).filter(\.$recipient == "k@vg.example").all()
+        XCTAssertTrue(mail.contains { $0.subject.contains("Rückfrage") }, "the query is mailed")
+        _ = try await clerk.get(page)
+        do { let r = try await clerk.post(page + "/antwort", ["antwort": "Angebot liegt bei"]); XCTAssertEqual(r.status, .seeOther) }
+        do { let r = try await FundingApplication.find(id, on: app.db); XCTAssertEqual(r?.state, .submitted) }
+        do { let r = try await land.post(page + "/nachbesserung", ["hinweise": "Kostenplan aufschlüsseln"]); XCTAssertEqual(r.status, .seeOther) }
+        do { let r = try await FundingApplication.find(id, on: app.db); XCTAssertEqual(r?.state, .changesRequested) }
+        do { let r = try await clerk.post(page + "/kosten", ["jahr": "2027", "kostenart": "schulung", "bezeichnung": "Schulung", "netto": "500,00", "brutto": "595,00", "vorsteuer": "1"]); XCTAssertEqual(r.status, .seeOther) }
+        do { let r = try await clerk.post(page + "/zur-freigabe"); XCTAssertEqual(r.status, .seeOther) }
+        do { let r = try await signatory.post(page + "/freigabe"); XCTAssertEqual(r.status, .seeOther) }
+        // rejection: the letter lands in the postbox
+        let rejected = try await land.post(page + "/ablehnung", ["ablehnungsgrund": "Mittel des Aufrufs erschöpft", "rechtsbehelf": "Widerspruch"])
+        XCTAssertEqual(rejected.status, .seeOther, rejected.text)
+        do { let r = try await FundingApplication.find(id, on: app.db); XCTAssertEqual(r?.state, .rejected) }
+        let letter = try await XCTUnwrapAsync(try await FundingMessage.query(on: app.db).filter(\.$applicationID == id).filter(\.$kind == "ablehnung").first())
+        XCTAssertNotNil(letter.fileSHA)
+        let after = try await clerk.post(page + "/angaben", ["titel": "x", "beginn": "01.01.2027", "ende": "31.12.2027"])
+        XCTAssertEqual(after.status, .conflict, "a rejected application cannot be edited")
     }
 }

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Documents", targets: ["Documents"]),
         .library(name: "Events", targets: ["Events"]),
         .library(name: "Funding", targets: ["Funding"]),
+        .library(name: "Rollout", targets: ["Rollout"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -56,6 +57,9 @@ let package = Package(
         // Förderprogramm: financing rules, the budget ledger (integer cents), settlement, the
         // application's state machine, four eyes, eligibility and ranking. No Vapor.
         .target(name: "Funding", dependencies: ["RathausCore"]),
+        // Roll-out monitor: shares per capability and Kreis on plain rows, map projection, demand
+        // signals with the privacy threshold, set-up tasks. No Vapor.
+        .target(name: "Rollout"),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -67,6 +71,7 @@ let package = Package(
                 "Documents",
                 "Events",
                 "Funding",
+                "Rollout",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -91,6 +96,7 @@ let package = Package(
         .testTarget(name: "DocumentsTests", dependencies: ["Documents", "TestFixtures"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestFixtures"]),
         .testTarget(name: "FundingTests", dependencies: ["Funding"]),
+        .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -16,13 +16,13 @@ final class RoleNavigationTests: XCTestCase {
         defer { Task { try? await app.asyncShutdown() } }
         let cases: [(Role, String?, [String])] = [
             (.operator, nil, ["/betrieb", "/betrieb/umfragen", "/uebersicht", "/betrieb/audit", "/betrieb/rechtstexte", "/betrieb/personal", "/betrieb/jobs",
-                             "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt"]),
+                             "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage"]),
             (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/mandanten/16/personal", "/kompetenzzentrum/reichweite",
-                            "/foerderung", "/foerderung/haushalt"]),
+                            "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage"]),
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
                                      "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf",
-                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung"]),
+                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit"]),
             (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/veranstaltungen/meine"]),
             (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege", "/veranstaltungen/meine"]),
             (.competenceCentre, nil, ["/kompetenzzentrum", "/kompetenzzentrum/besuche", "/kompetenzzentrum/reichweite"]),

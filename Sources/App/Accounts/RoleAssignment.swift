@@ -70,7 +70,7 @@ enum RoleCatalogue {
         case .tenantAdmin:
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
-             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply]
+             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply, .cockpitView]
         case .clerk:
             [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister]
         case .cashOffice:
@@ -100,7 +100,7 @@ enum RoleCatalogue {
                      .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit,
                      .eventRegister, .tenantTraining, .eventsManage,
                      // the provider's advisors see every funding case and comment; the Land decides
-                     .fundingApply, .fundingSign, .fundingManage, .fundingDecide].contains(action)
+                     .fundingApply, .fundingSign, .fundingManage, .fundingDecide, .cockpitView].contains(action)
         case .competenceCentre:
             // runs events and visits for every municipality and sees their reach; nothing else
             return [.eventsManage, .reachView].contains(action)
@@ -111,7 +111,7 @@ enum RoleCatalogue {
             if action == .servicePublish { return true }
             // the Land manages its own staff
             if action == .staffManage { return tenant != nil && tenant == grantTenant }
-            return [.surveyResults, .overviewView, .membershipView, .reachView, .fundingView].contains(action)
+            return [.surveyResults, .overviewView, .membershipView, .reachView, .fundingView, .rolloutView].contains(action)
         case .fundingOfficer:
             // the Bewilligungsbehörde: all applications of the state, its programmes and budget
             return [.fundingView, .fundingManage, .fundingDecide].contains(action)

@@ -97,12 +97,13 @@ final class FinderCatalogue: Sendable {
     let index: [String: Int32]
     let search: SearchIndex
 
-    init(services: [CatalogueService]) {
+    /// `extraSynonyms`: words the Land's editors added (`FinderSynonym`), on top of the shipped list.
+    init(services: [CatalogueService], extraSynonyms: [(String, String)] = []) {
         self.services = services
         var idx: [String: Int32] = [:]
         for (i, s) in services.enumerated() { idx[s.key.value] = Int32(i) }
         index = idx
-        search = SearchIndex(documents: LeikaCatalogue.documents(services), synonyms: LeikaCatalogue.synonyms)
+        search = SearchIndex(documents: LeikaCatalogue.documents(services), synonyms: LeikaCatalogue.synonyms + extraSynonyms)
     }
 
     /// Reference data does not change while the process runs; tests and instances share one copy.
@@ -184,7 +185,20 @@ final class FinderStore: Sendable {
     private let state = NIOLockedValueBox(State())
     let catalogue: FinderCatalogue
 
+    /// The catalogue with the editors' synonyms, rebuilt only when they change.
+    private let withSynonyms = NIOLockedValueBox<(key: String, catalogue: FinderCatalogue)?>(nil)
+
     init(catalogue: FinderCatalogue) { self.catalogue = catalogue }
+
+    func catalogue(on db: any Database) async throws -> FinderCatalogue {
+        let rows = try await FinderSynonym.query(on: db).sort(\.$phrase).all()
+        guard !rows.isEmpty else { return catalogue }
+        let key = rows.map { "\($0.phrase)=\($0.replacement)" }.joined(separator: "|")
+        if let cached = withSynonyms.withLockedValue({ $0 }), cached.key == key { return cached.catalogue }
+        let c = FinderCatalogue(services: catalogue.services, extraSynonyms: rows.map { ($0.phrase, $0.replacement) })
+        withSynonyms.withLockedValue { $0 = (key, c) }
+        return c
+    }
 
     func current(on db: any Database) async throws -> FinderSnapshot {
         let (snap, due) = state.withLockedValue { s -> (FinderSnapshot?, Bool) in
@@ -206,7 +220,7 @@ final class FinderStore: Sendable {
         let gebiete = try await Gebiet.query(on: db).all()
         let offices = try await Office.query(on: db).sort(\.$tenantARS).sort(\.$name).all()
         let entries = try await Responsibility.query(on: db).all()
-        let snap = FinderSnapshot(catalogue: catalogue, version: version, gebiete: gebiete, offices: offices, entries: entries)
+        let snap = FinderSnapshot(catalogue: try await catalogue(on: db), version: version, gebiete: gebiete, offices: offices, entries: entries)
         state.withLockedValue { $0.snapshot = snap; $0.checkedAt = Date() }
         return snap
     }

@@ -110,7 +110,11 @@ struct FinderWebController {
             }
             view.hasServices = !hits.isEmpty
             if chosen == nil, let first = hits.first { chosen = Int32(first.id) }
-            if hits.isEmpty { view.message = req.t("finder_no_service") }
+            if hits.isEmpty {
+                view.message = req.t("finder_no_service")
+                // what people look for and do not find, normalised and anonymous (roll-out monitor)
+                await RolloutService.record(req.application, serviceKey: nil, tenant: nil, kreis: "", offerable: false, available: false, unfound: leistung)
+            }
         }
         guard let service = chosen else { return view }
         let s = snap.catalogue.services[Int(service)]
@@ -156,6 +160,11 @@ struct FinderWebController {
             texts: texts.map { TextView(label: req.t("module_\($0.module)"), text: $0.text + Self.fee($0)) },
             path: (list.items.first?.pfad ?? list.pfad ?? []).map { PathView(area: "\($0.name) (\($0.gebiet))", level: req.t("level_one_\($0.ebene)"), outcome: $0.ergebnis) })
         view.result?.online = try await onlineLink(service)
+        if !leistung.isEmpty {
+            // anonymous demand signal: service, place's Kreis, responsible tenant, online or not
+            await RolloutService.record(req.application, serviceKey: s.key.value, tenant: responsible.office >= 0 ? snap.offices[Int(responsible.office)].tenantARS : nil,
+                                        kreis: String(placeARS.prefix(5)), offerable: !(offers[s.key.value] ?? []).isEmpty, available: view.result?.online != nil, unfound: nil)
+        }
         return view
     }
 

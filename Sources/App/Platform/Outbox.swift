@@ -75,24 +75,20 @@ struct M012CreateOutbox: AsyncMigration {
 
 enum Outbox {
     /// Queues a mail inside the caller's transaction. The same key twice queues it once; the
-    /// result says whether this call queued it.
+    /// result says whether this call queued it. One atomic statement (`ON CONFLICT DO NOTHING`,
+    /// both engines): two instances queuing the same key at once never fail on the unique index.
     @discardableResult
     static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil) async throws -> Bool {
-        if try await OutboxMail.query(on: db).filter(\.$key == key).first() != nil { return false }
-        let m = OutboxMail()
-        m.attachmentName = attachment?.name
-        m.attachmentType = attachment?.mediaType
-        m.attachment = attachment?.content
-        m.key = key
-        m.recipient = to
-        m.subject = subject
-        m.body = body
-        m.status = "pending"
-        m.attempts = 0
-        m.nextAttemptAt = Date()
-        m.createdAt = Date()
-        try await m.create(on: db)
-        return true
+        guard let sql = db as? any SQLDatabase else { throw AppError.notFound }
+        let now = Date()
+        let rows = try await sql.raw("""
+            INSERT INTO outbox_mails (id, idempotency_key, recipient, subject, body, status, attempts, next_attempt_at, created_at,
+                                      attachment_name, attachment_type, attachment)
+            VALUES (\(bind: UUID()), \(bind: key), \(bind: to), \(bind: subject), \(bind: body), 'pending', 0, \(bind: now), \(bind: now),
+                    \(bind: attachment?.name), \(bind: attachment?.mediaType), \(bind: attachment?.content))
+            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
+            """).all()
+        return !rows.isEmpty
     }
 
     /// Sends what is due, at most `limit` mails. On PostgreSQL the rows are claimed with

@@ -30,6 +30,17 @@ enum PlatformJobs {
                 let tasks = try await EventMails.taskReminders(app, now: now)
                 return JobOutcome(de: "\(events) Erinnerungen an Veranstaltungen, \(tasks) an Aufgaben", en: "\(events) event reminders, \(tasks) task reminders")
             },
+            ScheduledJob(name: "rollout-tagesauswertung", titleDE: "Suchanfragen des Tages zusammenfassen, alte löschen, Roll-out-Stand festhalten",
+                         titleEN: "Aggregate the day's searches, delete old ones, record the roll-out state", schedule: .daily(hour: 2, minute: 30), timeout: 600) { app, now in
+                let r = try await RolloutService.daily(app, now: now)
+                return JobOutcome(de: "\(r.events) Suchen zusammengefasst, \(r.deleted) alte gelöscht, \(r.snapshot) Anteile festgehalten",
+                                  en: "\(r.events) searches aggregated, \(r.deleted) old ones deleted, \(r.snapshot) shares recorded")
+            },
+            ScheduledJob(name: "rollout-monatsbericht", titleDE: "Monatsbericht an die Mandanten-Administration", titleEN: "Monthly digest to tenant administrators",
+                         schedule: .daily(hour: 6, minute: 0), timeout: 900) { app, now in
+                let n = try await RolloutService.digest(app, now: now)
+                return JobOutcome(de: "\(n) Monatsberichte", en: "\(n) monthly digests")
+            },
             ScheduledJob(name: "foerderung-fristen", titleDE: "An Fristen der Förderanträge erinnern (Verwendungsnachweis, Rückfragen)",
                          titleEN: "Remind of funding deadlines (proof of use, queries)", schedule: .daily(hour: 7, minute: 0), timeout: 300) { app, now in
                 let n = try await FundingReminders.run(app, now: now)

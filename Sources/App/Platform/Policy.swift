@@ -44,6 +44,8 @@ enum Action: String, Sendable, CaseIterable {
     case fundingManage         // programmes, categories, calls and the budget (the Land)
     case fundingDecide         // check, query, decide, release payouts, close (the Land)
     case fundingAdvise         // the provider's advisors comment on applications (no decisions)
+    case rolloutView           // the roll-out matrix, map, time series and demand signals of all tenants
+    case cockpitView           // a tenant's own cockpit: what is live, usage, open set-up tasks, digest setting
 }
 
 enum Policy {
@@ -78,6 +80,7 @@ enum Policy {
             if t.scopes.contains(.antraege), let tenant, tenant == t.tenantARS, [.caseView, .caseExport].contains(action) {
                 return true
             }
+            if t.scopes.contains(.rollout), t.tenantARS.count == 2, action == .rolloutView { return true }
             if t.scopes.contains(.foerderung) {
                 // the Land's token reads everything and sets up programmes; a municipality's its own applications
                 if t.tenantARS.count == 2 { return [.fundingView, .fundingManage].contains(action) }

@@ -58,6 +58,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     /// Funding: a municipality's specialist software reads and writes its applications; a token of
     /// the Land (2-digit key) reads all and sets up programmes and calls.
     case foerderung
+    /// The roll-out monitor's export; only for tokens of the Land (2-digit key).
+    case rollout
 }
 
 /// Who is acting on this request.

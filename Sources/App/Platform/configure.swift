@@ -136,6 +136,15 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M027CreateCompetenceCentre())
     app.migrations.add(M028OutboxAttachment())
     app.migrations.add(M029CreateFunding())
+    app.migrations.add(M030CreateRollout())
+    // the roll-out monitor's columns: each feature registers what it contributes
+    MembershipRollout.register(app.rollout)
+    FinderRollout.register(app.rollout)
+    ServiceRollout.register(app.rollout)
+    InvoiceRollout.register(app.rollout)
+    PaymentRollout.register(app.rollout)
+    FundingRollout.register(app.rollout)
+    EventRollout.register(app.rollout)
     let filesDir = config.filesDirectory ?? config.dataDirectory.map { $0 + "/dateien" }
         ?? FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-dateien-\(UUID().uuidString)").path
     if let s3 = config.s3 {

@@ -45,4 +45,7 @@ func routes(_ app: Application) throws {
     FundingCaseController().addRoutes(to: app)
     FundingTenantController().addRoutes(to: app)
     FundingAPIController().addRoutes(to: api)
+    RolloutController().addRoutes(to: app)
+    CockpitController().addRoutes(to: app)
+    RolloutAPIController().addRoutes(to: api)
 }

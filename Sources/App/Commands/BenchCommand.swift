@@ -19,7 +19,7 @@ private func rathaus_malloc_trim(_ pad: Int) -> Int32
 /// pairs (≈ 4,813 × 10,997) are never materialised.
 struct BenchCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "was", help: "finder | pdf | foerderung")
+        @Argument(name: "was", help: "finder | pdf | foerderung | rollout")
         var what: String
         @Option(name: "gebiete", help: "gebiete_de.csv (Standard: ../shared/data/gemeinden/gebiete_de.csv, sonst Thüringen)")
         var gebiete: String?
@@ -75,7 +75,8 @@ struct BenchCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         if signature.what == "pdf" { return try Self.benchPDF(context.console, seconds: signature.seconds ?? 2) }
         if signature.what == "foerderung" { return try await FundingBench.run(context.application, console: context.console) }
-        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder, pdf, foerderung") }
+        if signature.what == "rollout" { return try await RolloutBench.run(context.application, console: context.console) }
+        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder, pdf, foerderung, rollout") }
         let console = context.console
         let seconds = signature.seconds ?? 3
         let started = Date()

@@ -148,7 +148,7 @@ struct TokenCommand: AsyncCommand {
         var action: String
         @Option(name: "tenant", help: "ARS des Mandanten")
         var tenant: String?
-        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste, metrics (mehrere mit Komma)")
+        @Option(name: "scope", help: "membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste, metrics, foerderung, rollout (mehrere mit Komma)")
         var scope: String?
         @Option(name: "name", help: "Bezeichnung")
         var name: String?

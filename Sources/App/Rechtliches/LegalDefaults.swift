@@ -27,6 +27,9 @@ enum LegalDefaults {
         ## Welche Daten wir verarbeiten
         Angaben in Ihren Anträgen, Ihr Servicekonto (Name, E-Mail-Adresse, Vertrauensniveau), Zahlungsdaten bei Gebühren und technisch notwendige Daten (Sitzungscookie, Sprachwahl). Es gibt keine Werbe- oder Analysecookies.
 
+        ## Suchstatistik des Zuständigkeitsfinders
+        Damit Land und Kommunen sehen, welche Onlinedienste gesucht werden, speichern wir zu jeder Suche im Zuständigkeitsfinder nur den Tag, die gefundene Leistung, den Kreis des Ortes, die zuständige Kommune und ob es dort einen Onlinedienst gab; wurde nichts gefunden, den Suchbegriff in vereinfachter Form (Kleinbuchstaben, nur Buchstaben und Ziffern, höchstens 60 Zeichen). Keine IP-Adresse, keine Uhrzeit, kein Konto. Die Einzelsuchen werden täglich zu Tageszahlen zusammengefasst und nach 30 Tagen gelöscht; Suchbegriffe ohne Treffer werden erst ab fünf gleichen Suchen angezeigt.
+
         ## Ihre Rechte
         Auskunft, Berichtigung, Löschung, Einschränkung, Widerspruch und Datenübertragbarkeit (Art. 15–21 DSGVO). Ihre Daten laden Sie im Servicekonto herunter; dort löschen Sie es auch. Beschwerden richten Sie an die Datenschutzaufsicht des Landes.
         """
@@ -36,6 +39,9 @@ enum LegalDefaults {
 
         ## Data we process
         What you enter in applications, your service account (name, e-mail, trust level), payment data for fees and technically necessary data (session cookie, language). No advertising or analytics cookies.
+
+        ## Search statistics of the service finder
+        So that the state and the municipalities see which online services people look for, we keep for each finder search only the day, the service found, the district of the place, the responsible municipality and whether an online service was available there; when nothing was found, the search words in simplified form (lower case, letters and digits only, at most 60 characters). No IP address, no time of day, no account. Single searches are summed up per day every day and deleted after 30 days; search words without results are shown only from five identical searches on.
 
         ## Your rights
         Access, rectification, erasure, restriction, objection and portability (Art. 15–21 GDPR). Download or delete your data in your service account.

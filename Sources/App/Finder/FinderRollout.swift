@@ -6,17 +6,16 @@ import Rollout
 enum FinderRollout {
     static func register(_ r: RolloutRegistry) {
         r.register(RolloutProvider(name: "finder") { db, _ in
-            // an office has weekly hours when its JSON carries a non-empty "weekly" object
-            let offices = try await RolloutSQL.countSums(db, """
-                SELECT tenant_ars, COUNT(*) AS n, CAST(SUM(CASE WHEN opening_hours LIKE '%"weekly":{"%' THEN 1 ELSE 0 END) AS BIGINT) AS total
-                FROM offices GROUP BY tenant_ars
-                """)
-            let own = try await RolloutSQL.counts(db, "SELECT tenant_ars, COUNT(*) AS n FROM responsibilities GROUP BY tenant_ars")
+            // one pass: offices (and those whose JSON carries a non-empty "weekly" object) and own responsibilities
+            let counts = try await RolloutSQL.grouped(db, """
+                SELECT tenant_ars, CAST(SUM(o) AS BIGINT) AS offices, CAST(SUM(h) AS BIGINT) AS hours, CAST(SUM(r) AS BIGINT) AS own FROM (
+                  SELECT tenant_ars, 1 AS o, CASE WHEN opening_hours LIKE '%"weekly":{"%' THEN 1 ELSE 0 END AS h, 0 AS r FROM offices
+                  UNION ALL SELECT tenant_ars, 0 AS o, 0 AS h, 1 AS r FROM responsibilities) x GROUP BY tenant_ars
+                """, columns: ["offices", "hours", "own"])
             var states: [String: CapabilityState] = [:]
-            for t in Set(offices.keys).union(own.keys) {
-                let (n, withHours) = offices[t] ?? (0, 0)
-                let r = own[t] ?? 0
-                states[t] = CapabilityState(live: withHours > 0, detail: "\(n) Stellen, \(withHours) mit Öffnungszeiten, \(r) eigene Zuständigkeiten")
+            states.reserveCapacity(counts.count)
+            for (t, c) in counts {
+                states[t] = CapabilityState(live: c[1] > 0, detail: "\(c[0]) Stellen, \(c[1]) mit Öffnungszeiten, \(c[2]) eigene Zuständigkeiten")
             }
             return [RolloutColumn(key: "finder", titleDE: "Zuständigkeitsfinder", titleEN: "Service finder", states: states)]
         })

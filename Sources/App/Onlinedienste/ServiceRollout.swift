@@ -1,4 +1,5 @@
 import Fluent
+import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 import Rollout
@@ -6,22 +7,39 @@ import Rollout
 /// One column per online service of the state (offered yes/no, since when) and one for "any".
 enum ServiceRollout {
     struct Row: Decodable { var tenant_ars: String; var slug: String; var updated_at: Date }
+    struct VersionRow: Decodable { var slug: String; var version: Int; var title: String }
+
+    /// English titles of published versions (a version never changes once published).
+    static let titlesEN = NIOLockedValueBox<[String: String]>([:])
 
     static func register(_ r: RolloutRegistry) {
         r.register(RolloutProvider(name: "onlinedienste") { db, _ in
             guard let sql = db as? any SQLDatabase else { return [] }
-            let active = try await sql.raw("SELECT tenant_ars, slug, updated_at FROM service_activations WHERE active = \(bind: true)").all(decoding: Row.self)
             var any: [String: Int] = [:]
             var bySlug: [String: [String: CapabilityState]] = [:]
-            for a in active {
-                any[a.tenant_ars, default: 0] += 1
-                bySlug[a.slug, default: [:]][a.tenant_ars] = CapabilityState(live: true, detail: "seit \(BusinessDate.today(a.updated_at).split(separator: "-").reversed().joined(separator: "."))")
+            var dayCache: [Int: String] = [:]
+            for row in try await sql.raw("SELECT tenant_ars, slug, updated_at FROM service_activations WHERE active = \(bind: true)").all() {
+                let tenant = try row.decode(column: "tenant_ars", as: String.self), slug = try row.decode(column: "slug", as: String.self)
+                let at = try row.decode(column: "updated_at", as: Date.self)
+                // one formatted day per calendar day, not per row
+                let key = Int(at.timeIntervalSince1970 / 86400)
+                let day = dayCache[key] ?? { let d = "seit " + BusinessDate.today(at).split(separator: "-").reversed().joined(separator: "."); dayCache[key] = d; return d }()
+                any[tenant, default: 0] += 1
+                bySlug[slug, default: [:]][tenant] = CapabilityState(live: true, detail: day)
             }
             var columns = [RolloutColumn(key: "onlinedienste", titleDE: "Onlinedienste (mindestens einer)", titleEN: "Online services (at least one)",
                                          states: any.mapValues { CapabilityState(live: true, detail: "\($0) Onlinedienste aktiv") })]
-            for v in try await OnlineServiceCatalogue.latest(on: db) {
-                let title = (try? v.decoded())?.title
-                columns.append(RolloutColumn(key: "dienst:\(v.slug)", titleDE: title?.text("de") ?? v.title, titleEN: title?.text("en") ?? v.title, states: bySlug[v.slug] ?? [:]))
+            // the newest version of each service, without loading the definitions
+            let versions = try await sql.raw("SELECT slug, version, title FROM service_versions ORDER BY slug, version DESC").all(decoding: VersionRow.self)
+            var seen = Set<String>()
+            for v in versions where seen.insert(v.slug).inserted {
+                let cacheKey = "\(v.slug)@\(v.version)"
+                var en = titlesEN.withLockedValue { $0[cacheKey] }
+                if en == nil, let full = try await OnlineServiceCatalogue.version(v.slug, v.version, on: db) {
+                    en = (try? full.decoded())?.title.text("en") ?? v.title
+                    titlesEN.withLockedValue { $0[cacheKey] = en }
+                }
+                columns.append(RolloutColumn(key: "dienst:\(v.slug)", titleDE: v.title, titleEN: en ?? v.title, states: bySlug[v.slug] ?? [:]))
             }
             return columns
         })

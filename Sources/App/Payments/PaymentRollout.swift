@@ -7,15 +7,16 @@ import RathausCore
 enum PaymentRollout {
     static func register(_ r: RolloutRegistry) {
         r.register(RolloutProvider(name: "ebezahlen") { db, now in
-            let configured = try await RolloutSQL.counts(db, "SELECT tenant_ars, COUNT(*) AS n FROM payment_settings WHERE provider IS NOT NULL AND provider <> '' GROUP BY tenant_ars")
-            let paid = try await RolloutSQL.countSums(db, """
-                SELECT tenant_ars, COUNT(*) AS n, CAST(SUM(amount_cents) AS BIGINT) AS total FROM payments
-                WHERE status = \(bind: PaymentStatus.payed.rawValue) AND created_at >= \(bind: RolloutSQL.since(now, days: 90)) GROUP BY tenant_ars
-                """)
+            let counts = try await RolloutSQL.grouped(db, """
+                SELECT tenant_ars, CAST(SUM(c) AS BIGINT) AS configured, CAST(SUM(p) AS BIGINT) AS payments, CAST(SUM(a) AS BIGINT) AS cents FROM (
+                  SELECT tenant_ars, 1 AS c, 0 AS p, 0 AS a FROM payment_settings WHERE provider IS NOT NULL AND provider <> ''
+                  UNION ALL SELECT tenant_ars, 0 AS c, 1 AS p, amount_cents AS a FROM payments
+                  WHERE status = \(bind: PaymentStatus.payed.rawValue) AND created_at >= \(bind: RolloutSQL.since(now, days: 90))) x GROUP BY tenant_ars
+                """, columns: ["configured", "payments", "cents"])
             var states: [String: CapabilityState] = [:]
-            for t in Set(configured.keys).union(paid.keys) {
-                let (n, sum) = paid[t] ?? (0, 0)
-                states[t] = CapabilityState(live: (configured[t] ?? 0) > 0, detail: "\(n) Zahlungen über \(Money(cents: sum).formattedDE) in 90 Tagen")
+            states.reserveCapacity(counts.count)
+            for (t, c) in counts {
+                states[t] = CapabilityState(live: c[0] > 0, detail: "\(c[1]) Zahlungen über \(Money(cents: c[2]).formattedDE) in 90 Tagen")
             }
             return [RolloutColumn(key: "ebezahlen", titleDE: "E-Payment", titleEN: "E-payment", states: states)]
         })

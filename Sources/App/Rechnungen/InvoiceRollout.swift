@@ -6,11 +6,15 @@ import Rollout
 enum InvoiceRollout {
     static func register(_ r: RolloutRegistry) {
         r.register(RolloutProvider(name: "erechnung") { db, now in
-            let ids = try await RolloutSQL.counts(db, "SELECT tenant_ars, COUNT(*) AS n FROM leitweg_ids WHERE active = \(bind: true) GROUP BY tenant_ars")
-            let received = try await RolloutSQL.counts(db, "SELECT tenant_ars, COUNT(*) AS n FROM rechnungen WHERE received_at >= \(bind: RolloutSQL.since(now, days: 90)) GROUP BY tenant_ars")
+            let counts = try await RolloutSQL.grouped(db, """
+                SELECT tenant_ars, CAST(SUM(l) AS BIGINT) AS ids, CAST(SUM(i) AS BIGINT) AS invoices FROM (
+                  SELECT tenant_ars, 1 AS l, 0 AS i FROM leitweg_ids WHERE active = \(bind: true)
+                  UNION ALL SELECT tenant_ars, 0 AS l, 1 AS i FROM rechnungen WHERE received_at >= \(bind: RolloutSQL.since(now, days: 90))) x GROUP BY tenant_ars
+                """, columns: ["ids", "invoices"])
             var states: [String: CapabilityState] = [:]
-            for t in Set(ids.keys).union(received.keys) {
-                states[t] = CapabilityState(live: (ids[t] ?? 0) > 0, detail: "\(ids[t] ?? 0) Leitweg-IDs, \(received[t] ?? 0) Rechnungen in 90 Tagen")
+            states.reserveCapacity(counts.count)
+            for (t, c) in counts {
+                states[t] = CapabilityState(live: c[0] > 0, detail: "\(c[0]) Leitweg-IDs, \(c[1]) Rechnungen in 90 Tagen")
             }
             return [RolloutColumn(key: "erechnung", titleDE: "E-Rechnung", titleEN: "E-invoicing", states: states)]
         })

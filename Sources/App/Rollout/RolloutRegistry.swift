@@ -55,4 +55,16 @@ enum RolloutSQL {
     }
 
     static func since(_ now: Date, days: Int) -> Date { now.addingTimeInterval(-Double(days) * 86400) }
+
+    /// Integer columns per tenant from one grouped query (`tenant_ars` plus `columns`), read
+    /// column by column — a provider answers with one result set for all tenants.
+    static func grouped(_ db: any Database, _ query: SQLQueryString, columns: [String]) async throws -> [String: [Int64]] {
+        guard let sql = db as? any SQLDatabase else { return [:] }
+        var out: [String: [Int64]] = [:]
+        for row in try await sql.raw(query).all() {
+            let t = try row.decode(column: "tenant_ars", as: String.self)
+            out[t] = try columns.map { try row.decode(column: $0, as: Int64?.self) ?? 0 }
+        }
+        return out
+    }
 }

@@ -25,7 +25,11 @@ enum RolloutService {
         let tenants = try await sql.raw("""
             SELECT ars, name, level, kreis_ars, latitude, longitude FROM gebiete
             WHERE land_code = \(bind: land) AND joinable = \(bind: true) AND level <> 'land'
-            """).all(decoding: TenantSQL.self)
+            """).all().map { r in
+                TenantSQL(ars: try r.decode(column: "ars", as: String.self), name: try r.decode(column: "name", as: String.self),
+                          level: try r.decode(column: "level", as: String.self), kreis_ars: try r.decode(column: "kreis_ars", as: String.self),
+                          latitude: try r.decode(column: "latitude", as: Double?.self), longitude: try r.decode(column: "longitude", as: Double?.self))
+            }
         let kreisNames = Dictionary(try await sql.raw("SELECT ars, name FROM gebiete WHERE land_code = \(bind: land) AND level = 'kreis'")
             .all(decoding: NameRow.self).map { ($0.ars, $0.name) }, uniquingKeysWith: { a, _ in a })
         var columns: [RolloutColumn] = []
@@ -34,11 +38,15 @@ enum RolloutService {
         let memberStatus = Dictionary(try await sql.raw("SELECT tenant_ars AS ars, status AS name FROM memberships").all(decoding: NameRow.self).map { ($0.ars, $0.name) },
                                       uniquingKeysWith: { a, _ in a })
         _ = membership
-        let rows = tenants.map { t in
-            TenantRow(ars: t.ars, name: t.name, level: t.level, kreisARS: t.kreis_ars, kreisName: kreisNames[t.kreis_ars] ?? t.kreis_ars,
-                      membership: memberStatus[t.ars] ?? "none", latitude: t.latitude, longitude: t.longitude,
-                      states: Dictionary(uniqueKeysWithValues: columns.compactMap { c in c.states[t.ars].map { (c.key, $0) } }))
-        }.sorted { ($0.kreisName, $0.name) < ($1.kreisName, $1.name) }
+        var rows: [TenantRow] = []
+        rows.reserveCapacity(tenants.count)
+        for t in tenants {
+            var states: [String: CapabilityState] = [:]
+            for c in columns { if let s = c.states[t.ars] { states[c.key] = s } }
+            rows.append(TenantRow(ars: t.ars, name: t.name, level: t.level, kreisARS: t.kreis_ars, kreisName: kreisNames[t.kreis_ars] ?? t.kreis_ars,
+                                  membership: memberStatus[t.ars] ?? "none", latitude: t.latitude, longitude: t.longitude, states: states))
+        }
+        rows.sort { $0.kreisName != $1.kreisName ? $0.kreisName < $1.kreisName : $0.name < $1.name }
         return Matrix(rows: rows, columns: columns.map { ColumnInfo(key: $0.key, titleDE: $0.titleDE, titleEN: $0.titleEN) })
     }
 

@@ -15,7 +15,6 @@ import re
 import sys
 import time
 
-import requests
 from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -30,11 +29,7 @@ CLERK = "foerderung.vg-kranichfeld@demo.rathaus.test"
 TITLE = f"Gemeinsames ISMS Journey {int(time.time())}"
 
 
-def fetch(d, path):
-    s = requests.Session()
-    for c in d.get_cookies():
-        s.cookies.set(c["name"], c["value"])
-    return s.get(BASE + path, timeout=30)
+fetch = journey.fetch
 
 
 def cents(text):

@@ -74,6 +74,15 @@ def expect(d, text, label):
     check(d, label)
 
 
+def fetch(d, path):
+    """The same request with the browser's session, for files the browser would download."""
+    import requests
+    s = requests.Session()
+    for c in d.get_cookies():
+        s.cookies.set(c["name"], c["value"])
+    return s.get(BASE + path, timeout=30)
+
+
 def staff_login(d, email, password="Demo-Passwort-2026"):
     """Signs a staff member in; for roles with a second factor the demo page shows the current code."""
     d.delete_all_cookies()

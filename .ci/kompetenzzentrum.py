@@ -35,13 +35,7 @@ ERFURT = "16051"
 TITLE = f"ISB-Grundschulung Journey {int(time.time())}"
 
 
-def fetch(d, path):
-    """The same request with the browser's session, for files the browser would download."""
-    s = requests.Session()
-    for c in d.get_cookies():
-        s.cookies.set(c["name"], c["value"])
-    r = s.get(BASE + path, timeout=30)
-    return r
+fetch = journey.fetch
 
 
 def register(d, email, event, expect_text):

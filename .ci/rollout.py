@@ -10,7 +10,6 @@ Usage: rollout.py BASE_URL   (server started with `rathaus serve --demo`)
 """
 import sys
 
-import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -22,11 +21,7 @@ login = journey.staff_login
 BERKA = "160710003003"
 
 
-def fetch(d, path):
-    s = requests.Session()
-    for c in d.get_cookies():
-        s.cookies.set(c["name"], c["value"])
-    return s.get(BASE + path, timeout=30)
+fetch = journey.fetch
 
 
 def signal_rows(d):

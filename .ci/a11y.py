@@ -4,6 +4,7 @@ runs axe-core (WCAG 2.x A/AA rules) on each page in headless Chromium and fails 
 
 Usage: a11y.py BASE_URL   (server started with `rathaus serve --demo`)
 """
+import os
 import sys
 import time
 from urllib.parse import urljoin, urlparse
@@ -13,6 +14,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from selenium_axe_python import Axe
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import journey  # noqa: E402  (the one sign-in helper)
 
 BASE = sys.argv[1].rstrip("/")
 PASSWORD = "Demo-Passwort-2026"
@@ -82,19 +86,7 @@ def crawl(d, start_paths, label, results, limit=MAX_PAGES):
 
 
 def login(d, email):
-    d.delete_all_cookies()
-    d.get(BASE + "/anmelden")
-    d.find_element(By.ID, "email").send_keys(email)
-    d.find_element(By.ID, "passwort").send_keys(PASSWORD)
-    d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-    WebDriverWait(d, 10).until(lambda drv: urlparse(drv.current_url).path != "/anmelden")
-    if "/anmelden/code" in d.current_url:
-        code = d.find_element(By.ID, "demo-code").text
-        d.find_element(By.ID, "code").send_keys(code)
-        d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-        WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in urlparse(drv.current_url).path)
-    if "/anmelden" in urlparse(d.current_url).path:
-        raise SystemExit(f"login failed for {email}: {d.current_url}")
+    journey.staff_login(d, email, password=PASSWORD, audit=False)
 
 
 def main():

@@ -107,22 +107,9 @@ def fill_field(d, f, name, form, today, dates, pdf):
             fill_field(d, sub, f"{name}.0.{sub['id']}", form, today, dates, pdf)
 
 
-def staff_login(d, email):
-    d.delete_all_cookies()
-    d.get(BASE + "/anmelden")
-    journey.fill(d, "email", email)
-    journey.fill(d, "passwort", "Demo-Passwort-2026")
-    click(d, "form.form button[type=submit]")
-    WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url or "/anmelden/code" in drv.current_url)
-    if "/anmelden/code" in d.current_url:
-        journey.fill(d, "code", d.find_element(By.ID, "demo-code").text)
-        click(d, "form.form button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url)
-
-
 def designer(d):
     """The Land builds a small service, sees a problem in the preview, fixes it and publishes."""
-    staff_login(d, "land@demo.rathaus.test")
+    journey.staff_login(d, "land@demo.rathaus.test", audit=False)
     d.get(BASE + "/land/onlinedienste")
     click(d, "a[href='/land/onlinedienste/designer']")
     WebDriverWait(d, 10).until(lambda drv: "/designer" in drv.current_url)

@@ -84,17 +84,7 @@ def main():
         for email in ["betrieb@demo.rathaus.test", "land@demo.rathaus.test", "admin.erfurt@demo.rathaus.test",
                       "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test",
                       "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test"]:
-            d.delete_all_cookies()
-            d.get(BASE + "/sprache/en?zurueck=/")
-            d.get(BASE + "/anmelden")
-            journey.fill(d, "email", email)
-            journey.fill(d, "passwort", "Demo-Passwort-2026")
-            d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-            WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url or "/anmelden/code" in drv.current_url)
-            if "/anmelden/code" in d.current_url:
-                journey.fill(d, "code", d.find_element(By.ID, "demo-code").text)
-                d.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-                WebDriverWait(d, 10).until(lambda drv: "/anmelden" not in drv.current_url)
+            journey.staff_login(d, email, lang="en", audit=False)
             pages += crawl(d, [urllib.parse.urlparse(d.current_url).path, "/"], email, findings, limit=40)
         # the demo citizen's account pages
         d.delete_all_cookies()

@@ -33,7 +33,7 @@ enum RolloutBench {
         }
         for p in app.rollout.all {
             let t = DispatchTime.now().uptimeNanoseconds
-            _ = try await p.columns(app.db, Date())
+            _ = try await p.columns(app.db, Date(), land)
             console.print("  Spalten \(p.name): \(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)) ms")
         }
         let th = try await measure(FundingService.stateKey)

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 import Rollout
+import RathausCore
 
 /// One column per online service of the state (offered yes/no, since when) and one for "any".
 enum ServiceRollout {
@@ -13,17 +14,21 @@ enum ServiceRollout {
     static let titlesEN = NIOLockedValueBox<[String: String]>([:])
 
     static func register(_ r: RolloutRegistry) {
-        r.register(RolloutProvider(name: "onlinedienste") { db, _ in
+        r.register(RolloutProvider(name: "onlinedienste") { db, _, scope in
             guard let sql = db as? any SQLDatabase else { return [] }
             var any: [String: Int] = [:]
             var bySlug: [String: [String: CapabilityState]] = [:]
             var dayCache: [Int: String] = [:]
-            for row in try await sql.raw("SELECT tenant_ars, slug, updated_at FROM service_activations WHERE active = \(bind: true)").all() {
-                let tenant = try row.decode(column: "tenant_ars", as: String.self), slug = try row.decode(column: "slug", as: String.self)
-                let at = try row.decode(column: "updated_at", as: Date.self)
+            // read packed (one value for all rows), the time as epoch seconds on both engines
+            for r in try await RolloutSQL.packed(db, """
+                SELECT tenant_ars, slug, \(RolloutSQL.epochSeconds(sql, "updated_at")) AS at FROM service_activations
+                WHERE active = \(bind: true) AND tenant_ars LIKE \(bind: RolloutSQL.like(scope))
+                """, columns: ["tenant_ars", "slug", "at"]) where r.count == 3 {
+                let tenant = String(r[0]), slug = String(r[1])
+                let at = Date(timeIntervalSince1970: Double(r[2]) ?? 0)
                 // one formatted day per calendar day, not per row
                 let key = Int(at.timeIntervalSince1970 / 86400)
-                let day = dayCache[key] ?? { let d = "seit " + BusinessDate.today(at).split(separator: "-").reversed().joined(separator: "."); dayCache[key] = d; return d }()
+                let day = dayCache[key] ?? { let d = "seit " + CalendarDay.display(BusinessDate.today(at), english: false); dayCache[key] = d; return d }()
                 any[tenant, default: 0] += 1
                 bySlug[slug, default: [:]][tenant] = CapabilityState(live: true, detail: day)
             }

@@ -22,7 +22,7 @@ struct CockpitController {
         let g = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
         try req.authorize(.cockpitView, tenant: g.ars)
         let en = req.lang == .en
-        let m = try await RolloutService.matrix(req.application)
+        let m = try await RolloutService.matrix(req.application, scope: g.ars)
         let row = m.rows.first { $0.ars == g.ars }
         let membership = try await Membership.query(on: req.db).filter(\.$tenantARS == g.ars).first()
         let tasks = try await RolloutService.tasks(req.application, tenant: g.ars)

@@ -19,34 +19,63 @@ enum RolloutService {
 
     struct TenantSQL: Decodable { var ars: String; var name: String; var level: String; var kreis_ars: String; var latitude: Double?; var longitude: Double? }
 
-    /// Every tenant of the Land (Gemeinden, VG, Kreise) with every registered column.
-    static func matrix(_ app: Application, land: String = FundingService.stateKey, now: Date = Date()) async throws -> Matrix {
+    /// Every tenant of the Land (Gemeinden, VG, Kreise) with every registered column; `scope`
+    /// (an ARS prefix, e.g. one tenant for its cockpit) narrows every query.
+    static func matrix(_ app: Application, land: String = FundingService.stateKey, scope: String? = nil, now: Date = Date()) async throws -> Matrix {
         guard let sql = app.db as? any SQLDatabase else { return Matrix(rows: [], columns: []) }
-        let tenants = try await sql.raw("""
+        let scope = scope ?? land
+        let like = RolloutSQL.like(scope)
+        let trace = Environment.get("RATHAUS_ROLLOUT_TRACE") != nil
+        var mark = DispatchTime.now().uptimeNanoseconds
+        func lap(_ what: String) {
+            guard trace else { return }
+            let t = DispatchTime.now().uptimeNanoseconds
+            app.logger.notice("matrix \(what): \(Double(t - mark) / 1e6) ms")
+            mark = t
+        }
+        let tenants = try await RolloutSQL.packed(app.db, """
             SELECT ars, name, level, kreis_ars, latitude, longitude FROM gebiete
-            WHERE land_code = \(bind: land) AND joinable = \(bind: true) AND level <> 'land'
-            """).all().map { r in
-                TenantSQL(ars: try r.decode(column: "ars", as: String.self), name: try r.decode(column: "name", as: String.self),
-                          level: try r.decode(column: "level", as: String.self), kreis_ars: try r.decode(column: "kreis_ars", as: String.self),
-                          latitude: try r.decode(column: "latitude", as: Double?.self), longitude: try r.decode(column: "longitude", as: Double?.self))
+            WHERE land_code = \(bind: land) AND joinable = \(bind: true) AND level <> 'land' AND ars LIKE \(bind: like)
+            """, columns: ["ars", "name", "level", "kreis_ars", "latitude", "longitude"]).compactMap { r -> TenantSQL? in
+                guard r.count == 6 else { return nil }
+                return TenantSQL(ars: String(r[0]), name: String(r[1]), level: String(r[2]), kreis_ars: String(r[3]),
+                                 latitude: Double(r[4]), longitude: Double(r[5]))
             }
         let kreisNames = Dictionary(try await sql.raw("SELECT ars, name FROM gebiete WHERE land_code = \(bind: land) AND level = 'kreis'")
             .all(decoding: NameRow.self).map { ($0.ars, $0.name) }, uniquingKeysWith: { a, _ in a })
-        var columns: [RolloutColumn] = []
-        for p in app.rollout.all { columns += try await p.columns(app.db, now) }
-        let membership = columns.first { $0.key == "mitglied" }?.states ?? [:]
-        let memberStatus = Dictionary(try await sql.raw("SELECT tenant_ars AS ars, status AS name FROM memberships").all(decoding: NameRow.self).map { ($0.ars, $0.name) },
-                                      uniquingKeysWith: { a, _ in a })
-        _ = membership
+        lap("tenants")
+        // providers at once: on PostgreSQL their queries run side by side; on SQLite the one
+        // connection takes them in turn while the others build their columns
+        let providers = app.rollout.all
+        let perProvider = try await withThrowingTaskGroup(of: (Int, [RolloutColumn]).self) { group in
+            for (i, p) in providers.enumerated() { group.addTask { (i, try await p.columns(app.db, now, scope)) } }
+            var out = [[RolloutColumn]](repeating: [], count: providers.count)
+            for try await (i, c) in group { out[i] = c }
+            return out
+        }
+        let columns = perProvider.flatMap { $0 }
+        lap("providers")
+        let memberStatus = Dictionary(try await sql.raw("SELECT tenant_ars AS ars, status AS name FROM memberships WHERE tenant_ars LIKE \(bind: like)")
+            .all(decoding: NameRow.self).map { ($0.ars, $0.name) }, uniquingKeysWith: { a, _ in a })
         var rows: [TenantRow] = []
         rows.reserveCapacity(tenants.count)
+        var index: [String: Int] = [:]
+        index.reserveCapacity(tenants.count)
         for t in tenants {
-            var states: [String: CapabilityState] = [:]
-            for c in columns { if let s = c.states[t.ars] { states[c.key] = s } }
+            index[t.ars] = rows.count
             rows.append(TenantRow(ars: t.ars, name: t.name, level: t.level, kreisARS: t.kreis_ars, kreisName: kreisNames[t.kreis_ars] ?? t.kreis_ars,
-                                  membership: memberStatus[t.ars] ?? "none", latitude: t.latitude, longitude: t.longitude, states: states))
+                                  membership: memberStatus[t.ars] ?? "none", latitude: t.latitude, longitude: t.longitude,
+                                  states: Dictionary(minimumCapacity: 8)))
         }
+        lap("rows")
+        // column by column over the tenants that have a value (most cells are empty), not
+        // tenants × columns lookups
+        for c in columns {
+            for (ars, state) in c.states { if let i = index[ars] { rows[i].states[c.key] = state } }
+        }
+        lap("cells")
         rows.sort { $0.kreisName != $1.kreisName ? $0.kreisName < $1.kreisName : $0.name < $1.name }
+        lap("sort")
         return Matrix(rows: rows, columns: columns.map { ColumnInfo(key: $0.key, titleDE: $0.titleDE, titleEN: $0.titleEN) })
     }
 

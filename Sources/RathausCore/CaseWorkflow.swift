@@ -14,7 +14,8 @@ public enum CaseStatus: String, Sendable, Codable, CaseIterable {
         case .received: "eingegangen"
         case .inProgress: "in Bearbeitung"
         case .query: "Rückfrage"
-        case .completed: "abgeschlossen"
+        // a decision says how it ended: granted ("stattgegeben") or "abgelehnt"
+        case .completed: "abgeschlossen – stattgegeben"
         case .rejected: "abgelehnt"
         case .withdrawn: "zurückgezogen"
         }
@@ -25,7 +26,7 @@ public enum CaseStatus: String, Sendable, Codable, CaseIterable {
         case .received: "received"
         case .inProgress: "in progress"
         case .query: "query to applicant"
-        case .completed: "completed"
+        case .completed: "completed – granted"
         case .rejected: "rejected"
         case .withdrawn: "withdrawn"
         }

@@ -106,6 +106,8 @@ enum Audit {
     }()
 
     static func timestamp(_ d: Date) -> String { iso.string(from: d) }
+    /// The moment of an entry, for showing it in the installation's time zone.
+    static func date(_ timestamp: String) -> Date? { iso.date(from: timestamp) }
 
     struct VerifyResult: Sendable {
         var checked: Int

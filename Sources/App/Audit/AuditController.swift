@@ -1,5 +1,6 @@
 import Fluent
 import Vapor
+import RathausCore
 
 struct AuditEntryDTO: Content {
     var seq: Int
@@ -63,8 +64,62 @@ struct AuditController {
                             next: rows.count > paging.limit ? page.last.map { String($0.seq) } : nil)
     }
 
+    /// One line of the audit page: the moment in the installation's time zone, the person and the
+    /// tenant by name, the action by its area, and what changed field by field where the entry
+    /// recorded fields. The raw keys stay in small type (and in the API) for investigations.
+    struct PageRow: Encodable {
+        var seq: Int
+        var at: String
+        var who: String
+        var whoDetail: String
+        var tenant: String
+        var tenantARS: String
+        var area: String
+        var action: String
+        var object: String
+        var objectID: String
+        var changes: [AuditFields.Change]?
+        var before: String
+        var after: String
+    }
+
+    static let areas: [String: (String, String)] = [
+        "antrag": ("Antrag", "application"), "auth": ("Anmeldung", "sign-in"), "barrierefreiheit": ("Barrierefreiheit", "accessibility"),
+        "event": ("Veranstaltung", "event"), "finder": ("Zuständigkeitsfinder", "finder"), "funding": ("Förderprogramm", "funding"),
+        "gebiete": ("Gebiete", "territories"), "invoice": ("E-Rechnung", "e-invoice"), "jobs": ("Hintergrundaufgaben", "background jobs"),
+        "konto": ("Servicekonto", "citizen account"), "leitweg": ("Leitweg-ID", "Leitweg-ID"), "letterhead": ("Briefkopf", "letterhead"),
+        "membership": ("Mitgliedschaft", "membership"), "office": ("Stelle", "office"), "onlinedienst": ("Onlinedienst", "online service"),
+        "postfach": ("Postfach", "postbox"), "rechnung": ("E-Rechnung", "e-invoice"), "rechtstext": ("Rechtstexte", "legal texts"),
+        "responsibility": ("Zuständigkeit", "responsibility"), "rollout": ("Roll-out", "roll-out"), "service_text": ("Leistungstext", "service text"),
+        "staff": ("Personal und Rollen", "staff and roles"), "survey": ("Umfrage", "survey"), "token": ("API-Zugang", "API access"),
+        "user": ("Benutzerkonto", "user account"), "visit": ("Vor-Ort-Termin", "on-site visit"), "xzufi": ("XZuFi-Import", "XZuFi import"),
+        "zahlung": ("Zahlung", "payment"),
+    ]
+
+    static func area(_ action: String) -> String {
+        let key = String(action.prefix { $0 != "." })
+        guard let a = areas[key] else { return "" }
+        return DisplayLanguage.english ? a.1 : a.0
+    }
+
+    static func rows(_ entries: [AuditEntry], on db: any Database) async throws -> [PageRow] {
+        let people = try await ActorNames.load(entries.map(\.actor), on: db)
+        let keys = Array(Set(entries.compactMap(\.tenantARS)))
+        let names = keys.isEmpty ? [:] : Dictionary(try await Gebiet.query(on: db).filter(\.$id ~~ keys).all().compactMap { g in g.id.map { ($0, g.name) } },
+                                                     uniquingKeysWith: { a, _ in a })
+        return entries.map { e in
+            let changes = AuditFields.changes(before: e.before, after: e.after)
+            return PageRow(seq: e.seq, at: Audit.date(e.occurredAt).map(GermanTime.format) ?? e.occurredAt,
+                           who: people.display(e.actor), whoDetail: people.detail(e.actor),
+                           tenant: e.tenantARS.map { names[$0] ?? $0 } ?? "", tenantARS: e.tenantARS ?? "",
+                           area: area(e.action), action: e.action, object: e.objectType,
+                           objectID: UUID(uuidString: e.objectID) != nil ? String(e.objectID.prefix(8)) + "…" : e.objectID,
+                           changes: changes, before: changes == nil ? (e.before ?? "") : "", after: changes == nil ? (e.after ?? "") : "")
+        }
+    }
+
     struct PageView: Encodable {
-        var entries: [AuditEntryDTO]
+        var entries: [PageRow]
         var total: Int
         var tenant: String
         var action: String
@@ -93,7 +148,7 @@ struct AuditController {
         let check = req.query[String.self, at: "pruefen"] == "1"
         let chainOK = check ? (try await Audit.verify(on: req.db).firstBroken == nil) : false
         return try await req.render("operator/audit", title: req.t("audit_title"),
-                                    PageView(entries: page.map(AuditEntryDTO.init), total: total, tenant: f.tenant ?? "",
+                                    PageView(entries: try await Self.rows(page, on: req.db), total: total, tenant: f.tenant ?? "",
                                              action: f.action ?? "", actor: f.actor ?? "", next: next, chainChecked: check, chainOK: chainOK))
     }
 }

@@ -17,14 +17,14 @@ enum OfficeWrites {
             try await o.create(on: db)
             try await FinderStore.bump(on: db)
             try await req.audit(on: db, "office.create", tenant: tenant, objectType: "office", objectID: o.id?.uuidString ?? "",
-                                after: "\(o.name), \(o.postalCode) \(o.city)")
+                                after: AuditFields.encode(auditFields(o)))
         }
         try await req.application.finder.rebuild(on: req.db)
         return o
     }
 
     static func update(_ req: Request, _ o: Office, _ input: OfficeInput) async throws -> Office {
-        let before = "\(o.name), \(o.street), \(o.postalCode) \(o.city)"
+        let before = AuditFields.encode(auditFields(o))
         try input.apply(to: o)
         o.isDemo = false
         let tenant = o.tenantARS
@@ -33,10 +33,25 @@ enum OfficeWrites {
             try await o.save(on: db)
             try await FinderStore.bump(on: db)
             try await req.audit(on: db, "office.update", tenant: tenant, objectType: "office", objectID: o.id?.uuidString ?? "",
-                                before: before, after: "\(o.name), \(o.street), \(o.postalCode) \(o.city)")
+                                before: before, after: AuditFields.encode(auditFields(o)))
         }
         try await req.application.finder.rebuild(on: req.db)
         return o
+    }
+
+    /// An office as the audit trail records it, field by field (German labels: the trail is the
+    /// installation's record, not a page).
+    static func auditFields(_ o: Office) -> [(String, String)] {
+        let h = o.openingHours
+        let hours = (1...7).compactMap { d -> String? in
+            guard let iv = h.weekly[d], !iv.isEmpty else { return nil }
+            return "\(FinderWebController.dayNames[d].prefix(2)) " + iv.map(\.text).joined(separator: ", ")
+        }.joined(separator: "; ")
+        return [("Name", o.name), ("Art", o.kind), ("Straße", o.street), ("PLZ", o.postalCode), ("Ort", o.city),
+                ("Besucheradresse", o.visitorAddress), ("Telefon", o.phone), ("E-Mail", o.email), ("Webseite", o.website),
+                ("Terminvereinbarung", o.appointmentURL), ("Barrierefreiheit", o.accessibility), ("Öffnungszeiten", hours),
+                ("Ausnahmen", h.exceptions.isEmpty ? "" : "\(h.exceptions.count)"), ("Hauptsitz", o.isMain ? "ja" : "nein"),
+                ("Koordinaten", o.latitude.map { la in o.longitude.map { "\(la), \($0)" } ?? "" } ?? "")]
     }
 
     /// One main office per tenant.

@@ -45,7 +45,7 @@ struct CashOfficeController {
         let list = try await q.sort(\.$createdAt, .descending).limit(500).all()
         let rows = list.map { p in
             Row(id: p.id?.uuidString ?? "", kassenzeichen: p.kassenzeichen, date: GermanTime.format(p.paidAt ?? p.createdAt), amount: Money(cents: p.amountCents).formatted,
-                status: p.paymentStatus.label, method: p.paymentMethod, refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formatted : "", purpose: p.purpose)
+                status: p.paymentStatus.label, method: PaymentNames.method(p.paymentMethod), refunded: p.refundedCents > 0 ? Money(cents: p.refundedCents).formatted : "", purpose: p.purpose)
         }
         let paid = list.filter { $0.paymentStatus == .payed }.reduce(Int64(0)) { $0 + $1.amountCents - $1.refundedCents }
         return try await req.render("kasse/liste", title: req.t("cash_title"),
@@ -59,7 +59,7 @@ struct CashOfficeController {
     struct RefundRow: Encodable { var amount: String; var reason: String; var by: String; var at: String }
     struct EventRow: Encodable { var at: String; var kind: String; var status: String; var applied: Bool }
     struct DetailView: Encodable {
-        var ars: String; var id: String; var kassenzeichen: String; var amount: String; var status: String; var detail: String; var method: String
+        var ars: String; var id: String; var kassenzeichen: String; var amount: String; var status: String; var detail: String; var method: String; var provider: String
         var purpose: String; var created: String; var paid: String; var items: [ItemRow]; var refunds: [RefundRow]; var events: [EventRow]
         var refundable: String; var canRefund: Bool; var antragLink: String
     }
@@ -76,13 +76,14 @@ struct CashOfficeController {
         let items = try await PaymentItem.query(on: req.db).filter(\.$paymentID == id).sort(\.$position).all()
         let refunds = try await Refund.query(on: req.db).filter(\.$paymentID == id).sort(\.$createdAt).all()
         let events = try await PaymentEvent.query(on: req.db).filter(\.$paymentID == id).sort(\.$receivedAt).all()
+        let people = try await ActorNames.load(refunds.map(\.by), on: req.db)
         return DetailView(ars: ars, id: id.uuidString, kassenzeichen: p.kassenzeichen, amount: Money(cents: p.amountCents).formatted, status: p.paymentStatus.label,
-                          detail: p.statusDetail, method: p.paymentMethod, purpose: p.purpose, created: GermanTime.format(p.createdAt),
+                          detail: p.statusDetail, method: PaymentNames.method(p.paymentMethod), provider: PaymentNames.provider(p.provider), purpose: p.purpose, created: GermanTime.format(p.createdAt),
                           paid: p.paidAt.map(GermanTime.format) ?? "",
                           items: items.map { ItemRow(description: $0.description, quantity: $0.quantity, amount: Money(cents: $0.totalCents).formatted,
                                                      haushaltsstelle: $0.haushaltsstelle, kostentraeger: $0.kostentraeger, objektnummer: $0.objektnummer) },
-                          refunds: refunds.map { RefundRow(amount: Money(cents: $0.amountCents).formatted, reason: $0.reason, by: $0.by, at: GermanTime.format($0.createdAt)) },
-                          events: events.map { EventRow(at: GermanTime.format($0.receivedAt), kind: $0.kind, status: $0.status, applied: $0.applied) },
+                          refunds: refunds.map { RefundRow(amount: Money(cents: $0.amountCents).formatted, reason: $0.reason, by: people.display($0.by), at: GermanTime.format($0.createdAt)) },
+                          events: events.map { EventRow(at: GermanTime.format($0.receivedAt), kind: PaymentNames.eventKind($0.kind), status: PaymentNames.status($0.status), applied: $0.applied) },
                           refundable: Money(cents: p.amountCents - p.refundedCents).formatted,
                           canRefund: p.paymentStatus == .payed && p.refundedCents < p.amountCents && req.can(.paymentRefund, tenant: ars),
                           antragLink: p.antragID.map { "/mandanten/\(ars)/antraege/\($0.uuidString)" } ?? "")
@@ -117,7 +118,7 @@ struct CashOfficeController {
         var refunds: [Sum]; var total: String; var count: Int; var unmatched: [String]; var empty: Bool
         var payouts: [PayoutRow]; var canReconcile: Bool
     }
-    struct PayoutRow: Encodable { var provider: String; var expected: String; var received: String; var state: String; var done: Bool; var ok: Bool }
+    struct PayoutRow: Encodable { var provider: String; var providerName: String; var expected: String; var received: String; var state: String; var done: Bool; var ok: Bool }
 
     /// Items of payments paid on `day` (Europe/Berlin), with their payment.
     static func paidItems(_ req: Request, ars: String, from: Date, to: Date) async throws -> [(Payment, PaymentItem)] {
@@ -159,12 +160,12 @@ struct CashOfficeController {
             let exp = expected[prov] ?? 0
             if let s = stored.first(where: { $0.provider == prov }) {
                 let ok = s.receivedCents == exp
-                return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: Money(cents: s.receivedCents).formatted,
+                return PayoutRow(provider: prov, providerName: PaymentNames.provider(prov), expected: Money(cents: exp).formatted, received: Money(cents: s.receivedCents).formatted,
                                  state: ok ? (DisplayLanguage.english ? "reconciled" : "abgeglichen") : (DisplayLanguage.english ? "difference " : "Differenz ") + Money(cents: s.receivedCents - exp).formatted, done: true, ok: ok)
             }
-            return PayoutRow(provider: prov, expected: Money(cents: exp).formatted, received: "", state: DisplayLanguage.english ? "open" : "offen", done: false, ok: false)
+            return PayoutRow(provider: prov, providerName: PaymentNames.provider(prov), expected: Money(cents: exp).formatted, received: "", state: DisplayLanguage.english ? "open" : "offen", done: false, ok: false)
         }
-        for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.provider): \(p.state)") }
+        for p in payouts where p.done && !p.ok { unmatched.append("Auszahlung \(p.providerName): \(p.state)") }
         // earlier days (two weeks) with payments whose payout has not been reconciled: the
         // expected payouts of all fourteen days and their reconciliations in a few queries
         let earlier = (1...14).map { from.addingTimeInterval(-Double($0) * 86400) }
@@ -174,12 +175,12 @@ struct CashOfficeController {
         for (k, dayISO) in earlierISO.enumerated() {
             let done = reconciled.filter { $0.date == dayISO }.map(\.provider)
             for (prov, cents) in expectedEarlier[k].sorted(by: { $0.key < $1.key }) where cents != 0 && !done.contains(prov) {
-                unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(prov) über \(Money(cents: cents).formatted) noch nicht abgeglichen")
+                unmatched.append("\(FormEngine.germanDate(dayISO)): Auszahlung \(PaymentNames.provider(prov)) über \(Money(cents: cents).formatted) noch nicht abgeglichen")
             }
         }
         return try await req.render("kasse/tagesbericht", title: req.t("cash_daily"),
                                     DailyView(ars: ars, date: FormEngine.germanDate(iso), dateISO: iso, byHaushaltsstelle: group { $0.1.haushaltsstelle },
-                                              byMethod: group { $0.0.paymentMethod }, byProvider: group { $0.0.provider }, refunds: refundSums,
+                                              byMethod: group { PaymentNames.method($0.0.paymentMethod) }, byProvider: group { PaymentNames.provider($0.0.provider) }, refunds: refundSums,
                                               total: Money(cents: total).formatted, count: Set(rows.map { $0.0.id }).count, unmatched: unmatched, empty: rows.isEmpty,
                                               payouts: payouts, canReconcile: req.can(.paymentRefund, tenant: ars)))
     }

@@ -25,9 +25,9 @@ struct PaymentSettingsController {
         let current = s.provider ?? "test"
         return View(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), prefix: s.prefix, expiry: s.expiryMinutes,
                     haushaltsstelle: s.haushaltsstelle, kostentraeger: s.kostentraeger, objektnummer: s.objektnummer,
-                    providers: req.application.paymentProviders.keys.sorted().map { Opt(value: $0, label: $0, selected: $0 == current) },
+                    providers: req.application.paymentProviders.keys.sorted().map { Opt(value: $0, label: PaymentNames.provider($0), selected: $0 == current) },
                     endpoints: eps.map { EndpointRow(originator: $0.originatorID, endpoint: $0.endpointID, name: $0.name, webhook: $0.webhookURL,
-                                                     haushaltsstelle: $0.haushaltsstelle, provider: $0.provider) },
+                                                     haushaltsstelle: $0.haushaltsstelle, provider: PaymentNames.provider($0.provider)) },
                     saved: req.queryParams["gespeichert"] != nil, secret: secret, newEndpoint: newEndpoint)
     }
 

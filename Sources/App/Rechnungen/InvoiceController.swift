@@ -419,7 +419,7 @@ struct InvoiceController {
         var sha256: String
         var receivedAt: String
         var channel: String
-        var steps: [String]
+        var history: [HistoryRow]
         var reason: String
         var next: [Option]
         var canDecide: Bool
@@ -430,6 +430,46 @@ struct InvoiceController {
         var reportHTML: String
         /// When the invoice may duplicate an earlier one: both side by side.
         var duplicate: DuplicateView?
+    }
+
+    /// One step of the invoice's way through the office: when, what, who (by name).
+    struct HistoryRow: Encodable { var at: String; var what: String; var who: String; var whoDetail: String }
+
+    /// The channel an invoice came in, for people.
+    static func channelName(_ c: String) -> String {
+        let en = DisplayLanguage.english
+        switch c {
+        case "upload": return en ? "upload" : "Hochladen"
+        case "api": return en ? "interface (API)" : "Schnittstelle (API)"
+        case "formular": return en ? "web form" : "Webformular"
+        case "peppol": return "PEPPOL"
+        case "email", "mail": return en ? "e-mail" : "E-Mail"
+        default: return c
+        }
+    }
+
+    /// Receipt, collection and every status step from the audit trail (the one record of who did
+    /// what when), people by name.
+    static func history(_ req: Request, _ e: EInvoice) async throws -> [HistoryRow] {
+        let rows = try await AuditEntry.query(on: req.db).filter(\.$objectType == "rechnung").filter(\.$objectID == e.id!.uuidString)
+            .filter(\.$tenantARS == e.tenantARS).sort(\.$seq).limit(200).all()
+        let people = try await ActorNames.load(rows.map(\.actor), on: req.db)
+        let en = DisplayLanguage.english
+        return rows.map { r in
+            let what: String
+            switch r.action {
+            case "rechnung.eingang": what = en ? "received" : "eingegangen"
+            case "rechnung.abholung": what = en ? "collected by the specialist software" : "vom Fachverfahren abgeholt"
+            case "rechnung.status":
+                let after = r.after ?? ""
+                let code = String(after.prefix { $0 != ":" })
+                let label = InvoiceStatus(rawValue: code)?.label ?? code
+                what = code == InvoiceStatus.rejected.rawValue && after.count > code.count + 2 ? "\(label): \(after.dropFirst(code.count + 2))" : label
+            default: what = r.action
+            }
+            let at = Audit.date(r.occurredAt).map(GermanTime.format) ?? r.occurredAt
+            return HistoryRow(at: at, what: what, who: people.display(r.actor), whoDetail: people.detail(r.actor))
+        }
     }
 
     struct DuplicateColumn: Encodable {
@@ -459,7 +499,7 @@ struct InvoiceController {
     static func column(_ e: EInvoice, _ lang: Lang) -> DuplicateColumn {
         let st = InvoiceStatus(rawValue: e.status)
         return DuplicateColumn(id: e.id?.uuidString ?? "", number: e.invoiceNumber, seller: e.sellerName, issueDate: germanDate(e.issueDate),
-                               total: amount(e.totalCents, e.currency), receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
+                               total: amount(e.totalCents, e.currency), receivedAt: GermanTime.format(e.receivedAt), channel: channelName(e.channel),
                                sha256: e.sha256, statusText: (lang == .en ? st?.english : st?.german) ?? e.status)
     }
 
@@ -479,10 +519,6 @@ struct InvoiceController {
         let st = InvoiceStatus(rawValue: e.status) ?? .received
         let base = "/mandanten/\(e.tenantARS)/rechnungen/\(e.id!.uuidString)"
         let html = report.invoice.map { InvoiceHTML.fragment($0, attachmentLink: { "\(base)/anlagen/\($0)" }) } ?? ""
-        var steps: [String] = []
-        if let a = e.factualBy { steps.append("sachlich geprüft: \(a)") }
-        if let a = e.arithmeticBy { steps.append("rechnerisch geprüft: \(a)") }
-        if let a = e.releasedBy { steps.append("freigegeben: \(a)") }
         // only the steps this person may take; a step the four-eyes rule keeps for someone else is
         // not offered, and the page says why
         let fourEyesOn = try await InvoiceIntake.settings(req.db, e.tenantARS)
@@ -491,12 +527,12 @@ struct InvoiceController {
             InvoiceWorkflow.check(from: st, to: $0, actor: req.principal.auditActor, steps: done, fourEyes: fourEyesOn, reason: "–") == nil
         }
         let withheld = Self.nextSteps(st).count > offered.count
-        let v = DetailView(tenantARS: e.tenantARS, id: e.id!.uuidString, number: e.invoiceNumber, seller: e.sellerName, statusText: st.german,
-                           leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: GermanTime.format(e.receivedAt), channel: e.channel,
-                           steps: steps, reason: e.rejectionReason ?? "",
+        let v = DetailView(tenantARS: e.tenantARS, id: e.id!.uuidString, number: e.invoiceNumber, seller: e.sellerName, statusText: st.label,
+                           leitwegId: e.leitwegID, sha256: e.sha256, receivedAt: GermanTime.format(e.receivedAt), channel: Self.channelName(e.channel),
+                           history: try await Self.history(req, e), reason: e.rejectionReason ?? "",
                            next: offered.map {
                                // from a possible duplicate, "received" means: not a duplicate, check it normally
-                               Option(value: $0.rawValue, label: st == .possibleDuplicate && $0 == .received ? req.t("inv_dup_not") : $0.german, selected: false)
+                               Option(value: $0.rawValue, label: st == .possibleDuplicate && $0 == .received ? req.t("inv_dup_not") : $0.label, selected: false)
                            },
                            canDecide: req.can(.invoiceDecide, tenant: e.tenantARS), open: !st.isFinal,
                            fourEyes: fourEyesOn, withheldByFourEyes: withheld,

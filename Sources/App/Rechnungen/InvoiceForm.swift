@@ -117,37 +117,43 @@ struct InvoiceFormController {
     /// Validates the form (German messages per field) and builds the model.
     static func build(_ f: FormInput, buyerName: String) -> Built {
         var errors: [FieldError] = []
-        func need(_ v: String, _ field: String, _ label: String, max: Int = 200) {
-            if v.isEmpty { errors.append(FieldError(field: field, message: "Bitte geben Sie \(label) an.")) }
-            else if v.count > max { errors.append(FieldError(field: field, message: "\(label.prefix(1).uppercased() + label.dropFirst()) darf höchstens \(max) Zeichen lang sein.")) }
+        // messages in the page's language; the German text is the reference
+        let en = DisplayLanguage.english
+        func m(_ de: String, _ english: String) -> String { en ? english : de }
+        func need(_ v: String, _ field: String, _ label: String, _ labelEN: String, max: Int = 200) {
+            if v.isEmpty { errors.append(FieldError(field: field, message: m("Bitte geben Sie \(label) an.", "Please enter \(labelEN)."))) }
+            else if v.count > max {
+                errors.append(FieldError(field: field, message: m("\(label.prefix(1).uppercased() + label.dropFirst()) darf höchstens \(max) Zeichen lang sein.",
+                                                                   "\(labelEN.prefix(1).uppercased() + labelEN.dropFirst()) may have at most \(max) characters.")))
+            }
         }
-        need(f.nummer, "nummer", "die Rechnungsnummer", max: 50)
+        need(f.nummer, "nummer", "die Rechnungsnummer", "the invoice number", max: 50)
         var f = f
         // German or ISO as typed; the invoice carries ISO
         for (path, field, label) in [(\FormInput.datum, "datum", "das Rechnungsdatum"), (\FormInput.leistungsdatum, "leistungsdatum", "das Leistungsdatum"), (\FormInput.faellig, "faellig", "das Fälligkeitsdatum")] {
             do { f[keyPath: path] = try BusinessDate.parse(f[keyPath: path], field: field, label: label, required: true) ?? "" } catch let e as AppError {
-                errors.append(FieldError(field: field, message: e.messageDE))
+                errors.append(FieldError(field: field, message: e.message(en ? .en : .de)))
             } catch {}
         }
-        need(f.v_name, "v_name", "Ihren Namen oder Firmennamen")
-        need(f.v_strasse, "v_strasse", "Ihre Straße und Hausnummer")
-        if f.v_plz.count != 5 || !f.v_plz.allSatisfy(\.isNumber) { errors.append(FieldError(field: "v_plz", message: "Bitte geben Sie Ihre Postleitzahl mit fünf Ziffern an.")) }
-        need(f.v_ort, "v_ort", "Ihren Ort")
+        need(f.v_name, "v_name", "Ihren Namen oder Firmennamen", "your name or company name")
+        need(f.v_strasse, "v_strasse", "Ihre Straße und Hausnummer", "your street and number")
+        if f.v_plz.count != 5 || !f.v_plz.allSatisfy(\.isNumber) { errors.append(FieldError(field: "v_plz", message: m("Bitte geben Sie Ihre Postleitzahl mit fünf Ziffern an.", "Please enter your five-digit postcode."))) }
+        need(f.v_ort, "v_ort", "Ihren Ort", "your town")
         if f.v_ustid.isEmpty && f.v_steuernr.isEmpty {
-            errors.append(FieldError(field: "v_ustid", message: "Bitte geben Sie Ihre Umsatzsteuer-Identifikationsnummer oder Ihre Steuernummer an."))
+            errors.append(FieldError(field: "v_ustid", message: m("Bitte geben Sie Ihre Umsatzsteuer-Identifikationsnummer oder Ihre Steuernummer an.", "Please enter your VAT ID or your tax number.")))
         } else if !f.v_ustid.isEmpty && !(f.v_ustid.count >= 4 && f.v_ustid.count <= 14 && f.v_ustid.prefix(2).allSatisfy(\.isLetter)) {
-            errors.append(FieldError(field: "v_ustid", message: "Die Umsatzsteuer-Identifikationsnummer beginnt mit dem Ländercode, z. B. DE123456789."))
+            errors.append(FieldError(field: "v_ustid", message: m("Die Umsatzsteuer-Identifikationsnummer beginnt mit dem Ländercode, z. B. DE123456789.", "The VAT ID starts with the country code, e.g. DE123456789.")))
         }
-        need(f.v_kontakt, "v_kontakt", "eine Ansprechperson")
-        if f.v_telefon.filter(\.isNumber).count < 3 { errors.append(FieldError(field: "v_telefon", message: "Bitte geben Sie eine Telefonnummer mit mindestens drei Ziffern an.")) }
+        need(f.v_kontakt, "v_kontakt", "eine Ansprechperson", "a contact person")
+        if f.v_telefon.filter(\.isNumber).count < 3 { errors.append(FieldError(field: "v_telefon", message: m("Bitte geben Sie eine Telefonnummer mit mindestens drei Ziffern an.", "Please enter a phone number with at least three digits."))) }
         let mailParts = f.v_email.split(separator: "@")
-        if mailParts.count != 2 || !mailParts[1].contains(".") || f.v_email.count > 200 { errors.append(FieldError(field: "v_email", message: "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. rechnung@firma.de.")) }
+        if mailParts.count != 2 || !mailParts[1].contains(".") || f.v_email.count > 200 { errors.append(FieldError(field: "v_email", message: m("Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. rechnung@firma.de.", "Please enter a valid e-mail address, e.g. invoices@company.com."))) }
         let iban = f.iban.filter { !$0.isWhitespace }
-        if iban.count < 15 || !XRechnungCIUS.ibanOK(iban) { errors.append(FieldError(field: "iban", message: "Die IBAN ist nicht gültig. Bitte prüfen Sie Länge und Prüfziffer (z. B. DE02 1203 0000 0000 2020 51).")) }
-        need(f.k_name, "k_name", "den Namen der Kommune oder Dienststelle")
-        need(f.k_strasse, "k_strasse", "die Straße der Rechnungsanschrift")
-        if f.k_plz.count != 5 || !f.k_plz.allSatisfy(\.isNumber) { errors.append(FieldError(field: "k_plz", message: "Bitte geben Sie die Postleitzahl der Kommune mit fünf Ziffern an.")) }
-        need(f.k_ort, "k_ort", "den Ort der Kommune")
+        if iban.count < 15 || !XRechnungCIUS.ibanOK(iban) { errors.append(FieldError(field: "iban", message: m("Die IBAN ist nicht gültig. Bitte prüfen Sie Länge und Prüfziffer (z. B. DE02 1203 0000 0000 2020 51).", "The IBAN is not valid. Please check its length and check digits (e.g. DE02 1203 0000 0000 2020 51)."))) }
+        need(f.k_name, "k_name", "den Namen der Kommune oder Dienststelle", "the name of the municipality or office")
+        need(f.k_strasse, "k_strasse", "die Straße der Rechnungsanschrift", "the street of the billing address")
+        if f.k_plz.count != 5 || !f.k_plz.allSatisfy(\.isNumber) { errors.append(FieldError(field: "k_plz", message: m("Bitte geben Sie die Postleitzahl der Kommune mit fünf Ziffern an.", "Please enter the municipality's five-digit postcode."))) }
+        need(f.k_ort, "k_ort", "den Ort der Kommune", "the municipality's town")
 
         var inv = Invoice(syntax: .ublInvoice)
         inv.specificationID = Scenario.xrechnungID
@@ -184,17 +190,17 @@ struct InvoiceFormController {
             let empty = l.text.isEmpty && l.menge.isEmpty && l.preis.isEmpty
             if empty { continue }
             used += 1
-            if l.text.isEmpty || l.text.count > 200 { errors.append(FieldError(field: "zeile\(n)_text", message: "Bitte beschreiben Sie die Leistung in Zeile \(n) (höchstens 200 Zeichen).")) }
+            if l.text.isEmpty || l.text.count > 200 { errors.append(FieldError(field: "zeile\(n)_text", message: m("Bitte beschreiben Sie die Leistung in Zeile \(n) (höchstens 200 Zeichen).", "Please describe the service in line \(n) (at most 200 characters)."))) }
             guard let q = quantity(l.menge) else {
-                errors.append(FieldError(field: "zeile\(n)_menge", message: "Die Menge in Zeile \(n) muss eine Zahl größer als 0 sein, z. B. 2 oder 1,5.")); continue
+                errors.append(FieldError(field: "zeile\(n)_menge", message: m("Die Menge in Zeile \(n) muss eine Zahl größer als 0 sein, z. B. 2 oder 1,5.", "The quantity in line \(n) must be a number greater than 0, e.g. 2 or 1,5."))); continue
             }
             let price: Money
             do { price = try Money(parsing: l.preis) } catch {
-                errors.append(FieldError(field: "zeile\(n)_preis", message: "Der Einzelpreis in Zeile \(n) ist kein Betrag. Bitte z. B. 120,00 eingeben.")); continue
+                errors.append(FieldError(field: "zeile\(n)_preis", message: m("Der Einzelpreis in Zeile \(n) ist kein Betrag. Bitte z. B. 120,00 eingeben.", "The unit price in line \(n) is not an amount. Please enter e.g. 120,00."))); continue
             }
-            guard price.cents >= 0 else { errors.append(FieldError(field: "zeile\(n)_preis", message: "Der Einzelpreis in Zeile \(n) darf nicht negativ sein.")); continue }
+            guard price.cents >= 0 else { errors.append(FieldError(field: "zeile\(n)_preis", message: m("Der Einzelpreis in Zeile \(n) darf nicht negativ sein.", "The unit price in line \(n) must not be negative."))); continue }
             guard Self.units.contains(where: { $0.0 == l.einheit }), Self.rates.contains(where: { $0.0 == l.satz }) else {
-                errors.append(FieldError(field: "zeile\(n)_einheit", message: "Bitte wählen Sie Einheit und Steuersatz in Zeile \(n) aus der Liste.")); continue
+                errors.append(FieldError(field: "zeile\(n)_einheit", message: m("Bitte wählen Sie Einheit und Steuersatz in Zeile \(n) aus der Liste.", "Please choose unit and VAT rate in line \(n) from the list."))); continue
             }
             var raw = q * Decimal(price.cents)
             var rounded = Decimal()
@@ -213,9 +219,9 @@ struct InvoiceFormController {
             inv.lines.append(line)
             lineTotals.append((cat, rate, net))
         }
-        if used == 0 { errors.append(FieldError(field: "zeile1_text", message: "Bitte geben Sie mindestens eine Rechnungszeile an.")) }
+        if used == 0 { errors.append(FieldError(field: "zeile1_text", message: m("Bitte geben Sie mindestens eine Rechnungszeile an.", "Please enter at least one invoice line."))) }
         let cats = Set(lineTotals.map(\.cat))
-        if cats.count > 1 { errors.append(FieldError(field: "zeile1_satz", message: "Kleinunternehmer-Zeilen (§ 19 UStG) und Zeilen mit Umsatzsteuer können nicht in einer Rechnung stehen.")) }
+        if cats.count > 1 { errors.append(FieldError(field: "zeile1_satz", message: m("Kleinunternehmer-Zeilen (§ 19 UStG) und Zeilen mit Umsatzsteuer können nicht in einer Rechnung stehen.", "Small-business lines (§ 19 UStG) and lines with VAT cannot be in one invoice."))) }
         var vatCents: Int64 = 0
         for key in Set(lineTotals.map { "\($0.cat)|\($0.rate)" }).sorted() {
             let parts = key.split(separator: "|").map(String.init)
@@ -252,7 +258,7 @@ struct InvoiceFormController {
            let entry = try await LeitwegEntry.query(on: req.db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() {
             buyerName = try await Gebiet.find(entry.tenantARS, on: req.db)?.name ?? ""
         } else {
-            errors.append(FieldError(field: "leitweg", message: InvoiceIntake.routingError(f.leitweg).messageDE))
+            errors.append(FieldError(field: "leitweg", message: InvoiceIntake.routingError(f.leitweg).message(req.lang)))
         }
         let built = Self.build(f, buyerName: buyerName)
         errors += built.errors
@@ -270,11 +276,11 @@ struct InvoiceFormController {
                 // Should not happen for a form we built; show what the validator says rather than hide it.
                 return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"),
                                             view(f, findings: report.errors.map(InvoiceController.FindingDTO.init)),
-                                            errors: [FieldError(field: "", message: "Die erzeugte Rechnung ist nicht gültig; bitte prüfen Sie die Angaben.")],
+                                            errors: [FieldError(field: "", message: req.lang == .en ? "The invoice built from your entries is not valid; please check them." : "Die erzeugte Rechnung ist nicht gültig; bitte prüfen Sie die Angaben.")],
                                             status: .unprocessableEntity, form: true)
             }
         } catch let e as AppError {
-            let fe = [FieldError(field: e.code == "rechnung.duplicate" ? "nummer" : "leitweg", message: e.messageDE)]
+            let fe = [FieldError(field: e.code == "rechnung.duplicate" ? "nummer" : "leitweg", message: e.message(req.lang))]
             return try await req.render("rechnungen/erfassen", title: req.t("inv_form_title"), view(f, errors: fe), errors: fe, status: e.status, form: true)
         }
     }

@@ -90,6 +90,20 @@ public final class RuleContext {
         return found
     }
 
+    /// An amount as a person reads it in a finding: "1.234,50 €" (invoice currency).
+    func money(_ d: Decimal) -> String { CodeNames.amount("\(d)", currency: invoice.currency, english: false) }
+
+    /// "angegeben 330,00 €, erwartet 336,90 €": the value in the invoice next to the one the rule expects.
+    func givenExpected(_ given: Decimal?, _ expected: Decimal) -> String {
+        (given.map { "angegeben \(money($0)), " } ?? "") + "erwartet \(money(expected))"
+    }
+
+    /// The same in English, appended to the official rule text: "(given €330.00, expected €336.90)".
+    func givenExpectedEN(_ given: Decimal?, _ expected: Decimal) -> String {
+        let m = { (d: Decimal) in CodeNames.amount("\(d)", currency: self.invoice.currency, english: true) }
+        return "(" + (given.map { "given \(m($0)), " } ?? "") + "expected \(m(expected)))"
+    }
+
     var isUBL: Bool { scenario.syntax != .cii }
     var isCII: Bool { scenario.syntax == .cii }
     var xr: Bool { scenario.runsXRechnungRules }
@@ -99,7 +113,7 @@ public final class RuleContext {
     /// Reports a violation of `rule` at `location`. XRechnung/Peppol rules are dropped in the
     /// plain EN 16931 scenario; the level comes from the catalogue and the scenario.
     /// Location and message are only built for findings that are reported.
-    func fail(_ rule: String, _ location: @autoclosure () -> String, de: @autoclosure () -> String) {
+    func fail(_ rule: String, _ location: @autoclosure () -> String, de: @autoclosure () -> String, en: @autoclosure () -> String = "") {
         // Only rules of the pinned artefacts are reported (e.g. BR-DE-29 is not part of 2.5.0).
         guard let entry = catalogue.entries[rule] else {
             if catalogue.entries.isEmpty { appendUnknown(rule, location(), de()) }
@@ -108,7 +122,8 @@ public final class RuleContext {
         if entry.isXRechnung, !xr { return }
         var severity = entry.flag
         if let key = scenario.levelKey, let custom = entry.customLevels[key] { severity = custom }
-        findings.append(Finding(rule: rule, severity: severity, location: location(), messageDE: de(), messageEN: entry.description))
+        findings.append(Finding(rule: rule, severity: severity, location: location(), messageDE: de(),
+                                messageEN: [RuleTextsEN.text(rule) ?? entry.description, en()].filter { !$0.isEmpty }.joined(separator: " ")))
     }
 
     /// Without a catalogue (should not happen: it ships in the bundle) every finding is an error.
@@ -116,8 +131,8 @@ public final class RuleContext {
         findings.append(Finding(rule: rule, severity: .error, location: location, messageDE: de, messageEN: rule))
     }
 
-    func fail(_ rule: String, _ element: XElement?, de: @autoclosure () -> String) {
-        fail(rule, element?.xpath ?? root.xpath, de: de())
+    func fail(_ rule: String, _ element: XElement?, de: @autoclosure () -> String, en: @autoclosure () -> String = "") {
+        fail(rule, element?.xpath ?? root.xpath, de: de(), en: en())
     }
 }
 

@@ -273,7 +273,7 @@ enum TotalRules {
         let t = inv.totals
         let loc = c.isUBL ? "\(c.root.xpath)/cac:LegalMonetaryTotal" : "\(c.root.xpath)/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
         if let v = t.lineNetSum?.value, v != round2(sum(inv.lines.map(\.netAmount))) {
-            c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106 = \(t.lineNetSum!.literal)) stimmt nicht mit der Summe der Positionsbeträge (\(round2(sum(inv.lines.map(\.netAmount))))) überein.")
+            c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) stimmt nicht mit der Summe der Positionsbeträge überein: \(c.givenExpected(v, round2(sum(inv.lines.map(\.netAmount))))).", en: c.givenExpectedEN(v, round2(sum(inv.lines.map(\.netAmount)))))
         }
         if let v = t.allowanceSum?.value, v != round2(sum(inv.allowances.map(\.amount))) {
             c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) stimmt nicht mit der Summe der einzelnen Nachlässe (BT-92) überein.")
@@ -284,7 +284,7 @@ enum TotalRules {
         if let without = t.withoutVAT?.value, let lines = t.lineNetSum?.value {
             let expected = round2(lines + (t.chargeSum?.value ?? 0) - (t.allowanceSum?.value ?? 0))
             if without != expected {
-                c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein, erwartet \(expected).")
+                c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein: \(c.givenExpected(without, expected)).", en: c.givenExpectedEN(without, expected))
             }
         }
         if c.isUBL {
@@ -295,7 +295,7 @@ enum TotalRules {
                 guard let v = UBLReader.dec(tt.child("TaxAmount"))?.value else { continue }
                 let expected = round2(sum(tt.children("TaxSubtotal").map { UBLReader.dec($0.child("TaxAmount")) }))
                 if v != expected {
-                    c.fail("BR-CO-14", tt, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+                    c.fail("BR-CO-14", tt, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein: \(c.givenExpected(v, expected)).", en: c.givenExpectedEN(v, expected))
                 }
             }
             // BR-CO-15 as the artefact: for every DocumentCurrencyCode exactly one TaxTotal amount in
@@ -317,7 +317,7 @@ enum TotalRules {
             if let vat = t.vatTotal?.value, !inv.vatBreakdown.isEmpty {
                 let expected = round2(sum(inv.vatBreakdown.map(\.taxAmount)))
                 if vat != expected {
-                    c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein, erwartet \(expected).")
+                    c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein: \(c.givenExpected(vat, expected)).", en: c.givenExpectedEN(vat, expected))
                 }
             }
             // CII: exactly one BT-110 in the invoice currency and BT-112 = BT-109 + BT-110,
@@ -353,7 +353,7 @@ enum TotalRules {
                 }
             }
             if c.isUBL, round2(due - rounding) != round2(with - paid) {
-                c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein, erwartet \(round2(with - paid + rounding)).")
+                c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein: \(c.givenExpected(due, round2(with - paid + rounding))).", en: c.givenExpectedEN(due, round2(with - paid + rounding)))
             }
         }
         if c.isCII {

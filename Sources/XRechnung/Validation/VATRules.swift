@@ -92,7 +92,7 @@ enum VATRules {
                 // never fire there, and neither do we.
                 let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S"  // S: standardRateBase
                 if !unreachable, abs(base - expected) > 1 {
-                    c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).")
+                    c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, expected)).", en: c.givenExpectedEN(base, expected))
                 }
                 if f.rateMustBeZero, b.taxAmount?.value != 0 {
                     c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.")
@@ -324,7 +324,7 @@ enum VATRules {
         for b in breakdowns {
             if let base = b.taxableAmount?.value {
                 let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
-                if base != round2(expected) { c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein, erwartet \(expected).") }
+                if base != round2(expected) { c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, round2(expected))).", en: c.givenExpectedEN(base, round2(expected))) }
             }
             if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
             if b.exemptionReason.isBlank && b.exemptionCode.isBlank { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }

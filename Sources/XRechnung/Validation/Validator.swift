@@ -16,6 +16,14 @@ public enum Severity: String, Sendable, Codable, Comparable {
         case .information: return "Hinweis"
         }
     }
+
+    public var english: String {
+        switch self {
+        case .error: return "Error"
+        case .warning: return "Warning"
+        case .information: return "Note"
+        }
+    }
 }
 
 /// One reported rule violation: the official rule id, the severity after the scenario's level

@@ -302,7 +302,7 @@ enum Peppol {
         for p in sellers where !hasAddress(p) { c.fail("PEPPOL-EN16931-R020", p, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
             if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - percent(base * pct)) > slack {
-                c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein, erwartet \(round2(percent(base * pct))).")
+                c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein: \(c.givenExpected(amount, round2(percent(base * pct)))).", en: c.givenExpectedEN(amount, round2(percent(base * pct))))
             }
             if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
             if a.baseAmount != nil, a.percentage == nil { c.fail("PEPPOL-EN16931-R042", a.location, de: "Zum Grundbetrag eines Nachlasses/Zuschlags muss der Prozentsatz angegeben sein.") }
@@ -310,13 +310,13 @@ enum Peppol {
         for l in inv.lines {
             if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
                 let discount = l.priceDiscount?.value ?? 0
-                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Position \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein, erwartet \(gross - discount).") }
+                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Position \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
             }
             if let q = l.quantity?.value, let price = l.netPrice?.value, let net = l.netAmount?.value {
                 let base = l.baseQuantity?.value ?? 1
                 if base > 0 {
                     let expected = round2((base == 1 ? q * price : q * (price / base)) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
-                    if abs(net - expected) > slack { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein, erwartet \(expected).") }
+                    if abs(net - expected) > slack { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein: \(c.givenExpected(net, expected)).", en: c.givenExpectedEN(net, expected)) }
                 }
             }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }

@@ -30,6 +30,15 @@ assert st == 422, (st, body)
 rules = [f["regel"] + ": " + f["meldung"] for f in json.loads(body)["fehler"]]
 assert any(r.startswith("BR-DE-15") for r in rules), rules
 print("Prüfbericht:", *rules, sep="\n  ")
+# a line that does not add up is a warning: the invoice is taken, the finding names the value
+# given and the one expected as amounts people read (and the clerk's page shows it)
+warn = xml.replace("<cbc:ID>123456XX</cbc:ID>", "<cbc:ID>WARNUNG-1</cbc:ID>").replace(
+    '<cbc:PriceAmount currencyID="EUR">26.07</cbc:PriceAmount>', '<cbc:PriceAmount currencyID="EUR">1026.07</cbc:PriceAmount>')
+st, body = call("POST", "/api/v1/rechnungen", warn.encode(), "application/xml")
+assert st == 201, (st, body)
+warnings = [w["regel"] + ": " + w["meldung"] for w in json.loads(body)["warnungen"]]
+assert any("angegeben 26,07 €, erwartet 1.026,07 €" in w for w in warnings), warnings
+print("Warnung mit Beträgen:", *warnings, sep="\n  ")
 st, body = call("GET", status_url)
 assert st == 200 and "eingegangen" in body, (st, body[:300])
 print("Statusseite für den Lieferanten: ok")

@@ -184,3 +184,98 @@ final class MembershipEffectiveDateTests: XCTestCase {
         XCTAssertTrue(about.text.contains("<strong>0</strong>"), "not yet a member on the provider's page")
     }
 }
+
+/// Issue 14: screens speak to people — names instead of keys and codes, the audit trail readable
+/// field by field, the finder in Leichte Sprache.
+final class PresentationTests: XCTestCase {
+    func testAuditShowsPeopleByNameAndWhatChangedFieldByField() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let ada = try await createUser(app, email: "ada@erfurt.test", role: .tenantAdmin, tenant: "16051")
+        ada.name = "Ada Ahorn"
+        try await ada.save(on: app.db)
+        let office = try await XCTUnwrapAsync(try await Office.query(on: app.db).filter(\.$tenantARS == "16051").first())
+        let a = Browser(app)
+        try await a.login(ada)
+        try await a.get("/mandanten/16051/organisationseinheiten/\(try office.requireID())")
+        var form = FinderWebController.OfficeForm.from(office)
+        let oldPhone = office.phone
+        form.telefon = "0361 655-4711"
+        let fields = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONEncoder().encode(form)) as? [String: String])
+        let r = try await a.post("/mandanten/16051/organisationseinheiten/\(try office.requireID())", fields)
+        XCTAssertEqual(r.status, .seeOther, r.text)
+
+        let op = try await createUser(app, email: "op@kiv.test", role: .operator, tenant: nil)
+        let b = Browser(app)
+        try await b.login(op)
+        let audit = try await b.get("/betrieb/audit?aktion=office.update")
+        XCTAssertEqual(audit.status, .ok)
+        XCTAssertTrue(audit.text.contains("Ada Ahorn") && audit.text.contains("ada@erfurt.test"), "the person by name, the address in small type")
+        XCTAssertTrue(audit.text.contains("Erfurt, Stadt"), "the tenant by name")
+        let before = oldPhone.isEmpty ? "" : "<del>\(oldPhone)</del> → "
+        XCTAssertTrue(audit.text.contains("<dt>Telefon</dt><dd>\(before)<ins>0361 655-4711</ins></dd>"), audit.text)
+        XCTAssertFalse(audit.text.contains("<dt>Koordinaten</dt>"), "an edit in the form keeps the coordinates")
+        XCTAssertFalse(audit.text.contains("<dt>Name</dt>"), "unchanged fields are not listed")
+        XCTAssertFalse(audit.text.contains("user:ada@"), "no raw actor key on the page")
+        // local time in German format, not the stored UTC timestamp
+        XCTAssertNotNil(audit.text.range(of: #"\d{2}\.\d{2}\.\d{4} um \d{2}:\d{2} Uhr"#, options: .regularExpression))
+        XCTAssertNil(audit.text.range(of: #"\d{4}-\d{2}-\d{2}T\d{2}:"#, options: .regularExpression), "no raw ISO timestamp")
+        // the API keeps the stable keys
+        let token = try await createToken(app, tenant: "16", scopes: [.operator])
+        let json = try await api(app, .GET, "/api/v1/audit?aktion=office.update", token: token)
+        XCTAssertTrue(json.body.string.contains("user:ada@erfurt.test"), json.body.string)
+    }
+
+    func testInvoiceHistoryByNameEnglishViewAndFindingsWithAmounts() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let lid = try await XCTUnwrapAsync(try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == "16051").filter(\.$active == true).first()).leitwegID
+        // an invoice whose second line does not add up: a warning with the value given and the one expected
+        let xml = String(decoding: try InvoiceTests.invoice(to: lid), as: UTF8.self)
+            .replacingOccurrences(of: "<cbc:PriceAmount currencyID=\"EUR\">26.07</cbc:PriceAmount>", with: "<cbc:PriceAmount currencyID=\"EUR\">1026.07</cbc:PriceAmount>")
+        let created = try await InvoiceTests.post(app, Data(xml.utf8))
+        XCTAssertEqual(created.status, .created, created.body.string)
+        XCTAssertTrue(created.body.string.contains("angegeben 26,07 €, erwartet 1.026,07 €"), created.body.string)
+        let id = try XCTUnwrap(try created.json()["id"] as? String)
+
+        let anna = try await createUser(app, email: "anna@erfurt.test", role: .clerk, tenant: "16051")
+        anna.name = "Anna Amsel"
+        try await anna.save(on: app.db)
+        let a = Browser(app)
+        try await a.login(anna)
+        try await a.get("/mandanten/16051/rechnungen/\(id)")
+        let step = try await a.post("/mandanten/16051/rechnungen/\(id)/status", ["ziel": "sachlich_geprueft"])
+        XCTAssertEqual(step.status, .seeOther, step.text)
+        let de = try await a.get("/mandanten/16051/rechnungen/\(id)")
+        XCTAssertTrue(de.text.contains("Bearbeitungsverlauf"))
+        XCTAssertTrue(de.text.contains("<td>sachlich geprüft</td><td>Anna Amsel <small>anna@erfurt.test</small></td>"), de.text)
+        XCTAssertFalse(de.text.contains("user:anna"), "no raw actor key")
+        XCTAssertTrue(de.text.contains("Schnittstelle (API)"), "the channel by name")
+
+        let en = try await a.get("/mandanten/16051/rechnungen/\(id)?lang=en")
+        XCTAssertTrue(en.text.contains("Invoice number") && en.text.contains("Validation result") && en.text.contains("Commercial invoice (380)"), en.text)
+        XCTAssertTrue(en.text.contains("<td>checked (content)</td>"), "status step in English")
+        XCTAssertTrue(en.text.contains("(given €26.07, expected €1,026.07)"), "the official English rule text with the amounts")
+        XCTAssertTrue(en.text.contains("An invoice should state the delivery or service date"), "German-only rule texts have an English text")
+        XCTAssertFalse(en.text.contains("Rechnungsnummer") || en.text.contains("Prüfergebnis") || en.text.contains("Befunde"), "no German labels")
+    }
+
+    func testFinderInLeichterSprache() async throws {
+        let app = try await makeTestApp(demo: true)
+        defer { Task { try? await app.asyncShutdown() } }
+        let b = Browser(app)
+        let start = try await b.get("/leichte-sprache")
+        XCTAssertTrue(start.text.contains("href=\"/leichte-sprache/suche\""), "the easy-language page leads to the search")
+        let empty = try await b.get("/leichte-sprache/suche")
+        XCTAssertEqual(empty.status, .ok)
+        XCTAssertTrue(empty.text.contains("Was wollen Sie machen?") && empty.text.contains("Wo wohnen Sie?"))
+        let dog = try await b.get("/leichte-sprache/suche?leistung=Hund%20anmelden&ort=Erfurt")
+        XCTAssertTrue(dog.text.contains("Sie können den Antrag im Internet stellen"), dog.text)
+        XCTAssertTrue(dog.text.contains("/onlinedienste/hund-anmelden?ars=160510000000"))
+        XCTAssertTrue(dog.text.contains("Dieses Amt hilft Ihnen"))
+        let gera = try await b.get("/leichte-sprache/suche?leistung=Hund%20anmelden&ort=Gera")
+        XCTAssertTrue(gera.text.contains("noch nicht im Internet stellen"), gera.text)
+        let several = try await b.get("/leichte-sprache/suche?leistung=Hund%20anmelden&ort=99438")
+        XCTAssertTrue(several.text.contains("Welcher Ort ist Ihr Ort?") && several.text.contains("/leichte-sprache/suche?"), several.text)
+    }
+}

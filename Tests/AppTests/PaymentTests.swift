@@ -394,6 +394,12 @@ final class PaymentJourneyTests: XCTestCase {
         XCTAssertTrue(r.text.contains("Erstattung"), r.text)
         r = try await ko.get("/mandanten/16051/kasse/tagesbericht")
         XCTAssertTrue(r.text.contains("Ausweis nur für ein Jahr"), r.text)
+        // names instead of the provider's codes; the refund by the clerk's name
+        XCTAssertTrue(r.text.contains("Kreditkarte") && r.text.contains("Test-Zahlungsdienst"), r.text)
+        XCTAssertFalse(r.text.contains(">CREDITCARD<") || r.text.contains("<td>test</td>"), r.text)
+        r = try await ko.get("/mandanten/16051/kasse/\(paid.id!)")
+        XCTAssertTrue(r.text.contains("<dd>Kreditkarte</dd>") && r.text.contains("bezahlt") && r.text.contains("Meldung des Zahlungsdienstes"), r.text)
+        XCTAssertFalse(r.text.contains("user:") || r.text.contains("PAYED"), r.text)
         let audits = try await AuditEntry.query(on: app.db).filter(\.$action == "zahlung.refund").count()
         XCTAssertEqual(audits, 1)
     }
@@ -505,7 +511,7 @@ extension PayoutReconciliationTests {
         let b = Browser(app)
         try await b.login(kasse)
         var r = try await b.get("/mandanten/16051/kasse/tagesbericht")
-        XCTAssertTrue(r.text.contains("\(germanDate(yesterdayISO)): Auszahlung test über 61,20 € noch nicht abgeglichen"), r.text)
+        XCTAssertTrue(r.text.contains("\(germanDate(yesterdayISO)): Auszahlung Test-Zahlungsdienst (Demo, kein echtes Geld) über 61,20 € noch nicht abgeglichen"), r.text)
         r = try await b.post("/mandanten/16051/kasse/abgleich", ["dienstleister": "test", "datum": yesterdayISO, "betrag": "61,20"])
         XCTAssertEqual(r.status, .seeOther)
         r = try await b.get("/mandanten/16051/kasse/tagesbericht")

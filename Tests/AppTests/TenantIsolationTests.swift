@@ -17,7 +17,7 @@ final class TenantIsolationTests: XCTestCase {
         "GET /api/v1/umfragen", "GET /api/v1/umfragen/:id",    // statewide survey rounds, readable by every signed-in body
         "GET /api/v1/mitgliedschaften",                        // scoped list, checked separately below
         // the finder is public information: services, responsibilities, offices
-        "GET /finder", "GET /einbetten/finder", "GET /leistungen/:key", "GET /api/v1/leistungen", "GET /api/v1/leistungen/:key",
+        "GET /finder", "GET /einbetten/finder", "GET /leichte-sprache/suche", "GET /leistungen/:key", "GET /api/v1/leistungen", "GET /api/v1/leistungen/:key",
         "GET /api/v1/zustaendigkeiten", "GET /api/v1/organisationseinheiten", "GET /api/v1/organisationseinheiten/:id",
         // the Leitweg-ID lookup is public so suppliers can address invoices
         "GET /leitweg-ids", "GET /api/v1/leitweg-ids", "GET /api/v1/leitweg-ids/:id",

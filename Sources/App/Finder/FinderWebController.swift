@@ -9,6 +9,7 @@ struct FinderWebController {
     func addRoutes(to web: any RoutesBuilder) {
         web.get("finder", use: finder)
         web.get("einbetten", "finder", use: embed)
+        web.get("leichte-sprache", "suche", use: easy)
         web.get("leistungen", ":key", use: servicePage)
         web.post("leistungen", ":key", "texte", use: saveText)
         let t = web.grouped("mandanten", ":ars")
@@ -87,7 +88,9 @@ struct FinderWebController {
                           areaName: area, isDefault: isDefault)
     }
 
-    func build(_ req: Request, embed: Bool) async throws -> FinderView {
+    /// `base`: the page the links of the result lead to (the finder, the embedded finder or the
+    /// finder in Leichte Sprache — one search for all three).
+    func build(_ req: Request, embed: Bool, base: String? = nil) async throws -> FinderView {
         let snap = try await req.finderSnapshot()
         let leistung = String((req.query[String.self, at: "leistung"] ?? "").prefix(200))
         let ort = String((req.query[String.self, at: "ort"] ?? "").prefix(100))
@@ -98,7 +101,7 @@ struct FinderWebController {
         func link(key: String, ars: String?) -> String {
             var q = ["schluessel=\(key)", "leistung=\(enc(leistung))", "ort=\(enc(ort))"]
             if let ars { q.append("ars=\(ars)") }
-            return (embed ? "/einbetten/finder?" : "/finder?") + q.joined(separator: "&")
+            return (base ?? (embed ? "/einbetten/finder?" : "/finder?")) + q.joined(separator: "&")
         }
         var chosen: Int32? = nil
         if let k = explicitKey, let i = snap.catalogue.index[k] { chosen = i }
@@ -178,6 +181,11 @@ struct FinderWebController {
 
     @Sendable func finder(req: Request) async throws -> Response {
         try await req.render("finder/search", title: req.t("finder_title"), try await build(req, embed: false))
+    }
+
+    /// The finder in Leichte Sprache: the same search, short sentences, one step at a time.
+    @Sendable func easy(req: Request) async throws -> Response {
+        try await req.render("finder/leicht", title: req.t("easy_search_title"), try await build(req, embed: false, base: "/leichte-sprache/suche?"))
     }
 
     /// A plain HTML fragment for municipal websites (no layout, frameable, no cookies needed).
@@ -351,7 +359,12 @@ struct FinderWebController {
         let o = try await Self.ownOffice(req, tenant)
         let form = (try? req.content.decode(OfficeForm.self)) ?? OfficeForm()
         do {
-            _ = try await OfficeWrites.update(req, o, try form.input())
+            var input = try form.input()
+            // the form does not show the coordinates and the visitor address (they come from the
+            // API or the XZuFi import); an edit in the form keeps them instead of erasing them
+            if input.lat == nil && input.lon == nil { input.lat = o.latitude; input.lon = o.longitude }
+            if input.besucheradresse == nil { input.besucheradresse = o.visitorAddress }
+            _ = try await OfficeWrites.update(req, o, input)
             return req.redirect(to: "/mandanten/\(tenant.ars)/organisationseinheiten", redirectType: .normal)
         } catch let e as AppError {
             return try await officesPage(req, tenant, form: form, editing: o.id?.uuidString, error: e)

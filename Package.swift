@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Events", targets: ["Events"]),
         .library(name: "Funding", targets: ["Funding"]),
         .library(name: "Rollout", targets: ["Rollout"]),
+        .library(name: "ISMS", targets: ["ISMS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -60,6 +61,9 @@ let package = Package(
         // Roll-out monitor: shares per capability and Kreis on plain rows, map projection, demand
         // signals with the privacy threshold, set-up tasks. No Vapor.
         .target(name: "Rollout"),
+        // information security per municipality: catalogue model and import, status arithmetic,
+        // inheritance of the provider's controls, progress (no Vapor)
+        .target(name: "ISMS"),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -72,6 +76,7 @@ let package = Package(
                 "Events",
                 "Funding",
                 "Rollout",
+                "ISMS",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -97,6 +102,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "TestFixtures"]),
         .testTarget(name: "FundingTests", dependencies: ["Funding"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),
+        .testTarget(name: "ISMSTests", dependencies: ["ISMS"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

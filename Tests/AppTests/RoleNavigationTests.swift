@@ -16,19 +16,21 @@ final class RoleNavigationTests: XCTestCase {
         defer { Task { try? await app.asyncShutdown() } }
         let cases: [(Role, String?, [String])] = [
             (.operator, nil, ["/betrieb", "/betrieb/umfragen", "/uebersicht", "/betrieb/audit", "/betrieb/rechtstexte", "/betrieb/personal", "/betrieb/jobs",
-                             "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage"]),
+                             "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage",
+                             "/isms/uebersicht", "/betrieb/isms"]),
             (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/mandanten/16/personal", "/kompetenzzentrum/reichweite",
-                            "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage"]),
+                            "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage", "/isms/uebersicht", "/betrieb/isms"]),
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
                                      "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf",
-                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit"]),
+                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit", "/mandanten/16051/isms"]),
             (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/veranstaltungen/meine"]),
             (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege", "/veranstaltungen/meine"]),
             (.competenceCentre, nil, ["/kompetenzzentrum", "/kompetenzzentrum/besuche", "/kompetenzzentrum/reichweite"]),
             (.fundingClerk, "160715007", ["/mandanten/160715007/foerderung", "/veranstaltungen/meine"]),
             (.signatory, "160715007046", ["/mandanten/160715007046/foerderung", "/veranstaltungen/meine"]),
             (.fundingOfficer, "16", ["/foerderung", "/foerderung/haushalt", "/foerderung/programme"]),
+            (.isb, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/isms", "/veranstaltungen/meine"]),
         ]
         for (role, tenant, expected) in cases {
             let u = try await createUser(app, email: "\(role.rawValue)@nav.test", role: role, tenant: tenant)

@@ -131,6 +131,7 @@ struct LoginController {
         case .cashOffice: tenant.map { "/mandanten/\($0)/kasse" } ?? "/"
         case .fundingOfficer: "/foerderung"
         case .fundingClerk, .signatory: tenant.map { "/mandanten/\($0)/foerderung" } ?? "/"
+        case .isb: tenant.map { "/mandanten/\($0)/isms" } ?? "/"
         }
     }
 

@@ -70,7 +70,8 @@ enum RoleCatalogue {
         case .tenantAdmin:
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
-             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply, .cockpitView]
+             .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply, .cockpitView,
+             .ismsView, .ismsEdit]
         case .clerk:
             [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister]
         case .cashOffice:
@@ -79,6 +80,8 @@ enum RoleCatalogue {
             [.fundingView, .fundingApply, .eventRegister]
         case .signatory:
             [.fundingView, .fundingSign, .eventRegister]
+        case .isb:
+            [.ismsView, .ismsEdit, .eventRegister, .membershipView]
         case .operator, .state, .competenceCentre, .fundingOfficer:
             []
         }
@@ -100,7 +103,10 @@ enum RoleCatalogue {
                      .paymentInitiate, .paymentView, .paymentRefund, .paymentSettings, .letterheadEdit,
                      .eventRegister, .tenantTraining, .eventsManage,
                      // the provider's advisors see every funding case and comment; the Land decides
-                     .fundingApply, .fundingSign, .fundingManage, .fundingDecide, .cockpitView].contains(action)
+                     .fundingApply, .fundingSign, .fundingManage, .fundingDecide, .cockpitView,
+                     // the provider is not the municipality's ISB: it declares its own controls and sees the
+                     // state-wide picture, a tenant's answers stay the tenant's
+                     .ismsView, .ismsEdit].contains(action)
         case .competenceCentre:
             // runs events and visits for every municipality and sees their reach; nothing else
             return [.eventsManage, .reachView].contains(action)
@@ -111,11 +117,12 @@ enum RoleCatalogue {
             if action == .servicePublish { return true }
             // the Land manages its own staff
             if action == .staffManage { return tenant != nil && tenant == grantTenant }
-            return [.surveyResults, .overviewView, .membershipView, .reachView, .fundingView, .rolloutView].contains(action)
+            // the Land imports check catalogues and sees the state-wide ISMS picture, no tenant's details
+            return [.surveyResults, .overviewView, .membershipView, .reachView, .fundingView, .rolloutView, .ismsManage, .ismsOverview].contains(action)
         case .fundingOfficer:
             // the Bewilligungsbehörde: all applications of the state, its programmes and budget
             return [.fundingView, .fundingManage, .fundingDecide].contains(action)
-        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory:
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb:
             guard let tenant, tenant == grantTenant else { return false }
             return tenantActions(role).contains(action)
         }
@@ -125,7 +132,7 @@ enum RoleCatalogue {
     static func roles(for tenant: String?) -> [Role] {
         guard let tenant else { return [.operator, .competenceCentre] }
         // the Land has its staff and a cash office (it collects the competence centre's fees)
-        return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory]
+        return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb]
     }
 
     /// May someone holding `grants` (and administering the members of a Verwaltungsgemeinschaft
@@ -139,7 +146,7 @@ enum RoleCatalogue {
             return grants.contains { $0.role == .operator }
         case .state, .fundingOfficer:
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
-        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory:
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb:
             guard let tenant else { return false }
             return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant)
                 || (role == .cashOffice && $0.role == .state && $0.tenantARS == tenant) }
@@ -148,7 +155,7 @@ enum RoleCatalogue {
     }
 
     /// Order in which a person's roles name them in the header and choose their start page.
-    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk]
+    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk, .isb]
 }
 
 /// Carries every staff account's single role over to an assignment; the old `role` and

@@ -93,6 +93,7 @@ enum DemoData {
         }
         try await EventDemoData.seed(app)
         try await FundingDemoData.seed(app)
+        try await ISMSDemoData.seed(app)
         app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")
     }
 }

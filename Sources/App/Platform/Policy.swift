@@ -46,6 +46,11 @@ enum Action: String, Sendable, CaseIterable {
     case fundingAdvise         // the provider's advisors comment on applications (no decisions)
     case rolloutView           // the roll-out matrix, map, time series and demand signals of all tenants
     case cockpitView           // a tenant's own cockpit: what is live, usage, open set-up tasks, digest setting
+    case ismsView              // a tenant's ISMS workspace: catalogue status, measures, incidents, report
+    case ismsEdit              // answer requirements, name the ISB, plan measures (tenant admin, ISB)
+    case ismsManage            // import check catalogues (Land, operator); declare the provider's controls (operator)
+    case ismsOverview          // the state-wide picture of all tenants (Land, operator)
+    case ismsControls          // declare which requirements the provider's services fulfil for members (operator)
 }
 
 enum Policy {

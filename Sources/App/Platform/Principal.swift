@@ -24,11 +24,13 @@ enum Role: String, Codable, Sendable, CaseIterable {
     case signatory = "zeichnung"
     /// Bewilligungsbehörde: the Land's funding staff (programmes, budget, checks, decisions, payouts).
     case fundingOfficer = "bewilligung"
+    /// Informationssicherheitsbeauftragte(r) of one tenant (and the deputy): the tenant's ISMS workspace.
+    case isb
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }
     /// Roles bound to one tenant.
-    var isTenantBound: Bool { [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory].contains(self) }
+    var isTenantBound: Bool { [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb].contains(self) }
 }
 
 enum AccountKind: String, Codable, Sendable {
@@ -60,6 +62,8 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case foerderung
     /// The roll-out monitor's export; only for tokens of the Land (2-digit key).
     case rollout
+    /// The ISMS state: a tenant's own (`/api/v1/isms/stand`); a Land or operator token the overview.
+    case isms
 }
 
 /// Who is acting on this request.

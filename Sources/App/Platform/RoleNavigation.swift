@@ -24,6 +24,7 @@ enum RoleNavigation {
         ("nav_my_events", "/veranstaltungen/meine", .eventRegister, true),
         ("nav_funding_tenant", "/mandanten/{ars}/foerderung", .fundingView, true),
         ("nav_cockpit", "/mandanten/{ars}/cockpit", .cockpitView, true),
+        ("nav_isms", "/mandanten/{ars}/isms", .ismsView, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
@@ -40,6 +41,8 @@ enum RoleNavigation {
         ("nav_funding", "/foerderung", .fundingView, false),
         ("nav_funding_budget", "/foerderung/haushalt", .fundingView, false),
         ("nav_funding_programmes", "/foerderung/programme", .fundingManage, false),
+        ("nav_isms_overview", "/isms/uebersicht", .ismsOverview, false),
+        ("nav_isms_catalogue", "/betrieb/isms", .ismsManage, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {

@@ -137,6 +137,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M028OutboxAttachment())
     app.migrations.add(M029CreateFunding())
     app.migrations.add(M030CreateRollout())
+    app.migrations.add(M031CreateISMS())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

@@ -48,4 +48,5 @@ func routes(_ app: Application) throws {
     RolloutController().addRoutes(to: app)
     CockpitController().addRoutes(to: app)
     RolloutAPIController().addRoutes(to: api)
+    ISMSController().addRoutes(to: app)
 }

@@ -23,7 +23,10 @@ PASSWORD = "Demo-Passwort-2026"
 # pages a role reaches deep in its navigation that the crawl limit might not get to first:
 # the audit trail (with its field diff) and an invoice with findings
 EXTRA = {
-    "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/audit?aktion=office.update"],
+    "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/audit?aktion=office.update", "/betrieb/isms", "/isms/uebersicht"],
+    "land@demo.rathaus.test": ["/isms/uebersicht", "/betrieb/isms"],
+    "admin.bad-berka@demo.rathaus.test": ["/mandanten/160710003003/isms", "/mandanten/160710003003/isms/anforderungen/BACK-1",
+                                          "/mandanten/160710003003/isms/anforderungen/DRUCK-2"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse", "/mandanten/16051/kasse/tagesbericht"],
 }

@@ -30,7 +30,9 @@ ja nein datum betrag mandant mandanten gemeinde kommune stelle zuständig zustä
 # deep pages the crawl limit might not reach first: the audit trail, the invoice inbox (an
 # invoice with findings, sent by the e-invoice smoke test before this crawl), the cash office
 EXTRA = {
-    "betrieb@demo.rathaus.test": ["/betrieb/audit"],
+    "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/isms"],
+    "land@demo.rathaus.test": ["/isms/uebersicht", "/betrieb/isms"],
+    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/isms", "/mandanten/16051/isms/anforderungen/BACK-1"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse/tagesbericht"],
 }

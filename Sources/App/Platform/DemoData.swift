@@ -41,6 +41,7 @@ enum DemoData {
         DemoAccount(email: "buergermeisterin.klettbach@demo.rathaus.test", name: "Demo Bürgermeisterin Klettbach", role: .signatory, tenant: "160715007043"),
         DemoAccount(email: "bewilligung@demo.rathaus.test", name: "Demo Bewilligung (sachlich)", role: .fundingOfficer, tenant: "16"),
         DemoAccount(email: "bewilligung2@demo.rathaus.test", name: "Demo Bewilligung (rechnerisch)", role: .fundingOfficer, tenant: "16"),
+        DemoAccount(email: "isb.bad-berka@demo.rathaus.test", name: "Demo Informationssicherheit Bad Berka", role: .isb, tenant: "160710003003"),
     ]
 
     static func seed(_ app: Application) async throws {

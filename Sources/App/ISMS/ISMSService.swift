@@ -152,7 +152,7 @@ enum ISMSService {
         guard responsible.count <= 200 else {
             throw AppError(.unprocessableEntity, "isms.responsible", de: "Die verantwortliche Person darf höchstens 200 Zeichen lang sein.", en: "The responsible person may have at most 200 characters.", field: "verantwortlich")
         }
-        let j = status == .notApplicable ? justification.trimmingCharacters(in: .whitespacesAndNewlines) : justification.trimmingCharacters(in: .whitespacesAndNewlines)
+        let j = justification.trimmingCharacters(in: .whitespacesAndNewlines)
         try await app.writeTransaction { db in
             let existing = try await ISMSAnswer.query(on: db).filter(\.$tenantARS == tenant).filter(\.$requirementID == requirement.id).first()
             let a = existing ?? ISMSAnswer()

@@ -9,6 +9,7 @@ Erfurt collects before sending are paid with the test payment provider. Every pa
 with axe-core. Prints one line per service and a summary; exits 1 when a service could not be sent.
 """
 import datetime
+from zoneinfo import ZoneInfo
 import json
 import os
 import sys
@@ -161,7 +162,7 @@ def main():
         WebDriverWait(d, 10).until(lambda drv: "testanbieter" in drv.current_url)
         click(d, "form[action='/konto/identifizieren/testanbieter'] button[type=submit]")
         WebDriverWait(d, 10).until(lambda drv: "testanbieter" not in drv.current_url)
-        today = datetime.date.today()
+        today = datetime.datetime.now(ZoneInfo("Europe/Berlin")).date()  # the server's calendar
         for slug in slugs:
             with urllib.request.urlopen(f"{BASE}/api/v1/onlinedienste/{slug}") as r:
                 definition = json.load(r)

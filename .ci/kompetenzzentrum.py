@@ -18,6 +18,7 @@ import io
 import re
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import requests
 from pypdf import PdfReader
@@ -48,7 +49,8 @@ def register(d, email, event, expect_text):
 
 def main():
     d = journey.driver()
-    today = datetime.date.today()
+    # The server decides by the date in Germany; a CI run at 23:30 UTC is already tomorrow there.
+    today = datetime.datetime.now(ZoneInfo("Europe/Berlin")).date()
     fmt = lambda day: day.strftime("%d.%m.%Y")  # noqa: E731
     yesterday, in_two_weeks = today - datetime.timedelta(days=1), today + datetime.timedelta(days=14)
     try:

@@ -12,6 +12,7 @@ Usage: staff-journey.py BASE_URL   (server started with `rathaus serve --demo`)
 """
 import base64
 import datetime
+from zoneinfo import ZoneInfo
 import hashlib
 import hmac
 import re
@@ -47,7 +48,7 @@ def login(d, email, password="Demo-Passwort-2026"):
 
 def main():
     d = journey.driver()
-    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).strftime("%d.%m.%Y")
+    tomorrow = (datetime.datetime.now(ZoneInfo("Europe/Berlin")).date() + datetime.timedelta(days=1)).strftime("%d.%m.%Y")
     try:
         # Erfurt's administrator invites a colleague as tenant administrator
         login(d, "admin.erfurt@demo.rathaus.test")

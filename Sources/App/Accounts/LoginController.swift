@@ -127,6 +127,7 @@ struct LoginController {
         case .operator: "/betrieb"
         case .state: "/uebersicht"
         case .competenceCentre: "/kompetenzzentrum"
+        case .cert: "/betrieb/sicherheitsvorfaelle"
         case .tenantAdmin, .clerk: tenant.map { "/mandanten/\($0)" } ?? "/"
         case .cashOffice: tenant.map { "/mandanten/\($0)/kasse" } ?? "/"
         case .fundingOfficer: "/foerderung"

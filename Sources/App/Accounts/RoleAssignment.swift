@@ -71,18 +71,18 @@ enum RoleCatalogue {
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
              .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply, .cockpitView,
-             .ismsView, .ismsEdit]
+             .ismsView, .ismsEdit, .ismsIncidentReport]
         case .clerk:
-            [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister]
+            [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister, .ismsIncidentReport]
         case .cashOffice:
-            [.paymentView, .paymentRefund, .caseView, .eventRegister]
+            [.paymentView, .paymentRefund, .caseView, .eventRegister, .ismsIncidentReport]
         case .fundingClerk:
-            [.fundingView, .fundingApply, .eventRegister]
+            [.fundingView, .fundingApply, .eventRegister, .ismsIncidentReport]
         case .signatory:
-            [.fundingView, .fundingSign, .eventRegister]
+            [.fundingView, .fundingSign, .eventRegister, .ismsIncidentReport]
         case .isb:
-            [.ismsView, .ismsEdit, .eventRegister, .membershipView]
-        case .operator, .state, .competenceCentre, .fundingOfficer:
+            [.ismsView, .ismsEdit, .eventRegister, .membershipView, .ismsIncidentReport]
+        case .operator, .state, .competenceCentre, .fundingOfficer, .cert:
             []
         }
     }
@@ -106,10 +106,15 @@ enum RoleCatalogue {
                      .fundingApply, .fundingSign, .fundingManage, .fundingDecide, .cockpitView,
                      // the provider is not the municipality's ISB: it declares its own controls and sees the
                      // state-wide picture, a tenant's answers stay the tenant's
-                     .ismsView, .ismsEdit].contains(action)
+                     .ismsView, .ismsEdit,
+                     // incidents are reported by the municipality and handled by the CERT (its own role)
+                     .ismsIncidentReport, .ismsIncidentHandle].contains(action)
         case .competenceCentre:
             // runs events and visits for every municipality and sees their reach; nothing else
             return [.eventsManage, .reachView].contains(action)
+        case .cert:
+            // the provider's CERT sees every tenant's incidents (and the state-wide picture they feed)
+            return [.ismsIncidentHandle, .ismsOverview].contains(action)
         case .state:
             // the state's editors maintain the statewide service texts
             if action == .serviceTextsEdit && tenant == nil { return true }
@@ -130,7 +135,7 @@ enum RoleCatalogue {
 
     /// Roles that may be held for a tenant of this kind: the installation (nil), the Land (2 digits), any other tenant.
     static func roles(for tenant: String?) -> [Role] {
-        guard let tenant else { return [.operator, .competenceCentre] }
+        guard let tenant else { return [.operator, .competenceCentre, .cert] }
         // the Land has its staff and a cash office (it collects the competence centre's fees)
         return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb]
     }
@@ -142,7 +147,7 @@ enum RoleCatalogue {
     static func mayGrant(_ grants: [RoleGrant], memberTenants: Set<String>, role: Role, tenant: String?) -> Bool {
         guard roles(for: tenant).contains(role) else { return false }
         switch role {
-        case .operator, .competenceCentre:
+        case .operator, .competenceCentre, .cert:
             return grants.contains { $0.role == .operator }
         case .state, .fundingOfficer:
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
@@ -155,7 +160,7 @@ enum RoleCatalogue {
     }
 
     /// Order in which a person's roles name them in the header and choose their start page.
-    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk, .isb]
+    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .cert, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk, .isb]
 }
 
 /// Carries every staff account's single role over to an assignment; the old `role` and

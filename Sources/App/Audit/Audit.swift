@@ -111,6 +111,8 @@ enum Audit {
 
     struct VerifyResult: Sendable {
         var checked: Int
+        /// Hash of the last entry checked (the chain's head; the genesis value when empty).
+        var head: String = ""
         /// First broken entry and why, nil when the chain is intact.
         var firstBroken: (seq: Int, reason: String)?
     }
@@ -139,7 +141,7 @@ enum Audit {
                 checked += 1
             }
         }
-        return VerifyResult(checked: checked, firstBroken: nil)
+        return VerifyResult(checked: checked, head: prev, firstBroken: nil)
     }
 }
 

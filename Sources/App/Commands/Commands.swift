@@ -212,6 +212,8 @@ struct AuditCommand: AsyncCommand {
         var action: String
         @Option(name: "pruefpunkt", help: "eine veröffentlichte Prüfpunkt-Zeile, gegen die zusätzlich geprüft wird")
         var checkpoint: String?
+        @Option(name: "kopf", help: "der erwartete Kopf der Kette (nach einer Wiederherstellung: der der Sicherung)")
+        var head: String?
     }
 
     var help: String { "Prüft die Hash-Kette des Audit-Protokolls gegen die signierten Prüfpunkte oder schreibt einen Prüfpunkt." }
@@ -235,7 +237,11 @@ struct AuditCommand: AsyncCommand {
                 context.console.error("Audit-Protokoll passt nicht zu den signierten Prüfpunkten: \(problem)")
                 throw CommandFailure(message: "Audit-Protokoll verändert: \(problem)")
             }
-            context.console.print("Audit-Kette in Ordnung: \(result.checked) Einträge geprüft, \(anchored.checked) signierte Prüfpunkte passen.")
+            if let expected = signature.head, expected != result.head {
+                context.console.error("Der Kopf der Kette ist \(result.head), erwartet war \(expected).")
+                throw CommandFailure(message: "Audit-Kopf stimmt nicht mit der Sicherung überein")
+            }
+            context.console.print("Audit-Kette in Ordnung: \(result.checked) Einträge geprüft, \(anchored.checked) signierte Prüfpunkte passen. Kopf \(result.head)\(signature.head == nil ? "" : " – wie in der Sicherung").")
         case "checkpoint":
             let cp = try await AuditCheckpoints.write(app)
             let key = try AuditSigningKey.load(app)

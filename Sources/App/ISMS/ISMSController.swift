@@ -287,8 +287,9 @@ struct ISMSController {
 
     // MARK: state-wide picture
 
-    struct OverviewRow: Encodable { var ars: String; var name: String; var kreis: String; var hasISB: Bool; var percent: String; var permille: Int; var criticalOpen: Int; var answered: Int }
-    struct OverviewView: Encodable { var rows: [OverviewRow]; var withoutISB: Int; var total: Int; var kreise: [Opt]; var kreis: String; var hasCatalogue: Bool }
+    struct OverviewRow: Encodable { var ars: String; var name: String; var kreis: String; var hasISB: Bool; var percent: String; var permille: Int; var criticalOpen: Int; var answered: Int; var incidents: Int }
+    struct CountRow: Encodable { var month: String; var category: String; var count: Int }
+    struct OverviewView: Encodable { var rows: [OverviewRow]; var withoutISB: Int; var total: Int; var kreise: [Opt]; var kreis: String; var hasCatalogue: Bool; var counts: [CountRow] }
 
     /// Every tenant that works in Rathaus (a staff role) or has ISMS data: ISB yes/no, progress,
     /// open critical gaps; those without an ISB first. Counts only — no tenant's answers.
@@ -296,6 +297,8 @@ struct ISMSController {
         let tenants = Set(try await RoleAssignment.query(on: db).all().compactMap(\.tenantARS).filter { $0.count > 2 })
             .union(try await ISMSOfficer.query(on: db).all().compactMap(\.id))
             .union(try await ISMSAnswer.query(on: db).all().map(\.tenantARS))
+        let q = ISMSIncidents.quarter(Date())
+        let incidents = Dictionary(grouping: try await ISMSIncident.query(on: db).filter(\.$reportedAt >= q.from).filter(\.$reportedAt < q.to).all(), by: \.tenantARS)
         let gebiete = try await Gebiet.query(on: db).filter(\.$id ~~ Array(tenants)).all()
         let kreisNames = Dictionary(try await Gebiet.query(on: db).filter(\.$id ~~ Array(Set(gebiete.map(\.kreisARS)))).all().compactMap { g in g.id.map { ($0, g.name) } },
                                     uniquingKeysWith: { a, _ in a })
@@ -306,9 +309,18 @@ struct ISMSController {
             let p = ws?.progress ?? CatalogueProgress()
             rows.append(OverviewRow(ars: g.ars, name: g.name, kreis: kreisNames[g.kreisARS] ?? g.kreisARS, hasISB: officers[g.ars]?.isbUserID != nil,
                                     percent: percent(p.permille), permille: p.permille, criticalOpen: p.criticalOpen,
-                                    answered: ws?.items.filter { $0.answer != nil }.count ?? 0))
+                                    answered: ws?.items.filter { $0.answer != nil }.count ?? 0, incidents: incidents[g.ars]?.count ?? 0))
         }
         return rows.sorted { ($0.hasISB ? 1 : 0, $0.kreis, $0.name) < ($1.hasISB ? 1 : 0, $1.kreis, $1.name) }
+    }
+
+    /// "2026-12" → "Dezember 2026" / "December 2026".
+    static func month(_ ym: String, english: Bool) -> String {
+        let de = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"]
+        let en = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        let p = ym.split(separator: "-")
+        guard p.count == 2, let m = Int(p[1]), (1...12).contains(m) else { return ym }
+        return "\((english ? en : de)[m - 1]) \(p[0])"
     }
 
     @Sendable func overview(req: Request) async throws -> Response {
@@ -317,8 +329,8 @@ struct ISMSController {
         let all = try await Self.overviewRows(req.db, kreis: nil)
         let rows = kreis.map { k in all.filter { $0.ars.hasPrefix(k) } } ?? all
         if req.query[String.self, at: "format"] == "csv" {
-            var lines = [["ARS", "Name", "Kreis", "ISB benannt", "Erfüllt (Promille)", "Offene kritische Anforderungen", "Beantwortet"]]
-            for r in rows { lines.append([r.ars, r.name, r.kreis, r.hasISB ? "ja" : "nein", "\(r.permille)", "\(r.criticalOpen)", "\(r.answered)"]) }
+            var lines = [["ARS", "Name", "Kreis", "ISB benannt", "Erfüllt (Promille)", "Offene kritische Anforderungen", "Beantwortet", "Sicherheitsvorfälle im Quartal"]]
+            for r in rows { lines.append([r.ars, r.name, r.kreis, r.hasISB ? "ja" : "nein", "\(r.permille)", "\(r.criticalOpen)", "\(r.answered)", "\(r.incidents)"]) }
             let csv = CSV.document(lines, delimiter: ";")
             let res = Response(status: .ok, body: .init(string: csv))
             res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
@@ -328,7 +340,10 @@ struct ISMSController {
         let kreise = Dictionary(all.map { (String($0.ars.prefix(5)), $0.kreis) }, uniquingKeysWith: { a, _ in a }).sorted { $0.value < $1.value }
         let view = OverviewView(rows: rows, withoutISB: rows.filter { !$0.hasISB }.count, total: rows.count,
                                 kreise: kreise.map { Opt(value: $0.key, label: $0.value) }, kreis: kreis ?? "",
-                                hasCatalogue: try await ISMSService.current(req.db) != nil)
+                                hasCatalogue: try await ISMSService.current(req.db) != nil,
+                                counts: try await ISMSIncidents.counts(req.db).prefix(120).map { c in
+                                    CountRow(month: Self.month(c.month, english: req.lang == .en), category: req.lang == .en ? c.category.english : c.category.german, count: c.count)
+                                })
         return try await req.render("isms/uebersicht", title: req.t("is_overview_title"), view)
     }
 }

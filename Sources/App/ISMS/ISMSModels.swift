@@ -89,6 +89,9 @@ final class ISMSMeasure: Model, @unchecked Sendable {
     @Field(key: "created_by") var createdBy: String
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
+    /// The funding application a measure was carried into ("FÖ-2027-0003"), empty when none.
+    @Field(key: "funding_reference") var fundingReference: String
+    @Field(key: "updated_by") var updatedBy: String
     init() {}
 }
 
@@ -137,5 +140,100 @@ struct M031CreateISMS: AsyncMigration {
         for s in [ISMSMeasure.schema, ISMSProviderControl.schema, ISMSOfficer.schema, ISMSAnswerVersion.schema, ISMSAnswer.schema, ISMSCatalogueVersion.schema] {
             try await database.schema(s).delete()
         }
+    }
+}
+
+/// A security incident of a tenant (Sicherheitsvorfall): reported by any staff member, handled by
+/// the provider's CERT, with the 72-hour deadline of a data-protection breach notification.
+final class ISMSIncident: Model, @unchecked Sendable {
+    static let schema = "isms_incidents"
+    @ID(key: .id) var id: UUID?
+    /// "SV-2026-0001", counted per calendar year over the installation.
+    @Field(key: "reference") var reference: String
+    @Field(key: "tenant_ars") var tenantARS: String
+    @Field(key: "title") var title: String
+    @Field(key: "description") var description: String
+    /// `IncidentCategory` raw value.
+    @Field(key: "category") var category: String
+    /// `IncidentAssessment` raw value (the reporter's first assessment; the CERT may change it).
+    @Field(key: "assessment") var assessment: String
+    @Field(key: "systems") var systems: String
+    @Field(key: "personal_data") var personalData: Bool
+    @Field(key: "occurred_at") var occurredAt: Date
+    @Field(key: "detected_at") var detectedAt: Date
+    /// gemeldet | bearbeitung | abgeschlossen
+    @Field(key: "status") var status: String
+    @Field(key: "reported_by") var reportedBy: String
+    @Field(key: "reported_at") var reportedAt: Date
+    /// When the tenant told the data-protection authority (Art. 33 DSGVO), recorded by the tenant.
+    @OptionalField(key: "authority_notified_at") var authorityNotifiedAt: Date?
+    @Field(key: "closing_report") var closingReport: String
+    @OptionalField(key: "closed_at") var closedAt: Date?
+    @Field(key: "updated_at") var updatedAt: Date
+    init() {}
+}
+
+/// The timeline of an incident (append-only): report, actions, notification, closing.
+final class ISMSIncidentEvent: Model, @unchecked Sendable {
+    static let schema = "isms_incident_events"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "incident_id") var incidentID: UUID
+    @Field(key: "kind") var kind: String
+    @Field(key: "text") var text: String
+    @Field(key: "actor") var actor: String
+    @Field(key: "at") var at: Date
+    init() {}
+}
+
+/// The light structure inventory of a tenant: locations, IT systems, applications, each mapped to
+/// the catalogue topics that apply. What the provider runs for the tenant is added live, not stored.
+final class ISMSInventoryItem: Model, @unchecked Sendable {
+    static let schema = "isms_inventory"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "tenant_ars") var tenantARS: String
+    /// standort | system | anwendung
+    @Field(key: "kind") var kind: String
+    @Field(key: "name") var name: String
+    @Field(key: "description") var description: String
+    /// Topic ids of the catalogue, comma-separated.
+    @Field(key: "topics") var topics: String
+    @Field(key: "created_by") var createdBy: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+}
+
+struct M032ISMSMeasuresIncidents: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // one column per update (SQLite)
+        try await database.schema(ISMSMeasure.schema).field("funding_reference", .string, .required, .sql(.default(""))).update()
+        try await database.schema(ISMSMeasure.schema).field("updated_by", .string, .required, .sql(.default(""))).update()
+        try await database.schema(ISMSIncident.schema).id()
+            .field("reference", .string, .required).field("tenant_ars", .string, .required).field("title", .string, .required)
+            .field("description", .string, .required).field("category", .string, .required).field("assessment", .string, .required)
+            .field("systems", .string, .required).field("personal_data", .bool, .required)
+            .field("occurred_at", .datetime, .required).field("detected_at", .datetime, .required).field("status", .string, .required)
+            .field("reported_by", .string, .required).field("reported_at", .datetime, .required).field("authority_notified_at", .datetime)
+            .field("closing_report", .string, .required).field("closed_at", .datetime).field("updated_at", .datetime, .required)
+            .create()
+        try await database.schema(ISMSIncidentEvent.schema).id()
+            .field("incident_id", .uuid, .required).field("kind", .string, .required).field("text", .string, .required)
+            .field("actor", .string, .required).field("at", .datetime, .required)
+            .create()
+        try await database.schema(ISMSInventoryItem.schema).id()
+            .field("tenant_ars", .string, .required).field("kind", .string, .required).field("name", .string, .required)
+            .field("description", .string, .required).field("topics", .string, .required)
+            .field("created_by", .string, .required).field("created_at", .datetime, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "isms_incidents_reference_uq").unique().on(ISMSIncident.schema).column("reference").run()
+        try await sql.create(index: "isms_incidents_tenant").on(ISMSIncident.schema).column("tenant_ars").run()
+        try await sql.create(index: "isms_incident_events_incident").on(ISMSIncidentEvent.schema).column("incident_id").run()
+        try await sql.create(index: "isms_inventory_tenant").on(ISMSInventoryItem.schema).column("tenant_ars").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for s in [ISMSInventoryItem.schema, ISMSIncidentEvent.schema, ISMSIncident.schema] { try await database.schema(s).delete() }
+        try await database.schema(ISMSMeasure.schema).deleteField("updated_by").update()
+        try await database.schema(ISMSMeasure.schema).deleteField("funding_reference").update()
     }
 }

@@ -46,6 +46,12 @@ enum PlatformJobs {
                 let n = try await FundingReminders.run(app, now: now)
                 return JobOutcome(de: "\(n) Erinnerungen an Förderfristen", en: "\(n) funding deadline reminders")
             },
+            ScheduledJob(name: "isms-fristen", titleDE: "An fällige ISMS-Maßnahmen und die 72-Stunden-Meldefrist bei Datenschutzvorfällen erinnern",
+                         titleEN: "Remind of due ISMS measures and the 72-hour notification deadline of data breaches", schedule: .every(seconds: 900), timeout: 300) { app, now in
+                let m = try await ISMSMeasures.reminders(app, now: now)
+                let d = try await ISMSIncidents.deadlineReminders(app, now: now)
+                return JobOutcome(de: "\(m) Erinnerungen an Maßnahmen, \(d) an Meldefristen", en: "\(m) measure reminders, \(d) deadline reminders")
+            },
         ]
         if mail {
             jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",

@@ -51,6 +51,8 @@ enum Action: String, Sendable, CaseIterable {
     case ismsManage            // import check catalogues (Land, operator); declare the provider's controls (operator)
     case ismsOverview          // the state-wide picture of all tenants (Land, operator)
     case ismsControls          // declare which requirements the provider's services fulfil for members (operator)
+    case ismsIncidentReport    // any staff member of a tenant reports a security incident and follows their own reports
+    case ismsIncidentHandle    // the provider's CERT: every tenant's incidents, timeline, closing report
 }
 
 enum Policy {
@@ -86,6 +88,11 @@ enum Policy {
                 return true
             }
             if t.scopes.contains(.rollout), t.tenantARS.count == 2, action == .rolloutView { return true }
+            if t.scopes.contains(.isms) {
+                // the Land's token reads the state-wide picture, a tenant's token its own state
+                if t.tenantARS.count == 2, action == .ismsOverview { return true }
+                if let tenant, tenant == t.tenantARS, action == .ismsView { return true }
+            }
             if t.scopes.contains(.foerderung) {
                 // the Land's token reads everything and sets up programmes; a municipality's its own applications
                 if t.tenantARS.count == 2 { return [.fundingView, .fundingManage].contains(action) }

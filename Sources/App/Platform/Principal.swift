@@ -26,6 +26,8 @@ enum Role: String, Codable, Sendable, CaseIterable {
     case fundingOfficer = "bewilligung"
     /// Informationssicherheitsbeauftragte(r) of one tenant (and the deputy): the tenant's ISMS workspace.
     case isb
+    /// CERT of the provider: receives every tenant's security incidents, writes their timeline, closes them (installation-wide).
+    case cert
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }

@@ -25,6 +25,9 @@ enum RoleNavigation {
         ("nav_funding_tenant", "/mandanten/{ars}/foerderung", .fundingView, true),
         ("nav_cockpit", "/mandanten/{ars}/cockpit", .cockpitView, true),
         ("nav_isms", "/mandanten/{ars}/isms", .ismsView, true),
+        ("nav_isms_measures", "/mandanten/{ars}/isms/massnahmen", .ismsView, true),
+        ("nav_isms_inventory", "/mandanten/{ars}/isms/struktur", .ismsView, true),
+        ("nav_incidents", "/mandanten/{ars}/sicherheitsvorfaelle", .ismsIncidentReport, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
@@ -43,6 +46,7 @@ enum RoleNavigation {
         ("nav_funding_programmes", "/foerderung/programme", .fundingManage, false),
         ("nav_isms_overview", "/isms/uebersicht", .ismsOverview, false),
         ("nav_isms_catalogue", "/betrieb/isms", .ismsManage, false),
+        ("nav_incidents_cert", "/betrieb/sicherheitsvorfaelle", .ismsIncidentHandle, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {

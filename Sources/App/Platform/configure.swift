@@ -30,6 +30,8 @@ struct RathausConfig: Sendable {
     var smtpPort: Int = 25
     /// Sender address of outgoing mail (`RATHAUS_MAIL_FROM`).
     var mailFrom: String = "rathaus@localhost"
+    /// Where vulnerabilities are reported (`RATHAUS_SECURITY_CONTACT`, mailto: or https:), published in security.txt.
+    var securityContact: String? = nil
     /// Address of the platform as users reach it, for links in mails (`RATHAUS_PUBLIC_URL`).
     var publicURL: String = "http://127.0.0.1:8080"
     /// Public e-invoice intake: files per client address and 10 minutes (`RATHAUS_INTAKE_LIMIT`).
@@ -67,6 +69,7 @@ struct RathausConfig: Sendable {
         c.smtpHost = Environment.get("RATHAUS_SMTP_HOST").flatMap { $0.isEmpty ? nil : $0 }
         if let p = Environment.get("RATHAUS_SMTP_PORT").flatMap(Int.init), (1...65535).contains(p) { c.smtpPort = p }
         if let f = Environment.get("RATHAUS_MAIL_FROM"), f.contains("@") { c.mailFrom = f }
+        if let s = Environment.get("RATHAUS_SECURITY_CONTACT"), s.hasPrefix("mailto:") || s.hasPrefix("https://") { c.securityContact = s }
         if let u = Environment.get("RATHAUS_PUBLIC_URL"), u.hasPrefix("http") { c.publicURL = String(u.reversed().drop(while: { $0 == "/" }).reversed()) }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
@@ -138,6 +141,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M029CreateFunding())
     app.migrations.add(M030CreateRollout())
     app.migrations.add(M031CreateISMS())
+    app.migrations.add(M032ISMSMeasuresIncidents())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)
@@ -223,6 +227,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(PaymentCommand(), as: "zahlung")
     app.asyncCommands.use(JobsCommand(), as: "jobs")
     app.asyncCommands.use(FilesCommand(), as: "dateien")
+    app.asyncCommands.use(BackupCommand(), as: "backup")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

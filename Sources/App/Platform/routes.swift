@@ -48,5 +48,23 @@ func routes(_ app: Application) throws {
     RolloutController().addRoutes(to: app)
     CockpitController().addRoutes(to: app)
     RolloutAPIController().addRoutes(to: api)
+    ISMSAPIController().addRoutes(to: api)
     ISMSController().addRoutes(to: app)
+    ISMSMeasureController().addRoutes(to: app)
+    ISMSIncidentController().addRoutes(to: app)
+    // RFC 9116: where to report a vulnerability of the platform (part of every member's ISMS)
+    app.get(".well-known", "security.txt") { req -> Response in
+        let c = req.application.rathaus
+        let expires = Audit.timestamp(Date().addingTimeInterval(180 * 86400)).prefix(19) + "Z"
+        let body = """
+            Contact: \(c.securityContact ?? "mailto:\(c.mailFrom)")
+            Expires: \(expires)
+            Preferred-Languages: de, en
+            Canonical: \(c.publicURL)/.well-known/security.txt
+
+            """
+        let res = Response(status: .ok, body: .init(string: body))
+        res.headers.replaceOrAdd(name: .contentType, value: "text/plain; charset=utf-8")
+        return res
+    }
 }

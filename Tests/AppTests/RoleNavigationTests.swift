@@ -23,14 +23,17 @@ final class RoleNavigationTests: XCTestCase {
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
                                      "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf",
-                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit", "/mandanten/16051/isms"]),
-            (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/veranstaltungen/meine"]),
-            (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege", "/veranstaltungen/meine"]),
+                                     "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit", "/mandanten/16051/isms",
+                                     "/mandanten/16051/isms/massnahmen", "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle"]),
+            (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/veranstaltungen/meine", "/mandanten/16051/sicherheitsvorfaelle"]),
+            (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege", "/veranstaltungen/meine", "/mandanten/16051/sicherheitsvorfaelle"]),
             (.competenceCentre, nil, ["/kompetenzzentrum", "/kompetenzzentrum/besuche", "/kompetenzzentrum/reichweite"]),
-            (.fundingClerk, "160715007", ["/mandanten/160715007/foerderung", "/veranstaltungen/meine"]),
-            (.signatory, "160715007046", ["/mandanten/160715007046/foerderung", "/veranstaltungen/meine"]),
+            (.fundingClerk, "160715007", ["/mandanten/160715007/foerderung", "/veranstaltungen/meine", "/mandanten/160715007/sicherheitsvorfaelle"]),
+            (.signatory, "160715007046", ["/mandanten/160715007046/foerderung", "/veranstaltungen/meine", "/mandanten/160715007046/sicherheitsvorfaelle"]),
             (.fundingOfficer, "16", ["/foerderung", "/foerderung/haushalt", "/foerderung/programme"]),
-            (.isb, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/isms", "/veranstaltungen/meine"]),
+            (.isb, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/isms", "/veranstaltungen/meine", "/mandanten/160710003003/isms/massnahmen",
+                                      "/mandanten/160710003003/isms/struktur", "/mandanten/160710003003/sicherheitsvorfaelle"]),
+            (.cert, nil, ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"]),
         ]
         for (role, tenant, expected) in cases {
             let u = try await createUser(app, email: "\(role.rawValue)@nav.test", role: role, tenant: tenant)

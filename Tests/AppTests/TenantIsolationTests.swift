@@ -11,6 +11,8 @@ final class TenantIsolationTests: XCTestCase {
     /// Routes anyone may call, and why.
     static let publicRoutes: Set<String> = [
         "GET /", "GET /health", "GET /api/v1/openapi.json",
+        // RFC 9116: where to report a vulnerability is public by definition
+        "GET /.well-known/security.txt",
         "GET /gebiete", "GET /gebiete/:ars", "GET /api/v1/gebiete", "GET /api/v1/gebiete/:ars",   // public reference data
         "GET /sprache/:lang", "GET /anmelden", "POST /anmelden", "GET /anmelden/code", "POST /anmelden/code",
         "GET /anmelden/einrichten", "POST /anmelden/einrichten", "POST /abmelden",                 // the login itself

@@ -26,7 +26,10 @@ EXTRA = {
     "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/audit?aktion=office.update", "/betrieb/isms", "/isms/uebersicht"],
     "land@demo.rathaus.test": ["/isms/uebersicht", "/betrieb/isms"],
     "admin.bad-berka@demo.rathaus.test": ["/mandanten/160710003003/isms", "/mandanten/160710003003/isms/anforderungen/BACK-1",
-                                          "/mandanten/160710003003/isms/anforderungen/DRUCK-2"],
+                                          "/mandanten/160710003003/isms/anforderungen/DRUCK-2", "/mandanten/160710003003/isms/massnahmen",
+                                          "/mandanten/160710003003/isms/struktur", "/mandanten/160710003003/sicherheitsvorfaelle",
+                                          "/mandanten/160710003003/sicherheitsvorfaelle/neu"],
+    "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse", "/mandanten/16051/kasse/tagesbericht"],
 }
@@ -42,6 +45,7 @@ ROLES = [
     "foerderung.vg-kranichfeld@demo.rathaus.test",
     "vorsitz.vg-kranichfeld@demo.rathaus.test",
     "bewilligung@demo.rathaus.test",
+    "cert@demo.rathaus.test",
 ]
 CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
 SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")

@@ -32,7 +32,9 @@ ja nein datum betrag mandant mandanten gemeinde kommune stelle zuständig zustä
 EXTRA = {
     "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/isms"],
     "land@demo.rathaus.test": ["/isms/uebersicht", "/betrieb/isms"],
-    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/isms", "/mandanten/16051/isms/anforderungen/BACK-1"],
+    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/isms", "/mandanten/16051/isms/anforderungen/BACK-1", "/mandanten/16051/isms/massnahmen",
+                                       "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle", "/mandanten/16051/sicherheitsvorfaelle/neu"],
+    "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse/tagesbericht"],
 }
@@ -94,7 +96,7 @@ def main():
                            "/leichte-sprache", "/leichte-sprache/suche?leistung=Hund+anmelden&ort=Erfurt"], "anonym", findings)
         for email in ["betrieb@demo.rathaus.test", "land@demo.rathaus.test", "admin.erfurt@demo.rathaus.test",
                       "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test",
-                      "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test"]:
+                      "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test", "cert@demo.rathaus.test"]:
             journey.staff_login(d, email, lang="en", audit=False)
             pages += crawl(d, [urllib.parse.urlparse(d.current_url).path, "/"] + EXTRA.get(email, []), email, findings, limit=40)
         # the demo citizen's account pages

@@ -35,7 +35,7 @@ enum DemoData {
         DemoAccount(email: "sachbearbeitung.erfurt@demo.rathaus.test", name: "Demo Sachbearbeitung Erfurt", role: .clerk, tenant: "16051"),
         DemoAccount(email: "kasse.erfurt@demo.rathaus.test", name: "Demo Stadtkasse Erfurt", role: .cashOffice, tenant: "16051"),
         DemoAccount(email: "kompetenzzentrum@demo.rathaus.test", name: "Demo Kompetenzzentrum", role: .competenceCentre, tenant: nil),
-        DemoAccount(email: "cert@demo.rathaus.test", name: "Demo CERT des IT-Dienstleisters", role: .cert, tenant: nil),
+        DemoAccount(email: "cert@demo.rathaus.test", name: "Demo CERT (IT-Dienstleister)", role: .cert, tenant: nil),
         DemoAccount(email: "foerderung.vg-kranichfeld@demo.rathaus.test", name: "Demo Fördermittel VG Kranichfeld", role: .fundingClerk, tenant: "160715007"),
         DemoAccount(email: "vorsitz.vg-kranichfeld@demo.rathaus.test", name: "Demo Gemeinschaftsvorsitz VG Kranichfeld", role: .signatory, tenant: "160715007"),
         DemoAccount(email: "buergermeister.kranichfeld@demo.rathaus.test", name: "Demo Bürgermeister Kranichfeld", role: .signatory, tenant: "160715007046"),

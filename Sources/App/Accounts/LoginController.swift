@@ -86,11 +86,23 @@ struct LoginController {
                 throw AppError(.unauthorized, "auth.invalid", de: "E-Mail-Adresse oder Passwort ist falsch.",
                                en: "E-mail address or password is wrong.", field: "email")
             }
+            let rules = try await StaffSecurity.rules(for: grants, on: req.db)
+            guard StaffSecurity.usable(grants.filter { $0.isCurrent(at: now) }, from: req.clientIP, rules: rules).count > 0 else {
+                try await Self.recordAttempt(req, email: email, success: false)
+                try await req.db.transaction { db in
+                    try await Audit.record(on: db, actor: "user:\(email)", actorID: id.uuidString, tenant: nil, action: "auth.login_network",
+                                           objectType: "user", objectID: email, before: nil, after: "IP \(req.clientIP) außerhalb der erlaubten Netze")
+                }
+                throw AppError(.forbidden, "auth.network", de: "Ihre Verwaltung erlaubt die Anmeldung nur aus ihren eigenen Netzen. Bitte melden Sie sich vom Arbeitsplatz oder über das Verwaltungsnetz an.",
+                               en: "Your administration only allows sign-in from its own networks. Please sign in from your workplace or through the administration's network.", field: "email")
+            }
             try await Self.recordAttempt(req, email: email, success: true)
             try await Self.rotateSession(req)
             req.session.data["uid"] = id.uuidString
-            // a second factor when any role the person holds (or will hold) needs one
-            if grants.contains(where: { $0.role.requiresTOTP }) {
+            req.session.data["ip"] = String(req.clientIP.prefix(45))
+            req.session.data["ua"] = String((req.headers.first(name: .userAgent) ?? "").prefix(300))
+            // a second factor when any role the person holds (or will hold) needs one, or their tenant asks for it
+            if StaffSecurity.totpRequired(grants, rules: rules) {
                 req.session.data["auth"] = "pending"
                 return req.redirect(to: user.totpEnabled ? "/anmelden/code" : "/anmelden/einrichten", redirectType: .normal)
             }

@@ -27,7 +27,12 @@ struct PrincipalMiddleware: AsyncMiddleware {
             if let user, !user.disabled, since >= (user.sessionsValidSince?.timeIntervalSince1970 ?? 0) {
                 if user.kind == AccountKind.staff.rawValue {
                     // loaded on every request: an assignment that ended a second ago no longer counts
-                    let grants = try await RoleAssignment.current(of: id, on: req.db)
+                    // a tenant's roles count only from its allowed networks (if it set any)
+                    let all = try await RoleAssignment.current(of: id, on: req.db)
+                    let grants = StaffSecurity.usable(all, from: req.clientIP, rules: try await StaffSecurity.rules(for: all, on: req.db))
+                    // last use for the person's session list, to the minute (the session is written back anyway)
+                    let minute = String(Int(Date().timeIntervalSince1970) / 60 * 60)
+                    if req.session.data["seen"] != minute { req.session.data["seen"] = minute }
                     let members = try await StaffDirectory.memberTenants(of: grants, on: req.db)
                     req.principal = .staff(StaffPrincipal(userID: id, email: user.email, name: user.name, grants: grants, memberTenants: members,
                                                           tenantARS: StaffPrincipal.actingTenant(grants, chosen: req.session.data["tenant"]),

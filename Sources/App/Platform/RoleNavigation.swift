@@ -19,6 +19,7 @@ enum RoleNavigation {
         ("nav_tokens", "/mandanten/{ars}/tokens", .tokensManage, true),
         ("nav_legal", "/mandanten/{ars}/rechtstexte", .legalTextsEdit, true),
         ("nav_staff", "/mandanten/{ars}/personal", .staffManage, true),
+        ("nav_login_security", "/mandanten/{ars}/sicherheit", .staffManage, true),
         ("nav_letterhead", "/mandanten/{ars}/briefkopf", .letterheadEdit, true),
         ("nav_training", "/mandanten/{ars}/fortbildung", .tenantTraining, true),
         ("nav_my_events", "/veranstaltungen/meine", .eventRegister, true),

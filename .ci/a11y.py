@@ -57,7 +57,10 @@ def driver():
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000"):
         opts.add_argument(a)
     opts.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    # axe-core runs as an async script; on a loaded machine a large page takes longer than the 30 s default
+    d.set_script_timeout(90)
+    return d
 
 
 def normalise(url):

@@ -36,7 +36,10 @@ def driver():
     opts.add_argument("--lang=de-DE")
     opts.add_experimental_option("prefs", {"intl.accept_languages": "de-DE,de"})
     opts.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    # axe-core runs as an async script; on a loaded machine a large page takes longer than the 30 s default
+    d.set_script_timeout(90)
+    return d
 
 
 def check(d, label):

@@ -68,6 +68,13 @@ def main():
         journey.expect(d, "Gespeichert", "entbehrlich mit begründung")
         answer(d, "ORG-1", "erfuellt")
         journey.expect(d, "Gespeichert", "org-1 erfüllt")
+        pdf_path = os.path.join(tempfile.mkdtemp(), "Benennung-ISB.pdf")
+        open(pdf_path, "wb").write(b"%PDF-1.4\n% Benennung der ISB durch den Buergermeister\n%%EOF\n")
+        d.get(BASE + f"/mandanten/{BERKA}/isms/anforderungen/ORG-1")
+        journey.expect(d, "Nachweise", "nachweise")
+        d.find_element(By.ID, "nachweis").send_keys(pdf_path)
+        journey.click(d, "form[action$='/nachweise'] button[type=submit]")
+        journey.expect(d, "Benennung-ISB.pdf", "nachweis hochgeladen")
         assert status_of(d, "DIENST-1") == "durch den IT-Dienstleister erfüllt", "e-invoice inbox in use: inherited"
 
         # the tenant stops using the e-invoice inbox: DIENST-1 is its own task again
@@ -170,7 +177,7 @@ def main():
         for v in journey.VIOLATIONS:
             print("axe:", v)
         raise SystemExit(f"{len(journey.VIOLATIONS)} axe-Verstöße")
-    print(f"isms: ISB benannt, Antworten (entbehrlich ohne Begründung abgewiesen), Vererbung endet mit dem Dienst, Maßnahme → Förderantrag-Entwurf, "
+    print(f"isms: ISB benannt, Nachweis hochgeladen, Antworten (entbehrlich ohne Begründung abgewiesen), Vererbung endet mit dem Dienst, Maßnahme → Förderantrag-Entwurf, "
           f"Bericht (PDF), Vorfall {reference} mit 72-Stunden-Frist beim CERT, Landesübersicht, Katalog-Update mit erhaltenen Antworten; "
           f"{journey.PAGES[0]} Seiten mit axe geprüft, 0 Verstöße")
 

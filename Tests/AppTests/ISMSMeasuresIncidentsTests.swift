@@ -102,6 +102,20 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
         r = try await a.get("/mandanten/\(berka)/isms/stand.csv")
         XCTAssertTrue(r.text.contains("\"BACK-3\"") && r.text.contains("Sicherungskonzept mit externer Beratung (geplant, fällig 30.06.2027)"), r.text)
 
+        // an evidence file for a requirement: checked by content, listed, downloadable, audited
+        r = try await a.get("/mandanten/\(berka)/isms/anforderungen/BACK-3")
+        r = try await a.postMultipart("/mandanten/\(berka)/isms/anforderungen/BACK-3/nachweise", files: [("nachweis", "uebung.exe", Data("MZ kein PDF".utf8))])
+        XCTAssertEqual(r.status, .unprocessableEntity, r.text)
+        r = try await a.get("/mandanten/\(berka)/isms/anforderungen/BACK-3")
+        r = try await a.postMultipart("/mandanten/\(berka)/isms/anforderungen/BACK-3/nachweise", files: [("nachweis", "Wiederherstellungstest 2026.pdf", Data("%PDF-1.4\n% Protokoll\n%%EOF\n".utf8))])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await a.get("/mandanten/\(berka)/isms/anforderungen/BACK-3")
+        XCTAssertTrue(r.text.contains("Wiederherstellungstest 2026.pdf") && r.text.contains("Berta Berka"), r.text)
+        let ev = try await XCTUnwrapAsync(try await ISMSEvidence.query(on: app.db).filter(\.$tenantARS == berka).first())
+        r = try await a.get("/mandanten/\(berka)/isms/nachweise/\(ev.id!)")
+        XCTAssertEqual(r.status, .ok)
+        XCTAssertTrue(r.body.string.hasPrefix("%PDF-1.4"))
+
         // structure inventory: the provider's services automatically, own entries with topics
         r = try await a.get("/mandanten/\(berka)/isms/struktur")
         XCTAssertTrue(r.text.contains("Plattform Rathaus") && r.text.contains("betrieben vom IT-Dienstleister"), r.text)
@@ -118,7 +132,7 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
         let e = Browser(app)
         try await e.login(erfurt)
         for path in ["/mandanten/\(berka)/isms/massnahmen", "/mandanten/\(berka)/isms/bericht.pdf", "/mandanten/\(berka)/isms/stand.csv",
-                     "/mandanten/\(berka)/isms/struktur", "/mandanten/\(berka)/isms/massnahmen/\(first.id!)"] {
+                     "/mandanten/\(berka)/isms/struktur", "/mandanten/\(berka)/isms/massnahmen/\(first.id!)", "/mandanten/\(berka)/isms/nachweise/\(ev.id!)"] {
             let s = try await e.get(path).status
             XCTAssertEqual(s, .forbidden, path)
         }

@@ -123,8 +123,9 @@ struct ISMSController {
         var ars: String; var name: String; var id: String; var title: String; var text: String; var hints: String; var evidence: String
         var level: String; var topic: String; var status: String; var inherited: Bool; var controls: [Control]; var changed: Bool
         var options: [StatusOption]; var justification: String; var note: String; var responsible: String; var canEdit: Bool
-        var history: [HistoryRow]; var saved: Bool
+        var history: [HistoryRow]; var saved: Bool; var files: [EvidenceRow]
     }
+    struct EvidenceRow: Encodable { var id: String; var name: String; var size: String; var at: String; var who: String }
 
     @Sendable func requirement(req: Request) async throws -> Response {
         let g = try await Self.tenant(req, .ismsView)
@@ -137,7 +138,8 @@ struct ISMSController {
         let en = req.lang == .en
         let versions = try await ISMSAnswerVersion.query(on: req.db).filter(\.$tenantARS == g.ars).filter(\.$requirementID == it.requirement.id)
             .sort(\.$revision, .descending).limit(100).all()
-        let people = try await ActorNames.load(versions.map(\.changedBy), on: req.db)
+        let files = try await ISMSEvidence.query(on: req.db).filter(\.$tenantARS == g.ars).filter(\.$requirementID == it.requirement.id).sort(\.$createdAt, .descending).limit(200).all()
+        let people = try await ActorNames.load(versions.map(\.changedBy) + files.map(\.uploadedBy), on: req.db)
         let own = it.answer.flatMap { RequirementStatus(rawValue: $0.status) }
         let chosen = form.map { $0["status"] } ?? own?.rawValue ?? ""
         let view = RequirementView(
@@ -152,7 +154,11 @@ struct ISMSController {
                 HistoryRow(revision: v.revision, at: GermanTime.format(v.changedAt), who: people.display(v.changedBy),
                            status: RequirementStatus(rawValue: v.status).map(Self.statusLabel) ?? v.status, justification: v.justification, note: v.note)
             },
-            saved: req.query[String.self, at: "ok"] != nil)
+            saved: req.query[String.self, at: "ok"] != nil,
+            files: files.map { f in
+                EvidenceRow(id: f.id?.uuidString ?? "", name: f.name, size: f.size >= 1_048_576 ? "\(f.size / 1_048_576) MB" : "\(max(1, f.size / 1024)) KB",
+                            at: GermanTime.format(f.createdAt), who: people.display(f.uploadedBy))
+            })
         let title = "\(it.requirement.id) \(it.requirement.title)"
         if let error { return try await req.renderError("isms/anforderung", title: title, view, error) }
         return try await req.render("isms/anforderung", title: title, view, form: true)
@@ -289,7 +295,8 @@ struct ISMSController {
 
     struct OverviewRow: Encodable { var ars: String; var name: String; var kreis: String; var hasISB: Bool; var percent: String; var permille: Int; var criticalOpen: Int; var answered: Int; var incidents: Int }
     struct CountRow: Encodable { var month: String; var category: String; var count: Int }
-    struct OverviewView: Encodable { var rows: [OverviewRow]; var withoutISB: Int; var total: Int; var kreise: [Opt]; var kreis: String; var hasCatalogue: Bool; var counts: [CountRow] }
+    struct KreisRow: Encodable { var name: String; var tenants: Int; var withISB: Int; var percent: String; var criticalOpen: Int; var incidents: Int }
+    struct OverviewView: Encodable { var byKreis: [KreisRow]; var rows: [OverviewRow]; var withoutISB: Int; var total: Int; var kreise: [Opt]; var kreis: String; var hasCatalogue: Bool; var counts: [CountRow] }
 
     /// Every tenant that works in Rathaus (a staff role) or has ISMS data: ISB yes/no, progress,
     /// open critical gaps; those without an ISB first. Counts only — no tenant's answers.
@@ -338,7 +345,12 @@ struct ISMSController {
             return res
         }
         let kreise = Dictionary(all.map { (String($0.ars.prefix(5)), $0.kreis) }, uniquingKeysWith: { a, _ in a }).sorted { $0.value < $1.value }
-        let view = OverviewView(rows: rows, withoutISB: rows.filter { !$0.hasISB }.count, total: rows.count,
+        // per Kreis: how many work with an ISB, the mean fulfilled share, open basic requirements, incidents
+        let byKreis = Dictionary(grouping: all, by: \.kreis).map { k, rs in
+            KreisRow(name: k, tenants: rs.count, withISB: rs.filter(\.hasISB).count, percent: Self.percent(rs.map(\.permille).reduce(0, +) / max(1, rs.count)),
+                     criticalOpen: rs.map(\.criticalOpen).reduce(0, +), incidents: rs.map(\.incidents).reduce(0, +))
+        }.sorted { $0.name < $1.name }
+        let view = OverviewView(byKreis: byKreis, rows: rows, withoutISB: rows.filter { !$0.hasISB }.count, total: rows.count,
                                 kreise: kreise.map { Opt(value: $0.key, label: $0.value) }, kreis: kreis ?? "",
                                 hasCatalogue: try await ISMSService.current(req.db) != nil,
                                 counts: try await ISMSIncidents.counts(req.db).prefix(120).map { c in

@@ -1,5 +1,6 @@
 import Documents
 import Fluent
+import Forms
 import Foundation
 import ISMS
 import RathausCore
@@ -18,6 +19,8 @@ struct ISMSMeasureController {
         t.post("massnahmen", ":id", use: update)
         t.get("bericht.pdf", use: report)
         t.get("stand.csv", use: csv)
+        t.on(.POST, "anforderungen", ":req", "nachweise", body: .stream, use: uploadEvidence)
+        t.get("nachweise", ":id", use: evidence)
         t.get("struktur", use: inventory)
         t.post("struktur", use: addInventory)
         t.post("struktur", ":id", "loeschen", use: removeInventory)
@@ -228,6 +231,45 @@ struct ISMSMeasureController {
         res.headers.replaceOrAdd(name: .contentType, value: "text/csv; charset=utf-8")
         res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"isms-stand-\(g.ars).csv\"")
         return res
+    }
+
+    // MARK: evidence files
+
+    static let evidenceKinds: [FileKind] = [.pdf, .odt, .docx, .png, .jpeg]
+
+    /// An evidence file for a requirement (PDF, ODT, DOCX, PNG, JPEG; at most 20 MB), streamed into
+    /// the shared file store, listed on the requirement's page, audited.
+    @Sendable func uploadEvidence(req: Request) async throws -> Response {
+        let g = try await ISMSController.tenant(req, .ismsEdit)
+        guard let (catalogue, _) = try await ISMSService.current(req.db), let r = catalogue.requirement(req.parameters.get("req") ?? "") else { throw AppError.notFound }
+        func fail(_ de: String, _ en: String) async throws -> Response {
+            try await ISMSController().renderRequirement(req, g, form: nil, error: AppError(.unprocessableEntity, "isms.evidence", de: de, en: en, field: "nachweis"))
+        }
+        guard req.headers.contentType?.type == "multipart" else { return try await fail("Bitte wählen Sie eine Datei aus.", "Please choose a file.") }
+        let form = try await StreamedUpload.read(req, maxFileBytes: 20 * 1024 * 1024, maxFiles: 1, accept: { $0 == "nachweis" ? Self.evidenceKinds : nil })
+        if let problem = form.files.compactMap(\.error).first { return try await fail(problem.message, problem.message) }
+        guard let file = form.files.first, let sha = file.sha256, let kind = file.kind else {
+            return try await fail("Bitte wählen Sie eine Datei aus (PDF, ODT, DOCX, PNG oder JPEG, höchstens 20 MB).", "Please choose a file (PDF, ODT, DOCX, PNG or JPEG, at most 20 MB).")
+        }
+        let actor = req.principal
+        try await req.application.writeTransaction { db in
+            guard try await ISMSEvidence.query(on: db).filter(\.$tenantARS == g.ars).count() < 2_000 else {
+                throw AppError(.unprocessableEntity, "isms.evidence_count", de: "Eine Verwaltung kann höchstens 2.000 Nachweise ablegen.", en: "A tenant can keep at most 2,000 evidence files.")
+            }
+            let e = ISMSEvidence()
+            e.tenantARS = g.ars; e.requirementID = r.id; e.name = String(file.name.prefix(200)); e.fileKind = kind.rawValue; e.size = file.size
+            e.sha256 = sha; e.uploadedBy = actor.auditActor; e.createdAt = Date()
+            try await e.create(on: db)
+            try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: g.ars, action: "isms.evidence",
+                                   objectType: "isms_requirement", objectID: r.id, before: nil, after: "\(e.name) (\(e.size) Bytes, SHA-256 \(sha.prefix(16))…)")
+        }
+        return req.redirect(to: "/mandanten/\(g.ars)/isms/anforderungen/\(r.id)?ok=1#nachweise", redirectType: .normal)
+    }
+
+    @Sendable func evidence(req: Request) async throws -> Response {
+        let g = try await ISMSController.tenant(req, .ismsView)
+        guard let id = req.parameters.get("id", as: UUID.self), let e = try await ISMSEvidence.find(id, on: req.db), e.tenantARS == g.ars else { throw AppError.notFound }
+        return try await ApplicantController.download(req, sha256: e.sha256, kind: e.fileKind, name: e.name, fallback: "nachweis")
     }
 
     // MARK: structure inventory

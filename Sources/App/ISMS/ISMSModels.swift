@@ -237,3 +237,31 @@ struct M032ISMSMeasuresIncidents: AsyncMigration {
         try await database.schema(ISMSMeasure.schema).deleteField("funding_reference").update()
     }
 }
+
+/// An evidence file of a tenant for one requirement (the bytes in the shared file store).
+final class ISMSEvidence: Model, @unchecked Sendable {
+    static let schema = "isms_evidence"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "tenant_ars") var tenantARS: String
+    @Field(key: "requirement_id") var requirementID: String
+    @Field(key: "name") var name: String
+    @Field(key: "file_kind") var fileKind: String
+    @Field(key: "size") var size: Int
+    @Field(key: "sha256") var sha256: String
+    @Field(key: "uploaded_by") var uploadedBy: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+}
+
+struct M034CreateISMSEvidence: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ISMSEvidence.schema).id()
+            .field("tenant_ars", .string, .required).field("requirement_id", .string, .required).field("name", .string, .required)
+            .field("file_kind", .string, .required).field("size", .int, .required).field("sha256", .string, .required)
+            .field("uploaded_by", .string, .required).field("created_at", .datetime, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "isms_evidence_tenant").on(ISMSEvidence.schema).column("tenant_ars").column("requirement_id").run()
+    }
+    func revert(on database: any Database) async throws { try await database.schema(ISMSEvidence.schema).delete() }
+}

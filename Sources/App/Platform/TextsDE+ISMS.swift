@@ -190,5 +190,14 @@ extension TextsDE {
         "sec_your_ip": "Ihre Adresse jetzt:",
         "sec_save": "Regeln speichern",
         "nav_login_security": "Anmeldesicherheit",
+        "is_evidence_files": "Nachweise",
+        "is_no_evidence": "Noch keine Nachweise abgelegt.",
+        "is_evidence_file": "Nachweis hochladen",
+        "is_evidence_hint": "PDF, ODT, DOCX, PNG oder JPEG, höchstens 20 MB",
+        "is_evidence_upload": "Hochladen",
+        "is_by_kreis": "Je Kreis",
+        "is_by_tenant": "Je Verwaltung",
+        "is_with_isb": "mit ISB",
+        "is_mean_share": "Erfüllt (Mittel)",
     ]
 }

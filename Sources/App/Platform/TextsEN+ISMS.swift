@@ -190,5 +190,14 @@ extension TextsEN {
         "sec_your_ip": "Your address now:",
         "sec_save": "Save rules",
         "nav_login_security": "Sign-in security",
+        "is_evidence_files": "Evidence files",
+        "is_no_evidence": "No evidence files yet.",
+        "is_evidence_file": "Upload evidence",
+        "is_evidence_hint": "PDF, ODT, DOCX, PNG or JPEG, at most 20 MB",
+        "is_evidence_upload": "Upload",
+        "is_by_kreis": "Per district",
+        "is_by_tenant": "Per administration",
+        "is_with_isb": "with ISB",
+        "is_mean_share": "Fulfilled (mean)",
     ]
 }

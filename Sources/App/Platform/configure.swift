@@ -143,6 +143,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M031CreateISMS())
     app.migrations.add(M032ISMSMeasuresIncidents())
     app.migrations.add(M033CreateTenantSecurity())
+    app.migrations.add(M034CreateISMSEvidence())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

@@ -50,6 +50,6 @@ enum ISMSDemoData {
         let report = ISMSIncidents.Report(title: "Demo: Dienst-Notebook im Zug verloren", description: "Demo: Ein verschlüsseltes Notebook des Bürgerbüros wurde im Zug liegen gelassen; darauf liegen Listen mit Anschriften.",
                                           category: .deviceLoss, assessment: .medium, systems: "Notebook Bürgerbüro 3", personalData: true,
                                           occurredAt: now.addingTimeInterval(-8 * 3600), detectedAt: now.addingTimeInterval(-6 * 3600))
-        _ = try await ISMSIncidents.report(app, tenant: g, report, actor: .staff(StaffPrincipal(userID: isbID, email: isb.email, name: isb.name, grants: [RoleGrant(role: .isb, tenantARS: berka)], memberTenants: [], tenantARS: berka, isDemo: true)), now: now)
+        _ = try await ISMSIncidents.report(app, tenant: g, report, actor: .staff(StaffPrincipal(userID: isbID, email: isb.email, name: isb.name, grants: [RoleGrant(role: .isb, tenantARS: berka)], memberTenants: [], tenantARS: berka, isDemo: true)), now: now, notify: false)
     }
 }

@@ -90,7 +90,8 @@ enum ISMSIncidents {
 
     /// Files the report, writes the first timeline entry and queues the mail to the CERT and the
     /// tenant's ISB — all in one transaction: an acknowledged report is stored and on its way.
-    static func report(_ app: Application, tenant g: Gebiet, _ r: Report, actor: Principal, now: Date = Date()) async throws -> ISMSIncident {
+    /// `notify: false` only for demo data, which is not a report anyone has to act on.
+    static func report(_ app: Application, tenant g: Gebiet, _ r: Report, actor: Principal, now: Date = Date(), notify: Bool = true) async throws -> ISMSIncident {
         let cert = try await cert(app.db)
         let officers = try await officers(app.db, tenant: g.ars)
         return try await app.writeTransaction { db in
@@ -116,7 +117,7 @@ enum ISMSIncidents {
             let deadline = r.personalData
                 ? "\nPersonenbezogene Daten sind betroffen: Die Meldung an die Datenschutz-Aufsichtsbehörde ist bis \(GermanTime.format(BreachDeadline(detectedAt: r.detectedAt, notifiedAt: nil).due, english: false)) fällig (72 Stunden nach Bekanntwerden, Art. 33 DSGVO).\n"
                 : ""
-            for u in (cert + officers) where !u.email.isEmpty {
+            for u in (cert + officers) where notify && !u.email.isEmpty {
                 _ = try await Outbox.enqueue(on: db, key: "isms-vorfall-\(id.uuidString)-\(u.email)", to: u.email,
                                              subject: "Sicherheitsvorfall \(i.reference) gemeldet: \(g.name) – \(r.assessment.german)", body: """
                     Guten Tag,

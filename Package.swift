@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Funding", targets: ["Funding"]),
         .library(name: "Rollout", targets: ["Rollout"]),
         .library(name: "ISMS", targets: ["ISMS"]),
+        .library(name: "Procurement", targets: ["Procurement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -64,6 +65,9 @@ let package = Package(
         // information security per municipality: catalogue model and import, status arithmetic,
         // inheritance of the provider's controls, progress (no Vapor)
         .target(name: "ISMS"),
+        // procurement as a service: price schedules, call-off arithmetic in integer cents, approval
+        // thresholds, the in-house rule, framework volume, price-sheet import (no Vapor)
+        .target(name: "Procurement", dependencies: ["RathausCore"]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -77,6 +81,7 @@ let package = Package(
                 "Funding",
                 "Rollout",
                 "ISMS",
+                "Procurement",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -103,6 +108,7 @@ let package = Package(
         .testTarget(name: "FundingTests", dependencies: ["Funding"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),
         .testTarget(name: "ISMSTests", dependencies: ["ISMS"]),
+        .testTarget(name: "ProcurementTests", dependencies: ["Procurement", "RathausCore"]),
         .testTarget(
             name: "AppTests",
             dependencies: [

@@ -145,6 +145,8 @@ struct LoginController {
         case .fundingOfficer: "/foerderung"
         case .fundingClerk, .signatory: tenant.map { "/mandanten/\($0)/foerderung" } ?? "/"
         case .isb: tenant.map { "/mandanten/\($0)/isms" } ?? "/"
+        case .procurement: "/einkauf"
+        case .procurementClerk: tenant.map { "/mandanten/\($0)/beschaffung" } ?? "/"
         }
     }
 

@@ -71,7 +71,9 @@ enum RoleCatalogue {
             [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView, .tokensManage, .finderManage, .serviceTextsEdit,
              .leitwegManage, .invoiceView, .invoiceDecide, .invoiceSettings, .serviceActivate, .caseView, .caseHandle, .paymentView,
              .paymentSettings, .legalTextsEdit, .staffManage, .letterheadEdit, .eventRegister, .tenantTraining, .fundingView, .fundingApply, .cockpitView,
-             .ismsView, .ismsEdit, .ismsIncidentReport]
+             .ismsView, .ismsEdit, .ismsIncidentReport, .procurementOrder, .procurementApprove, .procurementSettings]
+        case .procurementClerk:
+            [.membershipView, .procurementOrder, .procurementApprove, .eventRegister, .ismsIncidentReport]
         case .clerk:
             [.membershipView, .invoiceView, .invoiceDecide, .caseView, .caseHandle, .paymentRefund, .eventRegister, .ismsIncidentReport]
         case .cashOffice:
@@ -82,7 +84,7 @@ enum RoleCatalogue {
             [.fundingView, .fundingSign, .eventRegister, .ismsIncidentReport]
         case .isb:
             [.ismsView, .ismsEdit, .eventRegister, .membershipView, .ismsIncidentReport]
-        case .operator, .state, .competenceCentre, .fundingOfficer, .cert:
+        case .operator, .state, .competenceCentre, .fundingOfficer, .cert, .procurement:
             []
         }
     }
@@ -108,7 +110,12 @@ enum RoleCatalogue {
                      // state-wide picture, a tenant's answers stay the tenant's
                      .ismsView, .ismsEdit,
                      // incidents are reported by the municipality and handled by the CERT (its own role)
-                     .ismsIncidentReport, .ismsIncidentHandle].contains(action)
+                     .ismsIncidentReport, .ismsIncidentHandle,
+                     // purchasing is its own role; the member orders and approves for itself
+                     .procurementManage, .procurementOrder, .procurementApprove, .procurementSettings].contains(action)
+        case .procurement:
+            // the provider's purchasing: frameworks, catalogue, releases and billing for every member
+            return action == .procurementManage
         case .competenceCentre:
             // runs events and visits for every municipality and sees their reach; nothing else
             return [.eventsManage, .reachView].contains(action)
@@ -127,7 +134,7 @@ enum RoleCatalogue {
         case .fundingOfficer:
             // the Bewilligungsbehörde: all applications of the state, its programmes and budget
             return [.fundingView, .fundingManage, .fundingDecide].contains(action)
-        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb:
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb, .procurementClerk:
             guard let tenant, tenant == grantTenant else { return false }
             return tenantActions(role).contains(action)
         }
@@ -135,9 +142,9 @@ enum RoleCatalogue {
 
     /// Roles that may be held for a tenant of this kind: the installation (nil), the Land (2 digits), any other tenant.
     static func roles(for tenant: String?) -> [Role] {
-        guard let tenant else { return [.operator, .competenceCentre, .cert] }
+        guard let tenant else { return [.operator, .competenceCentre, .cert, .procurement] }
         // the Land has its staff and a cash office (it collects the competence centre's fees)
-        return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb]
+        return tenant.count == 2 ? [.state, .cashOffice, .fundingOfficer] : [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb, .procurementClerk]
     }
 
     /// May someone holding `grants` (and administering the members of a Verwaltungsgemeinschaft
@@ -147,11 +154,11 @@ enum RoleCatalogue {
     static func mayGrant(_ grants: [RoleGrant], memberTenants: Set<String>, role: Role, tenant: String?) -> Bool {
         guard roles(for: tenant).contains(role) else { return false }
         switch role {
-        case .operator, .competenceCentre, .cert:
+        case .operator, .competenceCentre, .cert, .procurement:
             return grants.contains { $0.role == .operator }
         case .state, .fundingOfficer:
             return grants.contains { $0.role == .state && $0.tenantARS == tenant }
-        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb:
+        case .tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb, .procurementClerk:
             guard let tenant else { return false }
             return grants.contains { $0.role == .operator || ($0.role == .tenantAdmin && $0.tenantARS == tenant)
                 || (role == .cashOffice && $0.role == .state && $0.tenantARS == tenant) }
@@ -160,7 +167,7 @@ enum RoleCatalogue {
     }
 
     /// Order in which a person's roles name them in the header and choose their start page.
-    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .cert, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk, .isb]
+    static let rank: [Role] = [.operator, .state, .fundingOfficer, .competenceCentre, .cert, .procurement, .tenantAdmin, .clerk, .cashOffice, .signatory, .fundingClerk, .isb, .procurementClerk]
 }
 
 /// Carries every staff account's single role over to an assignment; the old `role` and

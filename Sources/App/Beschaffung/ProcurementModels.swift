@@ -133,6 +133,10 @@ final class ProcurementSettings: Model, @unchecked Sendable {
     static let schema = "procurement_settings"
     @ID(custom: "tenant_ars", generatedBy: .user) var id: String?
     @Field(key: "approval_threshold_cents") var approvalThresholdCents: Int64
+    /// Billing address of the member (BT-50, BT-52, BT-53 of the provider's invoices).
+    @Field(key: "billing_street") var billingStreet: String
+    @Field(key: "billing_post_code") var billingPostCode: String
+    @Field(key: "billing_city") var billingCity: String
     @Field(key: "updated_by") var updatedBy: String
     @Field(key: "updated_at") var updatedAt: Date
     init() {}
@@ -224,7 +228,9 @@ struct M035CreateProcurement: AsyncMigration {
             .create()
         try await database.schema(ProcurementSettings.schema)
             .field("tenant_ars", .string, .identifier(auto: false))
-            .field("approval_threshold_cents", .int64, .required).field("updated_by", .string, .required).field("updated_at", .datetime, .required)
+            .field("approval_threshold_cents", .int64, .required)
+            .field("billing_street", .string, .required).field("billing_post_code", .string, .required).field("billing_city", .string, .required)
+            .field("updated_by", .string, .required).field("updated_at", .datetime, .required)
             .create()
         try await database.schema(ProviderBilling.schema)
             .field("key", .string, .identifier(auto: false))

@@ -53,6 +53,10 @@ enum Action: String, Sendable, CaseIterable {
     case ismsControls          // declare which requirements the provider's services fulfil for members (operator)
     case ismsIncidentReport    // any staff member of a tenant reports a security incident and follows their own reports
     case ismsIncidentHandle    // the provider's CERT: every tenant's incidents, timeline, closing report
+    case procurementManage     // the provider's purchasing: frameworks, catalogue, prices, releasing call-offs, deliveries, billing
+    case procurementOrder      // a member builds, submits and receives its call-offs (and reads its own)
+    case procurementApprove    // a second person of the member approves call-offs above the threshold
+    case procurementSettings   // a member's approval threshold
 }
 
 enum Policy {
@@ -97,6 +101,11 @@ enum Policy {
                 // the Land's token reads everything and sets up programmes; a municipality's its own applications
                 if t.tenantARS.count == 2 { return [.fundingView, .fundingManage].contains(action) }
                 if let tenant, tenant == t.tenantARS, [.fundingView, .fundingApply].contains(action) { return true }
+            }
+            if t.scopes.contains(.beschaffung) {
+                // the 2-digit key is the provider's purchasing; a member's token its own call-offs
+                if t.tenantARS.count == 2 { return action == .procurementManage }
+                if let tenant, tenant == t.tenantARS, action == .procurementOrder { return true }
             }
             if t.scopes.contains(.membership), let tenant, tenant == t.tenantARS,
                [.surveyAnswer, .membershipApply, .membershipNotice, .membershipView].contains(action) {

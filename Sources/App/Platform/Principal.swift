@@ -28,11 +28,15 @@ enum Role: String, Codable, Sendable, CaseIterable {
     case isb
     /// CERT of the provider: receives every tenant's security incidents, writes their timeline, closes them (installation-wide).
     case cert
+    /// Einkauf of the provider: framework agreements, catalogue, releasing members' call-offs, billing (installation-wide).
+    case procurement = "einkauf"
+    /// Beschaffung of one tenant: builds call-offs from the provider's frameworks, approves colleagues' call-offs.
+    case procurementClerk = "beschaffung"
 
     /// Roles that must use a second factor.
     var requiresTOTP: Bool { self == .operator || self == .tenantAdmin }
     /// Roles bound to one tenant.
-    var isTenantBound: Bool { [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb].contains(self) }
+    var isTenantBound: Bool { [.tenantAdmin, .clerk, .cashOffice, .fundingClerk, .signatory, .isb, .procurementClerk].contains(self) }
 }
 
 enum AccountKind: String, Codable, Sendable {
@@ -66,6 +70,9 @@ enum Scope: String, Codable, Sendable, CaseIterable {
     case rollout
     /// The ISMS state: a tenant's own (`/api/v1/isms/stand`); a Land or operator token the overview.
     case isms
+    /// Procurement: a municipality's software reads frameworks and writes its call-offs; a token of
+    /// the 2-digit key is the provider's purchasing (frameworks, catalogue, all call-offs).
+    case beschaffung
 }
 
 /// Who is acting on this request.

@@ -29,6 +29,8 @@ enum RoleNavigation {
         ("nav_isms_measures", "/mandanten/{ars}/isms/massnahmen", .ismsView, true),
         ("nav_isms_inventory", "/mandanten/{ars}/isms/struktur", .ismsView, true),
         ("nav_incidents", "/mandanten/{ars}/sicherheitsvorfaelle", .ismsIncidentReport, true),
+        ("nav_procurement_tenant", "/mandanten/{ars}/beschaffung", .procurementOrder, true),
+        ("nav_procurement_settings", "/mandanten/{ars}/beschaffung/einstellungen", .procurementSettings, true),
         ("nav_operator", "/betrieb", .surveyManage, false),
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
@@ -48,6 +50,10 @@ enum RoleNavigation {
         ("nav_isms_overview", "/isms/uebersicht", .ismsOverview, false),
         ("nav_isms_catalogue", "/betrieb/isms", .ismsManage, false),
         ("nav_incidents_cert", "/betrieb/sicherheitsvorfaelle", .ismsIncidentHandle, false),
+        ("nav_procurement", "/einkauf", .procurementManage, false),
+        ("nav_procurement_calloffs", "/einkauf/abrufe", .procurementManage, false),
+        ("nav_procurement_invoices", "/einkauf/rechnungen", .procurementManage, false),
+        ("nav_procurement_billing", "/einkauf/rechnungssteller", .procurementManage, false),
     ]
 
     static func links(_ req: Request) -> [NavLink] {

@@ -197,17 +197,43 @@ enum InvoiceIntake {
             try await app.threadPool.runIfActive { validator.validate(data) }
         }
         guard report.isValid, let inv = report.invoice else { return .invalid(report) }
+        let (e, receipt) = try await record(ctx, db: ctx.db, data: data, invoice: inv, report: report, channel: channel, supplierEmail: supplierEmail)
+        let sha = e.sha256
+        let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
+        do {
+            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Another request (or instance) booked the same invoice a moment ago: the same bytes
+            // are a duplicate (409); the same business key with other bytes is held for the clerk.
+            if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == e.sellerKey)
+                .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
+                throw duplicate(existing)
+            }
+            guard e.duplicateOf == nil, let first = try await original(of: e, on: ctx.db) else { throw error }
+            e.status = InvoiceStatus.possibleDuplicate.rawValue
+            e.duplicateOf = first.id
+            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
+        }
+        return .accepted(e, receipt: receipt, report: report)
+    }
+
+    /// Routes a valid invoice by BT-10, stores its bytes and builds its row (not yet saved): the
+    /// part of the intake every channel shares, also the provider's own invoices to members, which
+    /// book it inside their own transaction (`insert`).
+    static func record(_ ctx: IntakeContext, db: any Database, data: Data, invoice inv: Invoice, report: ValidationReport,
+                       channel: String, supplierEmail: String?) async throws -> (EInvoice, String) {
+        let app = ctx.app
 
         // Routing: BT-10 carries the Leitweg-ID.
         let raw = inv.buyerReference ?? ""
         guard let lid = try? LeitwegID(raw),
-              let entry = try await LeitwegEntry.query(on: ctx.db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() else {
+              let entry = try await LeitwegEntry.query(on: db).filter(\.$leitwegID == lid.description).filter(\.$active == true).first() else {
             throw routingError(raw)
         }
         let sellerKey = [inv.seller.vatID, inv.seller.taxRegistrationID, inv.seller.name].compactMap { $0 }.first { !$0.isEmpty } ?? "unbekannt"
         let number = inv.number ?? ""
         let sha = try await app.files.put(data)
-        if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == sellerKey)
+        if let existing = try await EInvoice.query(on: db).filter(\.$sellerKey == sellerKey)
             .filter(\.$invoiceNumber == number).filter(\.$sha256 == sha).first() {
             throw duplicate(existing)
         }
@@ -238,26 +264,11 @@ enum InvoiceIntake {
         e.warnings = report.warnings.count
         e.receivedAt = Date()
         e.businessKey = businessKey(tenant: entry.tenantARS, invoice: inv, totalCents: e.totalCents)
-        if let first = try await original(of: e, on: ctx.db) {
+        if let first = try await original(of: e, on: db) {
             e.status = InvoiceStatus.possibleDuplicate.rawValue
             e.duplicateOf = first.id
         }
-        let summary = "\(e.sellerName), Nr. \(e.invoiceNumber), \(InvoiceController.amount(e.amountDueCents, e.currency))"
-        do {
-            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
-        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            // Another request (or instance) booked the same invoice a moment ago: the same bytes
-            // are a duplicate (409); the same business key with other bytes is held for the clerk.
-            if let existing = try await EInvoice.query(on: ctx.db).filter(\.$sellerKey == e.sellerKey)
-                .filter(\.$invoiceNumber == e.invoiceNumber).filter(\.$sha256 == sha).first() {
-                throw duplicate(existing)
-            }
-            guard e.duplicateOf == nil, let first = try await original(of: e, on: ctx.db) else { throw error }
-            e.status = InvoiceStatus.possibleDuplicate.rawValue
-            e.duplicateOf = first.id
-            try await book(e, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
-        }
-        return .accepted(e, receipt: receipt, report: report)
+        return (e, receipt)
     }
 
     /// The business key of an invoice for one receiving tenant: seller identifier (VAT id, else
@@ -280,20 +291,22 @@ enum InvoiceIntake {
 
     /// Writes the invoice, its audit entry and the receipt mail in one transaction.
     static func book(_ e: EInvoice, ctx: IntakeContext, channel: String, summary: String, receipt: String) async throws {
-        let app = ctx.app
+        // the write gate: on SQLite one writer at a time (the audit chain reads, then writes)
+        try await ctx.app.writeTransaction { db in
+            try await insert(e, on: db, ctx: ctx, channel: channel, summary: summary, receipt: receipt)
+        }
+    }
+
+    /// The row, its audit entry and the receipt mail, inside the caller's transaction.
+    static func insert(_ e: EInvoice, on db: any Database, ctx: IntakeContext, channel: String, summary: String, receipt: String) async throws {
         let note = e.duplicateOf.map { " (mögliche Doublette von \($0.uuidString))" } ?? ""
-        do {
-            // the write gate: on SQLite one writer at a time (the audit chain reads, then writes)
-            try await ctx.app.writeTransaction { db in
-                try await e.create(on: db)
-                try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
-                                       objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)\(note)")
-                if let to = e.supplierEmail {
-                    try await Outbox.enqueue(on: db, key: "rechnung-eingang-\(e.id!.uuidString)", to: to,
-                                             subject: "Eingangsbestätigung: Rechnung \(e.invoiceNumber)",
-                                             body: InvoiceMails.received(e, statusURL: "\(app.rathaus.publicURL)/rechnungen/status/\(receipt)"))
-                }
-            }
+        try await e.create(on: db)
+        try await Audit.record(on: db, actor: ctx.actor, actorID: ctx.actorID, tenant: e.tenantARS, action: "rechnung.eingang",
+                               objectType: "rechnung", objectID: e.id!.uuidString, before: nil, after: "\(channel): \(summary)\(note)")
+        if let to = e.supplierEmail {
+            try await Outbox.enqueue(on: db, key: "rechnung-eingang-\(e.id!.uuidString)", to: to,
+                                     subject: "Eingangsbestätigung: Rechnung \(e.invoiceNumber)",
+                                     body: InvoiceMails.received(e, statusURL: "\(ctx.app.rathaus.publicURL)/rechnungen/status/\(receipt)"))
         }
     }
 

@@ -1,0 +1,173 @@
+import Fluent
+import Foundation
+import Procurement
+import RathausCore
+import Vapor
+import XRechnung
+
+/// The provider's invoices to its members: XRechnung 3.0 (UBL) written by the platform's writer,
+/// validated by the platform's validator before it leaves, and booked straight into the member's
+/// e-invoice inbox through the normal intake — number, invoice, audit and the call-off's link in
+/// one transaction, so the yearly sequence has no gaps and nothing is half-written.
+enum ProcurementBilling {
+    /// Why a member cannot be billed yet (German): shown as a task on its pages, and as the 409 reason.
+    static func missing(_ db: any Database, tenant: String) async throws -> [String] {
+        var out: [String] = []
+        let leitweg = try await LeitwegEntry.query(on: db).filter(\.$tenantARS == tenant).filter(\.$active == true).first()
+        if leitweg == nil {
+            out.append("Es ist keine aktive Leitweg-ID hinterlegt: Rechnungen des IT-Dienstleisters können nicht zugestellt werden. Legen Sie unter „Leitweg-IDs“ eine an.")
+        }
+        let s = try await ProcurementSettings.find(tenant, on: db)
+        if s == nil || s?.billingStreet.isEmpty == true || s?.billingPostCode.isEmpty == true || s?.billingCity.isEmpty == true {
+            out.append("Die Rechnungsanschrift fehlt: Tragen Sie sie unter „Beschaffung: Einstellungen“ ein.")
+        }
+        return out
+    }
+
+    static func cents(_ c: Int64) -> DecimalValue { DecimalValue(Money(cents: c).decimalString)! }
+
+    /// The invoice model for a call-off (number and dates given).
+    static func invoice(number: String, issueDate: String, dueDate: String, seller p: ProviderBilling, buyerName: String, settings s: ProcurementSettings,
+                        leitweg: String, callOff c: ProcurementCallOff, lines: [ProcurementCallOffLine], frameworkReference: String, deliveryDate: String) -> Invoice {
+        var inv = Invoice(syntax: .ublInvoice)
+        inv.specificationID = Scenario.xrechnungID
+        inv.processID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+        inv.number = number
+        inv.issueDate = issueDate
+        inv.typeCode = "380"
+        inv.currency = "EUR"
+        inv.dueDate = dueDate
+        inv.buyerReference = leitweg
+        inv.orderReference = c.reference
+        inv.contractReference = frameworkReference
+        inv.paymentTerms = "Zahlbar bis \(CalendarDay.display(dueDate)) ohne Abzug (\(p.paymentDays) Tage)."
+        inv.seller.name = p.name
+        inv.seller.vatID = p.vatID
+        inv.seller.electronicAddress = Identifier(p.email, scheme: "EM")
+        var sa = Address(); sa.line1 = p.street; sa.postCode = p.postCode; sa.city = p.city; sa.country = "DE"
+        inv.seller.address = sa
+        var contact = Contact(); contact.name = p.contactName; contact.phone = p.phone; contact.email = p.email
+        inv.seller.contact = contact
+        inv.buyer.name = buyerName
+        inv.buyer.electronicAddress = Identifier(leitweg, scheme: "0204")
+        var ba = Address(); ba.line1 = s.billingStreet; ba.postCode = s.billingPostCode; ba.city = s.billingCity; ba.country = "DE"
+        inv.buyer.address = ba
+        inv.delivery = Delivery(partyName: nil, locationID: nil, date: deliveryDate, address: nil)
+        var pay = PaymentInstructions()
+        pay.typeCode = "58"
+        pay.remittanceInfo = number
+        pay.creditTransfers = [CreditTransfer(accountID: p.iban.filter { !$0.isWhitespace }, accountName: p.name, providerID: nil)]
+        inv.payment = [pay]
+        // goods lines, then the provider's service fee for each item that carries one
+        var n = 0
+        var order: [OrderLine] = []
+        for l in lines {
+            n += 1
+            var line = InvoiceLine()
+            line.id = String(n)
+            line.itemName = l.name
+            line.sellersItemID = l.articleNumber
+            line.quantity = DecimalValue(String(l.quantity))
+            line.unitCode = l.unitCode
+            line.netPrice = cents(l.unitNetCents)
+            line.netAmount = cents(Int64(l.quantity) * l.unitNetCents)
+            line.vatCategory = l.vatPercent == 0 ? "Z" : "S"
+            line.vatRate = DecimalValue(String(l.vatPercent))
+            inv.lines.append(line)
+            order.append(OrderLine(articleNumber: l.articleNumber, name: l.name, quantity: l.quantity, unitCode: l.unitCode, unitNetCents: l.unitNetCents, feeCents: l.feeCents, vatPercent: l.vatPercent))
+        }
+        for l in lines where l.feeCents > 0 {
+            n += 1
+            var line = InvoiceLine()
+            line.id = String(n)
+            line.itemName = "Servicegebühr Beschaffung: \(l.name)"
+            line.quantity = DecimalValue(String(l.quantity))
+            line.unitCode = l.unitCode
+            line.netPrice = cents(l.feeCents)
+            line.netAmount = cents(Int64(l.quantity) * l.feeCents)
+            line.vatCategory = l.vatPercent == 0 ? "Z" : "S"
+            line.vatRate = DecimalValue(String(l.vatPercent))
+            inv.lines.append(line)
+        }
+        let totals = OrderTotals(order)
+        for r in totals.byRate {
+            var b = VATBreakdown()
+            b.category = r.percent == 0 ? "Z" : "S"
+            b.rate = DecimalValue(String(r.percent))
+            b.taxableAmount = cents(r.baseCents)
+            b.taxAmount = cents(r.taxCents)
+            inv.vatBreakdown.append(b)
+        }
+        inv.totals.lineNetSum = cents(totals.netCents)
+        inv.totals.withoutVAT = cents(totals.netCents)
+        inv.totals.vatTotal = cents(totals.vatCents)
+        inv.totals.withVAT = cents(totals.grossCents)
+        inv.totals.due = cents(totals.grossCents)
+        return inv
+    }
+
+    /// Bills a released call-off once: the invoice lands in the member's inbox like any supplier's.
+    static func bill(_ app: Application, _ c: ProcurementCallOff, actor: Principal, now: Date = Date()) async throws -> ProviderInvoice {
+        guard CallOffStatus(rawValue: c.status)?.isOrdered == true else {
+            throw AppError(.conflict, "beschaffung.rechnung_status", de: "Abgerechnet wird ein Abruf erst, wenn er beim Lieferanten bestellt ist.",
+                           en: "A call-off is billed once it has been ordered from the supplier.")
+        }
+        guard c.invoiceID == nil else {
+            throw AppError(.conflict, "beschaffung.rechnung_doppelt", de: "Der Abruf \(c.reference) ist schon abgerechnet.", en: "Call-off \(c.reference) has already been billed.")
+        }
+        guard let p = try await ProviderBilling.find("anbieter", on: app.db) else {
+            throw AppError(.conflict, "beschaffung.rechnungssteller", de: "Die Stammdaten des Rechnungsstellers (Name, Anschrift, USt-IdNr., IBAN) fehlen. Bitte zuerst unter „Rechnungssteller“ eintragen.",
+                           en: "The provider's billing details are missing; enter them under 'Billing details' first.")
+        }
+        let problems = try await missing(app.db, tenant: c.tenantARS)
+        guard problems.isEmpty, let s = try await ProcurementSettings.find(c.tenantARS, on: app.db),
+              let leitweg = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == c.tenantARS).filter(\.$active == true).sort(\.$leitwegID).first(),
+              let tenant = try await Gebiet.find(c.tenantARS, on: app.db) else {
+            throw AppError(.conflict, "beschaffung.rechnungsempfaenger", de: "Dem Mitglied kann noch keine Rechnung zugestellt werden: " + problems.joined(separator: " "),
+                           en: "The member cannot receive invoices yet (Leitweg-ID or billing address missing).")
+        }
+        guard let fw = try await ProcurementFramework.find(c.frameworkID, on: app.db) else { throw AppError.notFound }
+        let lines = try await ProcurementCallOffLine.query(on: app.db).filter(\.$callOffID == c.id!).all()
+        let issue = BusinessDate.today(now)
+        let due = BusinessDate.today(now.addingTimeInterval(Double(p.paymentDays) * 86_400))
+        let delivery = c.releasedAt.map { BusinessDate.today($0) } ?? issue
+        let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
+        do {
+            return try await app.writeTransaction { db in
+                let year = String(issue.prefix(4))
+                let seq = try await Sequences.next("dienstleister-rechnung-\(year)", on: db)
+                let number = "DL-\(year)-" + String(format: "%05d", seq)
+                let inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                                  callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: delivery)
+                let xml = Data(UBLWriter.write(inv).utf8)
+                // an invalid invoice never leaves: the transaction rolls back, the number stays free
+                let report = InvoiceIntake.validator.validate(xml)
+                guard report.isValid, let parsed = report.invoice else {
+                    let rules = report.errors.prefix(10).map(\.rule).joined(separator: ", ")
+                    throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig",
+                                   de: "Die erzeugte Rechnung verletzt Regeln der XRechnung (\(rules)) und wurde nicht versandt. Bitte prüfen Sie die Stammdaten des Rechnungsstellers.",
+                                   en: "The generated invoice breaks XRechnung rules (\(rules)) and was not sent.")
+                }
+                let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
+                try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister",
+                                               summary: "\(p.name), Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
+                let pi = ProviderInvoice()
+                pi.id = UUID(); pi.number = number; pi.kind = "rechnung"; pi.tenantARS = c.tenantARS; pi.callOffID = c.id; pi.einvoiceID = e.id!
+                pi.netCents = c.netCents; pi.grossCents = e.totalCents; pi.issuedOn = issue; pi.createdBy = actor.auditActor; pi.createdAt = now
+                try await pi.create(on: db)
+                guard let fresh = try await ProcurementCallOff.find(c.id!, on: db), fresh.invoiceID == nil else {
+                    throw AppError(.conflict, "beschaffung.rechnung_doppelt", de: "Der Abruf \(c.reference) ist schon abgerechnet.", en: "Call-off \(c.reference) has already been billed.")
+                }
+                fresh.invoiceID = pi.id
+                try await fresh.save(on: db)
+                try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.rechnung",
+                                       objectType: "abruf", objectID: c.id!.uuidString, before: nil,
+                                       after: AuditFields.encode([("Rechnung", number), ("Empfänger", "\(tenant.name), Leitweg-ID \(leitweg.leitwegID)"),
+                                                                  ("Brutto", Money(cents: e.totalCents).formattedDE)]))
+                return pi
+            }
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            throw AppError(.conflict, "beschaffung.rechnung_doppelt", de: "Der Abruf \(c.reference) ist schon abgerechnet.", en: "Call-off \(c.reference) has already been billed.")
+        }
+    }
+}

@@ -107,7 +107,7 @@ enum ProcurementBilling {
     }
 
     /// Bills a released call-off once: the invoice lands in the member's inbox like any supplier's.
-    static func bill(_ app: Application, _ c: ProcurementCallOff, actor: Principal, now: Date = Date()) async throws -> ProviderInvoice {
+    static func bill(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing, now: Date = Date()) async throws -> ProviderInvoice {
         guard CallOffStatus(rawValue: c.status)?.isOrdered == true else {
             throw AppError(.conflict, "beschaffung.rechnung_status", de: "Abgerechnet wird ein Abruf erst, wenn er beim Lieferanten bestellt ist.",
                            en: "A call-off is billed once it has been ordered from the supplier.")

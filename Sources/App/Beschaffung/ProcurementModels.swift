@@ -267,3 +267,17 @@ struct M035CreateProcurement: AsyncMigration {
         }
     }
 }
+
+/// Who a procurement change is written down for in the audit trail: a person or client
+/// (`Principal`), or the system itself (demo data, jobs).
+protocol AuditActing: Sendable {
+    var auditActor: String { get }
+    var actorID: String? { get }
+}
+
+extension Principal: AuditActing {}
+
+struct SystemActor: AuditActing {
+    let auditActor: String
+    var actorID: String? { nil }
+}

@@ -39,7 +39,7 @@ enum ProcurementService {
          ("Höchstvolumen", fw.maxVolumeCents > 0 ? Money(cents: fw.maxVolumeCents).formattedDE : "keines")]
     }
 
-    static func saveFramework(_ app: Application, id: UUID?, input: FrameworkInput, actor: Principal) async throws -> UUID {
+    static func saveFramework(_ app: Application, id: UUID?, input: FrameworkInput, actor: any AuditActing) async throws -> UUID {
         do {
             return try await app.writeTransaction { db in
                 let existing = try await id.asyncMap { try await ProcurementFramework.find($0, on: db) }
@@ -81,7 +81,7 @@ enum ProcurementService {
         return LotInput(number: n, title: title, supplierName: name, supplierAddress: address, supplierVATID: vat, supplierEmail: mail)
     }
 
-    static func addLot(_ app: Application, framework: UUID, input: LotInput, actor: Principal) async throws -> UUID {
+    static func addLot(_ app: Application, framework: UUID, input: LotInput, actor: any AuditActing) async throws -> UUID {
         do {
             return try await app.writeTransaction { db in
                 guard try await ProcurementFramework.find(framework, on: db) != nil else { throw AppError.notFound }
@@ -102,7 +102,7 @@ enum ProcurementService {
     /// A price sheet for one lot: new items are created, known ones (same article number) updated,
     /// and each line's price is a price point from its "gültig ab" (a later price does not change
     /// earlier call-offs). All lines or none.
-    static func importPriceSheet(_ app: Application, lot lotID: UUID, data: Data, actor: Principal) async throws -> (created: Int, updated: Int, prices: Int) {
+    static func importPriceSheet(_ app: Application, lot lotID: UUID, data: Data, actor: any AuditActing) async throws -> (created: Int, updated: Int, prices: Int) {
         let rows: [PriceSheet.Row]
         switch PriceSheet.parse(data) {
         case .success(let r): rows = r
@@ -223,7 +223,7 @@ enum ProcurementService {
     /// A member's call-off: the in-house rule, the framework's term, every item of the chosen lot
     /// within its order quantities and with a price on the day; above the tenant's threshold it
     /// waits for a second person, otherwise it goes to the provider's purchasing.
-    static func submit(_ app: Application, tenant: Gebiet, input: CallOffInput, actor: Principal, now: Date = Date()) async throws -> ProcurementCallOff {
+    static func submit(_ app: Application, tenant: Gebiet, input: CallOffInput, actor: any AuditActing, now: Date = Date()) async throws -> ProcurementCallOff {
         let day = BusinessDate.today(now)
         try await requireMember(app.db, tenant: tenant, day: day)
         guard let lot = try await ProcurementLot.find(input.lot, on: app.db),
@@ -293,7 +293,7 @@ enum ProcurementService {
                  en: "Call-off \(c.reference) has changed meanwhile. Please reload the page.")
     }
 
-    static func approve(_ app: Application, _ c: ProcurementCallOff, actor: Principal) async throws {
+    static func approve(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing) async throws {
         guard ApprovalRule.mayApprove(requester: c.requestedBy, approver: actor.auditActor) else {
             throw AppError(.forbidden, "beschaffung.vier_augen", de: "Einen Abruf, den Sie selbst angelegt haben, muss eine andere Person genehmigen.",
                            en: "A call-off you created must be approved by someone else.")
@@ -305,7 +305,7 @@ enum ProcurementService {
         }
     }
 
-    static func reject(_ app: Application, _ c: ProcurementCallOff, reason: String, byPurchasing: Bool, actor: Principal) async throws {
+    static func reject(_ app: Application, _ c: ProcurementCallOff, reason: String, byPurchasing: Bool, actor: any AuditActing) async throws {
         let from: [CallOffStatus] = byPurchasing ? [.submitted] : [.awaitingApproval]
         if !byPurchasing, !ApprovalRule.mayApprove(requester: c.requestedBy, approver: actor.auditActor) {
             throw AppError(.forbidden, "beschaffung.vier_augen", de: "Einen Abruf, den Sie selbst angelegt haben, muss eine andere Person ablehnen; Sie können ihn stornieren.",
@@ -318,7 +318,7 @@ enum ProcurementService {
         }
     }
 
-    static func cancel(_ app: Application, _ c: ProcurementCallOff, actor: Principal) async throws {
+    static func cancel(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing) async throws {
         try await app.writeTransaction { db in
             guard try await move(db, c.id!, from: [.awaitingApproval, .submitted], to: .cancelled) else { throw conflict(c) }
             try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.abruf_storniert",
@@ -330,7 +330,7 @@ enum ProcurementService {
     /// framework's remaining volume change in one transaction, each by one conditional UPDATE, so a
     /// call-off is counted exactly once and the volume is never exceeded, also with several
     /// instances on one PostgreSQL. The order goes to the supplier through the outbox.
-    static func release(_ app: Application, _ c: ProcurementCallOff, actor: Principal, now: Date = Date()) async throws {
+    static func release(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing, now: Date = Date()) async throws {
         guard let tenant = try await Gebiet.find(c.tenantARS, on: app.db) else { throw AppError.notFound }
         try await requireMember(app.db, tenant: tenant, day: BusinessDate.today(now))
         guard let fw = try await ProcurementFramework.find(c.frameworkID, on: app.db), let lot = try await ProcurementLot.find(c.lotID, on: app.db) else { throw AppError.notFound }
@@ -362,7 +362,7 @@ enum ProcurementService {
     }
 
     /// Supplier's confirmation (with its order number) and deliveries, recorded by purchasing.
-    static func confirm(_ app: Application, _ c: ProcurementCallOff, supplierReference: String, actor: Principal) async throws {
+    static func confirm(_ app: Application, _ c: ProcurementCallOff, supplierReference: String, actor: any AuditActing) async throws {
         try await app.writeTransaction { db in
             guard try await move(db, c.id!, from: [.released], to: .confirmed, set: [("supplier_reference", SQLBind(supplierReference))]) else { throw conflict(c) }
             try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.abruf_bestaetigt",
@@ -371,7 +371,7 @@ enum ProcurementService {
     }
 
     /// Delivered quantities per line (added to what was delivered before); all delivered → "geliefert".
-    static func deliver(_ app: Application, _ c: ProcurementCallOff, quantities: [UUID: Int], actor: Principal) async throws {
+    static func deliver(_ app: Application, _ c: ProcurementCallOff, quantities: [UUID: Int], actor: any AuditActing) async throws {
         try await app.writeTransaction { db in
             let lines = try await ProcurementCallOffLine.query(on: db).filter(\.$callOffID == c.id!).all()
             var changes: [(String, String)] = []
@@ -394,7 +394,7 @@ enum ProcurementService {
         }
     }
 
-    static func receive(_ app: Application, _ c: ProcurementCallOff, actor: Principal, now: Date = Date()) async throws {
+    static func receive(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing, now: Date = Date()) async throws {
         try await app.writeTransaction { db in
             guard try await move(db, c.id!, from: [.delivered], to: .received, set: [("received_at", SQLBind(now))]) else { throw conflict(c) }
             try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.abnahme",

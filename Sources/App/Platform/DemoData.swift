@@ -43,6 +43,8 @@ enum DemoData {
         DemoAccount(email: "bewilligung@demo.rathaus.test", name: "Demo Bewilligung (sachlich)", role: .fundingOfficer, tenant: "16"),
         DemoAccount(email: "bewilligung2@demo.rathaus.test", name: "Demo Bewilligung (rechnerisch)", role: .fundingOfficer, tenant: "16"),
         DemoAccount(email: "isb.bad-berka@demo.rathaus.test", name: "Demo Informationssicherheit Bad Berka", role: .isb, tenant: "160710003003"),
+        DemoAccount(email: "einkauf@demo.rathaus.test", name: "Demo Einkauf (IT-Dienstleister)", role: .procurement, tenant: nil),
+        DemoAccount(email: "beschaffung.bad-berka@demo.rathaus.test", name: "Demo Beschaffung Bad Berka", role: .procurementClerk, tenant: "160710003003"),
     ]
 
     static func seed(_ app: Application) async throws {
@@ -96,6 +98,7 @@ enum DemoData {
         try await EventDemoData.seed(app)
         try await FundingDemoData.seed(app)
         try await ISMSDemoData.seed(app)
+        try await ProcurementDemoData.seed(app)
         app.logger.notice("Demo-Modus: Demo-Konten angelegt (Passwort \(password)). Nicht für den Produktivbetrieb.")
     }
 }

@@ -49,6 +49,8 @@ final class TenantIsolationTests: XCTestCase {
         // the Land publishes its funding programmes, calls and approvals (open data)
         "GET /api/v1/foerderung/programme", "GET /api/v1/foerderung/aufrufe",
         "GET /api/v1/foerderung/bewilligungen.csv", "GET /api/v1/foerderung/bewilligungen.json",
+        // the provider's procurement catalogue (frameworks are tendered publicly; prices are the awarded ones)
+        "GET /beschaffung",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object

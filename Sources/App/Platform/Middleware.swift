@@ -72,7 +72,9 @@ struct CSRFMiddleware: AsyncMiddleware {
                 _ = try await req.body.collect(max: 1024 * 1024).get()
             }
             if req.headers.contentType?.type == "multipart", req.body.data == nil {
-                let max = req.url.path == "/rechnungen/einreichen" ? 50 * 1024 * 1024 : 1024 * 1024
+                // the invoice upload and price sheets (up to 2 MB of CSV) take more than the 1 MB default
+                let max = req.url.path == "/rechnungen/einreichen" ? 50 * 1024 * 1024
+                    : (req.url.path.hasPrefix("/einkauf/lose/") && req.url.path.hasSuffix("/preisblatt") ? 3 * 1024 * 1024 : 1024 * 1024)
                 _ = try await req.body.collect(max: max).get()
             }
             let sent = req.headers.first(name: "X-CSRF-Token") ?? (try? req.content.get(String.self, at: "_csrf"))

@@ -1,0 +1,279 @@
+import Fluent
+import Procurement
+import RathausCore
+import SQLKit
+import XCTVapor
+import XCTest
+import XRechnung
+@testable import App
+
+/// Procurement end to end over HTTP: the provider's purchasing sets up a framework, a member
+/// calls off (in-house rule, four eyes above the threshold), purchasing releases (volume counted
+/// once), records deliveries, and bills the member into its e-invoice inbox.
+final class ProcurementAppTests: XCTestCase {
+    static let erfurt = "16051"
+    static let gera = "16052"
+
+    /// Framework with one lot and two items through the purchasing pages; returns (framework, lot, items by article).
+    static func setUpFramework(_ app: Application, buyer: Browser, maxVolume: String = "100.000,00") async throws -> (UUID, UUID, [String: UUID]) {
+        try await buyer.get("/einkauf")
+        var r = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "Arbeitsplatz-IT", "beginn": "01.01.2026",
+                                                                  "ende": "31.12.2099", "hoechstvolumen": maxVolume, "status": "aktiv"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let fw = try await XCTUnwrapAsync(try await ProcurementFramework.query(on: app.db).filter(\.$reference == "RV-T-1").first())
+        try await buyer.get("/einkauf/rahmenvertraege/\(fw.id!.uuidString)")
+        r = try await buyer.post("/einkauf/rahmenvertraege/\(fw.id!.uuidString)/lose", ["los": "1", "titel": "Hardware", "lieferant": "Hardware GmbH",
+                                                                                        "anschrift": "Weg 5, 07743 Jena", "ustid": "DE987654321", "bestell_email": "bestellung@hardware.test"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let lot = try await XCTUnwrapAsync(try await ProcurementLot.query(on: app.db).filter(\.$frameworkID == fw.id!).first())
+        let sheet = """
+            artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;mindestmenge;hoechstmenge;servicegebuehr;gueltig_ab;kategorie
+            NB-14;Notebook 14 Zoll;C62;899,00;19;1;50;25,00;01.01.2026;Hardware
+            MON-24;Bildschirm 24 Zoll;C62;189,00;19;1;100;;01.01.2026;Hardware
+            """
+        let fwPage = try await buyer.get("/einkauf/rahmenvertraege/\(fw.id!.uuidString)")
+        XCTAssertEqual(fwPage.status, .ok, fwPage.text)
+        r = try await buyer.postMultipart("/einkauf/lose/\(lot.id!.uuidString)/preisblatt", files: [("datei", "preise.csv", Data(sheet.utf8))])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let items = try await ProcurementItem.query(on: app.db).filter(\.$lotID == lot.id!).all()
+        return (fw.id!, lot.id!, Dictionary(items.map { ($0.articleNumber, $0.id!) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    static func member(_ app: Application, _ ars: String, from: String = "2026-01-01", until: String? = nil) async throws {
+        let m = Membership(tenantARS: ars)
+        m.status = until == nil ? "member" : "notice_given"; m.effectiveFrom = from; m.effectiveUntil = until
+        try await m.create(on: app.db)
+    }
+
+    func testCallOffFromCartToInvoiceInTheMembersInbox() async throws {
+        let app = try await makeTestApp()
+        let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
+        let clerkUser = try await createUser(app, email: "beschaffung@erfurt.test", role: .procurementClerk, tenant: Self.erfurt)
+        let adminUser = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: Self.erfurt)
+        let geraUser = try await createUser(app, email: "beschaffung@gera.test", role: .procurementClerk, tenant: Self.gera)
+        let buyer = Browser(app); try await buyer.login(buyerUser)
+        let (fwID, lotID, items) = try await Self.setUpFramework(app, buyer: buyer)
+        XCTAssertEqual(items.count, 2)
+        try await Self.member(app, Self.erfurt)
+
+        // the public catalogue finds the notebook with a typo and shows German amounts
+        let cat = try await Browser(app).get("/beschaffung?q=Notbook")
+        XCTAssertEqual(cat.status, .ok)
+        XCTAssertTrue(cat.text.contains("Notebook 14 Zoll") && !cat.text.contains("Bildschirm 24 Zoll"), cat.text)
+        XCTAssertTrue(cat.text.contains("899,00 €"))
+
+        // Gera is not a member: 403 with the in-house reason, nothing written
+        let gera = Browser(app); try await gera.login(geraUser)
+        var r = try await gera.get("/mandanten/\(Self.gera)/beschaffung/abruf?los=\(lotID.uuidString)")
+        XCTAssertEqual(r.status, .forbidden)
+        XCTAssertTrue(r.text.contains("Inhouse-Vergabe"), r.text)
+
+        // Erfurt's clerk: bad quantity → 400 in German, the typed values kept, nothing written
+        let clerk = Browser(app); try await clerk.login(clerkUser)
+        try await clerk.get("/mandanten/\(Self.erfurt)/beschaffung/abruf?los=\(lotID.uuidString)")
+        let nb = items["NB-14"]!.uuidString, mon = items["MON-24"]!.uuidString
+        let future = CalendarDay.display(BusinessDate.today(Date().addingTimeInterval(14 * 86400)))
+        var form = ["los": lotID.uuidString, "menge_\(nb)": "zwei", "lieferanschrift": "Fischmarkt 1, 99084 Erfurt", "liefertermin": future, "haushaltsstelle": "1.1.2.01"]
+        r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe", form)
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("ist keine ganze Zahl größer als 0"), r.text)
+        XCTAssertTrue(r.text.contains("Fischmarkt 1, 99084 Erfurt"))
+        form["menge_\(nb)"] = "51"
+        r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe", form)
+        XCTAssertTrue(r.text.contains("muss 1 bis 50 Stück betragen"), r.text)
+        let none = try await ProcurementCallOff.query(on: app.db).count()
+        XCTAssertEqual(none, 0)
+
+        // 6 notebooks + 2 screens = 6 × 924 + 2 × 189 = 5,922 € net > 5,000 € → waits for a second person
+        form["menge_\(nb)"] = "6"; form["menge_\(mon)"] = "2"
+        r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe", form)
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        var c = try await XCTUnwrapAsync(try await ProcurementCallOff.query(on: app.db).first())
+        XCTAssertEqual(c.status, CallOffStatus.awaitingApproval.rawValue)
+        XCTAssertEqual(c.goodsCents, 6 * 89_900 + 2 * 18_900)
+        XCTAssertEqual(c.feeCents, 6 * 2_500)
+        XCTAssertEqual(c.vatCents, OrderTotals.tax(c.netCents, percent: 19))
+        XCTAssertTrue(c.reference.hasPrefix("AB-"))
+        let page = try await clerk.get("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)")
+        XCTAssertTrue(page.text.contains("5.922,00 €"), page.text)
+        // the requester cannot approve it
+        r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)/genehmigen")
+        XCTAssertEqual(r.status, .forbidden)
+        XCTAssertTrue(r.text.contains("muss eine andere Person genehmigen"), r.text)
+        let admin = Browser(app); try await admin.login(adminUser)
+        try await admin.get("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)")
+        r = try await admin.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)/genehmigen")
+        XCTAssertEqual(r.status, .seeOther, r.text)
+
+        // purchasing releases: volume counted once, the order mailed to the supplier with JSON
+        try await buyer.get("/einkauf/abrufe/\(c.id!.uuidString)")
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/freigeben")
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/freigeben")
+        XCTAssertEqual(r.status, .conflict)
+        let fw = try await ProcurementFramework.find(fwID, on: app.db)
+        XCTAssertEqual(fw?.releasedCents, c.netCents)
+        let mail = try await XCTUnwrapAsync(try await OutboxMail.query(on: app.db).filter(\.$recipient == "bestellung@hardware.test").first())
+        XCTAssertTrue(mail.body.contains("6 Stück Notebook 14 Zoll"), mail.body)
+        let order = try JSONSerialization.jsonObject(with: Data((mail.attachment ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(order?["orderNumber"] as? String, c.reference)
+        XCTAssertEqual(order?["buyerARS"] as? String, Self.erfurt)
+        let pdf = try await buyer.get("/einkauf/abrufe/\(c.id!.uuidString)/bestellung.pdf")
+        XCTAssertEqual(pdf.headers.contentType?.subType, "pdf")
+
+        // confirmation and two partial deliveries; then the member confirms receipt
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/bestaetigen", ["auftragsnummer": "HW-4711"])
+        XCTAssertEqual(r.status, .seeOther)
+        let lines = try await ProcurementCallOffLine.query(on: app.db).filter(\.$callOffID == c.id!).all()
+        let nbLine = lines.first { $0.articleNumber == "NB-14" }!, monLine = lines.first { $0.articleNumber == "MON-24" }!
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/lieferung", ["geliefert_\(nbLine.id!.uuidString)": "7"])
+        XCTAssertTrue(r.text.contains("sind nur noch 6 offen"), r.text)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/lieferung", ["geliefert_\(nbLine.id!.uuidString)": "4"])
+        c = try await XCTUnwrapAsync(try await ProcurementCallOff.find(c.id, on: app.db))
+        XCTAssertEqual(c.status, CallOffStatus.partlyDelivered.rawValue)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/lieferung", ["geliefert_\(nbLine.id!.uuidString)": "2", "geliefert_\(monLine.id!.uuidString)": "2"])
+        c = try await XCTUnwrapAsync(try await ProcurementCallOff.find(c.id, on: app.db))
+        XCTAssertEqual(c.status, CallOffStatus.delivered.rawValue)
+        r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)/abnehmen")
+        XCTAssertEqual(r.status, .seeOther)
+
+        // billing: without seller details, Leitweg-ID and billing address → 409 with German reasons; the member sees its tasks
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/abrechnen")
+        XCTAssertEqual(r.status, .conflict)
+        XCTAssertTrue(r.text.contains("Stammdaten des Rechnungsstellers"), r.text)
+        try await buyer.get("/einkauf/rechnungssteller")
+        r = try await buyer.post("/einkauf/rechnungssteller", ["name": "KIV", "strasse": "Weg 1", "plz": "99084", "ort": "Erfurt", "ustid": "DE123456789",
+                                                             "iban": "DE02 1203 0000 0000 2020 51", "kontakt": "Einkauf", "telefon": "0361 1", "email": "einkauf@kiv.test", "zahlungsziel": "30"])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/abrechnen")
+        XCTAssertEqual(r.status, .conflict)
+        XCTAssertTrue(r.text.contains("keine aktive Leitweg-ID"), r.text)
+        var overview = try await clerk.get("/mandanten/\(Self.erfurt)/beschaffung")
+        XCTAssertTrue(overview.text.contains("keine aktive Leitweg-ID") && overview.text.contains("Rechnungsanschrift fehlt"), overview.text)
+        let lw = LeitwegEntry()
+        lw.tenantARS = Self.erfurt; lw.leitwegID = try LeitwegID.make(grob: "16051", fein: nil).description; lw.label = "Erfurt"; lw.active = true
+        try await lw.create(on: app.db)
+        try await admin.get("/mandanten/\(Self.erfurt)/beschaffung/einstellungen")
+        r = try await admin.post("/mandanten/\(Self.erfurt)/beschaffung/einstellungen", ["schwelle": "5.000,00", "strasse": "Fischmarkt 1", "plz": "9908", "ort": "Erfurt"])
+        XCTAssertEqual(r.status, .badRequest)
+        r = try await admin.post("/mandanten/\(Self.erfurt)/beschaffung/einstellungen", ["schwelle": "5.000,00", "strasse": "Fischmarkt 1", "plz": "99084", "ort": "Erfurt"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/abrechnen")
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        r = try await buyer.post("/einkauf/abrufe/\(c.id!.uuidString)/abrechnen")
+        XCTAssertEqual(r.status, .conflict)
+        let invoices = try await ProviderInvoice.query(on: app.db).all()
+        XCTAssertEqual(invoices.count, 1)
+        let year = BusinessDate.today().prefix(4)
+        XCTAssertEqual(invoices.first?.number, "DL-\(year)-00001")
+        // the invoice sits in Erfurt's inbox like any supplier's, valid XRechnung with BT-10 = Leitweg-ID
+        let e = try await XCTUnwrapAsync(try await EInvoice.find(invoices.first?.einvoiceID, on: app.db))
+        XCTAssertEqual(e.tenantARS, Self.erfurt)
+        XCTAssertEqual(e.channel, "dienstleister")
+        XCTAssertEqual(e.totalCents, c.netCents + c.vatCents)
+        let xml = try await XCTUnwrapAsync(try await app.files.get(e.sha256))
+        let report = XRechnungValidator().validate(xml)
+        XCTAssertTrue(report.isValid, report.errors.map { "\($0.rule) \($0.messageDE)" }.joined(separator: "\n"))
+        XCTAssertEqual(report.invoice?.buyerReference, lw.leitwegID)
+        XCTAssertEqual(report.invoice?.orderReference, c.reference)
+        overview = try await admin.get("/mandanten/\(Self.erfurt)/beschaffung")
+        XCTAssertTrue(overview.text.contains("DL-\(year)-00001"), overview.text)
+        let inbox = try await admin.get("/mandanten/\(Self.erfurt)/rechnungen")
+        XCTAssertTrue(inbox.text.contains("DL-\(year)-00001"), inbox.text)
+        let trail = try await AuditEntry.query(on: app.db).filter(\.$action ~~ ["beschaffung.abruf", "beschaffung.abruf_genehmigt", "beschaffung.abruf_freigegeben",
+                                                                                 "beschaffung.lieferung", "beschaffung.abnahme", "beschaffung.rechnung"]).count()
+        XCTAssertEqual(trail, 1 + 1 + 1 + 2 + 1 + 1)
+        try await app.asyncShutdown()
+    }
+
+    func testPriceSheetIsAllOrNothingAndPricesAreVersioned() async throws {
+        let app = try await makeTestApp()
+        let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
+        let buyer = Browser(app); try await buyer.login(buyerUser)
+        let (fwID, lotID, items) = try await Self.setUpFramework(app, buyer: buyer)
+        let bad = """
+            artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab
+            NB-14;Notebook 14 Zoll;C62;949,00;19;01.07.2026
+            NEU-1;Neu;Kiste;10;19;01.07.2026
+            """
+        let r = try await buyer.postMultipart("/einkauf/lose/\(lotID.uuidString)/preisblatt", files: [("datei", "preise.csv", Data(bad.utf8))])
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.text.contains("Zeile 3: Die Einheit „Kiste“ ist unbekannt"), r.text)
+        var prices = try await ProcurementPrice.query(on: app.db).filter(\.$itemID == items["NB-14"]!).count()
+        XCTAssertEqual(prices, 1, "nothing imported from a sheet with a bad line")
+        let good = """
+            artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab
+            NB-14;Notebook 14 Zoll;C62;949,00;19;01.07.2099
+            """
+        let ok = try await buyer.postMultipart("/einkauf/lose/\(lotID.uuidString)/preisblatt", files: [("datei", "preise.csv", Data(good.utf8))])
+        XCTAssertEqual(ok.status, .seeOther, ok.text)
+        prices = try await ProcurementPrice.query(on: app.db).filter(\.$itemID == items["NB-14"]!).count()
+        XCTAssertEqual(prices, 2)
+        // today the old price applies, from 2099 the new one
+        let today = try await ProcurementService.catalogue(app.db, day: BusinessDate.today(), framework: fwID).first { $0.item.articleNumber == "NB-14" }
+        XCTAssertEqual(today?.price?.netCents, 89_900)
+        let later = try await ProcurementService.catalogue(app.db, day: "2099-07-01", framework: fwID).first { $0.item.articleNumber == "NB-14" }
+        XCTAssertEqual(later?.price?.netCents, 94_900)
+        // a duplicate reference is 409
+        try await buyer.get("/einkauf")
+        let dup = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "X", "beginn": "01.01.2026", "ende": "31.12.2026"])
+        XCTAssertEqual(dup.status, .conflict)
+        XCTAssertTrue(dup.text.contains("ist schon vergeben"))
+        try await app.asyncShutdown()
+    }
+
+    /// 50 call-offs of 1/10 of the volume released at once → exactly 10 released, the volume
+    /// is never exceeded (SQLite here; with DATABASE_URL the same on PostgreSQL).
+    func testParallelReleasesNeverExceedTheFrameworkVolume() async throws {
+        let app = try await makeTestApp()
+        let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
+        let buyer = Browser(app); try await buyer.login(buyerUser)
+        // one notebook = 924 € net (price + fee): the volume fits ten
+        let (fwID, lotID, items) = try await Self.setUpFramework(app, buyer: buyer, maxVolume: "9.240,00")
+        try await Self.member(app, Self.erfurt)
+        let g = try await XCTUnwrapAsync(try await Gebiet.find(Self.erfurt, on: app.db))
+        let actor = SystemActor(auditActor: "user:test@erfurt.test")
+        var ids: [UUID] = []
+        for _ in 0..<50 {
+            let c = try await ProcurementService.submit(app, tenant: g, input: .init(lot: lotID, quantities: [items["NB-14"]!: 1], deliveryAddress: "Erfurt",
+                                                                                     deliveryDate: BusinessDate.today(), costCentre: "1", note: ""), actor: actor)
+            ids.append(c.id!)
+        }
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for id in ids {
+                group.addTask {
+                    guard let c = try? await ProcurementCallOff.find(id, on: app.db) else { return false }
+                    do { try await ProcurementService.release(app, c, actor: SystemActor(auditActor: "user:einkauf@kiv.test")); return true } catch { return false }
+                }
+            }
+            var out: [Bool] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        XCTAssertEqual(results.filter { $0 }.count, 10)
+        let released = try await ProcurementCallOff.query(on: app.db).filter(\.$status == CallOffStatus.released.rawValue).count()
+        XCTAssertEqual(released, 10)
+        let fw = try await ProcurementFramework.find(fwID, on: app.db)
+        XCTAssertEqual(fw?.releasedCents, 924_000)
+        let mails = try await OutboxMail.query(on: app.db).filter(\.$recipient == "bestellung@hardware.test").count()
+        XCTAssertEqual(mails, 10)
+        try await app.asyncShutdown()
+    }
+
+    /// A member that gave notice loses access on the effective date.
+    func testNoticeEndsAccessOnTheEffectiveDate() async throws {
+        let app = try await makeTestApp()
+        let g = try await XCTUnwrapAsync(try await Gebiet.find(Self.erfurt, on: app.db))
+        let today = BusinessDate.today()
+        try await Self.member(app, Self.erfurt, from: "2020-01-01", until: today)
+        do {
+            try await ProcurementService.requireMember(app.db, tenant: g, day: today)
+            XCTFail("a membership that ends today no longer allows call-offs")
+        } catch let e as AppError {
+            XCTAssertEqual(e.status, .forbidden)
+            XCTAssertTrue(e.message(.de).contains("endete am \(CalendarDay.display(today))"), e.message(.de))
+        }
+        try await ProcurementService.requireMember(app.db, tenant: g, day: BusinessDate.today(Date().addingTimeInterval(-86400)))
+        try await app.asyncShutdown()
+    }
+}

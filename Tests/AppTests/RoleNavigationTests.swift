@@ -24,7 +24,8 @@ final class RoleNavigationTests: XCTestCase {
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
                                      "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf",
                                      "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit", "/mandanten/16051/isms",
-                                     "/mandanten/16051/isms/massnahmen", "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle", "/mandanten/16051/sicherheit"]),
+                                     "/mandanten/16051/isms/massnahmen", "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle", "/mandanten/16051/sicherheit",
+                                     "/mandanten/16051/beschaffung", "/mandanten/16051/beschaffung/einstellungen"]),
             (.clerk, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/veranstaltungen/meine", "/mandanten/16051/sicherheitsvorfaelle"]),
             (.cashOffice, "16051", ["/mandanten/16051/kasse", "/mandanten/16051/antraege", "/veranstaltungen/meine", "/mandanten/16051/sicherheitsvorfaelle"]),
             (.competenceCentre, nil, ["/kompetenzzentrum", "/kompetenzzentrum/besuche", "/kompetenzzentrum/reichweite"]),
@@ -34,6 +35,9 @@ final class RoleNavigationTests: XCTestCase {
             (.isb, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/isms", "/veranstaltungen/meine", "/mandanten/160710003003/isms/massnahmen",
                                       "/mandanten/160710003003/isms/struktur", "/mandanten/160710003003/sicherheitsvorfaelle"]),
             (.cert, nil, ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"]),
+            (.procurement, nil, ["/einkauf", "/einkauf/abrufe", "/einkauf/rechnungen", "/einkauf/rechnungssteller"]),
+            (.procurementClerk, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/beschaffung", "/veranstaltungen/meine",
+                                                  "/mandanten/160710003003/sicherheitsvorfaelle"]),
         ]
         for (role, tenant, expected) in cases {
             let u = try await createUser(app, email: "\(role.rawValue)@nav.test", role: role, tenant: tenant)

@@ -32,6 +32,8 @@ EXTRA = {
     "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse", "/mandanten/16051/kasse/tagesbericht"],
+    "einkauf@demo.rathaus.test": ["/einkauf", "/einkauf/abrufe", "/einkauf/abrufe?status=alle", "/einkauf/rechnungen", "/einkauf/rechnungssteller"],
+    "beschaffung.bad-berka@demo.rathaus.test": ["/beschaffung", "/beschaffung?q=Notbook", "/mandanten/160710003003/beschaffung"],
 }
 ROLES = [
     "betrieb@demo.rathaus.test",
@@ -46,6 +48,8 @@ ROLES = [
     "vorsitz.vg-kranichfeld@demo.rathaus.test",
     "bewilligung@demo.rathaus.test",
     "cert@demo.rathaus.test",
+    "einkauf@demo.rathaus.test",
+    "beschaffung.bad-berka@demo.rathaus.test",
 ]
 CITIZENS = ["buerger@demo.rathaus.test", "firma@demo.rathaus.test"]
 SKIP = ("/abmelden", "/api/", "/metrics", "/health", ".csv", "/css/", "/xzufi/", ".xsd", ".json", ".xml", "/dateien/", "/konto/daten")

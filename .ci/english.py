@@ -37,6 +37,8 @@ EXTRA = {
     "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse/tagesbericht"],
+    "einkauf@demo.rathaus.test": ["/einkauf", "/einkauf/abrufe?status=alle", "/einkauf/rechnungen", "/einkauf/rechnungssteller"],
+    "beschaffung.bad-berka@demo.rathaus.test": ["/mandanten/160710003003/beschaffung", "/beschaffung?q=Notbook"],
 }
 
 SKIP_PATHS = ("/sprache/", "/abmelden", ".csv", ".xml", ".json", "/xml", "/dateien/", "/anlagen/", "/bezahlen/test/")
@@ -93,10 +95,11 @@ def main():
                            "/onlinedienste/hund-anmelden?ars=160510000000", "/onlinedienste/hund-anmelden?ars=160715007043",
                            "/rechnungen/einreichen", "/rechnungen/erfassen", "/konto/registrieren", "/konto/anmelden",
                            "/impressum", "/barrierefreiheit", "/ueber", "/veranstaltungen", "/nachweis", "/nachweis/ABCD-EFGH-2",
-                           "/leichte-sprache", "/leichte-sprache/suche?leistung=Hund+anmelden&ort=Erfurt"], "anonym", findings)
+                           "/leichte-sprache", "/leichte-sprache/suche?leistung=Hund+anmelden&ort=Erfurt", "/beschaffung"], "anonym", findings)
         for email in ["betrieb@demo.rathaus.test", "land@demo.rathaus.test", "admin.erfurt@demo.rathaus.test",
                       "sachbearbeitung.erfurt@demo.rathaus.test", "kasse.erfurt@demo.rathaus.test", "kompetenzzentrum@demo.rathaus.test",
-                      "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test", "cert@demo.rathaus.test"]:
+                      "foerderung.vg-kranichfeld@demo.rathaus.test", "bewilligung@demo.rathaus.test", "cert@demo.rathaus.test",
+                      "einkauf@demo.rathaus.test", "beschaffung.bad-berka@demo.rathaus.test"]:
             journey.staff_login(d, email, lang="en", audit=False)
             pages += crawl(d, [urllib.parse.urlparse(d.current_url).path, "/"] + EXTRA.get(email, []), email, findings, limit=40)
         # the demo citizen's account pages

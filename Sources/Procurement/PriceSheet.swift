@@ -18,6 +18,8 @@ public enum PriceSheet {
         public var feeCents: Int64
         public var validFrom: String
         public var category: String
+        /// Optional columns the sheet does not have: an import keeps the item's current values for them.
+        public var absent: Set<String> = []
         public init(articleNumber: String, name: String, description: String = "", unitCode: String, netCents: Int64, vatPercent: Int,
                     minQuantity: Int = 1, maxQuantity: Int = 0, deliveryDays: Int = 0, feeCents: Int64 = 0, validFrom: String, category: String = "") {
             self.articleNumber = articleNumber; self.name = name; self.description = description; self.unitCode = unitCode; self.netCents = netCents
@@ -65,6 +67,7 @@ public enum PriceSheet {
         guard missing.isEmpty else {
             return .failure(Failure([Problem(line: 1, "Es fehlen die Spalten \(missing.joined(separator: ", ")). Erwartet wird die Kopfzeile: \(columns.joined(separator: ";")).")]))
         }
+        let absent = Set(columns.filter { index[$0] == nil })
         let body = Array(all.dropFirst())
         guard body.count <= maxRows else { return .failure(Failure([Problem(line: 0, "Die Datei hat mehr als \(maxRows) Zeilen.")])) }
         var problems: [Problem] = []
@@ -118,8 +121,10 @@ public enum PriceSheet {
             let category = v("kategorie")
             if category.count > 100 { lineProblems.append("Die Kategorie ist länger als 100 Zeichen.") }
             if lineProblems.isEmpty, let from {
-                rows.append(Row(articleNumber: article, name: name, description: description, unitCode: unit, netCents: net, vatPercent: rate,
-                                minQuantity: minQ, maxQuantity: maxQ, deliveryDays: days, feeCents: fee, validFrom: from, category: category))
+                var row = Row(articleNumber: article, name: name, description: description, unitCode: unit, netCents: net, vatPercent: rate,
+                              minQuantity: minQ, maxQuantity: maxQ, deliveryDays: days, feeCents: fee, validFrom: from, category: category)
+                row.absent = absent
+                rows.append(row)
             } else {
                 problems += lineProblems.map { Problem(line: line, $0) }
             }

@@ -214,6 +214,10 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertEqual(today?.price?.netCents, 89_900)
         let later = try await ProcurementService.catalogue(app.db, day: "2099-07-01", framework: fwID).first { $0.item.articleNumber == "NB-14" }
         XCTAssertEqual(later?.price?.netCents, 94_900)
+        // columns the second sheet left out (fee, quantities, category) keep their values
+        XCTAssertEqual(later?.item.feeCents, 2_500)
+        XCTAssertEqual(later?.item.maxQuantity, 50)
+        XCTAssertEqual(later?.item.category, "Hardware")
         // a duplicate reference is 409
         try await buyer.get("/einkauf")
         let dup = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "X", "beginn": "01.01.2026", "ende": "31.12.2026"])

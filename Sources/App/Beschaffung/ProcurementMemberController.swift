@@ -77,7 +77,7 @@ struct ProcurementMemberController {
             entries = hits.map { entries[$0.id] }
         }
         var lots: [String: String] = [:]
-        for e in all { lots[e.lot.id?.uuidString ?? ""] = "\(e.framework.reference) – Los \(e.lot.number): \(e.lot.title)" }
+        for e in all { lots[e.lot.id?.uuidString ?? ""] = "\(e.framework.reference) – \(req.t("pr_lot")) \(e.lot.number): \(e.lot.title)" }
         let orderTenant: String? = {
             guard case .staff(let s) = req.principal, let ars = s.tenantARS, req.can(.procurementOrder, tenant: ars) else { return nil }
             return ars

@@ -122,8 +122,15 @@ enum ProcurementService {
                 let item = byArticle[r.articleNumber] ?? ProcurementItem()
                 let isNew = item.id == nil
                 if isNew { item.id = UUID(); item.frameworkID = lot.frameworkID; item.lotID = lotID; item.articleNumber = r.articleNumber }
-                item.name = r.name; item.description = r.description; item.category = r.category; item.unitCode = r.unitCode; item.vatPercent = r.vatPercent
-                item.minQuantity = r.minQuantity; item.maxQuantity = r.maxQuantity; item.deliveryDays = r.deliveryDays; item.feeCents = r.feeCents
+                // a column the sheet leaves out keeps the item's value (a sheet with only new prices changes nothing else)
+                func keep(_ c: String) -> Bool { !isNew && r.absent.contains(c) }
+                item.name = r.name; item.unitCode = r.unitCode; item.vatPercent = r.vatPercent
+                if !keep("beschreibung") { item.description = r.description }
+                if !keep("kategorie") { item.category = r.category }
+                if !keep("mindestmenge") { item.minQuantity = r.minQuantity }
+                if !keep("hoechstmenge") { item.maxQuantity = r.maxQuantity }
+                if !keep("lieferzeit_tage") { item.deliveryDays = r.deliveryDays }
+                if !keep("servicegebuehr") { item.feeCents = r.feeCents }
                 if isNew { try await item.create(on: db); created += 1 } else { try await item.save(on: db); updated += 1 }
                 let itemID = try item.requireID()
                 if let p = try await ProcurementPrice.query(on: db).filter(\.$itemID == itemID).filter(\.$validFrom == r.validFrom).first() {

@@ -49,6 +49,7 @@ func routes(_ app: Application) throws {
     CockpitController().addRoutes(to: app)
     RolloutAPIController().addRoutes(to: api)
     ISMSAPIController().addRoutes(to: api)
+    ProcurementAPIController().addRoutes(to: api)
     ISMSController().addRoutes(to: app)
     ISMSMeasureController().addRoutes(to: app)
     ISMSIncidentController().addRoutes(to: app)

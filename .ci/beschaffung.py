@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Procurement as a service (issue 18) in a real browser against the demo server, axe-core on
+every page: the provider's purchasing uploads a price sheet with a bad line (refused, German line
+errors, nothing imported) and a good one (a new price from a later day); the public catalogue
+finds an item with a typo; Bad Berka's procurement clerk builds a call-off above the threshold
+(a bad quantity first: refused, entries kept), cannot approve it herself, the administrator
+approves; purchasing releases it (the framework volume goes up by exactly its net value, the
+order goes to the supplier's mailbox with a JSON attachment, the order PDF opens), records the
+supplier's confirmation and two partial deliveries; the member confirms receipt; purchasing bills
+it and the XRechnung lands in Bad Berka's e-invoice inbox, valid, with the Leitweg-ID in BT-10.
+
+Usage: beschaffung.py BASE_URL   (server started with `rathaus serve --demo`)
+"""
+import datetime
+import io
+import os
+import sys
+import tempfile
+from zoneinfo import ZoneInfo
+
+from pypdf import PdfReader
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, os.path.dirname(__file__))
+import journey  # noqa: E402
+
+BASE = journey.BASE
+BERKA = "160710003003"
+login = journey.staff_login
+
+
+def upload(d, lot_number, text):
+    path = os.path.join(tempfile.mkdtemp(), "preise.csv")
+    open(path, "w", encoding="utf-8").write(text)
+    d.find_element(By.ID, f"datei-{lot_number}").send_keys(path)
+    d.find_element(By.CSS_SELECTOR, f"form[action$='/preisblatt'] input#datei-{lot_number}").find_element(By.XPATH, "./ancestor::form//button").click()
+
+
+def main():
+    d = journey.driver()
+    today = datetime.datetime.now(ZoneInfo("Europe/Berlin")).date()
+    later = today + datetime.timedelta(days=400)
+    try:
+        # purchasing: the framework, a bad price sheet (nothing imported), then a new price from a later day
+        login(d, "einkauf@demo.rathaus.test")
+        d.get(BASE + "/einkauf")
+        journey.expect(d, "RV-2026-001", "rahmenvertraege")
+        d.find_element(By.LINK_TEXT, "RV-2026-001").click()
+        journey.expect(d, "Demo Hardware GmbH", "rahmenvertrag")
+        used_before = d.find_element(By.ID, "abgerufen").text
+        upload(d, 1, "artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab\n"
+                     "NB-14;Demo: Notebook 14 Zoll;C62;949,00;19;01.01.2026\nX-1;Kiste Papier;Kiste;zehn;19;01.01.2026\n")
+        journey.expect(d, "Zeile 3: Die Einheit „Kiste“ ist unbekannt", "preisblatt fehler")
+        assert "Kiste Papier" not in d.find_element(By.ID, "los-1").find_element(By.XPATH, "..").text
+        upload(d, 1, "artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab\n"
+                     f"NB-14;Demo: Notebook 14 Zoll;C62;949,00;19;{later.strftime('%d.%m.%Y')}\n")
+        journey.expect(d, "2 Preisstände", "preisblatt neuer preis")
+
+        # the public catalogue: a typo finds the notebook, today's price applies
+        d.delete_all_cookies()
+        d.get(BASE + "/beschaffung?q=Notbook")
+        journey.expect(d, "Demo: Notebook 14 Zoll", "katalog suche")
+        assert "899,00 €" in d.page_source and "949,00" not in d.page_source, "today's price, not the later one"
+
+        # Bad Berka's clerk: a bad quantity first, then 6 notebooks + 2 screens (5,880 € + fees > 5,000 €)
+        login(d, "beschaffung.bad-berka@demo.rathaus.test")
+        d.get(BASE + f"/mandanten/{BERKA}/beschaffung")
+        journey.expect(d, "RV-2026-001", "mitglied uebersicht")
+        d.find_elements(By.PARTIAL_LINK_TEXT, "Aus diesem Los abrufen")[0].click()
+        journey.expect(d, "Abruf zusammenstellen", "warenkorb")
+        rows = {r.find_element(By.TAG_NAME, "strong").text: r for r in d.find_elements(By.CSS_SELECTOR, "table.data tbody tr")}
+        nb = rows["Demo: Notebook 14 Zoll"].find_element(By.TAG_NAME, "input")
+        mon = rows["Demo: Bildschirm 24 Zoll"].find_element(By.TAG_NAME, "input")
+        nb.send_keys("sechs")
+        journey.fill(d, "lieferanschrift", "Rathaus Bad Berka, Markt 10, 99438 Bad Berka")
+        journey.fill(d, "liefertermin", (today + datetime.timedelta(days=21)).strftime("%d.%m.%Y"))
+        journey.fill(d, "haushaltsstelle", "1.1.1.00.5200")
+        journey.click(d, "form.form button[type=submit]")
+        journey.expect(d, "ist keine ganze Zahl größer als 0", "warenkorb fehler")
+        assert d.find_element(By.ID, "lieferanschrift").get_attribute("value").startswith("Rathaus Bad Berka"), "entries kept"
+        rows = {r.find_element(By.TAG_NAME, "strong").text: r for r in d.find_elements(By.CSS_SELECTOR, "table.data tbody tr")}
+        nb = rows["Demo: Notebook 14 Zoll"].find_element(By.TAG_NAME, "input")
+        mon = rows["Demo: Bildschirm 24 Zoll"].find_element(By.TAG_NAME, "input")
+        nb.clear(); nb.send_keys("6")
+        mon.clear(); mon.send_keys("2")
+        journey.click(d, "form.form button[type=submit]")
+        journey.expect(d, "wartet auf Genehmigung", "abruf angelegt")
+        reference = d.find_element(By.TAG_NAME, "h1").text.split()[-1]
+        callout_url = d.current_url.split("?")[0]
+        # 6 × (899 + 25) + 2 × (189 + 5) = 5,932.00 € net
+        assert d.find_element(By.ID, "netto").text == "5.932,00 €", d.find_element(By.ID, "netto").text
+        assert not d.find_elements(By.ID, "genehmigen"), "the requester is not offered the approval"
+
+        # the administrator approves (a second person)
+        login(d, "admin.bad-berka@demo.rathaus.test")
+        d.get(callout_url)
+        journey.expect(d, reference, "abruf genehmigen")
+        journey.click(d, "#genehmigen")
+        journey.expect(d, "beim Einkauf des Dienstleisters", "abruf genehmigt")
+
+        # purchasing releases: volume up by exactly the net value, the supplier gets the order
+        login(d, "einkauf@demo.rathaus.test")
+        d.get(BASE + "/einkauf/abrufe")
+        journey.expect(d, reference, "einkauf warteschlange")
+        d.find_element(By.LINK_TEXT, reference).click()
+        journey.expect(d, "Beim Lieferanten bestellen", "einkauf abruf")
+        journey.click(d, "#freigeben")
+        journey.expect(d, "bestellt beim Lieferanten", "freigegeben")
+        pdf = journey.fetch(d, d.find_element(By.PARTIAL_LINK_TEXT, "Bestellung als PDF").get_attribute("href").replace(BASE, ""))
+        assert pdf.headers["Content-Type"].startswith("application/pdf")
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert reference in text and "Demo: Notebook 14 Zoll" in text, text[:400]
+        d.get(BASE + "/demo/postausgang")
+        journey.expect(d, f"Bestellung {reference}", "postausgang lieferant")
+        assert "lieferant.hardware@demo.rathaus.test" in d.page_source
+        d.get(BASE + "/einkauf")
+        d.find_element(By.LINK_TEXT, "RV-2026-001").click()
+        journey.expect(d, "Demo Hardware GmbH", "rahmenvertrag nach freigabe")
+        used_after = d.find_element(By.ID, "abgerufen").text
+        def cents(s):
+            return int(s.replace("€", "").replace(".", "").replace(",", "").strip())
+        assert cents(used_after) - cents(used_before) == 593200, (used_before, used_after)
+
+        # confirmation, two partial deliveries
+        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        journey.fill(d, "auftragsnummer", "HW-2026-4711")
+        journey.click(d, "form[action$='/bestaetigen'] button[type=submit]")
+        journey.expect(d, "vom Lieferanten bestätigt", "bestaetigt")
+        inputs = d.find_elements(By.CSS_SELECTOR, "input[name^='geliefert_']")
+        inputs[0].send_keys("1")
+        journey.click(d, "form[action$='/lieferung'] button[type=submit]")
+        journey.expect(d, "teilweise geliefert", "teillieferung")
+        for row in d.find_elements(By.CSS_SELECTOR, "#positionen tbody tr"):
+            cells = row.find_elements(By.TAG_NAME, "td")
+            qty = int(cells[1].text.split()[0]) - int(cells[5].text)
+            if qty:
+                row.find_element(By.TAG_NAME, "input").send_keys(str(qty))
+        journey.click(d, "form[action$='/lieferung'] button[type=submit]")
+        journey.expect(d, "<dd id=\"status\">geliefert", "geliefert")
+
+        # the member confirms receipt
+        login(d, "beschaffung.bad-berka@demo.rathaus.test")
+        d.get(callout_url)
+        journey.click(d, "#abnehmen")
+        journey.expect(d, "Empfang bestätigt", "abgenommen")
+
+        # purchasing bills: the XRechnung lands in Bad Berka's inbox
+        login(d, "einkauf@demo.rathaus.test")
+        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        journey.click(d, "#abrechnen")
+        journey.expect(d, f"DL-{today.year}-", "abgerechnet")
+        number = d.find_element(By.ID, "rechnung").text
+        d.get(BASE + "/einkauf/rechnungen")
+        journey.expect(d, number, "rechnungen an mitglieder")
+        login(d, "admin.bad-berka@demo.rathaus.test")
+        d.get(BASE + f"/mandanten/{BERKA}/rechnungen")
+        journey.expect(d, number, "posteingang mitglied")
+        d.get(BASE + f"/mandanten/{BERKA}/beschaffung")
+        journey.expect(d, number, "mitglied rechnungen")
+        d.find_element(By.LINK_TEXT, number).click()
+        journey.expect(d, "Demo IT-Dienstleister der Kommunen", "rechnung im eingang")
+        d.get(BASE + f"/mandanten/{BERKA}/beschaffung/einstellungen")
+        journey.expect(d, "Wertgrenze", "einstellungen")
+    finally:
+        d.quit()
+    if journey.VIOLATIONS:
+        for v in journey.VIOLATIONS:
+            print("axe:", v)
+        raise SystemExit(f"{len(journey.VIOLATIONS)} axe-Verstöße")
+    print(f"beschaffung: Preisblatt (fehlerhaft abgewiesen, neuer Preis ab {later.strftime('%d.%m.%Y')}), Katalogsuche mit Tippfehler, Abruf {reference} "
+          f"über der Wertgrenze, Genehmigung durch zweite Person, Freigabe (+5.932,00 € Volumen), Bestellung (PDF, E-Mail), Teillieferungen, "
+          f"Abnahme, Rechnung {number} im E-Rechnungseingang; {journey.PAGES[0]} Seiten mit axe geprüft, 0 Verstöße")
+
+
+if __name__ == "__main__":
+    main()

@@ -280,4 +280,62 @@ final class ProcurementAppTests: XCTestCase {
         try await ProcurementService.requireMember(app.db, tenant: g, day: BusinessDate.today(Date().addingTimeInterval(-86400)))
         try await app.asyncShutdown()
     }
+
+    func testAPIFrameworksItemsCallOffsAndOCDS() async throws {
+        let app = try await makeTestApp()
+        let provider = try await createToken(app, tenant: "16", scopes: [.beschaffung])
+        let erfurtToken = try await createToken(app, tenant: Self.erfurt, scopes: [.beschaffung])
+        let geraToken = try await createToken(app, tenant: Self.gera, scopes: [.beschaffung])
+        try await Self.member(app, Self.erfurt)
+        try await Self.member(app, Self.gera)
+        // a member's token cannot create frameworks
+        var r = try await api(app, .POST, "/api/v1/beschaffung/rahmenvertraege", token: erfurtToken, json: #"{"aktenzeichen":"RV-A","gegenstand":"X","beginn":"01.01.2026","ende":"31.12.2099"}"#)
+        XCTAssertEqual(r.status, .forbidden)
+        r = try await api(app, .POST, "/api/v1/beschaffung/rahmenvertraege", token: provider,
+                          json: #"{"aktenzeichen":"RV-A","gegenstand":"Drucker","beginn":"01.01.2026","ende":"31.12.2099","hoechstvolumenCent":1000000,"status":"aktiv"}"#)
+        XCTAssertEqual(r.status, .created, r.body.string)
+        r = try await api(app, .POST, "/api/v1/beschaffung/rahmenvertraege", token: provider, json: #"{"aktenzeichen":"RV-A","gegenstand":"Drucker","beginn":"01.01.2026","ende":"31.12.2099"}"#)
+        XCTAssertEqual(r.status, .conflict)
+        r = try await api(app, .POST, "/api/v1/beschaffung/rahmenvertraege", token: provider, json: #"{"aktenzeichen":"RV-B","gegenstand":"Drucker","beginn":"31.02.2026","ende":"31.12.2099"}"#)
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertEqual(r.headers.contentType?.description.hasPrefix("application/problem+json"), true)
+        let fw = try await XCTUnwrapAsync(try await ProcurementFramework.query(on: app.db).filter(\.$reference == "RV-A").first())
+        let lot = try await ProcurementService.addLot(app, framework: fw.id!, input: .init(number: 1, title: "Drucker", supplierName: "Druck AG", supplierAddress: "Jena",
+                                                                                        supplierVATID: "DE111111111", supplierEmail: "auftrag@druck.test"), actor: SystemActor(auditActor: "test"))
+        r = try await api(app, .POST, "/api/v1/beschaffung/artikel", token: provider, json: #"{"los":"\#(lot.uuidString)","preisblatt":"artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab\nD1;Drucker A4;C62;abc;19;01.01.2026\n"}"#)
+        XCTAssertEqual(r.status, .unprocessableEntity)
+        XCTAssertTrue(r.body.string.contains("Zeile 2: Der Nettopreis"), r.body.string)
+        r = try await api(app, .POST, "/api/v1/beschaffung/artikel", token: provider, json: #"{"los":"\#(lot.uuidString)","preisblatt":"artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab\nD1;Drucker A4;C62;300,00;19;01.01.2026\n"}"#)
+        XCTAssertEqual(r.status, .ok, r.body.string)
+        // items are open data
+        r = try await api(app, .GET, "/api/v1/beschaffung/artikel?los=\(lot.uuidString)")
+        let items = try r.json()["items"] as? [[String: Any]]
+        XCTAssertEqual(items?.first?["preisNettoCent"] as? Int, 30_000)
+        let item = try XCTUnwrap(items?.first?["id"] as? String)
+        r = try await api(app, .GET, "/api/v1/beschaffung/artikel?los=kaputt")
+        XCTAssertEqual(r.status, .badRequest)
+        // Erfurt calls off through its software; Gera sees none of it
+        r = try await api(app, .POST, "/api/v1/beschaffung/abrufe", token: erfurtToken,
+                          json: #"{"los":"\#(lot.uuidString)","positionen":[{"artikel":"\#(item)","menge":3}],"lieferanschrift":"Fischmarkt 1","liefertermin":"\#(BusinessDate.today())","haushaltsstelle":"1.2"}"#)
+        XCTAssertEqual(r.status, .created, r.body.string)
+        XCTAssertEqual(try r.json()["nettoCent"] as? Int, 90_000)
+        XCTAssertEqual(try r.json()["status"] as? String, "eingereicht")
+        r = try await api(app, .GET, "/api/v1/beschaffung/abrufe", token: geraToken)
+        XCTAssertEqual(try r.json()["total"] as? Int, 0)
+        r = try await api(app, .GET, "/api/v1/beschaffung/abrufe", token: erfurtToken)
+        XCTAssertEqual(try r.json()["total"] as? Int, 1)
+        r = try await api(app, .GET, "/api/v1/beschaffung/abrufe")
+        XCTAssertEqual(r.status, .unauthorized)
+        // released call-offs appear in the OCDS package with the member as buyer
+        let c = try await XCTUnwrapAsync(try await ProcurementCallOff.query(on: app.db).first())
+        try await ProcurementService.release(app, c, actor: SystemActor(auditActor: "test"))
+        r = try await api(app, .GET, "/api/v1/beschaffung/ocds.json")
+        XCTAssertEqual(r.status, .ok)
+        let releases = try XCTUnwrap(try r.json()["releases"] as? [[String: Any]])
+        let impl = try XCTUnwrap(releases.first { ($0["tag"] as? [String]) == ["implementation"] })
+        XCTAssertEqual((impl["buyer"] as? [String: Any])?["id"] as? String, "DE-ARS-\(Self.erfurt)")
+        XCTAssertEqual(impl["ocid"] as? String, "ocds-rathaus-RV-A")
+        XCTAssertTrue(releases.contains { ($0["tag"] as? [String]) == ["contract"] })
+        try await app.asyncShutdown()
+    }
 }

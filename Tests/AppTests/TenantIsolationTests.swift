@@ -50,7 +50,7 @@ final class TenantIsolationTests: XCTestCase {
         "GET /api/v1/foerderung/programme", "GET /api/v1/foerderung/aufrufe",
         "GET /api/v1/foerderung/bewilligungen.csv", "GET /api/v1/foerderung/bewilligungen.json",
         // the provider's procurement catalogue (frameworks are tendered publicly; prices are the awarded ones)
-        "GET /beschaffung",
+        "GET /beschaffung", "GET /api/v1/beschaffung/rahmenvertraege", "GET /api/v1/beschaffung/artikel", "GET /api/v1/beschaffung/ocds.json",
     ]
 
     /// Routes of a person's own Servicekonto: no tenant in them, ownership checked per object

@@ -338,4 +338,61 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertTrue(releases.contains { ($0["tag"] as? [String]) == ["contract"] })
         try await app.asyncShutdown()
     }
+
+    func testDemandSurveyPerKreisAndTotalWithCSV() async throws {
+        let app = try await makeTestApp()
+        let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
+        let erfurtUser = try await createUser(app, email: "beschaffung@erfurt.test", role: .procurementClerk, tenant: Self.erfurt)
+        let geraUser = try await createUser(app, email: "beschaffung@gera.test", role: .procurementClerk, tenant: Self.gera)
+        let buyer = Browser(app); try await buyer.login(buyerUser)
+        try await buyer.get("/einkauf/bedarf")
+        let deadline = CalendarDay.display(BusinessDate.today(Date().addingTimeInterval(30 * 86400)))
+        var form = ["titel": "Drucker 2027", "von": "2027", "bis": "2028", "frist": deadline, "artikel": "Drucker A4;C62\nToner;Kiste"]
+        var r = try await buyer.post("/einkauf/bedarf", form)
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("Zeile 2: Die Einheit „Kiste“ ist unbekannt"), r.text)
+        form["artikel"] = "Drucker A4;C62\nToner;PK"
+        r = try await buyer.post("/einkauf/bedarf", form)
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let round = try await XCTUnwrapAsync(try await DemandRound.query(on: app.db).first())
+        let items = try await DemandItem.query(on: app.db).filter(\.$roundID == round.id!).sort(\.$position).all()
+        XCTAssertEqual(items.map(\.unitCode), ["C62", "PK"])
+        let erfurt = Browser(app); try await erfurt.login(erfurtUser)
+        let overview = try await erfurt.get("/mandanten/\(Self.erfurt)/beschaffung")
+        XCTAssertTrue(overview.text.contains("Drucker 2027"), overview.text)
+        let path = "/mandanten/\(Self.erfurt)/beschaffung/bedarf/\(round.id!.uuidString)"
+        try await erfurt.get(path)
+        let k = { (i: Int, y: Int) in "menge_\(items[i].id!.uuidString)_\(y)" }
+        r = try await erfurt.post(path, [k(0, 2027): "zehn"])
+        XCTAssertEqual(r.status, .badRequest)
+        XCTAssertTrue(r.text.contains("ist keine ganze Zahl"), r.text)
+        r = try await erfurt.post(path, [k(0, 2027): "10", k(0, 2028): "5", k(1, 2027): "40"])
+        XCTAssertEqual(r.status, .seeOther)
+        // a second answer replaces the first
+        r = try await erfurt.post(path, [k(0, 2027): "12", k(0, 2028): "5", k(1, 2027): "40"])
+        let gera = Browser(app); try await gera.login(geraUser)
+        try await gera.get("/mandanten/\(Self.gera)/beschaffung/bedarf/\(round.id!.uuidString)")
+        r = try await gera.post("/mandanten/\(Self.gera)/beschaffung/bedarf/\(round.id!.uuidString)", [k(0, 2027): "3"])
+        XCTAssertEqual(r.status, .seeOther)
+        // Gera's clerk cannot answer for Erfurt
+        r = try await gera.post(path, [k(0, 2027): "999"])
+        XCTAssertEqual(r.status, .forbidden)
+        let results = try await ProcurementDemand.results(app.db, round: round)
+        XCTAssertEqual(results.items[0].byYear[2027], 15)
+        XCTAssertEqual(results.items[0].total, 20)
+        XCTAssertEqual(results.items[1].total, 40)
+        XCTAssertEqual(results.kreise.map(\.kreis), ["16051", "16052"])
+        XCTAssertEqual(results.tenants, 2)
+        let page = try await buyer.get("/einkauf/bedarf/\(round.id!.uuidString)")
+        XCTAssertTrue(page.text.contains("Erfurt") && page.text.contains("Gera"), page.text)
+        let csv = try await buyer.get("/einkauf/bedarf/\(round.id!.uuidString)/ergebnis.csv")
+        XCTAssertTrue(csv.text.contains("\"Gesamt\";\"\";\"\";\"Drucker A4\";\"Stück\";\"alle\";\"20\""), csv.text)
+        try await buyer.get("/einkauf/bedarf/\(round.id!.uuidString)")
+        r = try await buyer.post("/einkauf/bedarf/\(round.id!.uuidString)/schliessen")
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await erfurt.post(path, [k(0, 2027): "1"])
+        XCTAssertEqual(r.status, .conflict)
+        XCTAssertTrue(r.text.contains("ist geschlossen"), r.text)
+        try await app.asyncShutdown()
+    }
 }

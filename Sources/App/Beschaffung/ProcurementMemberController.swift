@@ -99,6 +99,7 @@ struct ProcurementMemberController {
     struct OverviewView: Encodable {
         var ars: String; var name: String; var member: Bool; var memberNote: String; var tasks: [String]; var frameworks: [FrameworkRow]
         var calloffs: [CallOffRow]; var invoices: [InvoiceRow]; var canOrder: Bool; var threshold: String; var waiting: Int
+        var demands: [ProcurementDemandController.RoundRow]
     }
 
     static func callOffRows(_ db: any Database, _ list: [ProcurementCallOff], en: Bool, link: (ProcurementCallOff) -> String) async throws -> [CallOffRow] {
@@ -141,7 +142,9 @@ struct ProcurementMemberController {
             calloffs: try await Self.callOffRows(req.db, list, en: en) { "/mandanten/\(g.ars)/beschaffung/abrufe/\($0.id?.uuidString ?? "")" },
             invoices: invoices.map { InvoiceRow(number: $0.number, date: CalendarDay.display($0.issuedOn, english: en), gross: Money(cents: $0.grossCents).formatted,
                                                 link: req.can(.invoiceView, tenant: g.ars) ? "/mandanten/\(g.ars)/rechnungen/\($0.einvoiceID.uuidString)" : "") },
-            canOrder: member, threshold: Money(cents: threshold).formatted, waiting: waiting.count)
+            canOrder: member, threshold: Money(cents: threshold).formatted, waiting: waiting.count,
+            demands: try await DemandRound.query(on: req.db).filter(\.$status == "offen").filter(\.$closesOn >= day).sort(\.$closesOn).all()
+                .map { ProcurementDemandController.row($0, en: en, link: "/mandanten/\(g.ars)/beschaffung/bedarf/\($0.id!.uuidString)") })
         return try await req.render("beschaffung/mandant", title: "\(req.t("pr_member_title")): \(g.name)", view)
     }
 

@@ -53,6 +53,7 @@ enum RoleNavigation {
         ("nav_procurement", "/einkauf", .procurementManage, false),
         ("nav_procurement_calloffs", "/einkauf/abrufe", .procurementManage, false),
         ("nav_procurement_invoices", "/einkauf/rechnungen", .procurementManage, false),
+        ("nav_procurement_demand", "/einkauf/bedarf", .procurementManage, false),
         ("nav_procurement_billing", "/einkauf/rechnungssteller", .procurementManage, false),
     ]
 

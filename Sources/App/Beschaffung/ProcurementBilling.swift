@@ -28,19 +28,23 @@ enum ProcurementBilling {
 
     /// The invoice model for a call-off (number and dates given).
     static func invoice(number: String, issueDate: String, dueDate: String, seller p: ProviderBilling, buyerName: String, settings s: ProcurementSettings,
-                        leitweg: String, callOff c: ProcurementCallOff, lines: [ProcurementCallOffLine], frameworkReference: String, deliveryDate: String) -> Invoice {
-        var inv = Invoice(syntax: .ublInvoice)
+                        leitweg: String, callOff c: ProcurementCallOff, lines: [ProcurementCallOffLine], frameworkReference: String, deliveryDate: String,
+                        typeCode: String = "380", quantities: [UUID: Int]? = nil, preceding: PrecedingInvoice? = nil, note: String? = nil) -> Invoice {
+        var inv = Invoice(syntax: typeCode == "381" ? .ublCreditNote : .ublInvoice)
         inv.specificationID = Scenario.xrechnungID
         inv.processID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
         inv.number = number
         inv.issueDate = issueDate
-        inv.typeCode = "380"
+        inv.typeCode = typeCode
         inv.currency = "EUR"
-        inv.dueDate = dueDate
+        inv.dueDate = typeCode == "381" ? nil : dueDate
+        if let preceding { inv.precedingInvoices = [preceding] }
+        if let note { inv.notes = [Note(subjectCode: nil, text: note)] }
         inv.buyerReference = leitweg
         inv.orderReference = c.reference
         inv.contractReference = frameworkReference
-        inv.paymentTerms = "Zahlbar bis \(CalendarDay.display(dueDate)) ohne Abzug (\(p.paymentDays) Tage)."
+        inv.paymentTerms = typeCode == "381" ? "Der Betrag wird bis \(CalendarDay.display(dueDate)) erstattet oder mit der nächsten Rechnung verrechnet."
+            : "Zahlbar bis \(CalendarDay.display(dueDate)) ohne Abzug (\(p.paymentDays) Tage)."
         inv.seller.name = p.name
         inv.seller.vatID = p.vatID
         inv.seller.electronicAddress = Identifier(p.email, scheme: "EM")
@@ -61,30 +65,32 @@ enum ProcurementBilling {
         // goods lines, then the provider's service fee for each item that carries one
         var n = 0
         var order: [OrderLine] = []
-        for l in lines {
+        // a credit note carries only the returned quantities
+        let billed: [(ProcurementCallOffLine, Int)] = lines.map { ($0, quantities?[$0.id ?? UUID()] ?? (quantities == nil ? $0.quantity : 0)) }.filter { $0.1 > 0 }
+        for (l, qty) in billed {
             n += 1
             var line = InvoiceLine()
             line.id = String(n)
             line.itemName = l.name
             line.sellersItemID = l.articleNumber
-            line.quantity = DecimalValue(String(l.quantity))
+            line.quantity = DecimalValue(String(qty))
             line.unitCode = l.unitCode
             line.netPrice = cents(l.unitNetCents)
-            line.netAmount = cents(Int64(l.quantity) * l.unitNetCents)
+            line.netAmount = cents(Int64(qty) * l.unitNetCents)
             line.vatCategory = l.vatPercent == 0 ? "Z" : "S"
             line.vatRate = DecimalValue(String(l.vatPercent))
             inv.lines.append(line)
-            order.append(OrderLine(articleNumber: l.articleNumber, name: l.name, quantity: l.quantity, unitCode: l.unitCode, unitNetCents: l.unitNetCents, feeCents: l.feeCents, vatPercent: l.vatPercent))
+            order.append(OrderLine(articleNumber: l.articleNumber, name: l.name, quantity: qty, unitCode: l.unitCode, unitNetCents: l.unitNetCents, feeCents: l.feeCents, vatPercent: l.vatPercent))
         }
-        for l in lines where l.feeCents > 0 {
+        for (l, qty) in billed where l.feeCents > 0 {
             n += 1
             var line = InvoiceLine()
             line.id = String(n)
             line.itemName = "Servicegebühr Beschaffung: \(l.name)"
-            line.quantity = DecimalValue(String(l.quantity))
+            line.quantity = DecimalValue(String(qty))
             line.unitCode = l.unitCode
             line.netPrice = cents(l.feeCents)
-            line.netAmount = cents(Int64(l.quantity) * l.feeCents)
+            line.netAmount = cents(Int64(qty) * l.feeCents)
             line.vatCategory = l.vatPercent == 0 ? "Z" : "S"
             line.vatRate = DecimalValue(String(l.vatPercent))
             inv.lines.append(line)
@@ -168,6 +174,64 @@ enum ProcurementBilling {
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             throw AppError(.conflict, "beschaffung.rechnung_doppelt", de: "Der Abruf \(c.reference) ist schon abgerechnet.", en: "Call-off \(c.reference) has already been billed.")
+        }
+    }
+
+    /// A credit note (type 381) for goods the member returned: the returned quantities at the
+    /// billed prices (and fees), referring to the invoice (BG-3), through the same gap-free number
+    /// sequence, validation and intake as the invoice. One credit note per call-off.
+    static func creditNote(_ app: Application, _ c: ProcurementCallOff, quantities: [UUID: Int], reason: String, actor: any AuditActing, now: Date = Date()) async throws -> ProviderInvoice {
+        guard let invoiceID = c.invoiceID, let original = try await ProviderInvoice.find(invoiceID, on: app.db) else {
+            throw AppError(.conflict, "beschaffung.gutschrift_ohne_rechnung", de: "Eine Gutschrift gibt es erst, wenn der Abruf abgerechnet ist.", en: "A credit note needs the call-off to be billed first.")
+        }
+        guard let p = try await ProviderBilling.find("anbieter", on: app.db), let s = try await ProcurementSettings.find(c.tenantARS, on: app.db),
+              let leitweg = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == c.tenantARS).filter(\.$active == true).sort(\.$leitwegID).first(),
+              let tenant = try await Gebiet.find(c.tenantARS, on: app.db), let fw = try await ProcurementFramework.find(c.frameworkID, on: app.db) else {
+            throw AppError(.conflict, "beschaffung.rechnungsempfaenger", de: "Dem Mitglied kann derzeit keine Gutschrift zugestellt werden (Leitweg-ID oder Rechnungsanschrift fehlt).",
+                           en: "The member cannot receive a credit note at the moment.")
+        }
+        let lines = try await ProcurementCallOffLine.query(on: app.db).filter(\.$callOffID == c.id!).all()
+        for l in lines {
+            guard let q = quantities[l.id!], q > 0 else { continue }
+            guard q <= l.deliveredQuantity else {
+                throw AppError.invalid("zurueck_\(l.id!.uuidString)", de: "Von „\(l.name)“ wurden nur \(l.deliveredQuantity) geliefert.", en: "Only \(l.deliveredQuantity) of \(l.name) were delivered.")
+            }
+        }
+        guard quantities.values.contains(where: { $0 > 0 }) else {
+            throw AppError.invalid("zurueck", de: "Bitte geben Sie mindestens eine zurückgegebene Menge an.", en: "Please enter at least one returned quantity.")
+        }
+        let issue = BusinessDate.today(now)
+        let due = BusinessDate.today(now.addingTimeInterval(Double(p.paymentDays) * 86_400))
+        let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
+        do {
+            return try await app.writeTransaction { db in
+                let year = String(issue.prefix(4))
+                let number = "DL-\(year)-" + String(format: "%05d", try await Sequences.next("dienstleister-rechnung-\(year)", on: db))
+                let inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                                  callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: issue, typeCode: "381", quantities: quantities,
+                                  preceding: PrecedingInvoice(number: original.number, issueDate: original.issuedOn), note: "Gutschrift für Rücksendung: \(reason)")
+                let xml = Data(UBLWriter.write(inv).utf8)
+                let report = InvoiceIntake.validator.validate(xml)
+                guard report.isValid, let parsed = report.invoice else {
+                    let rules = report.errors.prefix(10).map(\.rule).joined(separator: ", ")
+                    throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig",
+                                   de: "Die erzeugte Gutschrift verletzt Regeln der XRechnung (\(rules)) und wurde nicht versandt.", en: "The generated credit note breaks XRechnung rules (\(rules)).")
+                }
+                let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
+                try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister",
+                                               summary: "\(p.name), Gutschrift Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
+                let pi = ProviderInvoice()
+                pi.id = UUID(); pi.number = number; pi.kind = "gutschrift"; pi.tenantARS = c.tenantARS; pi.callOffID = c.id; pi.einvoiceID = e.id!
+                pi.netCents = InvoiceIntake.cents(parsed.totals.withoutVAT); pi.grossCents = e.totalCents; pi.issuedOn = issue
+                pi.createdBy = actor.auditActor; pi.createdAt = now
+                try await pi.create(on: db)
+                try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.gutschrift",
+                                       objectType: "abruf", objectID: c.id!.uuidString, before: nil,
+                                       after: AuditFields.encode([("Gutschrift", number), ("zu Rechnung", original.number), ("Grund", reason), ("Brutto", Money(cents: e.totalCents).formattedDE)]))
+                return pi
+            }
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            throw AppError(.conflict, "beschaffung.gutschrift_doppelt", de: "Zu diesem Abruf gibt es schon eine Gutschrift.", en: "This call-off already has a credit note.")
         }
     }
 }

@@ -202,6 +202,7 @@ struct ProcurementMemberController {
         var requestedBy: String; var approvedBy: String; var created: String; var supplierReference: String; var invoice: String; var invoiceLink: String
         var canApprove: Bool; var canCancel: Bool; var canReceive: Bool; var saved: Bool; var provider: Bool
         var canRelease: Bool; var canConfirm: Bool; var canDeliver: Bool; var canBill: Bool; var pdf: String; var back: String
+        var canCredit: Bool; var creditNote: String; var creditLink: String; var creditError = ""
     }
 
     static func view(_ req: Request, _ c: ProcurementCallOff, provider: Bool) async throws -> CallOffView {
@@ -213,6 +214,7 @@ struct ProcurementMemberController {
         let tenant = try await Gebiet.find(c.tenantARS, on: req.db)
         let names = try await ActorNames.load([c.requestedBy, c.approvedBy].filter { !$0.isEmpty }, on: req.db)
         let invoice = try await c.invoiceID.asyncMap { try await ProviderInvoice.find($0, on: req.db) }
+        let credit = try await ProviderInvoice.query(on: req.db).filter(\.$callOffID == c.id!).filter(\.$kind == "gutschrift").first()
         let me = req.principal.auditActor
         let order = lines.map { OrderLine(articleNumber: $0.articleNumber, name: $0.name, quantity: $0.quantity, unitCode: $0.unitCode, unitNetCents: $0.unitNetCents, feeCents: $0.feeCents, vatPercent: $0.vatPercent) }
         let totals = OrderTotals(order)
@@ -236,7 +238,9 @@ struct ProcurementMemberController {
             saved: req.query[String.self, at: "ok"] != nil, provider: provider,
             canRelease: provider && s == .submitted, canConfirm: provider && s == .released,
             canDeliver: provider && [.released, .confirmed, .partlyDelivered].contains(s), canBill: provider && s.isOrdered && c.invoiceID == nil,
-            pdf: base + "/bestellung.pdf", back: provider ? "/einkauf/abrufe" : "/mandanten/\(c.tenantARS)/beschaffung")
+            pdf: base + "/bestellung.pdf", back: provider ? "/einkauf/abrufe" : "/mandanten/\(c.tenantARS)/beschaffung",
+            canCredit: provider && invoice != nil && credit == nil && lines.contains { $0.deliveredQuantity > 0 }, creditNote: credit?.number ?? "",
+            creditLink: credit.flatMap { req.can(.invoiceView, tenant: c.tenantARS) ? "/mandanten/\(c.tenantARS)/rechnungen/\($0.einvoiceID.uuidString)" : nil } ?? "")
     }
 
     static func callOff(_ req: Request, tenant: String?) async throws -> ProcurementCallOff {

@@ -23,6 +23,7 @@ struct ProcurementProviderController {
         e.post("abrufe", ":id", "bestaetigen", use: confirm)
         e.post("abrufe", ":id", "lieferung", use: deliver)
         e.post("abrufe", ":id", "abrechnen", use: bill)
+        e.post("abrufe", ":id", "gutschrift", use: credit)
         e.get("rechnungen", use: invoices)
         e.get("rechnungssteller", use: billing)
         e.post("rechnungssteller", use: saveBilling)
@@ -185,7 +186,8 @@ struct ProcurementProviderController {
     }
 
     func renderOne(_ req: Request, _ c: ProcurementCallOff, error: AppError? = nil) async throws -> Response {
-        let v = try await ProcurementMemberController.view(req, c, provider: true)
+        var v = try await ProcurementMemberController.view(req, c, provider: true)
+        if let error, error.field?.hasPrefix("zurueck") == true { v.creditError = error.message(req.lang) }
         let title = "\(req.t("pr_calloff")) \(c.reference)"
         if let error { return try await req.renderError("beschaffung/abruf-detail", title: title, v, error) }
         return try await req.render("beschaffung/abruf-detail", title: title, v, form: true)
@@ -241,6 +243,23 @@ struct ProcurementProviderController {
 
     @Sendable func bill(req: Request) async throws -> Response {
         try await act(req) { _ = try await ProcurementBilling.bill(req.application, $0, actor: req.principal) }
+    }
+
+    @Sendable func credit(req: Request) async throws -> Response {
+        try await act(req) { c in
+            let f = FundingForm(req)
+            let reason = try f.text("grund", "den Grund der Rücksendung", max: 500)
+            var q: [UUID: Int] = [:]
+            for (k, v) in f.f where k.hasPrefix("zurueck_") {
+                let raw = v.trimmingCharacters(in: .whitespaces)
+                if raw.isEmpty || raw == "0" { continue }
+                guard let id = UUID(uuidString: String(k.dropFirst(8))), let n = Int(raw), n > 0 else {
+                    throw AppError.invalid(k, de: "Die zurückgegebene Menge „\(String(raw.prefix(12)))“ ist keine ganze Zahl größer als 0.", en: "The returned quantity must be a whole number greater than 0.")
+                }
+                q[id] = n
+            }
+            _ = try await ProcurementBilling.creditNote(req.application, c, quantities: q, reason: reason, actor: req.principal)
+        }
     }
 
     // MARK: invoices and seller details

@@ -150,5 +150,11 @@ extension TextsDE {
         "pr_sum": "Summe",
         "pr_tenants": "Verwaltungen",
         "pr_years": "Jahre",
+        "pr_credit": "Gutschrift erstellen",
+        "pr_credit_hint": "Die Gutschrift (XRechnung, Art 381) bezieht sich auf die Rechnung und geht in den Rechnungseingang des Mitglieds.",
+        "pr_credit_note": "Gutschrift",
+        "pr_credit_title": "Rücksendung gutschreiben",
+        "pr_return_reason": "Grund der Rücksendung",
+        "pr_returned": "Zurückgegeben:",
     ]
 }

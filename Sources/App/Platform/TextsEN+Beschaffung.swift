@@ -150,5 +150,11 @@ extension TextsEN {
         "pr_sum": "Total",
         "pr_tenants": "Administrations",
         "pr_years": "Years",
+        "pr_credit": "Create credit note",
+        "pr_credit_hint": "The credit note (XRechnung, type 381) refers to the invoice and goes into the member's inbox.",
+        "pr_credit_note": "Credit note",
+        "pr_credit_title": "Credit a return",
+        "pr_return_reason": "Reason for the return",
+        "pr_returned": "Returned:",
     ]
 }

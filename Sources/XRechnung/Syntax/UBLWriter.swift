@@ -54,15 +54,24 @@ public enum UBLWriter {
     public static func write(_ inv: Invoice) -> String {
         var x = XMLBuilder()
         x.out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        x.open("ubl:Invoice", [("xmlns:ubl", XMLNamespaces.ublInvoice), ("xmlns:cac", XMLNamespaces.cac), ("xmlns:cbc", XMLNamespaces.cbc)])
+        // a UBL CreditNote differs in its root, the type code element, the place of the tax point
+        // date, no header due date (BT-9 is optional there) and its lines (CreditNoteLine, CreditedQuantity)
+        let credit = inv.syntax == .ublCreditNote
+        let root = credit ? "ubl:CreditNote" : "ubl:Invoice"
+        x.open(root, [("xmlns:ubl", credit ? XMLNamespaces.ublCreditNote : XMLNamespaces.ublInvoice), ("xmlns:cac", XMLNamespaces.cac), ("xmlns:cbc", XMLNamespaces.cbc)])
         x.leaf("cbc:CustomizationID", inv.specificationID)
         x.leaf("cbc:ProfileID", inv.processID)
         x.leaf("cbc:ID", inv.number)
         x.leaf("cbc:IssueDate", inv.issueDate)
-        x.leaf("cbc:DueDate", inv.dueDate)
-        x.leaf("cbc:InvoiceTypeCode", inv.typeCode)
+        if credit {
+            x.leaf("cbc:TaxPointDate", inv.taxPointDate)
+            x.leaf("cbc:CreditNoteTypeCode", inv.typeCode)
+        } else {
+            x.leaf("cbc:DueDate", inv.dueDate)
+            x.leaf("cbc:InvoiceTypeCode", inv.typeCode)
+        }
         for n in inv.notes { x.leaf("cbc:Note", n.subjectCode.map { "#\($0)#" + n.text } ?? n.text) }
-        x.leaf("cbc:TaxPointDate", inv.taxPointDate)
+        if !credit { x.leaf("cbc:TaxPointDate", inv.taxPointDate) }
         x.leaf("cbc:DocumentCurrencyCode", inv.currency)
         x.leaf("cbc:TaxCurrencyCode", inv.taxCurrency)
         x.leaf("cbc:AccountingCost", inv.buyerAccountingReference)
@@ -187,8 +196,8 @@ public enum UBLWriter {
             amount(&x, "cbc:PayableRoundingAmount", t.rounding, inv.currency)
             amount(&x, "cbc:PayableAmount", t.due, inv.currency)
         }
-        for l in inv.lines { line(&x, l, inv.currency, element: "cac:InvoiceLine") }
-        x.close("ubl:Invoice")
+        for l in inv.lines { line(&x, l, inv.currency, element: credit ? "cac:CreditNoteLine" : "cac:InvoiceLine") }
+        x.close(root)
         return x.out
     }
 
@@ -287,7 +296,7 @@ public enum UBLWriter {
         x.group(element) { x in
             x.leaf("cbc:ID", l.id)
             x.leaf("cbc:Note", l.note)
-            if let q = l.quantity { x.leaf(element == "cac:SubInvoiceLine" ? "cbc:InvoicedQuantity" : "cbc:InvoicedQuantity", q.literal, [("unitCode", l.unitCode)]) }
+            if let q = l.quantity { x.leaf(element == "cac:CreditNoteLine" ? "cbc:CreditedQuantity" : "cbc:InvoicedQuantity", q.literal, [("unitCode", l.unitCode)]) }
             amount(&x, "cbc:LineExtensionAmount", l.netAmount, currency)
             x.leaf("cbc:AccountingCost", l.accountingReference)
             if let p = l.period {

@@ -415,4 +415,45 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertTrue(r.text.contains("ist geschlossen"), r.text)
         try await app.asyncShutdown()
     }
+
+    func testAnnualContributionsBilledOncePerMemberAndYear() async throws {
+        let app = try await makeTestApp()
+        let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
+        let buyer = Browser(app); try await buyer.login(buyerUser)
+        try await Self.member(app, Self.erfurt)
+        try await Self.member(app, Self.gera)
+        try await buyer.get("/einkauf/rechnungssteller")
+        _ = try await buyer.post("/einkauf/rechnungssteller", ["name": "KIV", "strasse": "Weg 1", "plz": "99084", "ort": "Erfurt", "ustid": "DE123456789",
+                                                             "iban": "DE02120300000000202051", "kontakt": "Einkauf", "telefon": "0361 1", "email": "einkauf@kiv.test", "zahlungsziel": "14"])
+        let lw = LeitwegEntry()
+        lw.tenantARS = Self.erfurt; lw.leitwegID = try LeitwegID.make(grob: "16051", fein: nil).description; lw.label = "Erfurt"; lw.active = true
+        try await lw.create(on: app.db)
+        let st = ProcurementSettings()
+        st.id = Self.erfurt; st.approvalThresholdCents = 500_000; st.billingStreet = "Fischmarkt 1"; st.billingPostCode = "99084"; st.billingCity = "Erfurt"
+        st.updatedBy = "test"; st.updatedAt = Date()
+        try await st.create(on: app.db)
+        let page = try await buyer.get("/einkauf/beitraege")
+        XCTAssertTrue(page.text.contains("Erfurt") && page.text.contains("Gera"), page.text)
+        var r = try await buyer.post("/einkauf/beitraege/\(Self.erfurt)", ["beitrag_\(Self.erfurt)": "zwölf", "ust_\(Self.erfurt)": "19"])
+        XCTAssertEqual(r.status, .badRequest)
+        r = try await buyer.post("/einkauf/beitraege/\(Self.erfurt)", ["beitrag_\(Self.erfurt)": "12.000,00", "ust_\(Self.erfurt)": "19"])
+        XCTAssertEqual(r.status, .seeOther)
+        r = try await buyer.post("/einkauf/beitraege/\(Self.gera)", ["beitrag_\(Self.gera)": "8.000,00", "ust_\(Self.gera)": "19"])
+        XCTAssertEqual(r.status, .seeOther)
+        let year = String(BusinessDate.today().prefix(4))
+        r = try await buyer.post("/einkauf/beitraege/abrechnen", ["jahr": year])
+        XCTAssertTrue(r.text.contains("1 Beitragsrechnung(en) für \(year) zugestellt"), r.text)
+        XCTAssertTrue(r.text.contains("Nicht abgerechnet") && r.text.contains("Gera"), r.text)
+        r = try await buyer.post("/einkauf/beitraege/abrechnen", ["jahr": year])
+        XCTAssertTrue(r.text.contains("0 Beitragsrechnung(en)"), r.text)
+        let invoices = try await ProviderInvoice.query(on: app.db).filter(\.$kind == "beitrag-\(year)").all()
+        XCTAssertEqual(invoices.map(\.tenantARS), [Self.erfurt])
+        let e = try await XCTUnwrapAsync(try await EInvoice.find(invoices.first?.einvoiceID, on: app.db))
+        XCTAssertEqual(e.totalCents, 1_428_000)
+        let xml = try await XCTUnwrapAsync(try await app.files.get(e.sha256))
+        let report = XRechnungValidator().validate(xml)
+        XCTAssertTrue(report.isValid, report.errors.map { "\($0.rule) \($0.messageDE)" }.joined(separator: "\n"))
+        XCTAssertEqual(report.invoice?.invoicingPeriod?.start, "\(year)-01-01")
+        try await app.asyncShutdown()
+    }
 }

@@ -35,7 +35,7 @@ final class RoleNavigationTests: XCTestCase {
             (.isb, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/isms", "/veranstaltungen/meine", "/mandanten/160710003003/isms/massnahmen",
                                       "/mandanten/160710003003/isms/struktur", "/mandanten/160710003003/sicherheitsvorfaelle"]),
             (.cert, nil, ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"]),
-            (.procurement, nil, ["/einkauf", "/einkauf/abrufe", "/einkauf/rechnungen", "/einkauf/rechnungssteller", "/einkauf/bedarf"]),
+            (.procurement, nil, ["/einkauf", "/einkauf/abrufe", "/einkauf/rechnungen", "/einkauf/rechnungssteller", "/einkauf/bedarf", "/einkauf/beitraege"]),
             (.procurementClerk, "160710003003", ["/mandanten/160710003003", "/mandanten/160710003003/beschaffung", "/veranstaltungen/meine",
                                                   "/mandanten/160710003003/sicherheitsvorfaelle"]),
         ]

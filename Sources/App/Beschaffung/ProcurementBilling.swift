@@ -2,6 +2,7 @@ import Fluent
 import Foundation
 import Procurement
 import RathausCore
+import SQLKit
 import Vapor
 import XRechnung
 
@@ -28,7 +29,7 @@ enum ProcurementBilling {
 
     /// The invoice model for a call-off (number and dates given).
     static func invoice(number: String, issueDate: String, dueDate: String, seller p: ProviderBilling, buyerName: String, settings s: ProcurementSettings,
-                        leitweg: String, callOff c: ProcurementCallOff, lines: [ProcurementCallOffLine], frameworkReference: String, deliveryDate: String,
+                        leitweg: String, callOff c: ProcurementCallOff?, lines: [ProcurementCallOffLine], frameworkReference: String?, deliveryDate: String,
                         typeCode: String = "380", quantities: [UUID: Int]? = nil, preceding: PrecedingInvoice? = nil, note: String? = nil) -> Invoice {
         var inv = Invoice(syntax: typeCode == "381" ? .ublCreditNote : .ublInvoice)
         inv.specificationID = Scenario.xrechnungID
@@ -41,7 +42,7 @@ enum ProcurementBilling {
         if let preceding { inv.precedingInvoices = [preceding] }
         if let note { inv.notes = [Note(subjectCode: nil, text: note)] }
         inv.buyerReference = leitweg
-        inv.orderReference = c.reference
+        inv.orderReference = c?.reference
         inv.contractReference = frameworkReference
         inv.paymentTerms = typeCode == "381" ? "Der Betrag wird bis \(CalendarDay.display(dueDate)) erstattet oder mit der nächsten Rechnung verrechnet."
             : "Zahlbar bis \(CalendarDay.display(dueDate)) ohne Abzug (\(p.paymentDays) Tage)."
@@ -233,5 +234,93 @@ enum ProcurementBilling {
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             throw AppError(.conflict, "beschaffung.gutschrift_doppelt", de: "Zu diesem Abruf gibt es schon eine Gutschrift.", en: "This call-off already has a credit note.")
         }
+    }
+
+    /// The annual membership contributions of `year`: one invoice per member in force that year
+    /// with a contribution, at most once per member and year (unique index), each in its own
+    /// transaction; members without Leitweg-ID or billing address are listed, not billed.
+    static func billContributions(_ app: Application, year: Int, actor: any AuditActing, now: Date = Date()) async throws -> (billed: [String], skipped: [String]) {
+        guard let p = try await ProviderBilling.find("anbieter", on: app.db) else {
+            throw AppError(.conflict, "beschaffung.rechnungssteller", de: "Die Stammdaten des Rechnungsstellers fehlen. Bitte zuerst unter „Rechnungssteller“ eintragen.",
+                           en: "The provider's billing details are missing.")
+        }
+        let fees = try await ProcurementFee.query(on: app.db).filter(\.$annualCents > 0).all()
+        var billed: [String] = [], skipped: [String] = []
+        for fee in fees {
+            guard let ars = fee.id, let tenant = try await Gebiet.find(ars, on: app.db) else { continue }
+            let m = try await MembershipService.membership(of: ars, on: app.db)
+            let inForce = m.map { InHouse.mayCallOff(status: $0.state, effectiveFrom: $0.effectiveFrom, effectiveUntil: $0.effectiveUntil, on: "\(year)-12-31")
+                || InHouse.mayCallOff(status: $0.state, effectiveFrom: $0.effectiveFrom, effectiveUntil: $0.effectiveUntil, on: "\(year)-01-01") } ?? false
+            guard inForce else { continue }
+            let kind = "beitrag-\(year)"
+            if try await ProviderInvoice.query(on: app.db).filter(\.$tenantARS == ars).filter(\.$kind == kind).first() != nil { continue }
+            guard try await missing(app.db, tenant: ars).isEmpty, let s = try await ProcurementSettings.find(ars, on: app.db),
+                  let leitweg = try await LeitwegEntry.query(on: app.db).filter(\.$tenantARS == ars).filter(\.$active == true).sort(\.$leitwegID).first() else {
+                skipped.append(tenant.name); continue
+            }
+            let line = ProcurementCallOffLine()
+            line.id = UUID(); line.articleNumber = "BEITRAG-\(year)"; line.name = "Mitgliedsbeitrag \(year)"; line.unitCode = "ANN"; line.quantity = 1
+            line.unitNetCents = fee.annualCents; line.feeCents = 0; line.vatPercent = fee.vatPercent; line.deliveredQuantity = 0
+            let issue = BusinessDate.today(now)
+            let due = BusinessDate.today(now.addingTimeInterval(Double(p.paymentDays) * 86_400))
+            let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
+            do {
+                try await app.writeTransaction { db in
+                    let y = String(issue.prefix(4))
+                    let number = "DL-\(y)-" + String(format: "%05d", try await Sequences.next("dienstleister-rechnung-\(y)", on: db))
+                    var inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                                      callOff: nil, lines: [line], frameworkReference: nil, deliveryDate: issue)
+                    inv.invoicingPeriod = Period(start: "\(year)-01-01", end: "\(year)-12-31", descriptionCode: nil)
+                    let xml = Data(UBLWriter.write(inv).utf8)
+                    let report = InvoiceIntake.validator.validate(xml)
+                    guard report.isValid, let parsed = report.invoice else {
+                        throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig", de: "Die Beitragsrechnung verletzt Regeln der XRechnung (\(report.errors.prefix(10).map(\.rule).joined(separator: ", "))).",
+                                       en: "The contribution invoice breaks XRechnung rules.")
+                    }
+                    let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
+                    try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister", summary: "\(p.name), Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
+                    let pi = ProviderInvoice()
+                    pi.id = UUID(); pi.number = number; pi.kind = kind; pi.tenantARS = ars; pi.callOffID = nil; pi.einvoiceID = e.id!
+                    pi.netCents = fee.annualCents; pi.grossCents = e.totalCents; pi.issuedOn = issue; pi.createdBy = actor.auditActor; pi.createdAt = now
+                    try await pi.create(on: db)
+                    try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: ars, action: "beschaffung.beitrag",
+                                           objectType: "mitgliedsbeitrag", objectID: "\(ars)-\(year)", before: nil,
+                                           after: AuditFields.encode([("Rechnung", number), ("Mitgliedsbeitrag", "\(year)"), ("Brutto", Money(cents: e.totalCents).formattedDE)]))
+                }
+                billed.append(tenant.name)
+            } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+                continue   // another instance billed this member a moment ago
+            }
+        }
+        return (billed, skipped)
+    }
+}
+
+/// The annual contribution the provider charges a member (set by purchasing).
+final class ProcurementFee: Model, @unchecked Sendable {
+    static let schema = "procurement_fees"
+    @ID(custom: "tenant_ars", generatedBy: .user) var id: String?
+    @Field(key: "annual_cents") var annualCents: Int64
+    @Field(key: "vat_percent") var vatPercent: Int
+    @Field(key: "updated_by") var updatedBy: String
+    @Field(key: "updated_at") var updatedAt: Date
+    init() {}
+}
+
+struct M037CreateProcurementFees: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ProcurementFee.schema)
+            .field("tenant_ars", .string, .identifier(auto: false))
+            .field("annual_cents", .int64, .required).field("vat_percent", .int, .required)
+            .field("updated_by", .string, .required).field("updated_at", .datetime, .required)
+            .create()
+        // one contribution invoice per member and year (kind "beitrag-<year>", no call-off)
+        let sql = database as! any SQLDatabase
+        try await sql.raw("CREATE UNIQUE INDEX procurement_invoices_period_uq ON procurement_invoices (tenant_ars, kind) WHERE calloff_id IS NULL").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await (database as! any SQLDatabase).raw("DROP INDEX procurement_invoices_period_uq").run()
+        try await database.schema(ProcurementFee.schema).delete()
     }
 }

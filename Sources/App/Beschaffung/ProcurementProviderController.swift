@@ -25,6 +25,9 @@ struct ProcurementProviderController {
         e.post("abrufe", ":id", "abrechnen", use: bill)
         e.post("abrufe", ":id", "gutschrift", use: credit)
         e.get("rechnungen", use: invoices)
+        e.get("beitraege", use: contributions)
+        e.post("beitraege", "abrechnen", use: billContributions)
+        e.post("beitraege", ":ars", use: saveContribution)
         e.get("rechnungssteller", use: billing)
         e.post("rechnungssteller", use: saveBilling)
     }
@@ -259,6 +262,76 @@ struct ProcurementProviderController {
                 q[id] = n
             }
             _ = try await ProcurementBilling.creditNote(req.application, c, quantities: q, reason: reason, actor: req.principal)
+        }
+    }
+
+    // MARK: annual contributions
+
+    struct FeeRow: Encodable { var ars: String; var name: String; var fee: String; var vat: [Opt]; var billed: String }
+    struct FeesView: Encodable { var rows: [FeeRow]; var year: String; var result: String; var skipped: String }
+
+    func renderContributions(_ req: Request, result: String = "", skipped: String = "", error: AppError? = nil) async throws -> Response {
+        let en = req.lang == .en
+        let today = BusinessDate.today()
+        let members = try await Membership.query(on: req.db).filter(\.$status ~~ ["member", "notice_given"]).all().filter { MembershipService.isEffective($0, today: today) }
+        let fees = Dictionary(try await ProcurementFee.query(on: req.db).all().compactMap { f in f.id.map { ($0, f) } }, uniquingKeysWith: { a, _ in a })
+        let arsList = Array(Set(members.map(\.tenantARS)).union(fees.keys))
+        let names = Dictionary(try await Gebiet.query(on: req.db).filter(\.$id ~~ arsList).all().map { ($0.ars, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let year = String(today.prefix(4))
+        let billed = Dictionary(try await ProviderInvoice.query(on: req.db).filter(\.$kind == "beitrag-\(year)").all().map { ($0.tenantARS, $0.number) }, uniquingKeysWith: { a, _ in a })
+        let rows = arsList.sorted { (names[$0] ?? $0) < (names[$1] ?? $1) }.map { ars in
+            let f = fees[ars]
+            return FeeRow(ars: ars, name: names[ars] ?? ars, fee: f.map { Money(cents: $0.annualCents).formattedDE.replacingOccurrences(of: " €", with: "") } ?? "",
+                          vat: VATRate.allowed.map { Opt(value: String($0), label: "\($0) %", selected: (f?.vatPercent ?? 19) == $0) }, billed: billed[ars] ?? "")
+        }
+        let v = FeesView(rows: rows, year: year, result: result, skipped: skipped)
+        let title = req.t("pr_fees_title")
+        _ = en
+        if let error { return try await req.renderError("beschaffung/beitraege", title: title, v, error) }
+        return try await req.render("beschaffung/beitraege", title: title, v, form: true)
+    }
+
+    @Sendable func contributions(req: Request) async throws -> Response {
+        try req.authorize(.procurementManage)
+        return try await renderContributions(req)
+    }
+
+    @Sendable func saveContribution(req: Request) async throws -> Response {
+        try req.authorize(.procurementManage)
+        let g = try await Tenants.tenant(req.parameters.get("ars"), on: req.db)
+        let f = FundingForm(req)
+        do {
+            let cents = try f.money("beitrag_\(g.ars)", "den Jahresbeitrag")
+            guard let vat = Int(f["ust_\(g.ars)"]), VATRate.allowed.contains(vat) else {
+                throw AppError.invalid("ust_\(g.ars)", de: "Bitte wählen Sie den Umsatzsteuersatz aus der Liste.", en: "Please choose the VAT rate from the list.")
+            }
+            try await req.application.writeTransaction { [actor = req.principal] db in
+                let existing = try await ProcurementFee.find(g.ars, on: db)
+                let fee = existing ?? ProcurementFee()
+                let before = existing.map { "\(Money(cents: $0.annualCents).formattedDE), \($0.vatPercent) % USt." }
+                fee.id = g.ars; fee.annualCents = cents; fee.vatPercent = vat; fee.updatedBy = actor.auditActor; fee.updatedAt = Date()
+                if existing == nil { try await fee.create(on: db) } else { try await fee.save(on: db) }
+                try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: g.ars, action: "beschaffung.beitrag_festgelegt",
+                                       objectType: "mitgliedsbeitrag", objectID: g.ars, before: before, after: "\(Money(cents: cents).formattedDE), \(vat) % USt.")
+            }
+            return req.redirect(to: "/einkauf/beitraege", redirectType: .normal)
+        } catch let e as AppError {
+            return try await renderContributions(req, error: e)
+        }
+    }
+
+    @Sendable func billContributions(req: Request) async throws -> Response {
+        try req.authorize(.procurementManage)
+        let f = FundingForm(req)
+        do {
+            let year = try f.int("jahr", "das Jahr", range: 2020...2200) ?? 0
+            let r = try await ProcurementBilling.billContributions(req.application, year: year, actor: req.principal)
+            let en = req.lang == .en
+            let result = en ? "\(r.billed.count) contribution invoice(s) for \(year) delivered." : "\(r.billed.count) Beitragsrechnung(en) für \(year) zugestellt."
+            let skipped = r.skipped.isEmpty ? "" : (en ? "Not billed (Leitweg-ID or billing address missing): " : "Nicht abgerechnet (Leitweg-ID oder Rechnungsanschrift fehlt): ") + r.skipped.joined(separator: ", ")
+            return try await renderContributions(req, result: result, skipped: skipped)
+        } catch let e as AppError {
+            return try await renderContributions(req, error: e)
         }
     }
 

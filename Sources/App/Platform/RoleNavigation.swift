@@ -54,6 +54,7 @@ enum RoleNavigation {
         ("nav_procurement_calloffs", "/einkauf/abrufe", .procurementManage, false),
         ("nav_procurement_invoices", "/einkauf/rechnungen", .procurementManage, false),
         ("nav_procurement_demand", "/einkauf/bedarf", .procurementManage, false),
+        ("nav_procurement_fees", "/einkauf/beitraege", .procurementManage, false),
         ("nav_procurement_billing", "/einkauf/rechnungssteller", .procurementManage, false),
     ]
 

@@ -156,5 +156,13 @@ extension TextsDE {
         "pr_credit_title": "Rücksendung gutschreiben",
         "pr_return_reason": "Grund der Rücksendung",
         "pr_returned": "Zurückgegeben:",
+        "nav_procurement_fees": "Einkauf: Mitgliedsbeiträge",
+        "pr_billed_this_year": "Rechnung dieses Jahres",
+        "pr_fee_annual": "Jahresbeitrag (netto)",
+        "pr_fees_bill": "Jahresbeiträge abrechnen",
+        "pr_fees_lead": "Der Jahresbeitrag je Mitglied; abgerechnet wird je Mitglied und Jahr genau einmal, als XRechnung in den Rechnungseingang des Mitglieds.",
+        "pr_fees_title": "Mitgliedsbeiträge",
+        "pr_no_members": "Derzeit keine Mitglieder.",
+        "pr_year": "Jahr",
     ]
 }

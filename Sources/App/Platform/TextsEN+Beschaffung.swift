@@ -156,5 +156,13 @@ extension TextsEN {
         "pr_credit_title": "Credit a return",
         "pr_return_reason": "Reason for the return",
         "pr_returned": "Returned:",
+        "nav_procurement_fees": "Purchasing: contributions",
+        "pr_billed_this_year": "This year's invoice",
+        "pr_fee_annual": "Annual contribution (net)",
+        "pr_fees_bill": "Bill annual contributions",
+        "pr_fees_lead": "The annual contribution per member; each member is billed exactly once per year, as an XRechnung into its inbox.",
+        "pr_fees_title": "Membership contributions",
+        "pr_no_members": "No members at the moment.",
+        "pr_year": "Year",
     ]
 }

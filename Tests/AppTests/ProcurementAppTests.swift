@@ -246,10 +246,13 @@ final class ProcurementAppTests: XCTestCase {
         try await app.asyncShutdown()
     }
 
-    /// 50 call-offs of 1/10 of the volume released at once → exactly 10 released, the volume
-    /// is never exceeded (SQLite here; with DATABASE_URL the same on PostgreSQL).
+    /// 50 call-offs of 1/10 of the volume released at once → exactly 10 released, the volume is
+    /// never exceeded, every other release is a 409 with the German reason. On PostgreSQL the
+    /// releases are split over two instances on the one database.
     func testParallelReleasesNeverExceedTheFrameworkVolume() async throws {
         let app = try await makeTestApp()
+        var second: Application? = nil
+        if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
         let buyerUser = try await createUser(app, email: "einkauf@kiv.test", role: .procurement, tenant: nil)
         let buyer = Browser(app); try await buyer.login(buyerUser)
         // one notebook = 924 € net (price + fee): the volume fits ten
@@ -263,24 +266,31 @@ final class ProcurementAppTests: XCTestCase {
                                                                                      deliveryDate: BusinessDate.today(), costCentre: "1", note: ""), actor: actor)
             ids.append(c.id!)
         }
-        let results = await withTaskGroup(of: Bool.self) { group in
-            for id in ids {
+        let apps = [app] + (second.map { [$0] } ?? [])
+        let results = await withTaskGroup(of: String.self) { group in
+            for (i, id) in ids.enumerated() {
+                let target = apps[i % apps.count]
                 group.addTask {
-                    guard let c = try? await ProcurementCallOff.find(id, on: app.db) else { return false }
-                    do { try await ProcurementService.release(app, c, actor: SystemActor(auditActor: "user:einkauf@kiv.test")); return true } catch { return false }
+                    guard let c = try? await ProcurementCallOff.find(id, on: target.db) else { return "missing" }
+                    do { try await ProcurementService.release(target, c, actor: SystemActor(auditActor: "user:einkauf@kiv.test")); return "ok" }
+                    catch let e as AppError { return e.code } catch { return "\(error)" }
                 }
             }
-            var out: [Bool] = []
+            var out: [String] = []
             for await r in group { out.append(r) }
             return out
         }
-        XCTAssertEqual(results.filter { $0 }.count, 10)
+        XCTAssertEqual(results.filter { $0 == "ok" }.count, 10, "\(Set(results))")
+        XCTAssertEqual(results.filter { $0 == "beschaffung.volumen" }.count, 40, "\(Set(results))")
         let released = try await ProcurementCallOff.query(on: app.db).filter(\.$status == CallOffStatus.released.rawValue).count()
         XCTAssertEqual(released, 10)
+        let stillWaiting = try await ProcurementCallOff.query(on: app.db).filter(\.$status == CallOffStatus.submitted.rawValue).count()
+        XCTAssertEqual(stillWaiting, 40, "a refused release leaves the call-off with purchasing")
         let fw = try await ProcurementFramework.find(fwID, on: app.db)
         XCTAssertEqual(fw?.releasedCents, 924_000)
         let mails = try await OutboxMail.query(on: app.db).filter(\.$recipient == "bestellung@hardware.test").count()
         XCTAssertEqual(mails, 10)
+        if let second { try await second.asyncShutdown() }
         try await app.asyncShutdown()
     }
 

@@ -96,6 +96,10 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertTrue(c.reference.hasPrefix("AB-"))
         let page = try await clerk.get("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)")
         XCTAssertTrue(page.text.contains("5.922,00 €"), page.text)
+        // the membership page sums it up: one framework, one call-off waiting for approval
+        let home = try await clerk.get("/mandanten/\(Self.erfurt)")
+        XCTAssertEqual(home.status, .ok, home.text)
+        XCTAssertTrue(home.text.contains("Laufende Abrufe: 1 (davon warten auf Genehmigung: 1)"), home.text)
         // the requester cannot approve it
         r = try await clerk.post("/mandanten/\(Self.erfurt)/beschaffung/abrufe/\(c.id!.uuidString)/genehmigen")
         XCTAssertEqual(r.status, .forbidden)

@@ -1,4 +1,5 @@
 import Fluent
+import Procurement
 import Vapor
 import RathausCore
 
@@ -40,7 +41,11 @@ struct TenantWebController {
         /// Open follow-up tasks from on-site visits (for those who follow them up) and visits to confirm.
         var openTasks: Int = 0
         var visitsToConfirm: Int = 0
+        /// Procurement from the provider: usable frameworks, call-offs by state, invoices, tasks.
+        var procurement: ProcurementSummary? = nil
     }
+
+    struct ProcurementSummary: Encodable { var frameworks: Int; var open: Int; var waiting: Int; var invoices: Int; var tasks: [String] }
 
     struct RoundState: Encodable { var round: SurveyRoundDTO; var answered: Bool }
 
@@ -73,6 +78,17 @@ struct TenantWebController {
         if req.can(.tenantTraining, tenant: tenant.ars) {
             withTasks.openTasks = try await VisitTask.query(on: req.db).filter(\.$tenantARS == tenant.ars).filter(\.$doneAt == nil).count()
             withTasks.visitsToConfirm = try await SiteVisit.query(on: req.db).filter(\.$tenantARS == tenant.ars).filter(\.$status == "proposed").count()
+        }
+        if req.can(.procurementOrder, tenant: tenant.ars) {
+            let calloffs = try await ProcurementCallOff.query(on: req.db).filter(\.$tenantARS == tenant.ars).all()
+            let done: Set<String> = [CallOffStatus.received.rawValue, CallOffStatus.rejected.rawValue, CallOffStatus.cancelled.rawValue]
+            let entries = try await ProcurementService.catalogue(req.db, day: BusinessDate.today())
+            var tasks = try await ProcurementBilling.missing(req.db, tenant: tenant.ars)
+            if req.lang == .en { tasks = tasks.map { $0.hasPrefix("Es ist keine") ? "No active Leitweg-ID: the provider's invoices cannot be delivered." : "The billing address for the provider's invoices is missing." } }
+            withTasks.procurement = ProcurementSummary(
+                frameworks: Set(entries.compactMap(\.framework.id)).count, open: calloffs.filter { !done.contains($0.status) }.count,
+                waiting: calloffs.filter { $0.status == CallOffStatus.awaitingApproval.rawValue }.count,
+                invoices: try await ProviderInvoice.query(on: req.db).filter(\.$tenantARS == tenant.ars).count(), tasks: tasks)
         }
         return try await req.render("tenant/home", title: tenant.name, withTasks)
     }

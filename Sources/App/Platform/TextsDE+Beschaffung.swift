@@ -164,5 +164,10 @@ extension TextsDE {
         "pr_fees_title": "Mitgliedsbeiträge",
         "pr_no_members": "Derzeit keine Mitglieder.",
         "pr_year": "Jahr",
+        "pr_home_frameworks": "Rahmenverträge, aus denen Sie abrufen können:",
+        "pr_home_invoices": "Rechnungen des IT-Dienstleisters:",
+        "pr_home_link": "Zur Beschaffung",
+        "pr_home_open": "Laufende Abrufe:",
+        "pr_home_waiting": "davon warten auf Genehmigung:",
     ]
 }

@@ -164,5 +164,10 @@ extension TextsEN {
         "pr_fees_title": "Membership contributions",
         "pr_no_members": "No members at the moment.",
         "pr_year": "Year",
+        "pr_home_frameworks": "Framework agreements you can call off from:",
+        "pr_home_invoices": "Invoices from the provider:",
+        "pr_home_link": "Go to procurement",
+        "pr_home_open": "Call-offs in progress:",
+        "pr_home_waiting": "awaiting approval:",
     ]
 }

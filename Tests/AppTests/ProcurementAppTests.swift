@@ -122,6 +122,15 @@ final class ProcurementAppTests: XCTestCase {
         let order = try JSONSerialization.jsonObject(with: Data((mail.attachment ?? "").utf8)) as? [String: Any]
         XCTAssertEqual(order?["orderNumber"] as? String, c.reference)
         XCTAssertEqual(order?["buyerARS"] as? String, Self.erfurt)
+        // the order PDF travels with the mail: stored beside the JSON, rendered as a second MIME part
+        let more = try await OutboxAttachment.query(on: app.db).filter(\.$mailKey == mail.key).all()
+        XCTAssertEqual(more.count, 1)
+        XCTAssertEqual(Data(base64Encoded: more.first?.content ?? "")?.prefix(5), Data("%PDF-".utf8))
+        let raw = SMTPMailSender.render(MailMessage(to: mail.recipient, subject: mail.subject, body: mail.body, messageID: mail.key,
+                                                    attachment: MailAttachment(name: "b.json", mediaType: "application/json", content: mail.attachment ?? ""),
+                                                    more: more.map { MailAttachment(name: $0.name, mediaType: $0.mediaType, content: $0.content, base64: $0.base64) }), from: "rathaus@test")
+        XCTAssertTrue(raw.contains("Content-Type: application/pdf\r\n") && raw.contains("Content-Type: application/json; charset=utf-8"), raw.prefix(2000).description)
+        XCTAssertTrue(raw.contains("filename=\"bestellung-\(c.reference).pdf\""))
         let pdf = try await buyer.get("/einkauf/abrufe/\(c.id!.uuidString)/bestellung.pdf")
         XCTAssertEqual(pdf.headers.contentType?.subType, "pdf")
 

@@ -298,14 +298,23 @@ struct ProcurementMemberController {
 
     /// The order as a DIN 5008 letter of the provider to the supplier.
     static func pdf(_ req: Request, _ c: ProcurementCallOff) async throws -> Response {
-        let p = try await ProviderBilling.find("anbieter", on: req.db)
-        let lot = try await ProcurementLot.find(c.lotID, on: req.db)
-        let fw = try await ProcurementFramework.find(c.frameworkID, on: req.db)
-        let tenant = try await Gebiet.find(c.tenantARS, on: req.db)
-        let lines = try await ProcurementCallOffLine.query(on: req.db).filter(\.$callOffID == c.id!).sort(\.$name).all()
+        let data = try await orderDocument(req.db, c)
+        let res = Response(status: .ok, body: .init(data: data))
+        res.headers.contentType = .init(type: "application", subType: "pdf")
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"bestellung-\(c.reference).pdf\"")
+        return res
+    }
+
+    /// The order document (also mailed to the supplier at release, then with `releasedAt`).
+    static func orderDocument(_ db: any Database, _ c: ProcurementCallOff, releasedAt: Date? = nil) async throws -> Data {
+        let p = try await ProviderBilling.find("anbieter", on: db)
+        let lot = try await ProcurementLot.find(c.lotID, on: db)
+        let fw = try await ProcurementFramework.find(c.frameworkID, on: db)
+        let tenant = try await Gebiet.find(c.tenantARS, on: db)
+        let lines = try await ProcurementCallOffLine.query(on: db).filter(\.$callOffID == c.id!).sort(\.$name).all()
         let head = Letterhead(organisation: p?.name ?? "IT-Dienstleister", office: "Einkauf", address: [p?.street ?? "", "\(p?.postCode ?? "") \(p?.city ?? "")"],
                               contact: [p?.phone ?? "", p?.email ?? ""].filter { !$0.isEmpty }, bank: p.map { ["IBAN \($0.iban)", "USt-IdNr. \($0.vatID)"] } ?? [])
-        let status = CallOffStatus(rawValue: c.status) ?? .draft
+        let status = releasedAt != nil ? CallOffStatus.released : (CallOffStatus(rawValue: c.status) ?? .draft)
         let body: [Block] = [
             .paragraph("Im Rahmenvertrag \(fw?.reference ?? "") „\(fw?.subject ?? "")“, Los \(lot?.number ?? 0) „\(lot?.title ?? "")“, bestellen wir für \(tenant?.name ?? c.tenantARS):"),
             .table(Table(columns: [.init("Art.-Nr.", width: 0.14), .init("Artikel", width: 0.42), .init("Menge", width: 0.16, alignment: .right),
@@ -317,13 +326,9 @@ struct ProcurementMemberController {
             .paragraph("Bitte bestätigen Sie die Bestellung unter Angabe der Bestellnummer. Ihre Rechnung richten Sie an den IT-Dienstleister."),
         ]
         let letter = Letter(letterhead: head, recipient: [lot?.supplierName ?? ""] + (lot?.supplierAddress ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-                            information: [("Bestellnummer", c.reference), ("Datum", GermanTime.format(c.releasedAt ?? c.createdAt, english: false).prefix(10).description)],
+                            information: [("Bestellnummer", c.reference), ("Datum", GermanTime.format(releasedAt ?? c.releasedAt ?? c.createdAt, english: false).prefix(10).description)],
                             subject: "Bestellung \(c.reference)", body: body)
-        let data = try PDFRenderer.render(letter, info: DocumentInfo(title: "Bestellung \(c.reference)", author: p?.name ?? "IT-Dienstleister"))
-        let res = Response(status: .ok, body: .init(data: data))
-        res.headers.contentType = .init(type: "application", subType: "pdf")
-        res.headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"bestellung-\(c.reference).pdf\"")
-        return res
+        return try PDFRenderer.render(letter, info: DocumentInfo(title: "Bestellung \(c.reference)", author: p?.name ?? "IT-Dienstleister"))
     }
 
     /// Every call-off of the member for its own records (semicolon CSV, German amounts).

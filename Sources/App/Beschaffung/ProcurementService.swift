@@ -344,6 +344,7 @@ enum ProcurementService {
         let lines = try await ProcurementCallOffLine.query(on: app.db).filter(\.$callOffID == c.id!).all()
         let net = c.netCents
         let order = orderJSON(c, lines: lines, framework: fw, lot: lot, tenant: tenant)
+        let pdf = try await ProcurementMemberController.orderDocument(app.db, c, releasedAt: now)
         try await app.writeTransaction { db in
             guard try await move(db, c.id!, from: [.submitted], to: .released,
                                  set: [("released_by", SQLBind(actor.auditActor)), ("released_at", SQLBind(now))]) else { throw conflict(c) }
@@ -364,7 +365,8 @@ enum ProcurementService {
             _ = try await Outbox.enqueue(on: db, key: "abruf-bestellung-\(c.id!.uuidString)", to: lot.supplierEmail,
                                          subject: "Bestellung \(c.reference) aus Rahmenvertrag \(fw.reference)",
                                          body: orderMail(c, lines: lines, framework: fw, lot: lot, tenant: tenant),
-                                         attachment: MailAttachment(name: "bestellung-\(c.reference).json", mediaType: "application/json", content: order))
+                                         attachment: MailAttachment(name: "bestellung-\(c.reference).json", mediaType: "application/json", content: order),
+                                         more: [.binary(name: "bestellung-\(c.reference).pdf", mediaType: "application/pdf", data: pdf)])
         }
     }
 
@@ -428,7 +430,7 @@ enum ProcurementService {
             Gewünschter Liefertermin: \(CalendarDay.display(c.deliveryDate))
             Warenwert netto: \(Money(cents: c.goodsCents).formattedDE)
 
-            Bitte bestätigen Sie die Bestellung unter Angabe der Bestellnummer. Die Bestellung als strukturierte Daten (JSON) liegt bei.
+            Bitte bestätigen Sie die Bestellung unter Angabe der Bestellnummer. Die Bestellung liegt als PDF und als strukturierte Daten (JSON) bei.
             Ihre Rechnung richten Sie bitte an den IT-Dienstleister, nicht an die Kommune.
             """
         return s

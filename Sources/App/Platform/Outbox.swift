@@ -41,11 +41,46 @@ struct M028OutboxAttachment: AsyncMigration {
     }
 }
 
-/// A file sent with a mail.
+/// A file sent with a mail: text as it is, or binary (a PDF) as base64 (`base64 == true`).
 struct MailAttachment: Sendable, Equatable {
     var name: String
     var mediaType: String
     var content: String
+    var base64: Bool = false
+
+    static func binary(name: String, mediaType: String, data: Data) -> MailAttachment {
+        MailAttachment(name: name, mediaType: mediaType, content: data.base64EncodedString(), base64: true)
+    }
+}
+
+/// Further attachments of a mail (the first stays in `outbox_mails` for older rows), keyed by the
+/// mail's idempotency key and written in the same transaction as the mail.
+final class OutboxAttachment: Model, @unchecked Sendable {
+    static let schema = "outbox_attachments"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "mail_key") var mailKey: String
+    @Field(key: "position") var position: Int
+    @Field(key: "name") var name: String
+    @Field(key: "media_type") var mediaType: String
+    /// Base64 for binary files, the text itself otherwise.
+    @Field(key: "content") var content: String
+    @Field(key: "base64") var base64: Bool
+    init() {}
+}
+
+struct M038CreateOutboxAttachments: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(OutboxAttachment.schema)
+            .id()
+            .field("mail_key", .string, .required).field("position", .int, .required).field("name", .string, .required)
+            .field("media_type", .string, .required).field("content", .string, .required).field("base64", .bool, .required)
+            .create()
+        try await (database as! any SQLDatabase).create(index: "outbox_attachments_key_idx").on(OutboxAttachment.schema).column("mail_key").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(OutboxAttachment.schema).delete()
+    }
 }
 
 struct M012CreateOutbox: AsyncMigration {
@@ -78,7 +113,8 @@ enum Outbox {
     /// result says whether this call queued it. One atomic statement (`ON CONFLICT DO NOTHING`,
     /// both engines): two instances queuing the same key at once never fail on the unique index.
     @discardableResult
-    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil) async throws -> Bool {
+    static func enqueue(on db: any Database, key: String, to: String, subject: String, body: String, attachment: MailAttachment? = nil,
+                        more: [MailAttachment] = []) async throws -> Bool {
         guard let sql = db as? any SQLDatabase else { throw AppError.notFound }
         let now = Date()
         let rows = try await sql.raw("""
@@ -88,6 +124,14 @@ enum Outbox {
                     \(bind: attachment?.name), \(bind: attachment?.mediaType), \(bind: attachment?.content))
             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id
             """).all()
+        if !rows.isEmpty {
+            for (i, a) in more.enumerated() {
+                let row = OutboxAttachment()
+                row.id = UUID(); row.mailKey = key; row.position = i + 1; row.name = a.name; row.mediaType = a.mediaType
+                row.content = a.content; row.base64 = a.base64
+                try await row.create(on: db)
+            }
+        }
         return !rows.isEmpty
     }
 
@@ -108,7 +152,7 @@ enum Outbox {
                 var delivered = 0
                 for id in ids {
                     guard let m = try await OutboxMail.find(id, on: db) else { continue }
-                    if try await attempt(m, sender: sender, now: now) { delivered += 1 }
+                    if try await attempt(m, sender: sender, now: now, db: db) { delivered += 1 }
                     try await m.save(on: db)
                 }
                 return delivered
@@ -120,17 +164,20 @@ enum Outbox {
             .sort(\.$createdAt).limit(limit).all()
         var delivered = 0
         for m in due {
-            if try await attempt(m, sender: sender, now: now) { delivered += 1 }
+            if try await attempt(m, sender: sender, now: now, db: app.db) { delivered += 1 }
             try await m.save(on: app.db)
         }
         return delivered
     }
 
     /// One delivery attempt; updates the row's state (the caller saves it).
-    private static func attempt(_ m: OutboxMail, sender: any MailSender, now: Date) async throws -> Bool {
+    private static func attempt(_ m: OutboxMail, sender: any MailSender, now: Date, db: any Database) async throws -> Bool {
+        let more = try await OutboxAttachment.query(on: db).filter(\.$mailKey == m.key).sort(\.$position).all()
+            .map { MailAttachment(name: $0.name, mediaType: $0.mediaType, content: $0.content, base64: $0.base64) }
         do {
             try await sender.send(MailMessage(to: m.recipient, subject: m.subject, body: m.body, messageID: m.key,
-                                                 attachment: m.attachment.map { MailAttachment(name: m.attachmentName ?? "anhang.txt", mediaType: m.attachmentType ?? "text/plain", content: $0) }))
+                                                 attachment: m.attachment.map { MailAttachment(name: m.attachmentName ?? "anhang.txt", mediaType: m.attachmentType ?? "text/plain", content: $0) },
+                                                 more: more))
             m.status = "sent"
             m.sentAt = Date()
             m.lastError = nil
@@ -155,6 +202,8 @@ struct MailMessage: Sendable {
     /// Stable id (the outbox key) so a receiving system can drop a duplicate after a retry.
     var messageID: String
     var attachment: MailAttachment? = nil
+    /// Further attachments (e.g. the order as PDF beside its JSON).
+    var more: [MailAttachment] = []
 }
 
 protocol MailSender: Sendable {

@@ -49,21 +49,23 @@ struct SMTPMailSender: MailSender {
             "Message-ID: <\(String(msgID))@\(domain)>",
             "MIME-Version: 1.0",
         ]
-        guard let a = m.attachment else {
+        let all = (m.attachment.map { [$0] } ?? []) + m.more
+        guard !all.isEmpty else {
             return (head + ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", body]).joined(separator: "\r\n")
         }
-        // multipart/mixed: the text, then the attachment (an .ics invitation), both base64
+        // multipart/mixed: the text, then each attachment (an .ics invitation, an order as JSON and PDF), all base64
         let boundary = "rathaus-" + String(msgID.prefix(40))
-        let safeName = String(a.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }.prefix(80))
-        let mediaType = a.mediaType.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/-.+; =".contains($0)) } ? a.mediaType : "application/octet-stream"
-        let content = Data(a.content.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
-        return (head + [
-            "Content-Type: multipart/mixed; boundary=\"\(boundary)\"", "",
-            "--\(boundary)", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", body,
-            "--\(boundary)", "Content-Type: \(mediaType); charset=utf-8", "Content-Transfer-Encoding: base64",
-            "Content-Disposition: attachment; filename=\"\(safeName.isEmpty ? "anhang" : safeName)\"", "", content,
-            "--\(boundary)--", "",
-        ]).joined(separator: "\r\n")
+        var parts = head + ["Content-Type: multipart/mixed; boundary=\"\(boundary)\"", "",
+                            "--\(boundary)", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64", "", body]
+        for a in all {
+            let safeName = String(a.name.filter { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }.prefix(80))
+            let mediaType = a.mediaType.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/-.+; =".contains($0)) } ? a.mediaType : "application/octet-stream"
+            let data = a.base64 ? (Data(base64Encoded: a.content) ?? Data()) : Data(a.content.utf8)
+            let content = data.base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+            parts += ["--\(boundary)", "Content-Type: \(mediaType)\(a.base64 ? "" : "; charset=utf-8")", "Content-Transfer-Encoding: base64",
+                      "Content-Disposition: attachment; filename=\"\(safeName.isEmpty ? "anhang" : safeName)\"", "", content]
+        }
+        return (parts + ["--\(boundary)--", ""]).joined(separator: "\r\n")
     }
 
     static func transmit(host: String, port: Int, helo: String, from: String, to: String, data: String) throws {

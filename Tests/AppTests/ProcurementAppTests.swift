@@ -251,6 +251,20 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertEqual(later?.item.feeCents, 2_500)
         XCTAssertEqual(later?.item.maxQuantity, 50)
         XCTAssertEqual(later?.item.category, "Hardware")
+        // documents of the framework: checked by content, downloadable, audited
+        try await buyer.get("/einkauf/rahmenvertraege/\(fwID.uuidString)")
+        let fake = try await buyer.postMultipart("/einkauf/rahmenvertraege/\(fwID.uuidString)/dokumente", fields: ["art": "vertrag"],
+                                                 files: [("dokument", "vertrag.pdf", Data("kein PDF".utf8))])
+        XCTAssertEqual(fake.status, .unprocessableEntity, fake.text)
+        let pdfData = Data("%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".utf8)
+        let up = try await buyer.postMultipart("/einkauf/rahmenvertraege/\(fwID.uuidString)/dokumente", fields: ["art": "vertrag"],
+                                               files: [("dokument", "Rahmenvertrag.pdf", pdfData)])
+        XCTAssertEqual(up.status, .seeOther, up.text)
+        let doc = try await XCTUnwrapAsync(try await ProcurementDocument.query(on: app.db).first())
+        XCTAssertEqual(doc.kind, "vertrag")
+        let dl = try await buyer.get("/einkauf/rahmenvertraege/\(fwID.uuidString)/dokumente/\(doc.id!.uuidString)")
+        XCTAssertEqual(dl.status, .ok)
+        XCTAssertEqual(Data(buffer: dl.body), pdfData)
         // a duplicate reference is 409
         try await buyer.get("/einkauf")
         let dup = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "X", "beginn": "01.01.2026", "ende": "31.12.2026"])

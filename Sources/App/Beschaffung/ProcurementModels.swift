@@ -281,3 +281,37 @@ struct SystemActor: AuditActing {
     let auditActor: String
     var actorID: String? { nil }
 }
+
+/// A document of a framework agreement (the award, the contract, price sheets, other), stored by
+/// content hash in the shared file store; the row names it.
+final class ProcurementDocument: Model, @unchecked Sendable {
+    static let schema = "procurement_documents"
+    @ID(key: .id) var id: UUID?
+    @Field(key: "framework_id") var frameworkID: UUID
+    /// zuschlag | vertrag | preisblatt | sonstiges
+    @Field(key: "kind") var kind: String
+    @Field(key: "name") var name: String
+    @Field(key: "file_kind") var fileKind: String
+    @Field(key: "size") var size: Int
+    @Field(key: "sha256") var sha256: String
+    @Field(key: "uploaded_by") var uploadedBy: String
+    @Field(key: "created_at") var createdAt: Date
+    init() {}
+
+    static let kinds: [(String, String, String)] = [("zuschlag", "Zuschlag", "Award"), ("vertrag", "Vertrag", "Contract"),
+                                                    ("preisblatt", "Preisblatt", "Price sheet"), ("sonstiges", "Sonstiges", "Other")]
+}
+
+struct M039CreateProcurementDocuments: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ProcurementDocument.schema)
+            .id()
+            .field("framework_id", .uuid, .required).field("kind", .string, .required).field("name", .string, .required)
+            .field("file_kind", .string, .required).field("size", .int, .required).field("sha256", .string, .required)
+            .field("uploaded_by", .string, .required).field("created_at", .datetime, .required)
+            .create()
+        try await (database as! any SQLDatabase).create(index: "procurement_documents_fw_idx").on(ProcurementDocument.schema).column("framework_id").run()
+    }
+
+    func revert(on database: any Database) async throws { try await database.schema(ProcurementDocument.schema).delete() }
+}

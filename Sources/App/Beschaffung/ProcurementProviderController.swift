@@ -1,4 +1,5 @@
 import Fluent
+import Forms
 import Foundation
 import Procurement
 import RathausCore
@@ -14,6 +15,8 @@ struct ProcurementProviderController {
         e.get("rahmenvertraege", ":id", use: framework)
         e.post("rahmenvertraege", ":id", use: updateFramework)
         e.post("rahmenvertraege", ":id", "lose", use: addLot)
+        e.on(.POST, "rahmenvertraege", ":id", "dokumente", body: .stream, use: uploadDocument)
+        e.get("rahmenvertraege", ":id", "dokumente", ":doc", use: document)
         e.on(.POST, "lose", ":id", "preisblatt", body: .collect(maxSize: "3mb"), use: priceSheet)
         e.get("abrufe", use: callOffs)
         e.get("abrufe", ":id", use: callOff)
@@ -78,7 +81,9 @@ struct ProcurementProviderController {
     struct FrameworkView: Encodable {
         var id: String; var reference: String; var subject: String; var status: String; var used: String; var usedPermille: String; var lots: [LotView]
         var statuses: [Opt]; var form: [String: String]; var lotForm: [String: String]; var saved: Bool; var csvColumns: String
+        var documents: [DocumentRow] = []; var documentKinds: [Opt] = []
     }
+    struct DocumentRow: Encodable { var kind: String; var name: String; var size: String; var date: String; var link: String }
 
     func renderFramework(_ req: Request, _ fw: ProcurementFramework, form: [String: String]? = nil, lotForm: [String: String] = [:], error: AppError? = nil) async throws -> Response {
         let en = req.lang == .en
@@ -109,9 +114,16 @@ struct ProcurementProviderController {
                               used: Money(cents: fw.releasedCents).formatted, usedPermille: fw.maxVolumeCents > 0 ? "\(permille / 10),\(permille % 10) %" : "",
                               lots: lotViews, statuses: Self.statuses(en, selected: form["status"] ?? fw.status), form: form, lotForm: lotForm,
                               saved: req.query[String.self, at: "ok"] != nil, csvColumns: PriceSheet.columns.joined(separator: ";"))
+        var view = v
+        view.documents = try await ProcurementDocument.query(on: req.db).filter(\.$frameworkID == fw.id!).sort(\.$createdAt).all().map { d in
+            DocumentRow(kind: ProcurementDocument.kinds.first { $0.0 == d.kind }.map { en ? $0.2 : $0.1 } ?? d.kind, name: d.name,
+                        size: d.size >= 1_048_576 ? "\(d.size / 1_048_576) MB" : "\(max(1, d.size / 1024)) KB", date: GermanTime.format(d.createdAt, english: en),
+                        link: "/einkauf/rahmenvertraege/\(fw.id!.uuidString)/dokumente/\(d.id!.uuidString)")
+        }
+        view.documentKinds = ProcurementDocument.kinds.map { Opt(value: $0.0, label: en ? $0.2 : $0.1, selected: false) }
         let title = "\(req.t("pr_framework")) \(fw.reference)"
-        if let error { return try await req.renderError("beschaffung/rahmenvertrag", title: title, v, error) }
-        return try await req.render("beschaffung/rahmenvertrag", title: title, v, form: true)
+        if let error { return try await req.renderError("beschaffung/rahmenvertrag", title: title, view, error) }
+        return try await req.render("beschaffung/rahmenvertrag", title: title, view, form: true)
     }
 
     static func framework(_ req: Request) async throws -> ProcurementFramework {
@@ -144,6 +156,45 @@ struct ProcurementProviderController {
         } catch let e as AppError {
             return try await renderFramework(req, fw, lotForm: f.f, error: e)
         }
+    }
+
+    static let documentFileKinds: [FileKind] = [.pdf, .odt, .docx, .png, .jpeg]
+
+    /// A document of the framework (PDF, ODT, DOCX, PNG, JPEG; at most 20 MB), streamed into the
+    /// shared file store, checked by content, audited.
+    @Sendable func uploadDocument(req: Request) async throws -> Response {
+        let fw = try await Self.framework(req)
+        func fail(_ de: String, _ en: String) async throws -> Response {
+            try await renderFramework(req, fw, error: AppError(.unprocessableEntity, "beschaffung.dokument", de: de, en: en, field: "dokument"))
+        }
+        guard req.headers.contentType?.type == "multipart" else { return try await fail("Bitte wählen Sie eine Datei aus.", "Please choose a file.") }
+        let form = try await StreamedUpload.read(req, maxFileBytes: 20 * 1024 * 1024, maxFiles: 1, accept: { $0 == "dokument" ? Self.documentFileKinds : nil })
+        if let problem = form.files.compactMap(\.error).first { return try await fail(problem.message, problem.message) }
+        guard let file = form.files.first, let sha = file.sha256, let kind = file.kind else {
+            return try await fail("Bitte wählen Sie eine Datei aus (PDF, ODT, DOCX, PNG oder JPEG, höchstens 20 MB).", "Please choose a file (PDF, ODT, DOCX, PNG or JPEG, at most 20 MB).")
+        }
+        guard let docKind = form.fields["art"], ProcurementDocument.kinds.contains(where: { $0.0 == docKind }) else {
+            return try await fail("Bitte wählen Sie die Art des Dokuments aus der Liste.", "Please choose the kind of document from the list.")
+        }
+        let actor = req.principal
+        try await req.application.writeTransaction { db in
+            guard try await ProcurementDocument.query(on: db).filter(\.$frameworkID == fw.id!).count() < 500 else {
+                throw AppError(.unprocessableEntity, "beschaffung.dokumente", de: "Ein Rahmenvertrag kann höchstens 500 Dokumente haben.", en: "A framework can have at most 500 documents.")
+            }
+            let d = ProcurementDocument()
+            d.id = UUID(); d.frameworkID = fw.id!; d.kind = docKind; d.name = String(file.name.prefix(200)); d.fileKind = kind.rawValue; d.size = file.size
+            d.sha256 = sha; d.uploadedBy = actor.auditActor; d.createdAt = Date()
+            try await d.create(on: db)
+            try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: nil, action: "beschaffung.dokument",
+                                   objectType: "rahmenvertrag", objectID: fw.id!.uuidString, before: nil, after: "\(docKind): \(d.name) (\(d.size) Bytes, SHA-256 \(sha.prefix(16))…)")
+        }
+        return req.redirect(to: "/einkauf/rahmenvertraege/\(fw.id!.uuidString)?ok=1#dokumente", redirectType: .normal)
+    }
+
+    @Sendable func document(req: Request) async throws -> Response {
+        let fw = try await Self.framework(req)
+        guard let id = req.parameters.get("doc", as: UUID.self), let d = try await ProcurementDocument.find(id, on: req.db), d.frameworkID == fw.id else { throw AppError.notFound }
+        return try await ApplicantController.download(req, sha256: d.sha256, kind: d.fileKind, name: d.name, fallback: "dokument")
     }
 
     struct Upload: Content { var datei: File? }

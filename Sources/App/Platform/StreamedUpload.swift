@@ -37,6 +37,7 @@ enum StreamedUpload {
         if p.count == 4, p[0] == "kompetenzzentrum", p[1] == "veranstaltungen", p[3] == "unterlagen" { return true }
         if p.count == 4, p[0] == "foerderung", p[1] == "antraege", p[3] == "anlagen" { return true }
         if p.count == 6, p[0] == "mandanten", p[2] == "isms", p[3] == "anforderungen", p[5] == "nachweise" { return true }
+        if p.count == 4, p[0] == "einkauf", p[1] == "rahmenvertraege", p[3] == "dokumente" { return true }
         return false
     }
 

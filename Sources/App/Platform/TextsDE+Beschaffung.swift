@@ -169,5 +169,12 @@ extension TextsDE {
         "pr_home_link": "Zur Beschaffung",
         "pr_home_open": "Laufende Abrufe:",
         "pr_home_waiting": "davon warten auf Genehmigung:",
+        "pr_document": "Datei",
+        "pr_document_hint": "PDF, ODT, DOCX, PNG oder JPEG, höchstens 20 MB.",
+        "pr_document_kind": "Art",
+        "pr_document_upload": "Dokument ablegen",
+        "pr_documents": "Dokumente",
+        "pr_no_documents": "Noch keine Dokumente (Zuschlag, Vertrag, Preisblätter).",
+        "pr_size": "Größe",
     ]
 }

@@ -169,5 +169,12 @@ extension TextsEN {
         "pr_home_link": "Go to procurement",
         "pr_home_open": "Call-offs in progress:",
         "pr_home_waiting": "awaiting approval:",
+        "pr_document": "File",
+        "pr_document_hint": "PDF, ODT, DOCX, PNG or JPEG, at most 20 MB.",
+        "pr_document_kind": "Kind",
+        "pr_document_upload": "Upload document",
+        "pr_documents": "Documents",
+        "pr_no_documents": "No documents yet (award, contract, price sheets).",
+        "pr_size": "Size",
     ]
 }

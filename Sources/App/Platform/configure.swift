@@ -148,6 +148,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M036CreateDemandRounds())
     app.migrations.add(M037CreateProcurementFees())
     app.migrations.add(M038CreateOutboxAttachments())
+    app.migrations.add(M039CreateProcurementDocuments())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

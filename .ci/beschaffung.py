@@ -55,6 +55,16 @@ def main():
         upload(d, 1, "artikelnummer;bezeichnung;einheit;preis_netto;ust_satz;gueltig_ab\n"
                      f"NB-14;Demo: Notebook 14 Zoll;C62;949,00;19;{later.strftime('%d.%m.%Y')}\n")
         journey.expect(d, "2 Preisstände", "preisblatt neuer preis")
+        # the signed contract as a document of the framework
+        doc = os.path.join(tempfile.mkdtemp(), "Rahmenvertrag-RV-2026-001.pdf")
+        open(doc, "wb").write(b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+        from selenium.webdriver.support.ui import Select
+        Select(d.find_element(By.ID, "art")).select_by_value("vertrag")
+        d.find_element(By.ID, "dokument").send_keys(doc)
+        journey.click(d, "form[action$='/dokumente'] button[type=submit]")
+        journey.expect(d, "Rahmenvertrag-RV-2026-001.pdf", "dokument abgelegt")
+        got = journey.fetch(d, d.find_element(By.LINK_TEXT, "Rahmenvertrag-RV-2026-001.pdf").get_attribute("href").replace(BASE, ""))
+        assert got.content.startswith(b"%PDF-1.7"), got.status_code
 
         # the public catalogue: a typo finds the notebook, today's price applies
         d.delete_all_cookies()
@@ -161,6 +171,66 @@ def main():
         journey.expect(d, "Demo IT-Dienstleister der Kommunen", "rechnung im eingang")
         d.get(BASE + f"/mandanten/{BERKA}/beschaffung/einstellungen")
         journey.expect(d, "Wertgrenze", "einstellungen")
+
+        # a returned notebook becomes a credit note (UBL CreditNote 381) in the member's inbox
+        login(d, "einkauf@demo.rathaus.test")
+        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        journey.expect(d, "Rücksendung gutschreiben", "gutschrift formular")
+        d.find_elements(By.CSS_SELECTOR, "input[name^='zurueck_']")[0].send_keys("99")
+        journey.fill(d, "grund", "Display defekt")
+        journey.click(d, "#gutschreiben")
+        journey.expect(d, "geliefert", "gutschrift zu viel")
+        assert "wurden nur" in d.page_source, "more than delivered is refused"
+        for el in d.find_elements(By.CSS_SELECTOR, "input[name^='zurueck_']"):
+            el.clear()
+        d.find_elements(By.CSS_SELECTOR, "input[name^='zurueck_']")[0].send_keys("1")
+        journey.fill(d, "grund", "Display defekt")
+        journey.click(d, "#gutschreiben")
+        journey.expect(d, "id=\"gutschrift\"", "gutschrift erstellt")
+        credit = d.find_element(By.ID, "gutschrift").text
+        assert credit.startswith(f"DL-{today.year}-") and credit != number, credit
+
+        # demand bundling: purchasing asks, Bad Berka answers, purchasing sees the sums
+        d.get(BASE + "/einkauf/bedarf")
+        journey.expect(d, "Neue Bedarfsabfrage", "bedarf")
+        journey.fill(d, "titel", "Demo: Multifunktionsdrucker 2027–2028")
+        journey.fill(d, "von", str(today.year + 1))
+        journey.fill(d, "bis", str(today.year + 2))
+        journey.fill(d, "frist", (today + datetime.timedelta(days=30)).strftime("%d.%m.%Y"))
+        journey.fill(d, "artikel", "Multifunktionsdrucker A4;C62\nToner schwarz;Kiste")
+        journey.click(d, "form[action='/einkauf/bedarf'] button[type=submit]")
+        journey.expect(d, "Zeile 2: Die Einheit", "bedarf fehler")
+        journey.fill(d, "artikel", "Multifunktionsdrucker A4;C62\nToner schwarz;PK")
+        journey.click(d, "form[action='/einkauf/bedarf'] button[type=submit]")
+        journey.expect(d, "Summen je Artikel und Jahr", "bedarf ergebnis leer")
+        round_url = d.current_url
+        login(d, "beschaffung.bad-berka@demo.rathaus.test")
+        d.get(BASE + f"/mandanten/{BERKA}/beschaffung")
+        journey.expect(d, "Offene Bedarfsabfragen", "mitglied bedarf offen")
+        d.find_element(By.PARTIAL_LINK_TEXT, "Multifunktionsdrucker").click()
+        journey.expect(d, "Bedarf melden", "bedarf antwort")
+        cells = d.find_elements(By.CSS_SELECTOR, "input[name^='menge_']")
+        cells[0].send_keys("4"); cells[1].send_keys("2"); cells[2].send_keys("30")
+        journey.click(d, "form[action*='/beschaffung/bedarf/'] button[type=submit]")
+        journey.expect(d, "Gespeichert", "bedarf gespeichert")
+        login(d, "einkauf@demo.rathaus.test")
+        d.get(round_url)
+        journey.expect(d, "Je Kreis", "bedarf ergebnis")
+        assert d.find_element(By.ID, "antworten").text == "1"
+        assert "Weimarer Land" in d.find_element(By.ID, "kreise").text, d.find_element(By.ID, "kreise").text
+        csv = journey.fetch(d, round_url.replace(BASE, "") + "/ergebnis.csv").text
+        assert "Bad Berka" in csv and "Multifunktionsdrucker A4" in csv, csv[:300]
+
+        # annual contributions: set Bad Berka's and bill the year once
+        d.get(BASE + "/einkauf/beitraege")
+        journey.expect(d, "Mitgliedsbeiträge", "beitraege")
+        journey.fill(d, f"beitrag_{BERKA}", "1.200,00")
+        journey.click(d, f"form[action='/einkauf/beitraege/{BERKA}'] button[type=submit]")
+        journey.expect(d, "Jahresbeiträge abrechnen", "beitrag gesetzt")
+        journey.fill(d, "jahr", str(today.year))
+        journey.click(d, "#beitraege-abrechnen")
+        journey.expect(d, f"Beitragsrechnung(en) für {today.year} zugestellt", "beitraege abgerechnet")
+        assert d.find_element(By.ID, "beitrag-ergebnis").text.startswith("1 "), d.find_element(By.ID, "beitrag-ergebnis").text
     finally:
         d.quit()
     if journey.VIOLATIONS:
@@ -169,7 +239,8 @@ def main():
         raise SystemExit(f"{len(journey.VIOLATIONS)} axe-Verstöße")
     print(f"beschaffung: Preisblatt (fehlerhaft abgewiesen, neuer Preis ab {later.strftime('%d.%m.%Y')}), Katalogsuche mit Tippfehler, Abruf {reference} "
           f"über der Wertgrenze, Genehmigung durch zweite Person, Freigabe (+5.932,00 € Volumen), Bestellung (PDF, E-Mail), Teillieferungen, "
-          f"Abnahme, Rechnung {number} im E-Rechnungseingang; {journey.PAGES[0]} Seiten mit axe geprüft, 0 Verstöße")
+          f"Abnahme, Rechnung {number} im E-Rechnungseingang, Gutschrift {credit}, Bedarfsabfrage mit Summen je Kreis, Jahresbeitrag abgerechnet; "
+          f"{journey.PAGES[0]} Seiten mit axe geprüft, 0 Verstöße")
 
 
 if __name__ == "__main__":

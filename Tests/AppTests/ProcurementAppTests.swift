@@ -265,6 +265,17 @@ final class ProcurementAppTests: XCTestCase {
         let dl = try await buyer.get("/einkauf/rahmenvertraege/\(fwID.uuidString)/dokumente/\(doc.id!.uuidString)")
         XCTAssertEqual(dl.status, .ok)
         XCTAssertEqual(Data(buffer: dl.body), pdfData)
+        // a member that may call off from the framework reads its documents too; another member's path is 403
+        try await Self.member(app, Self.erfurt)
+        let clerkUser = try await createUser(app, email: "beschaffung@erfurt.test", role: .procurementClerk, tenant: Self.erfurt)
+        let clerk = Browser(app); try await clerk.login(clerkUser)
+        let overview = try await clerk.get("/mandanten/\(Self.erfurt)/beschaffung")
+        let memberLink = "/mandanten/\(Self.erfurt)/beschaffung/rahmenvertraege/\(fwID.uuidString)/dokumente/\(doc.id!.uuidString)"
+        XCTAssertTrue(overview.text.contains(memberLink), overview.text)
+        let memberDL = try await clerk.get(memberLink)
+        XCTAssertEqual(Data(buffer: memberDL.body), pdfData)
+        let foreign = try await clerk.get("/mandanten/\(Self.gera)/beschaffung/rahmenvertraege/\(fwID.uuidString)/dokumente/\(doc.id!.uuidString)")
+        XCTAssertEqual(foreign.status, .forbidden)
         // a duplicate reference is 409
         try await buyer.get("/einkauf")
         let dup = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "X", "beginn": "01.01.2026", "ende": "31.12.2026"])

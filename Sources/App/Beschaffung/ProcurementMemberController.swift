@@ -22,6 +22,7 @@ struct ProcurementMemberController {
         t.post("abrufe", ":id", "ablehnen", use: reject)
         t.post("abrufe", ":id", "stornieren", use: cancel)
         t.post("abrufe", ":id", "abnehmen", use: receive)
+        t.get("rahmenvertraege", ":id", "dokumente", ":doc", use: document)
         t.get("einstellungen", use: settings)
         t.post("einstellungen", use: saveSettings)
     }
@@ -95,7 +96,8 @@ struct ProcurementMemberController {
 
     struct CallOffRow: Encodable { var id: String; var reference: String; var date: String; var supplier: String; var net: String; var status: String; var link: String; var waiting: Bool }
     struct InvoiceRow: Encodable { var number: String; var date: String; var gross: String; var link: String }
-    struct FrameworkRow: Encodable { var reference: String; var subject: String; var term: String; var lots: [Opt] }
+    struct DocLink: Encodable { var label: String; var link: String }
+    struct FrameworkRow: Encodable { var reference: String; var subject: String; var term: String; var lots: [Opt]; var documents: [DocLink] = [] }
     struct OverviewView: Encodable {
         var ars: String; var name: String; var member: Bool; var memberNote: String; var tasks: [String]; var frameworks: [FrameworkRow]
         var calloffs: [CallOffRow]; var invoices: [InvoiceRow]; var canOrder: Bool; var threshold: String; var waiting: Int
@@ -135,6 +137,13 @@ struct ProcurementMemberController {
             if !row.lots.contains(where: { $0.value == lid }) { row.lots.append(Opt(value: lid, label: "\(e.lot.number): \(e.lot.title) (\(e.lot.supplierName))", selected: false)) }
             fws[id] = row
         }
+        // the framework's documents (award, contract, price sheets) are open to the members who call off from it
+        let fwIDs = Array(fws.keys)
+        let docs = fwIDs.isEmpty ? [] : try await ProcurementDocument.query(on: req.db).filter(\.$frameworkID ~~ fwIDs).sort(\.$createdAt).all()
+        for d in docs {
+            let kind = ProcurementDocument.kinds.first { $0.0 == d.kind }.map { en ? $0.2 : $0.1 } ?? d.kind
+            fws[d.frameworkID]?.documents.append(DocLink(label: "\(kind): \(d.name)", link: "/mandanten/\(g.ars)/beschaffung/rahmenvertraege/\(d.frameworkID.uuidString)/dokumente/\(d.id!.uuidString)"))
+        }
         let invoices = try await ProviderInvoice.query(on: req.db).filter(\.$tenantARS == g.ars).sort(\.$createdAt, .descending).limit(200).all()
         let threshold = try await ProcurementSettings.find(g.ars, on: req.db)?.approvalThresholdCents ?? ProcurementSettings.defaultThresholdCents
         let view = OverviewView(
@@ -146,6 +155,16 @@ struct ProcurementMemberController {
             demands: try await DemandRound.query(on: req.db).filter(\.$status == "offen").filter(\.$closesOn >= day).sort(\.$closesOn).all()
                 .map { ProcurementDemandController.row($0, en: en, link: "/mandanten/\(g.ars)/beschaffung/bedarf/\($0.id!.uuidString)") })
         return try await req.render("beschaffung/mandant", title: "\(req.t("pr_member_title")): \(g.name)", view)
+    }
+
+    /// A document of a framework the member may call off from today.
+    @Sendable func document(req: Request) async throws -> Response {
+        _ = try await Self.tenant(req, .procurementOrder)
+        guard let fwID = req.parameters.get("id", as: UUID.self), let docID = req.parameters.get("doc", as: UUID.self),
+              let fw = try await ProcurementFramework.find(fwID, on: req.db),
+              FrameworkStatus.usable(FrameworkStatus(rawValue: fw.status) ?? .preparation, startsOn: fw.startsOn, endsOn: fw.endsOn, on: BusinessDate.today()),
+              let d = try await ProcurementDocument.find(docID, on: req.db), d.frameworkID == fwID else { throw AppError.notFound }
+        return try await ApplicantController.download(req, sha256: d.sha256, kind: d.fileKind, name: d.name, fallback: "dokument")
     }
 
     // MARK: the cart

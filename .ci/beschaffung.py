@@ -2,12 +2,14 @@
 """Procurement as a service (issue 18) in a real browser against the demo server, axe-core on
 every page: the provider's purchasing uploads a price sheet with a bad line (refused, German line
 errors, nothing imported) and a good one (a new price from a later day); the public catalogue
-finds an item with a typo; Bad Berka's procurement clerk builds a call-off above the threshold
-(a bad quantity first: refused, entries kept), cannot approve it herself, the administrator
-approves; purchasing releases it (the framework volume goes up by exactly its net value, the
+finds an item with a typo; a Gemeinde whose membership ended is refused; Erfurt's procurement clerk
+orders 10 notebooks above the threshold (a bad quantity first: refused, entries kept), cannot approve
+them herself, Erfurt's administrator approves; purchasing releases it (the framework volume goes up by exactly its net value, the
 order goes to the supplier's mailbox with a JSON attachment, the order PDF opens), records the
 supplier's confirmation and two partial deliveries; the member confirms receipt; purchasing bills
-it and the XRechnung lands in Bad Berka's e-invoice inbox, valid, with the Leitweg-ID in BT-10.
+it and the XRechnung lands in Erfurt's e-invoice inbox, where two clerks check and release it;
+a return becomes a credit note; a demand survey collects Bad Berka's quantities (sums per Kreis,
+CSV); the annual contribution is billed.
 
 Usage: beschaffung.py BASE_URL   (server started with `rathaus serve --demo`)
 """
@@ -26,6 +28,7 @@ import journey  # noqa: E402
 
 BASE = journey.BASE
 BERKA = "160710003003"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 login = journey.staff_login
 
 
@@ -72,37 +75,43 @@ def main():
         journey.expect(d, "Demo: Notebook 14 Zoll", "katalog suche")
         assert "899,00 €" in d.page_source and "949,00" not in d.page_source, "today's price, not the later one"
 
-        # Bad Berka's clerk: a bad quantity first, then 6 notebooks + 2 screens (5,880 € + fees > 5,000 €)
-        login(d, "beschaffung.bad-berka@demo.rathaus.test")
-        d.get(BASE + f"/mandanten/{BERKA}/beschaffung")
+        # a Gemeinde whose membership ended is refused (in-house rule)
+        login(d, "beschaffung.kranichfeld@demo.rathaus.test")
+        d.get(BASE + "/mandanten/160715007046/beschaffung")
+        journey.expect(d, "endete am 01.01.2026", "ehemaliges mitglied")
+        lot1 = None
+        # Erfurt's procurement clerk: a bad quantity first, then 10 notebooks (9.240,00 € net > 5.000,00 €)
+        login(d, "beschaffung.erfurt@demo.rathaus.test")
+        d.get(BASE + "/mandanten/16051/beschaffung")
         journey.expect(d, "RV-2026-001", "mitglied uebersicht")
         d.find_elements(By.PARTIAL_LINK_TEXT, "Aus diesem Los abrufen")[0].click()
         journey.expect(d, "Abruf zusammenstellen", "warenkorb")
+        lot1 = d.current_url.split("los=")[1]
         rows = {r.find_element(By.TAG_NAME, "strong").text: r for r in d.find_elements(By.CSS_SELECTOR, "table.data tbody tr")}
-        nb = rows["Demo: Notebook 14 Zoll"].find_element(By.TAG_NAME, "input")
-        mon = rows["Demo: Bildschirm 24 Zoll"].find_element(By.TAG_NAME, "input")
-        nb.send_keys("sechs")
-        journey.fill(d, "lieferanschrift", "Rathaus Bad Berka, Markt 10, 99438 Bad Berka")
+        rows["Demo: Notebook 14 Zoll"].find_element(By.TAG_NAME, "input").send_keys("zehn")
+        journey.fill(d, "lieferanschrift", "Stadtverwaltung Erfurt, Fischmarkt 1, 99084 Erfurt")
         journey.fill(d, "liefertermin", (today + datetime.timedelta(days=21)).strftime("%d.%m.%Y"))
         journey.fill(d, "haushaltsstelle", "1.1.1.00.5200")
         journey.click(d, "form.form button[type=submit]")
         journey.expect(d, "ist keine ganze Zahl größer als 0", "warenkorb fehler")
-        assert d.find_element(By.ID, "lieferanschrift").get_attribute("value").startswith("Rathaus Bad Berka"), "entries kept"
+        assert d.find_element(By.ID, "lieferanschrift").get_attribute("value").startswith("Stadtverwaltung Erfurt"), "entries kept"
         rows = {r.find_element(By.TAG_NAME, "strong").text: r for r in d.find_elements(By.CSS_SELECTOR, "table.data tbody tr")}
         nb = rows["Demo: Notebook 14 Zoll"].find_element(By.TAG_NAME, "input")
-        mon = rows["Demo: Bildschirm 24 Zoll"].find_element(By.TAG_NAME, "input")
-        nb.clear(); nb.send_keys("6")
-        mon.clear(); mon.send_keys("2")
+        nb.clear(); nb.send_keys("10")
         journey.click(d, "form.form button[type=submit]")
         journey.expect(d, "wartet auf Genehmigung", "abruf angelegt")
         reference = d.find_element(By.TAG_NAME, "h1").text.split()[-1]
         callout_url = d.current_url.split("?")[0]
-        # 6 × (899 + 25) + 2 × (189 + 5) = 5,932.00 € net
-        assert d.find_element(By.ID, "netto").text == "5.932,00 €", d.find_element(By.ID, "netto").text
+        # 10 × (899,00 + 25,00 service fee) = 9.240,00 € net
+        assert d.find_element(By.ID, "netto").text == "9.240,00 €", d.find_element(By.ID, "netto").text
         assert not d.find_elements(By.ID, "genehmigen"), "the requester is not offered the approval"
+        # the Kranichfeld clerk cannot open Erfurt's cart either, and its own is refused
+        login(d, "beschaffung.kranichfeld@demo.rathaus.test")
+        r = journey.fetch(d, f"/mandanten/160715007046/beschaffung/abruf?los={lot1}")
+        assert r.status_code == 403 and "Inhouse-Vergabe" in r.text, r.status_code
 
-        # the administrator approves (a second person)
-        login(d, "admin.bad-berka@demo.rathaus.test")
+        # a second Erfurt user (the administrator) approves
+        login(d, "admin.erfurt@demo.rathaus.test")
         d.get(callout_url)
         journey.expect(d, reference, "abruf genehmigen")
         journey.click(d, "#genehmigen")
@@ -129,52 +138,60 @@ def main():
         used_after = d.find_element(By.ID, "abgerufen").text
         def cents(s):
             return int(s.replace("€", "").replace(".", "").replace(",", "").strip())
-        assert cents(used_after) - cents(used_before) == 593200, (used_before, used_after)
+        assert cents(used_after) - cents(used_before) == 924000, (used_before, used_after)
 
         # confirmation, two partial deliveries
-        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        einkauf_url = callout_url.replace("/mandanten/16051/beschaffung", "/einkauf")
+        d.get(einkauf_url)
         journey.fill(d, "auftragsnummer", "HW-2026-4711")
         journey.click(d, "form[action$='/bestaetigen'] button[type=submit]")
         journey.expect(d, "vom Lieferanten bestätigt", "bestaetigt")
-        inputs = d.find_elements(By.CSS_SELECTOR, "input[name^='geliefert_']")
-        inputs[0].send_keys("1")
+        d.find_elements(By.CSS_SELECTOR, "input[name^='geliefert_']")[0].send_keys("4")
         journey.click(d, "form[action$='/lieferung'] button[type=submit]")
         journey.expect(d, "teilweise geliefert", "teillieferung")
-        for row in d.find_elements(By.CSS_SELECTOR, "#positionen tbody tr"):
-            cells = row.find_elements(By.TAG_NAME, "td")
-            qty = int(cells[1].text.split()[0]) - int(cells[5].text)
-            if qty:
-                row.find_element(By.TAG_NAME, "input").send_keys(str(qty))
+        d.find_elements(By.CSS_SELECTOR, "input[name^='geliefert_']")[0].send_keys("6")
         journey.click(d, "form[action$='/lieferung'] button[type=submit]")
         journey.expect(d, "<dd id=\"status\">geliefert", "geliefert")
 
         # the member confirms receipt
-        login(d, "beschaffung.bad-berka@demo.rathaus.test")
+        login(d, "beschaffung.erfurt@demo.rathaus.test")
         d.get(callout_url)
         journey.click(d, "#abnehmen")
         journey.expect(d, "Empfang bestätigt", "abgenommen")
 
-        # purchasing bills: the XRechnung lands in Bad Berka's inbox
+        # purchasing bills: the XRechnung lands in Erfurt's inbox
         login(d, "einkauf@demo.rathaus.test")
-        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        d.get(einkauf_url)
         journey.click(d, "#abrechnen")
         journey.expect(d, f"DL-{today.year}-", "abgerechnet")
         number = d.find_element(By.ID, "rechnung").text
         d.get(BASE + "/einkauf/rechnungen")
         journey.expect(d, number, "rechnungen an mitglieder")
-        login(d, "admin.bad-berka@demo.rathaus.test")
-        d.get(BASE + f"/mandanten/{BERKA}/rechnungen")
-        journey.expect(d, number, "posteingang mitglied")
-        d.get(BASE + f"/mandanten/{BERKA}/beschaffung")
+
+        # two Erfurt clerks approve it in the four-eyes workflow like any supplier's invoice
+        def invoice_step(email, target, label):
+            login(d, email)
+            d.get(BASE + "/mandanten/16051/rechnungen")
+            journey.expect(d, number, "posteingang " + label)
+            d.find_element(By.PARTIAL_LINK_TEXT, number).click()
+            journey.expect(d, "Demo IT-Dienstleister der Kommunen", "rechnung " + label)
+            d.find_element(By.ID, "ziel-" + target).click()
+            journey.click(d, f"form[action$='/status'] button[type=submit]")
+        invoice_step("sachbearbeitung.erfurt@demo.rathaus.test", "sachlich_geprueft", "sachlich")
+        journey.expect(d, "sachlich geprüft", "sachlich geprueft")
+        invoice_step("admin.erfurt@demo.rathaus.test", "rechnerisch_geprueft", "rechnerisch")
+        journey.expect(d, "rechnerisch geprüft", "rechnerisch geprueft")
+        invoice_step("sachbearbeitung.erfurt@demo.rathaus.test", "freigegeben", "freigabe")
+        journey.expect(d, "zur Zahlung freigegeben", "zur zahlung freigegeben")
+        login(d, "admin.erfurt@demo.rathaus.test")
+        d.get(BASE + "/mandanten/16051/beschaffung")
         journey.expect(d, number, "mitglied rechnungen")
-        d.find_element(By.LINK_TEXT, number).click()
-        journey.expect(d, "Demo IT-Dienstleister der Kommunen", "rechnung im eingang")
-        d.get(BASE + f"/mandanten/{BERKA}/beschaffung/einstellungen")
+        d.get(BASE + "/mandanten/16051/beschaffung/einstellungen")
         journey.expect(d, "Wertgrenze", "einstellungen")
 
         # a returned notebook becomes a credit note (UBL CreditNote 381) in the member's inbox
         login(d, "einkauf@demo.rathaus.test")
-        d.get(callout_url.replace(f"/mandanten/{BERKA}/beschaffung", "/einkauf"))
+        d.get(einkauf_url)
         journey.expect(d, "Rücksendung gutschreiben", "gutschrift formular")
         d.find_elements(By.CSS_SELECTOR, "input[name^='zurueck_']")[0].send_keys("99")
         journey.fill(d, "grund", "Display defekt")
@@ -221,16 +238,31 @@ def main():
         csv = journey.fetch(d, round_url.replace(BASE, "") + "/ergebnis.csv").text
         assert "Bad Berka" in csv and "Multifunktionsdrucker A4" in csv, csv[:300]
 
-        # annual contributions: set Bad Berka's and bill the year once
+        # annual contributions: set Erfurt's and bill the year once (Bad Berka's e-invoice address was
+        # switched off by the ISMS journey before this one, so it would be listed as not billable)
         d.get(BASE + "/einkauf/beitraege")
         journey.expect(d, "Mitgliedsbeiträge", "beitraege")
-        journey.fill(d, f"beitrag_{BERKA}", "1.200,00")
-        journey.click(d, f"form[action='/einkauf/beitraege/{BERKA}'] button[type=submit]")
+        journey.fill(d, "beitrag_16051", "12.000,00")
+        journey.click(d, "form[action='/einkauf/beitraege/16051'] button[type=submit]")
         journey.expect(d, "Jahresbeiträge abrechnen", "beitrag gesetzt")
         journey.fill(d, "jahr", str(today.year))
         journey.click(d, "#beitraege-abrechnen")
         journey.expect(d, f"Beitragsrechnung(en) für {today.year} zugestellt", "beitraege abgerechnet")
         assert d.find_element(By.ID, "beitrag-ergebnis").text.startswith("1 "), d.find_element(By.ID, "beitrag-ergebnis").text
+
+        # the open-data export validates against the OCDS 1.1 release schema (shipped in Tests/Fixtures/ocds)
+        import json
+        import jsonschema
+        import requests
+        schema = json.load(open(os.path.join(ROOT, "Tests", "Fixtures", "ocds", "release-schema.json"), encoding="utf-8"))
+        package = requests.get(BASE + "/api/v1/beschaffung/ocds.json", timeout=30).json()
+        validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+        problems = [(r.get("id"), list(e.path), e.message) for r in package["releases"] for e in validator.iter_errors(r)]
+        assert not problems, problems[:5]
+        tags = sorted({t for r in package["releases"] for t in r["tag"]})
+        assert tags == ["contract", "implementation"], tags
+        assert any(r["buyer"]["id"] == "DE-ARS-16051" for r in package["releases"]), "Erfurt's call-off is in the export"
+        ocds_releases = len(package["releases"])
     finally:
         d.quit()
     if journey.VIOLATIONS:
@@ -238,8 +270,9 @@ def main():
             print("axe:", v)
         raise SystemExit(f"{len(journey.VIOLATIONS)} axe-Verstöße")
     print(f"beschaffung: Preisblatt (fehlerhaft abgewiesen, neuer Preis ab {later.strftime('%d.%m.%Y')}), Katalogsuche mit Tippfehler, Abruf {reference} "
-          f"über der Wertgrenze, Genehmigung durch zweite Person, Freigabe (+5.932,00 € Volumen), Bestellung (PDF, E-Mail), Teillieferungen, "
-          f"Abnahme, Rechnung {number} im E-Rechnungseingang, Gutschrift {credit}, Bedarfsabfrage mit Summen je Kreis, Jahresbeitrag abgerechnet; "
+          f"(Erfurt, 10 Notebooks) über der Wertgrenze, Genehmigung durch zweite Person, ehemaliges Mitglied abgewiesen, Freigabe (+9.240,00 € Volumen), "
+          f"Bestellung (PDF, E-Mail), Teillieferungen, Abnahme, Rechnung {number} von zwei Erfurter Sachbearbeitern freigegeben, Gutschrift {credit}, Bedarfsabfrage mit Summen je Kreis, Jahresbeitrag abgerechnet, "
+          f"OCDS-Export ({ocds_releases} Releases) gültig gegen das OCDS-1.1-Release-Schema; "
           f"{journey.PAGES[0]} Seiten mit axe geprüft, 0 Verstöße")
 
 

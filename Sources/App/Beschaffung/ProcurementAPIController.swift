@@ -220,7 +220,7 @@ struct ProcurementAPIController {
                 buyer: providerOrg, tender: OCDSTender(id: f.reference, title: f.subject, status: "complete", value: f.maxVolumeCents > 0 ? Self.value(f.maxVolumeCents) : nil),
                 awards: fl.map { OCDSAward(id: "\(f.reference)-los-\($0.number)", status: "active", suppliers: [OCDSOrg(id: "DE-VAT-\($0.supplierVATID.isEmpty ? $0.id!.uuidString : $0.supplierVATID)", name: $0.supplierName)]) },
                 contracts: fl.map { OCDSContract(id: "\(f.reference)-los-\($0.number)", awardID: "\(f.reference)-los-\($0.number)", title: $0.title,
-                                                 status: f.status == FrameworkStatus.active.rawValue ? "active" : "terminated", period: OCDSPeriod(startDate: f.startsOn, endDate: f.endsOn),
+                                                 status: f.status == FrameworkStatus.active.rawValue ? "active" : "terminated", period: OCDSPeriod(startDate: f.startsOn + "T00:00:00Z", endDate: f.endsOn + "T23:59:59Z"),
                                                  value: Self.value(f.maxVolumeCents), items: nil) }))
         }
         let ordered = CallOffStatus.allCases.filter(\.isOrdered).map(\.rawValue)

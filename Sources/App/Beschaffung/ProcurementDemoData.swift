@@ -6,6 +6,15 @@ import Vapor
 /// Demo procurement: the provider's billing details, one active framework with two lots whose
 /// items come in through the same price-sheet import as a purchaser's upload, and Bad Berka as a
 /// member with a billing address. Everything is marked "Demo".
+extension ProcurementSettings {
+    static func demo(_ ars: String, street: String, postCode: String, city: String, now: Date) throws -> ProcurementSettings {
+        let s = ProcurementSettings()
+        s.id = ars; s.approvalThresholdCents = 500_000; s.billingStreet = street; s.billingPostCode = postCode; s.billingCity = city
+        s.updatedBy = "system:demo"; s.updatedAt = now
+        return s
+    }
+}
+
 enum ProcurementDemoData {
     static let hardwareSheet = """
         artikelnummer;bezeichnung;beschreibung;einheit;preis_netto;ust_satz;mindestmenge;hoechstmenge;lieferzeit_tage;servicegebuehr;gueltig_ab;kategorie
@@ -35,13 +44,20 @@ enum ProcurementDemoData {
             s.id = berka; s.approvalThresholdCents = 500_000; s.billingStreet = "Demo: Am Markt 10"; s.billingPostCode = "99438"; s.billingCity = "Bad Berka"
             s.updatedBy = "system:demo"; s.updatedAt = now
             try await s.create(on: db)
-            if try await Membership.query(on: db).filter(\.$tenantARS == berka).first() == nil {
-                let m = Membership(tenantARS: berka)
-                m.status = "member"; m.appliedOn = "2025-10-01"; m.councilResolution = "Demo: Beschluss des Stadtrats 2025/117"; m.councilResolutionOn = "2025-09-15"
-                m.shareCents = 100_000; m.decidedOn = "2025-11-01"; m.effectiveFrom = "2026-01-01"
+            let erfurt = try ProcurementSettings.demo("16051", street: "Demo: Fischmarkt 1", postCode: "99084", city: "Erfurt", now: now)
+            try await erfurt.create(on: db)
+            // Bad Berka and Erfurt are members since 01.01.2026; the Gemeinde Kranichfeld gave notice and
+            // its membership ended on 01.01.2026 (the in-house rule refuses its call-offs)
+            for (ars, status, until, text) in [(berka, "member", nil, "Demo: Mitglied ab 01.01.2026"), ("16051", "member", nil, "Demo: Mitglied ab 01.01.2026"),
+                                               ("160715007046", "notice_given", "2026-01-01", "Demo: Mitglied 01.01.2020 bis 01.01.2026 (gekündigt)")] as [(String, String, String?, String)] {
+                guard try await Membership.query(on: db).filter(\.$tenantARS == ars).first() == nil else { continue }
+                let m = Membership(tenantARS: ars)
+                m.status = status; m.appliedOn = "2025-10-01"; m.councilResolution = "Demo: Ratsbeschluss 2025/117"; m.councilResolutionOn = "2025-09-15"
+                m.shareCents = 100_000; m.decidedOn = "2025-11-01"; m.effectiveFrom = until == nil ? "2026-01-01" : "2020-01-01"
+                if let until { m.noticeGivenOn = "2025-06-30"; m.effectiveUntil = until }
                 try await m.create(on: db)
-                try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: berka, action: "membership.approve",
-                                       objectType: "membership", objectID: berka, before: nil, after: "Demo: Mitglied ab 01.01.2026")
+                try await Audit.record(on: db, actor: "system:demo", actorID: nil, tenant: ars, action: "membership.approve",
+                                       objectType: "membership", objectID: ars, before: nil, after: text)
             }
         }
         let year = Int(BusinessDate.today().prefix(4)) ?? 2026

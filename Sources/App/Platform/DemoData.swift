@@ -45,6 +45,8 @@ enum DemoData {
         DemoAccount(email: "isb.bad-berka@demo.rathaus.test", name: "Demo Informationssicherheit Bad Berka", role: .isb, tenant: "160710003003"),
         DemoAccount(email: "einkauf@demo.rathaus.test", name: "Demo Einkauf (IT-Dienstleister)", role: .procurement, tenant: nil),
         DemoAccount(email: "beschaffung.bad-berka@demo.rathaus.test", name: "Demo Beschaffung Bad Berka", role: .procurementClerk, tenant: "160710003003"),
+        DemoAccount(email: "beschaffung.erfurt@demo.rathaus.test", name: "Demo Beschaffung Erfurt", role: .procurementClerk, tenant: "16051"),
+        DemoAccount(email: "beschaffung.kranichfeld@demo.rathaus.test", name: "Demo Beschaffung Kranichfeld", role: .procurementClerk, tenant: "160715007046"),
     ]
 
     static func seed(_ app: Application) async throws {

@@ -28,12 +28,8 @@ public enum PriceSheet {
         }
     }
 
-    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
-        public var line: Int
-        public var message: String
-        public init(line: Int, _ message: String) { self.line = line; self.message = message }
-        public var description: String { line > 0 ? "Zeile \(line): \(message)" : message }
-    }
+    /// A problem with its line (the platform's one import-line error).
+    public typealias Problem = ImportLineError
 
     /// Everything wrong with a file (nothing is imported).
     public struct Failure: Error, Sendable, Equatable {

@@ -57,7 +57,10 @@ public struct GebietRecord: Sendable, Equatable {
 public struct ImportLineError: Error, Sendable, Equatable, CustomStringConvertible {
     public let line: Int
     public let message: String
-    public var description: String { "Zeile \(line): \(message)" }
+    public init(line: Int, message: String) { self.line = line; self.message = message }
+    public init(line: Int, _ message: String) { self.line = line; self.message = message }
+    /// Line 0 is the file as a whole (too large, not UTF-8, empty).
+    public var description: String { line > 0 ? "Zeile \(line): \(message)" : message }
 }
 
 /// RFC 4180 CSV through the mirrored CSV.swift package (reading and writing). Measured against the

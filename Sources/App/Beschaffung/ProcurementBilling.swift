@@ -113,6 +113,34 @@ enum ProcurementBilling {
         return inv
     }
 
+    /// Numbers, validates and books one provider document inside the caller's transaction: the next
+    /// number of the year's gap-free sequence, the XML from the platform's writer, its validator
+    /// (invalid → 422: the transaction rolls back and the number stays free), the intake into the
+    /// member's inbox, and the `ProviderInvoice` row. The one path of invoices, credit notes and contributions.
+    static func book(_ db: any Database, ctx: IntakeContext, seller p: ProviderBilling, tenant: String, kind: String, callOff: UUID?, netCents: Int64?,
+                     issue: String, now: Date, label: String, build: (String) -> Invoice) async throws -> (ProviderInvoice, EInvoice) {
+        let year = String(issue.prefix(4))
+        let number = "DL-\(year)-" + String(format: "%05d", try await Sequences.next("dienstleister-rechnung-\(year)", on: db))
+        let inv = build(number)
+        let xml = Data(UBLWriter.write(inv).utf8)
+        let report = InvoiceIntake.validator.validate(xml)
+        guard report.isValid, let parsed = report.invoice else {
+            let rules = report.errors.prefix(10).map(\.rule).joined(separator: ", ")
+            throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig",
+                           de: "Die erzeugte \(label) verletzt Regeln der XRechnung (\(rules)) und wurde nicht versandt. Bitte prüfen Sie die Stammdaten des Rechnungsstellers.",
+                           en: "The generated document breaks XRechnung rules (\(rules)) and was not sent.")
+        }
+        let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
+        try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister",
+                                       summary: "\(p.name), \(label) Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
+        let pi = ProviderInvoice()
+        pi.id = UUID(); pi.number = number; pi.kind = kind; pi.tenantARS = tenant; pi.callOffID = callOff; pi.einvoiceID = e.id!
+        pi.netCents = netCents ?? InvoiceIntake.cents(parsed.totals.withoutVAT); pi.grossCents = e.totalCents; pi.issuedOn = issue
+        pi.createdBy = ctx.actor; pi.createdAt = now
+        try await pi.create(on: db)
+        return (pi, e)
+    }
+
     /// Bills a released call-off once: the invoice lands in the member's inbox like any supplier's.
     static func bill(_ app: Application, _ c: ProcurementCallOff, actor: any AuditActing, now: Date = Date()) async throws -> ProviderInvoice {
         guard CallOffStatus(rawValue: c.status)?.isOrdered == true else {
@@ -141,27 +169,12 @@ enum ProcurementBilling {
         let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
         do {
             return try await app.writeTransaction { db in
-                let year = String(issue.prefix(4))
-                let seq = try await Sequences.next("dienstleister-rechnung-\(year)", on: db)
-                let number = "DL-\(year)-" + String(format: "%05d", seq)
-                let inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
-                                  callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: delivery)
-                let xml = Data(UBLWriter.write(inv).utf8)
-                // an invalid invoice never leaves: the transaction rolls back, the number stays free
-                let report = InvoiceIntake.validator.validate(xml)
-                guard report.isValid, let parsed = report.invoice else {
-                    let rules = report.errors.prefix(10).map(\.rule).joined(separator: ", ")
-                    throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig",
-                                   de: "Die erzeugte Rechnung verletzt Regeln der XRechnung (\(rules)) und wurde nicht versandt. Bitte prüfen Sie die Stammdaten des Rechnungsstellers.",
-                                   en: "The generated invoice breaks XRechnung rules (\(rules)) and was not sent.")
+                let (pi, e) = try await book(db, ctx: ctx, seller: p, tenant: c.tenantARS, kind: "rechnung", callOff: c.id, netCents: c.netCents, issue: issue, now: now,
+                                             label: "Rechnung") { number in
+                    invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                            callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: delivery)
                 }
-                let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
-                try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister",
-                                               summary: "\(p.name), Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
-                let pi = ProviderInvoice()
-                pi.id = UUID(); pi.number = number; pi.kind = "rechnung"; pi.tenantARS = c.tenantARS; pi.callOffID = c.id; pi.einvoiceID = e.id!
-                pi.netCents = c.netCents; pi.grossCents = e.totalCents; pi.issuedOn = issue; pi.createdBy = actor.auditActor; pi.createdAt = now
-                try await pi.create(on: db)
+                let number = pi.number
                 guard let fresh = try await ProcurementCallOff.find(c.id!, on: db), fresh.invoiceID == nil else {
                     throw AppError(.conflict, "beschaffung.rechnung_doppelt", de: "Der Abruf \(c.reference) ist schon abgerechnet.", en: "Call-off \(c.reference) has already been billed.")
                 }
@@ -206,26 +219,13 @@ enum ProcurementBilling {
         let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
         do {
             return try await app.writeTransaction { db in
-                let year = String(issue.prefix(4))
-                let number = "DL-\(year)-" + String(format: "%05d", try await Sequences.next("dienstleister-rechnung-\(year)", on: db))
-                let inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
-                                  callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: issue, typeCode: "381", quantities: quantities,
-                                  preceding: PrecedingInvoice(number: original.number, issueDate: original.issuedOn), note: "Gutschrift für Rücksendung: \(reason)")
-                let xml = Data(UBLWriter.write(inv).utf8)
-                let report = InvoiceIntake.validator.validate(xml)
-                guard report.isValid, let parsed = report.invoice else {
-                    let rules = report.errors.prefix(10).map(\.rule).joined(separator: ", ")
-                    throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig",
-                                   de: "Die erzeugte Gutschrift verletzt Regeln der XRechnung (\(rules)) und wurde nicht versandt.", en: "The generated credit note breaks XRechnung rules (\(rules)).")
+                let (pi, e) = try await book(db, ctx: ctx, seller: p, tenant: c.tenantARS, kind: "gutschrift", callOff: c.id, netCents: nil, issue: issue, now: now,
+                                             label: "Gutschrift") { number in
+                    invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                            callOff: c, lines: lines, frameworkReference: fw.reference, deliveryDate: issue, typeCode: "381", quantities: quantities,
+                            preceding: PrecedingInvoice(number: original.number, issueDate: original.issuedOn), note: "Gutschrift für Rücksendung: \(reason)")
                 }
-                let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
-                try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister",
-                                               summary: "\(p.name), Gutschrift Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
-                let pi = ProviderInvoice()
-                pi.id = UUID(); pi.number = number; pi.kind = "gutschrift"; pi.tenantARS = c.tenantARS; pi.callOffID = c.id; pi.einvoiceID = e.id!
-                pi.netCents = InvoiceIntake.cents(parsed.totals.withoutVAT); pi.grossCents = e.totalCents; pi.issuedOn = issue
-                pi.createdBy = actor.auditActor; pi.createdAt = now
-                try await pi.create(on: db)
+                let number = pi.number
                 try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: c.tenantARS, action: "beschaffung.gutschrift",
                                        objectType: "abruf", objectID: c.id!.uuidString, before: nil,
                                        after: AuditFields.encode([("Gutschrift", number), ("zu Rechnung", original.number), ("Grund", reason), ("Brutto", Money(cents: e.totalCents).formattedDE)]))
@@ -266,23 +266,14 @@ enum ProcurementBilling {
             let ctx = IntakeContext(app: app, db: app.db, actor: actor.auditActor, actorID: actor.actorID)
             do {
                 try await app.writeTransaction { db in
-                    let y = String(issue.prefix(4))
-                    let number = "DL-\(y)-" + String(format: "%05d", try await Sequences.next("dienstleister-rechnung-\(y)", on: db))
-                    var inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
-                                      callOff: nil, lines: [line], frameworkReference: nil, deliveryDate: issue)
-                    inv.invoicingPeriod = Period(start: "\(year)-01-01", end: "\(year)-12-31", descriptionCode: nil)
-                    let xml = Data(UBLWriter.write(inv).utf8)
-                    let report = InvoiceIntake.validator.validate(xml)
-                    guard report.isValid, let parsed = report.invoice else {
-                        throw AppError(.unprocessableEntity, "beschaffung.rechnung_ungueltig", de: "Die Beitragsrechnung verletzt Regeln der XRechnung (\(report.errors.prefix(10).map(\.rule).joined(separator: ", "))).",
-                                       en: "The contribution invoice breaks XRechnung rules.")
+                    let (pi, e) = try await book(db, ctx: ctx, seller: p, tenant: ars, kind: kind, callOff: nil, netCents: fee.annualCents, issue: issue, now: now,
+                                                 label: "Beitragsrechnung") { number in
+                        var inv = invoice(number: number, issueDate: issue, dueDate: due, seller: p, buyerName: tenant.name, settings: s, leitweg: leitweg.leitwegID,
+                                          callOff: nil, lines: [line], frameworkReference: nil, deliveryDate: issue)
+                        inv.invoicingPeriod = Period(start: "\(year)-01-01", end: "\(year)-12-31", descriptionCode: nil)
+                        return inv
                     }
-                    let (e, receipt) = try await InvoiceIntake.record(ctx, db: db, data: xml, invoice: parsed, report: report, channel: "dienstleister", supplierEmail: nil)
-                    try await InvoiceIntake.insert(e, on: db, ctx: ctx, channel: "dienstleister", summary: "\(p.name), Nr. \(number), \(Money(cents: e.amountDueCents).formattedDE)", receipt: receipt)
-                    let pi = ProviderInvoice()
-                    pi.id = UUID(); pi.number = number; pi.kind = kind; pi.tenantARS = ars; pi.callOffID = nil; pi.einvoiceID = e.id!
-                    pi.netCents = fee.annualCents; pi.grossCents = e.totalCents; pi.issuedOn = issue; pi.createdBy = actor.auditActor; pi.createdAt = now
-                    try await pi.create(on: db)
+                    let number = pi.number
                     try await Audit.record(on: db, actor: actor.auditActor, actorID: actor.actorID, tenant: ars, action: "beschaffung.beitrag",
                                            objectType: "mitgliedsbeitrag", objectID: "\(ars)-\(year)", before: nil,
                                            after: AuditFields.encode([("Rechnung", number), ("Mitgliedsbeitrag", "\(year)"), ("Brutto", Money(cents: e.totalCents).formattedDE)]))

@@ -174,7 +174,7 @@ def main():
             d.get(BASE + "/mandanten/16051/rechnungen")
             journey.expect(d, number, "posteingang " + label)
             d.find_element(By.PARTIAL_LINK_TEXT, number).click()
-            journey.expect(d, "Demo IT-Dienstleister der Kommunen", "rechnung " + label)
+            journey.expect(d, "Demo IT-Dienstleister Kommunen Thüringen", "rechnung " + label)
             d.find_element(By.ID, "ziel-" + target).click()
             journey.click(d, f"form[action$='/status'] button[type=submit]")
         invoice_step("sachbearbeitung.erfurt@demo.rathaus.test", "sachlich_geprueft", "sachlich")

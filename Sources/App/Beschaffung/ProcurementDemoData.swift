@@ -36,7 +36,7 @@ enum ProcurementDemoData {
         try await app.writeTransaction { db in
             let now = Date()
             let p = ProviderBilling()
-            p.id = "anbieter"; p.name = "Demo IT-Dienstleister der Kommunen (Anstalt öffentlichen Rechts)"; p.street = "Demo-Straße 1"; p.postCode = "99084"
+            p.id = "anbieter"; p.name = "Demo IT-Dienstleister Kommunen Thüringen (AöR)"; p.street = "Demo-Straße 1"; p.postCode = "99084"
             p.city = "Erfurt"; p.vatID = "DE123456789"; p.iban = "DE02120300000000202051"; p.contactName = "Demo Einkauf"; p.phone = "0361 0000000"
             p.email = "einkauf@demo.rathaus.test"; p.paymentDays = 30; p.updatedBy = "system:demo"; p.updatedAt = now
             try await p.create(on: db)

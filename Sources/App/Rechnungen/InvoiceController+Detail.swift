@@ -43,6 +43,7 @@ extension InvoiceController {
         case "formular": return en ? "web form" : "Webformular"
         case "peppol": return "PEPPOL"
         case "email", "mail": return en ? "e-mail" : "E-Mail"
+        case "dienstleister": return en ? "the IT provider's billing" : "Abrechnung des IT-Dienstleisters"
         default: return c
         }
     }

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Rollout", targets: ["Rollout"]),
         .library(name: "ISMS", targets: ["ISMS"]),
         .library(name: "Procurement", targets: ["Procurement"]),
+        .library(name: "JOSE", targets: ["JOSE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.21.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.8.0"..<"5.0.0"),
     ],
     targets: [
         // Pure domain value types: no Vapor, no I/O (CSV.swift reads and writes CSV).
@@ -68,6 +70,13 @@ let package = Package(
         // procurement as a service: price schedules, call-off arithmetic in integer cents, approval
         // thresholds, the in-house rule, framework volume, price-sheet import (no Vapor)
         .target(name: "Procurement", dependencies: ["RathausCore"]),
+        // JOSE as FIT-Connect and OpenID Connect use it: compact JWE (RSA-OAEP-256 + A256GCM), JWS
+        // (PS512, RS256, ES256 …), JWK/JWKS, base64url — on swift-crypto, no Vapor.
+        .target(name: "JOSE", dependencies: [
+            "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -82,6 +91,7 @@ let package = Package(
                 "Rollout",
                 "ISMS",
                 "Procurement",
+                "JOSE",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -109,6 +119,11 @@ let package = Package(
         .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),
         .testTarget(name: "ISMSTests", dependencies: ["ISMS"]),
         .testTarget(name: "ProcurementTests", dependencies: ["Procurement", "RathausCore"]),
+        .testTarget(name: "JOSETests", dependencies: [
+            "JOSE", "TestFixtures",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
         .testTarget(
             name: "AppTests",
             dependencies: [

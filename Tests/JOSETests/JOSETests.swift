@@ -265,3 +265,66 @@ final class JOSETests: XCTestCase {
         XCTAssertEqual(try JWE.decrypt(read("python_own.jwe"), with: pyPriv, maxPlaintext: 2_000_000).plaintext, message, "private JWK from jwcrypto imports")
     }
 }
+
+/// ID-token checks of a relying party (OpenID Connect Core §3.1.3.7) with real RS256 signatures.
+final class IDTokenTests: XCTestCase {
+    nonisolated(unsafe) static var key: _RSA.Signing.PrivateKey?
+    func signer() throws -> (_RSA.Signing.PrivateKey, JWK) {
+        if Self.key == nil { Self.key = try _RSA.Signing.PrivateKey(keySize: .bits2048) }
+        let k = try XCTUnwrap(Self.key)
+        let prim = try k.publicKey.getKeyPrimitives()
+        return (k, JWK(kty: "RSA", kid: "idp-1", n: Base64URL.encode(prim.modulus), e: Base64URL.encode(prim.publicExponent)))
+    }
+
+    func token(_ claims: [String: Any], alg: JWSAlgorithm = .RS256, kid: String = "idp-1", key: _RSA.Signing.PrivateKey? = nil) throws -> String {
+        let payload = try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])
+        return try JWS.sign(payload, header: .init(alg: alg, kid: kid, typ: "JWT"), key: key ?? signer().0)
+    }
+
+    let now = Date(timeIntervalSince1970: 1_796_000_000)
+    var good: [String: Any] {
+        ["iss": "http://127.0.0.1:9400", "aud": "rathaus", "sub": "erika", "nonce": "n-123", "iat": 1_796_000_000 - 5, "exp": 1_796_000_000 + 300,
+         "given_name": "Erika", "acr": "STORK-QAA-Level-3"]
+    }
+
+    func verifier() throws -> IDTokenVerifier { IDTokenVerifier(issuer: "http://127.0.0.1:9400", clientID: "rathaus", keys: [try signer().1]) }
+
+    func refused(_ claims: [String: Any], _ expected: IDTokenError, nonce: String = "n-123", file: StaticString = #filePath, line: UInt = #line) throws {
+        let t = try token(claims)
+        XCTAssertThrowsError(try verifier().verify(t, nonce: nonce, now: now), file: file, line: line) { XCTAssertEqual($0 as? IDTokenError, expected, file: file, line: line) }
+    }
+
+    func testAGoodTokenIsAccepted() throws {
+        let v = try verifier().verify(try token(good), nonce: "n-123", now: now)
+        XCTAssertEqual(v.subject, "erika")
+        XCTAssertEqual(v.claims["acr"]?.string, "STORK-QAA-Level-3")
+        var multi = good; multi["aud"] = ["rathaus", "andere"]; multi["azp"] = "rathaus"
+        XCTAssertEqual(try verifier().verify(try token(multi), nonce: "n-123", now: now).subject, "erika")
+    }
+
+    func testEveryCheckRefuses() throws {
+        var c = good; c["iss"] = "http://127.0.0.1:9401"; try refused(c, .wrongIssuer)
+        c = good; c["iss"] = "http://127.0.0.1:9400/"; try refused(c, .wrongIssuer)
+        c = good; c["aud"] = "fremder-client"; try refused(c, .wrongAudience)
+        c = good; c["aud"] = ["rathaus", "andere"]; try refused(c, .wrongAudience)   // several audiences need azp
+        c = good; c["exp"] = 1_796_000_000 - 61; try refused(c, .expired)
+        c = good; c.removeValue(forKey: "exp"); try refused(c, .expired)
+        c = good; c["iat"] = 1_796_000_000 + 3600; try refused(c, .issuedInTheFuture)
+        try refused(good, .nonceMismatch, nonce: "n-anderer")
+        c = good; c.removeValue(forKey: "nonce"); try refused(c, .nonceMismatch)
+        c = good; c["sub"] = ""; try refused(c, .missingSubject)
+    }
+
+    func testSignatureKeyAndAlgorithmAreChecked() throws {
+        let stranger = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        XCTAssertThrowsError(try verifier().verify(try token(good, key: stranger), nonce: "n-123", now: now)) { XCTAssertEqual($0 as? IDTokenError, .jose(.signatureInvalid)) }
+        XCTAssertThrowsError(try verifier().verify(try token(good, kid: "idp-2"), nonce: "n-123", now: now)) { XCTAssertEqual($0 as? IDTokenError, .jose(.unknownKey("idp-2"))) }
+        var v = try verifier(); v.algorithms = [.ES256]
+        XCTAssertThrowsError(try v.verify(try token(good), nonce: "n-123", now: now)) { XCTAssertEqual($0 as? IDTokenError, .jose(.unsupportedAlgorithm("RS256"))) }
+        // a token whose payload was swapped after signing
+        var parts = try token(good).split(separator: ".").map(String.init)
+        var evil = good; evil["sub"] = "mallory"
+        parts[1] = Base64URL.encode(try JSONSerialization.data(withJSONObject: evil))
+        XCTAssertThrowsError(try verifier().verify(parts.joined(separator: "."), nonce: "n-123", now: now)) { XCTAssertEqual($0 as? IDTokenError, .jose(.signatureInvalid)) }
+    }
+}

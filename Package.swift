@@ -128,6 +128,7 @@ let package = Package(
             name: "AppTests",
             dependencies: [
                 "App",
+                "JOSE",
                 "TestFixtures",
                 .product(name: "XCTVapor", package: "vapor"),
             ]

@@ -168,17 +168,18 @@ struct ServicekontoController {
 
     // MARK: login
 
-    struct LoginView: Encodable { var email: String; var next: String }
+    struct LoginView: Encodable { var email: String; var next: String; var oidc: String = "" }
 
     @Sendable func loginForm(req: Request) async throws -> Response {
-        try await req.render("konto/anmelden", title: req.t("sk_login_title"), LoginView(email: "", next: Self.safeNext(req.query[String.self, at: "weiter"])), form: true)
+        try await req.render("konto/anmelden", title: req.t("sk_login_title"),
+                             LoginView(email: "", next: Self.safeNext(req.query[String.self, at: "weiter"]), oidc: req.application.oidc?.name ?? ""), form: true)
     }
 
     @Sendable func login(req: Request) async throws -> Response {
         let email = ((try? req.content.get(String.self, at: "email")) ?? "").trimmingCharacters(in: .whitespaces).lowercased()
         let password = (try? req.content.get(String.self, at: "passwort")) ?? ""
         let next = Self.safeNext(try? req.content.get(String.self, at: "weiter"))
-        let view = LoginView(email: email, next: next)
+        let view = LoginView(email: email, next: next, oidc: req.application.oidc?.name ?? "")
         do {
             guard !email.isEmpty, email.count <= 254, !password.isEmpty, password.count <= 200 else {
                 throw AppError.invalid("email", de: "Bitte geben Sie E-Mail-Adresse und Passwort an.", en: "Please enter e-mail and password.")
@@ -412,19 +413,35 @@ struct ServicekontoController {
 
     // MARK: second factor (optional for Servicekonto holders)
 
-    struct SecurityView: Encodable { var enabled: Bool; var secret: String; var uri: String; var done: String }
+    struct SecurityView: Encodable {
+        var enabled: Bool; var secret: String; var uri: String; var done: String
+        /// Sign-in through the installation's OpenID Connect provider, if one is set up.
+        var oidc: Bool = false; var oidcName: String = ""; var oidcLinked: Bool = false; var oidcSince: String = ""; var oidcFields: String = ""
+    }
 
     @Sendable func securityPage(req: Request) async throws -> Response {
         guard let me = req.principal.citizen else { return Self.loginRedirect(req) }
         guard let u = try await User.find(me.userID, on: req.db) else { throw AppError.notFound }
-        return try await req.render("konto/sicherheit", title: req.t("sk_security_title"), securityView(req, u), form: true)
+        return try await req.render("konto/sicherheit", title: req.t("sk_security_title"), await securityView(req, u), form: true)
     }
 
-    func securityView(_ req: Request, _ u: User) -> SecurityView {
-        if u.totpEnabled { return SecurityView(enabled: true, secret: "", uri: "", done: req.queryParams["ok"] ?? "") }
-        let secret = req.session.data["konto_totp"] ?? TOTP.newSecret()
-        req.session.data["konto_totp"] = secret
-        return SecurityView(enabled: false, secret: secret, uri: TOTP.otpauthURI(secret: secret, account: u.email), done: req.queryParams["ok"] ?? "")
+    func securityView(_ req: Request, _ u: User) async throws -> SecurityView {
+        var v: SecurityView
+        if u.totpEnabled { v = SecurityView(enabled: true, secret: "", uri: "", done: req.queryParams["ok"] ?? "") } else {
+            let secret = req.session.data["konto_totp"] ?? TOTP.newSecret()
+            req.session.data["konto_totp"] = secret
+            v = SecurityView(enabled: false, secret: secret, uri: TOTP.otpauthURI(secret: secret, account: u.email), done: req.queryParams["ok"] ?? "")
+        }
+        if let config = req.application.oidc, let uid = u.id {
+            v.oidc = true
+            v.oidcName = config.name
+            if let link = try await ExternalIdentity.query(on: req.db).filter(\.$userID == uid).filter(\.$issuer == config.issuer).first() {
+                v.oidcLinked = true
+                v.oidcSince = GermanTime.format(link.createdAt)
+                v.oidcFields = link.prefilledFields.split(separator: ",").map { OIDCController.label(String($0), req) }.joined(separator: ", ")
+            }
+        }
+        return v
     }
 
     /// Turns the second factor on (with a code from the app for the shown key) or off (with a current code).
@@ -459,7 +476,7 @@ struct ServicekontoController {
             }
             return req.redirect(to: "/konto/sicherheit?ok=\(on ? "an" : "aus")", redirectType: .normal)
         } catch let e as AppError {
-            return try await req.renderError("konto/sicherheit", title: req.t("sk_security_title"), securityView(req, u), e)
+            return try await req.renderError("konto/sicherheit", title: req.t("sk_security_title"), await securityView(req, u), e)
         }
     }
 
@@ -543,6 +560,7 @@ struct ServicekontoController {
             try await Consent.query(on: db).filter(\.$userID == uid).delete()
             try await OrganisationMember.query(on: db).filter(\.$userID == uid).delete()
             try await AccountToken.query(on: db).filter(\.$userID == uid).delete()
+            try await ExternalIdentity.query(on: db).filter(\.$userID == uid).delete()
             let old = u.email
             u.email = "geloescht-\(uid.uuidString.lowercased())@konto.invalid"
             u.name = "gelöschtes Konto"

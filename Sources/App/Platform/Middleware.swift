@@ -98,8 +98,11 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         }
         // the finder snippet (/einbetten/…) may be framed by municipal websites, nothing else may
         let ancestors = req.url.path.hasPrefix("/einbetten") ? "*" : "'none'"
+        // the sign-in forms post to Rathaus, which redirects to the identity provider: browsers
+        // apply form-action to that redirect, so the provider's origin is allowed as a target
+        let formAction = req.application.oidc.map { "'self' \($0.origin)" } ?? "'self'"
         res.headers.replaceOrAdd(name: "Content-Security-Policy",
-                                 value: "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors \(ancestors); form-action 'self'")
+                                 value: "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors \(ancestors); form-action \(formAction)")
         if res.headers.contentType?.type == "text" && res.headers.contentType?.subType == "html" {
             res.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         }

@@ -49,6 +49,8 @@ struct RathausConfig: Sendable {
     /// Object storage shared by several machines (`RATHAUS_S3_ENDPOINT`, `_BUCKET`, `_REGION`,
     /// `_ACCESS_KEY`, `_SECRET_KEY`); nil = the local files directory.
     var s3: S3Config? = nil
+    /// Sign-in through an OpenID Connect provider (`RATHAUS_OIDC_*`, see `OIDCConfig`); nil = off.
+    var oidc: OIDCConfig? = nil
 
     static func fromEnvironment(demo: Bool) -> RathausConfig {
         var c = RathausConfig()
@@ -73,6 +75,7 @@ struct RathausConfig: Sendable {
         if let u = Environment.get("RATHAUS_PUBLIC_URL"), u.hasPrefix("http") { c.publicURL = String(u.reversed().drop(while: { $0 == "/" }).reversed()) }
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
+        c.oidc = OIDCConfig.fromEnvironment()
         if let endpoint = Environment.get("RATHAUS_S3_ENDPOINT"), !endpoint.isEmpty {
             c.s3 = S3Config(endpoint: endpoint, bucket: Environment.get("RATHAUS_S3_BUCKET") ?? "rathaus",
                             region: Environment.get("RATHAUS_S3_REGION") ?? "eu-central-1",
@@ -99,6 +102,7 @@ public func configure(_ app: Application, demo: Bool) async throws {
 
 func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.rathaus = config
+    if let oidc = config.oidc { app.oidc = oidc }
 
     // Database: PostgreSQL when DATABASE_URL is set, else embedded SQLite.
     if let url = config.databaseURL {
@@ -149,6 +153,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M037CreateProcurementFees())
     app.migrations.add(M038CreateOutboxAttachments())
     app.migrations.add(M039CreateProcurementDocuments())
+    app.migrations.add(M040CreateOIDC())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

@@ -21,6 +21,7 @@ func routes(_ app: Application) throws {
     DemoMailController().addRoutes(to: app)
     ServicekontoController().addRoutes(to: app)
     IdentityController().addRoutes(to: app)
+    OIDCController().addRoutes(to: app)
     OnlineServiceController().addRoutes(api: api, web: app)
     ApplicantController().addRoutes(to: app)
     OfficeController().addRoutes(to: app)

@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ISMS", targets: ["ISMS"]),
         .library(name: "Procurement", targets: ["Procurement"]),
         .library(name: "JOSE", targets: ["JOSE"]),
+        .library(name: "FIM", targets: ["FIM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -77,6 +78,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
+        // FIM XDatenfelder 2.0/3.0: strict reader, genericode code lists, the form of the form
+        // engine, data instances of submissions. Uses the validator's safe XML reader. No Vapor.
+        .target(name: "FIM", dependencies: ["Forms", "XRechnung"]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -92,6 +96,7 @@ let package = Package(
                 "ISMS",
                 "Procurement",
                 "JOSE",
+                "FIM",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
@@ -119,6 +124,7 @@ let package = Package(
         .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),
         .testTarget(name: "ISMSTests", dependencies: ["ISMS"]),
         .testTarget(name: "ProcurementTests", dependencies: ["Procurement", "RathausCore"]),
+        .testTarget(name: "FIMTests", dependencies: ["FIM", "Forms", "TestFixtures"]),
         .testTarget(name: "JOSETests", dependencies: [
             "JOSE", "TestFixtures",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -73,8 +73,8 @@ public enum FlatAnswers {
                 out[f.id] = .record(r)
             case .checkbox:
                 out[f.id] = .list(lists[name] ?? flat[name].map { [$0] } ?? [])
-            case .file:
-                continue  // files arrive separately and are merged by the caller
+            case .file, .label:
+                continue  // files arrive separately and are merged by the caller; labels are never answered
             default:
                 out[f.id] = .text((flat[name] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
             }

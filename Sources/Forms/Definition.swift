@@ -10,6 +10,8 @@ public struct LocalizedText: Codable, Sendable, Hashable {
 
 public enum FieldType: String, Codable, Sendable, CaseIterable {
     case text, multiline, number, decimal, date, select, radio, checkbox, yesno, email, phone, iban, address, file, group
+    /// Text shown in the form without an input (FIM `feldart label`, `obj`): never answered.
+    case label
 }
 
 public struct FieldOption: Codable, Sendable, Hashable {
@@ -125,6 +127,26 @@ public struct FormDefinition: Codable, Sendable, Hashable {
     public func step(_ id: String) -> StepDefinition? { steps.first { $0.id == id } }
 }
 
+/// Where an imported form came from. Field ids are the FIM ids of the data fields and groups
+/// (a second occurrence at the same level gets `__2`, `__3` …); `stepGroups` names the top-level
+/// group a step stands for ("" for top-level fields that are in no group).
+public struct FIMOrigin: Codable, Sendable, Hashable {
+    public var schemaID: String
+    public var version: String
+    public var xdfVersion: String
+    public var name: String
+    public var stepGroups: [String: String]
+    public init(schemaID: String, version: String, xdfVersion: String, name: String, stepGroups: [String: String]) {
+        self.schemaID = schemaID; self.version = version; self.xdfVersion = xdfVersion; self.name = name; self.stepGroups = stepGroups
+    }
+
+    /// The FIM id an answer key stands for (`F60000227__2` → `F60000227`).
+    public static func fimID(_ key: String) -> String {
+        guard let r = key.range(of: "__") else { return key }
+        return String(key[..<r.lowerBound])
+    }
+}
+
 /// How large and how many files a service accepts in total.
 public struct AttachmentLimits: Codable, Sendable, Hashable {
     public var maxFiles: Int
@@ -157,6 +179,9 @@ public struct ServiceDefinition: Codable, Sendable, Hashable {
     /// The fee figures are demo values (municipal fees differ by statute): the page says so.
     public var feeIsDemo: Bool?
     public var form: FormDefinition
+    /// Set when the form was imported from a FIM XDatenfelder schema: the answers can then be
+    /// exported as a data instance of that schema.
+    public var fim: FIMOrigin?
 
     public init(slug: String, leika: String, version: Int, title: LocalizedText, summary: LocalizedText, trustLevel: String,
                 fee: FeeRule, attachments: AttachmentLimits, form: FormDefinition) {

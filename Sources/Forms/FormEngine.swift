@@ -79,6 +79,8 @@ public struct FormEngine: Sendable {
                 out[f.id] = .text((v.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
             case .checkbox, .address, .file:
                 out[f.id] = v
+            case .label:
+                continue   // shown, never answered
             }
         }
         return out
@@ -97,7 +99,7 @@ public struct FormEngine: Sendable {
 
     private func check(_ fields: [FieldDefinition], _ answers: [String: AnswerValue], item: [String: AnswerValue]?, root: Answers,
                        prefix: String, context: String, into issues: inout [FormIssue]) {
-        for f in fields where isVisible(f, item: item, root: root) {
+        for f in fields where isVisible(f, item: item, root: root) && f.type != .label {
             let path = prefix + f.id
             let label = "„\(f.label.de)“\(context)"
             let labelEN = "\"\(f.label.en ?? f.label.de)\"\(context)"

@@ -68,6 +68,7 @@ final class ServiceCatalogueTests: XCTestCase {
             case .address:
                 fields[name + ".strasse"] = "Anger"; fields[name + ".hausnummer"] = "5"; fields[name + ".plz"] = "99084"; fields[name + ".ort"] = "Erfurt"
             case .file: files.append((name, "nachweis.pdf", AntragJourneyTests.pdf))
+            case .label: break
             case .group:
                 let n = max(f.minItems ?? 1, 1)
                 fields[name + ".count"] = "\(n)"

@@ -103,6 +103,9 @@ enum FormRows {
                 r.control = "text"; r.value = (v?.text ?? "").replacingOccurrences(of: ".", with: ","); r.inputmode = "decimal"
             case .iban:
                 r.control = "text"; r.value = v?.text ?? ""; r.autocomplete = "off"
+            case .label:
+                rows.append(FormRow(kind: "note", name: name, label: f.label.text(lang), hint: f.hint?.text(lang) ?? ""))
+                continue
             case .text:
                 r.control = "text"; r.value = v?.text ?? ""
                 if let p = f.prefill { r.autocomplete = ["vorname": "given-name", "nachname": "family-name"][p] ?? "" }

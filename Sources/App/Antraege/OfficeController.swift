@@ -1,3 +1,4 @@
+import FIM
 import Fluent
 import Forms
 import SQLKit
@@ -17,6 +18,8 @@ struct OfficeController {
         m.on(.POST, ":id", "nachricht", body: .stream, use: message)
         m.get(":id", "antrag.json", use: json)
         m.get(":id", "antrag.xml", use: xml)
+        m.get(":id", "fim.xml", use: fimXML)
+        m.get(":id", "fim.json", use: fimJSON)
         m.get(":id", "dateien", ":file", use: file)
         m.post(":id", "zahlung-anfordern", use: requestPayment)
     }
@@ -106,6 +109,8 @@ struct OfficeController {
         var targets: [Target]; var clerks: [Clerk]; var assignee: String; var open: Bool; var canHandle: Bool
         var payments: [PaymentRow]; var hasPayments: Bool
         var canRequestPayment: Bool; var suggestedFee: String
+        /// The service came from a FIM schema: the data instance can be downloaded.
+        var fim: Bool = false
     }
     struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool; var payable: Bool }
 
@@ -145,7 +150,7 @@ struct OfficeController {
                                                clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars),
                                                payments: payments, hasPayments: !payments.isEmpty,
                                                canRequestPayment: act?.policy == "nach_bescheid" && req.can(.caseHandle, tenant: ars) && status != .rejected && status != .withdrawn,
-                                               suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: "")), form: true)
+                                               suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: ""), fim: d?.fim != nil), form: true)
     }
 
     @Sendable func assign(req: Request) async throws -> Response {
@@ -242,6 +247,22 @@ struct OfficeController {
         let a = try await Self.load(req, .caseView)
         return try await AntragExport.xmlResponse(a, req: req)
     }
+
+    /// The submission as a data instance of the FIM schema the service was imported from.
+    func fimExport(_ req: Request, json: Bool) async throws -> Response {
+        let a = try await Self.load(req, .caseView)
+        guard let d = try await OnlineServiceCatalogue.version(a.slug, a.version, on: req.db)?.decoded(), d.fim != nil else { throw AppError.notFound }
+        let answers = a.decodedAnswers()
+        let body: Data? = json ? FIMDataInstance.json(d, answers: answers) : FIMDataInstance.xml(d, answers: answers).map { Data($0.utf8) }
+        guard let body else { throw AppError.notFound }
+        let res = Response(status: .ok, body: .init(data: body))
+        res.headers.contentType = json ? .json : HTTPMediaType(type: "application", subType: "xml", parameters: ["charset": "utf-8"])
+        res.headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(a.reference ?? "antrag")-fim.\(json ? "json" : "xml")\"")
+        return res
+    }
+
+    @Sendable func fimXML(req: Request) async throws -> Response { try await fimExport(req, json: false) }
+    @Sendable func fimJSON(req: Request) async throws -> Response { try await fimExport(req, json: true) }
 
     @Sendable func file(req: Request) async throws -> Response {
         let a = try await Self.load(req, .caseView)

@@ -49,6 +49,7 @@ enum DesignerForm {
         (.text, "Text (eine Zeile)"), (.multiline, "Text (mehrzeilig)"), (.number, "Ganze Zahl"), (.decimal, "Dezimalzahl"), (.date, "Datum"),
         (.select, "Auswahlliste"), (.radio, "Eine Antwort (Optionsfelder)"), (.checkbox, "Mehrere Antworten (Kästchen)"), (.yesno, "Ja/Nein"),
         (.email, "E-Mail-Adresse"), (.phone, "Telefon"), (.iban, "IBAN"), (.address, "Anschrift"), (.file, "Datei-Anlage"), (.group, "Wiederholbare Gruppe"),
+        (.label, "Hinweistext (ohne Eingabe)"),
     ]
 
     /// Reads the posted form into a definition (never fails: what cannot be read stays empty and

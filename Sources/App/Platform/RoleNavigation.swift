@@ -35,6 +35,7 @@ enum RoleNavigation {
         ("nav_rounds", "/betrieb/umfragen", .surveyResults, false),
         ("nav_overview", "/uebersicht", .overviewView, false),
         ("nav_state_services", "/land/onlinedienste", .servicePublish, false),
+        ("nav_state_fim", "/land/onlinedienste/fim", .servicePublish, false),
         ("nav_audit", "/betrieb/audit", .auditView, false),
         ("nav_legal", "/betrieb/rechtstexte", .legalTextsEdit, false),
         ("nav_staff", "/betrieb/personal", .staffManage, false),

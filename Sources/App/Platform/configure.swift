@@ -154,6 +154,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M038CreateOutboxAttachments())
     app.migrations.add(M039CreateProcurementDocuments())
     app.migrations.add(M040CreateOIDC())
+    app.migrations.add(M041CreateFIMImports())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

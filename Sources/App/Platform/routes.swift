@@ -23,6 +23,7 @@ func routes(_ app: Application) throws {
     IdentityController().addRoutes(to: app)
     OIDCController().addRoutes(to: app)
     OnlineServiceController().addRoutes(api: api, web: app)
+    FIMImportController().addRoutes(api: api, web: app)
     ApplicantController().addRoutes(to: app)
     OfficeController().addRoutes(to: app)
     AntragAPIController().addRoutes(to: api)

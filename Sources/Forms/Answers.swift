@@ -82,3 +82,67 @@ public enum FlatAnswers {
         return out
     }
 }
+
+/// Answers addressed by flat names (`kinder.1.nachweis`): nested groups and the file fields inside
+/// their items are reached the same way as top-level fields.
+extension FlatAnswers {
+    /// The field a flat name stands for: `G1.0.F2` is field F2 in item 0 of group G1.
+    public static func field(at path: String, in fields: [FieldDefinition]) -> FieldDefinition? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.isEmpty, parts.count % 2 == 1 else { return nil }
+        var level = fields
+        var found: FieldDefinition?
+        for (i, p) in parts.enumerated() {
+            if i % 2 == 1 {
+                guard let n = Int(p), n >= 0, n < 1000, found?.type == .group else { return nil }
+                level = found?.fields ?? []
+                continue
+            }
+            guard let f = level.first(where: { $0.id == p }) else { return nil }
+            found = f
+        }
+        return found
+    }
+
+    public static func value(at path: String, in answers: Answers) -> AnswerValue? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first else { return nil }
+        if parts.count == 1 { return answers[first] }
+        guard parts.count >= 3, let i = Int(parts[1]), let items = answers[first]?.items, items.indices.contains(i) else { return nil }
+        return value(at: parts.dropFirst(2).joined(separator: "."), in: items[i])
+    }
+
+    /// Sets (or with nil removes) the answer at a flat name, creating group items on the way.
+    public static func set(_ value: AnswerValue?, at path: String, in answers: inout Answers) {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first else { return }
+        if parts.count == 1 { answers[first] = value; return }
+        guard parts.count >= 3, let i = Int(parts[1]), i >= 0, i < 1000 else { return }
+        var items = answers[first]?.items ?? []
+        while items.count <= i { items.append([:]) }
+        var item = items[i]
+        set(value, at: parts.dropFirst(2).joined(separator: "."), in: &item)
+        items[i] = item
+        answers[first] = .items(items)
+    }
+
+    /// A form post carries no files for fields whose file was uploaded earlier: keep those, also
+    /// inside the items of (nested) groups, as long as the item still exists.
+    public static func carryFiles(_ fields: [FieldDefinition], from old: Answers, into new: inout Answers) {
+        for f in fields {
+            switch f.type {
+            case .file:
+                if new[f.id] == nil, let o = old[f.id] { new[f.id] = o }
+            case .group:
+                guard let oldItems = old[f.id]?.items, var newItems = new[f.id]?.items else { continue }
+                for i in 0..<min(oldItems.count, newItems.count) {
+                    var item = newItems[i]
+                    carryFiles(f.fields ?? [], from: oldItems[i], into: &item)
+                    newItems[i] = item
+                }
+                new[f.id] = .items(newItems)
+            default: continue
+            }
+        }
+    }
+}

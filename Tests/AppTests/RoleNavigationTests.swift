@@ -18,7 +18,7 @@ final class RoleNavigationTests: XCTestCase {
             (.operator, nil, ["/betrieb", "/betrieb/umfragen", "/uebersicht", "/betrieb/audit", "/betrieb/rechtstexte", "/betrieb/personal", "/betrieb/jobs",
                              "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage",
                              "/isms/uebersicht", "/betrieb/isms"]),
-            (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/mandanten/16/personal", "/mandanten/16/sicherheit", "/kompetenzzentrum/reichweite",
+            (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/land/onlinedienste/fim", "/mandanten/16/personal", "/mandanten/16/sicherheit", "/kompetenzzentrum/reichweite",
                             "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage", "/isms/uebersicht", "/betrieb/isms"]),
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
                                      "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",

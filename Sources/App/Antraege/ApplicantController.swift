@@ -82,7 +82,7 @@ struct ApplicantController {
                         stepID: step.id, stepTitle: step.title.text(lang), intro: step.intro?.text(lang) ?? "", n: idx + 1, total: d.form.steps.count,
                         rows: FormRows.build(step: step, form: d.form, engine: AntragService.engine(d), answers: answers, errors: errs, lang: lang),
                         steps: d.form.steps.enumerated().map { StepNav(id: $1.id, title: $1.title.text(lang), current: $1.id == step.id, n: $0 + 1) },
-                        isFirst: idx == 0, hasFiles: step.fields.contains { $0.type == .file }, saved: saved)
+                        isFirst: idx == 0, hasFiles: Self.hasFileField(step.fields), saved: saved)
     }
 
     @Sendable func resume(req: Request) async throws -> Response {
@@ -96,6 +96,11 @@ struct ApplicantController {
             return req.redirect(to: "/konto/antraege/\(id)/schritt/\(s.id)", redirectType: .normal)
         }
         return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
+    }
+
+    /// Whether a step has a file field anywhere (also inside group items): the form is then multipart.
+    static func hasFileField(_ fields: [FieldDefinition]) -> Bool {
+        fields.contains { $0.type == .file || hasFileField($0.fields ?? []) }
     }
 
     @Sendable func stepPage(req: Request) async throws -> Response {
@@ -115,18 +120,22 @@ struct ApplicantController {
         guard a.isDraft else { return req.redirect(to: "/konto/antraege/\(id)", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
         guard let step = d.form.step(req.parameters.get("step") ?? "") else { throw AppError.notFound }
-        var fileFields: [String: [FileKind]] = [:]
-        var perField: [String: Int] = [:]
-        for f in step.fields where f.type == .file {
-            fileFields[f.id] = (f.accept ?? FileKind.allCases.map(\.rawValue)).compactMap(FileKind.init(rawValue:))
-            perField[f.id] = min(f.maxBytes ?? d.attachments.maxBytesPerFile, d.attachments.maxBytesPerFile)
+        // file fields anywhere in the step, also inside the items of (nested) groups: a part's
+        // name is the field's flat name (`G1.0.F2`), resolved against the step's definition
+        let stepFields = step.fields
+        let maxPerFile = d.attachments.maxBytesPerFile
+        @Sendable func fileField(_ name: String) -> FieldDefinition? {
+            guard let f = FlatAnswers.field(at: name, in: stepFields), f.type == .file else { return nil }
+            return f
         }
+        @Sendable func limit(_ name: String) -> Int? { fileField(name).map { min($0.maxBytes ?? maxPerFile, maxPerFile) } }
+        func allFiles(_ fs: [FieldDefinition]) -> [FieldDefinition] { fs.flatMap { $0.type == .file ? [$0] : allFiles($0.fields ?? []) } }
+        let largest = allFiles(stepFields).map { min($0.maxBytes ?? maxPerFile, maxPerFile) }.max()
         let existingFiles = try await AntragFile.query(on: req.db).filter(\.$antragID == id).filter(\.$messageID == nil).all()
         let form: StreamedForm
         if req.headers.contentType?.type == "multipart" {
-            let accepted = fileFields
-            form = try await StreamedUpload.read(req, maxFileBytes: perField.values.max() ?? d.attachments.maxBytesPerFile,
-                                                 maxFiles: max(d.attachments.maxFiles, 1), accept: { accepted[$0] })
+            form = try await StreamedUpload.read(req, maxFileBytes: largest ?? maxPerFile, maxFiles: max(d.attachments.maxFiles, 1),
+                                                 accept: { name in fileField(name).map { ($0.accept ?? FileKind.allCases.map(\.rawValue)).compactMap(FileKind.init(rawValue:)) } })
         } else {
             // plain form post (no file fields on the page); the CSRF middleware has checked the token
             var f = StreamedForm()
@@ -135,11 +144,12 @@ struct ApplicantController {
         }
         var fileErrors = form.files.compactMap(\.error)
         var answers = a.decodedAnswers()
-        let stepAnswers = FlatAnswers.read(step.fields, from: form.fields, lists: form.lists)
+        var stepAnswers = FlatAnswers.read(step.fields, from: form.fields, lists: form.lists)
+        FlatAnswers.carryFiles(step.fields, from: answers, into: &stepAnswers)
         for (k, v) in stepAnswers { answers[k] = v }
         var newFiles: [AntragFile] = []
         for f in form.files where f.sha256 != nil {
-            if let limit = perField[f.field], f.size > limit {
+            if let limit = limit(f.field), f.size > limit {
                 fileErrors.append(FieldError(field: f.field, message: "Die Datei „\(f.name)“ ist zu groß: höchstens \(StreamedUpload.megabytes(limit)) sind erlaubt."))
                 continue
             }
@@ -148,33 +158,49 @@ struct ApplicantController {
             row.antragID = id; row.field = f.field; row.name = f.name; row.kind = f.kind?.rawValue ?? ""; row.size = f.size
             row.sha256 = f.sha256 ?? ""; row.uploadedBy = me.actor; row.createdAt = Date()
             newFiles.append(row)
-            answers[f.field] = .record(["id": row.id!.uuidString, "name": f.name, "kind": row.kind, "size": String(f.size)])
+            FlatAnswers.set(.record(["id": row.id!.uuidString, "name": f.name, "kind": row.kind, "size": String(f.size)]), at: f.field, in: &answers)
         }
         let others = existingFiles.filter { e in !newFiles.contains { $0.field == e.field } }
         if others.count + newFiles.count > d.attachments.maxFiles {
             fileErrors.append(FieldError(field: newFiles.first?.field ?? "", message: "Für diesen Antrag sind höchstens \(d.attachments.maxFiles) Dateien möglich."))
-            for f in newFiles { answers[f.field] = existingFiles.first { $0.field == f.field }.map { .record(["id": $0.id?.uuidString ?? "", "name": $0.name, "kind": $0.kind, "size": String($0.size)]) } }
+            for f in newFiles {
+                FlatAnswers.set(existingFiles.first { $0.field == f.field }.map { .record(["id": $0.id?.uuidString ?? "", "name": $0.name, "kind": $0.kind, "size": String($0.size)]) },
+                                at: f.field, in: &answers)
+            }
             newFiles = []
         }
         // actions that change the number of group items
         let action = form.fields["aktion"] ?? "weiter"
+        var removedFiles: [AntragFile] = []
+        var renamedFiles: [(AntragFile, String)] = []
         if action.hasPrefix("add:") || action.hasPrefix("remove:") {
+            // the group may sit inside an item of another group: its name is a flat path
             let parts = action.split(separator: ":").map(String.init)
-            if parts.count >= 2, let g = step.fields.first(where: { $0.id == parts[1] && $0.type == .group }) {
-                var items = answers[g.id]?.items ?? []
+            if parts.count >= 2, let g = FlatAnswers.field(at: parts[1], in: step.fields), g.type == .group {
+                var items = FlatAnswers.value(at: parts[1], in: answers)?.items ?? []
                 if parts[0] == "add", items.count < (g.maxItems ?? 50) {
                     if items.isEmpty { items.append([:]) }
                     items.append([:])
                 }
-                if parts[0] == "remove", parts.count == 3, let i = Int(parts[2]), items.indices.contains(i) { items.remove(at: i) }
-                answers[g.id] = .items(items)
+                if parts[0] == "remove", parts.count == 3, let i = Int(parts[2]), items.indices.contains(i) {
+                    items.remove(at: i)
+                    // files of the removed item go; those of later items move up one place
+                    let prefix = parts[1] + "."
+                    for e in existingFiles where e.field.hasPrefix(prefix) {
+                        let rest = e.field.dropFirst(prefix.count)
+                        guard let dot = rest.firstIndex(of: "."), let n = Int(rest[..<dot]) else { continue }
+                        if n == i { removedFiles.append(e) } else if n > i { renamedFiles.append((e, prefix + "\(n - 1)" + rest[dot...])) }
+                    }
+                }
+                FlatAnswers.set(.items(items), at: parts[1], in: &answers)
             }
         }
-        let replaced = existingFiles.filter { e in newFiles.contains { $0.field == e.field } }
-        let toStore = answers, filesToCreate = newFiles
+        let replaced = existingFiles.filter { e in newFiles.contains { $0.field == e.field } } + removedFiles
+        let toStore = answers, filesToCreate = newFiles, renames = renamedFiles
         try await req.db.transaction { db in
             for r in replaced { try await r.delete(on: db) }
             for f in filesToCreate { try await f.create(on: db) }
+            for (f, field) in renames { f.field = field; try await f.save(on: db) }
             a.setAnswers(toStore)
             a.updatedAt = Date()
             try await a.save(on: db)

@@ -36,7 +36,7 @@ struct LoginController {
     /// Reserves one attempt for the account and the client address (atomically, see
     /// `LoginThrottle`), or refuses it. Every allowed attempt is followed by `recordAttempt`.
     static func checkThrottle(_ req: Request, email: String) async throws {
-        switch try await LoginThrottle.reserve(email: email, ip: req.clientIP, on: req.db) {
+        switch try await LoginThrottle.reserve(email: email, ip: req.clientIP, on: req.db, now: req.application.throttleClock.now()) {
         case .allowed:
             return
         case .accountLocked:

@@ -19,8 +19,10 @@ private func rathaus_malloc_trim(_ pad: Int) -> Int32
 /// pairs (≈ 4,813 × 10,997) are never materialised.
 struct BenchCommand: AsyncCommand {
     struct Signature: CommandSignature {
-        @Argument(name: "was", help: "finder | pdf | foerderung | rollout")
+        @Argument(name: "was", help: "finder | pdf | foerderung | rollout | jose | fim")
         var what: String
+        @Option(name: "datei", help: "fim: XDatenfelder-Datei (Standard: die vier echten Schemata der Test-Fixtures)")
+        var file: String?
         @Option(name: "gebiete", help: "gebiete_de.csv (Standard: ../shared/data/gemeinden/gebiete_de.csv, sonst Thüringen)")
         var gebiete: String?
         @Option(name: "seconds", help: "Messdauer je Teil in Sekunden (Standard 3)")
@@ -76,7 +78,9 @@ struct BenchCommand: AsyncCommand {
         if signature.what == "pdf" { return try Self.benchPDF(context.console, seconds: signature.seconds ?? 2) }
         if signature.what == "foerderung" { return try await FundingBench.run(context.application, console: context.console) }
         if signature.what == "rollout" { return try await RolloutBench.run(context.application, console: context.console) }
-        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder, pdf, foerderung, rollout") }
+        if signature.what == "jose" { return try ExchangeBench.jose(context.console, seconds: signature.seconds ?? 3) }
+        if signature.what == "fim" { return try ExchangeBench.fim(context.console, files: signature.file.map { [$0] } ?? []) }
+        guard signature.what == "finder" else { throw CommandFailure(message: "Unbekannt: \(signature.what). Möglich: finder, pdf, foerderung, rollout, jose, fim") }
         let console = context.console
         let seconds = signature.seconds ?? 3
         let started = Date()

@@ -178,6 +178,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: config.intakeLimit)
     app.storage[IntakeMemoryGateKey.self] = IntakeMemoryGate(capacityBytes: config.intakeMemoryMB << 20)
     app.storage[WriteGateKey.self] = WriteGate()
+    app.storage[ThrottleClockKey.self] = ThrottleClock()
     if let host = config.smtpHost {
         app.storage[MailSenderKey.self] = SMTPMailSender(host: host, port: config.smtpPort, from: config.mailFrom,
                                                          heloName: "rathaus", threadPool: app.threadPool)

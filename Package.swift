@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Procurement", targets: ["Procurement"]),
         .library(name: "JOSE", targets: ["JOSE"]),
         .library(name: "FIM", targets: ["FIM"]),
+        .library(name: "FITConnect", targets: ["FITConnect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -81,6 +82,13 @@ let package = Package(
         // FIM XDatenfelder 2.0/3.0: strict reader, genericode code lists, the form of the form
         // engine, data instances of submissions. Uses the validator's safe XML reader. No Vapor.
         .target(name: "FIM", dependencies: ["Forms", "XRechnung"]),
+        // FIT-Connect without transport: metadata 1.0.0, sealing and opening a submission (JWE +
+        // SHA-512 hashes), Security Event Tokens, the Submission API version adapter. No Vapor.
+        .target(name: "FITConnect", dependencies: [
+            "JOSE",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "xrechnung", dependencies: ["XRechnungTool"]),
         .target(
             name: "App",
@@ -127,6 +135,11 @@ let package = Package(
         .testTarget(name: "ISMSTests", dependencies: ["ISMS"]),
         .testTarget(name: "ProcurementTests", dependencies: ["Procurement", "RathausCore"]),
         .testTarget(name: "FIMTests", dependencies: ["FIM", "Forms", "TestFixtures"]),
+        .testTarget(name: "FITConnectTests", dependencies: [
+            "FITConnect", "JOSE", "TestFixtures",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ], exclude: ["schemacheck.py"]),
         .testTarget(name: "JOSETests", dependencies: [
             "JOSE", "TestFixtures",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -48,7 +48,7 @@ class Problem(Exception):
 
 
 class Store:
-    def __init__(self, config, issuer):
+    def __init__(self, config, issuer, key_pem=None):
         self.lock = threading.Lock()
         self.issuer = issuer
         self.offset = 0.0
@@ -59,7 +59,11 @@ class Store:
         self.tokens = {}
         self.submissions = {}
         self.cases = {}  # caseId -> list of SET strings
-        self.key = jwk.JWK.generate(kty="RSA", size=4096, kid="zustelldienst-" + secrets.token_hex(4), alg="PS512", use="sig")
+        if key_pem:
+            self.key = jwk.JWK.from_pem(open(key_pem, "rb").read())
+            self.key.update(kid="zustelldienst-" + self.key.thumbprint()[:8], alg="PS512", use="sig")
+        else:
+            self.key = jwk.JWK.generate(kty="RSA", size=4096, kid="zustelldienst-" + secrets.token_hex(4), alg="PS512", use="sig")
 
     def now(self):
         return time.time() + self.offset
@@ -417,9 +421,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=8099)
     ap.add_argument("--config", required=True)
+    ap.add_argument("--key", help="PEM of the SET signing key (RSA-4096); without it a new key is generated")
     args = ap.parse_args()
     config = json.load(open(args.config))
-    Handler.store = Store(config, f"http://127.0.0.1:{args.port}")
+    Handler.store = Store(config, f"http://127.0.0.1:{args.port}", args.key)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"Zustelldienst-Double auf http://127.0.0.1:{args.port}", flush=True)
     server.serve_forever()

@@ -63,12 +63,15 @@ def main():
     args = ap.parse_args()
     base = f"http://127.0.0.1:{args.port}"
 
-    enc = jwk.JWK.generate(kty="RSA", size=4096, kid="ziel-enc", alg="RSA-OAEP-256")
-    sig = jwk.JWK.generate(kty="RSA", size=4096, kid="ziel-sig", alg="PS512")
+    keys = os.path.join(HERE, "..", "Tests", "Fixtures", "fitconnect", "keys")
+    enc = jwk.JWK.from_pem(open(os.path.join(keys, "destination-enc.pem"), "rb").read())
+    enc.update(kid="ziel-enc", alg="RSA-OAEP-256")
+    sig = jwk.JWK.from_pem(open(os.path.join(keys, "destination-sig.pem"), "rb").read())
+    sig.update(kid="ziel-sig", alg="PS512")
     enc_pub = json.loads(enc.export_public())
-    enc_pub.update(alg="RSA-OAEP-256")
+    enc_pub.update(alg="RSA-OAEP-256", key_ops=["wrapKey"])
     sig_pub = json.loads(sig.export_public())
-    sig_pub.update(alg="PS512")
+    sig_pub.update(alg="PS512", key_ops=["verify"])
     dest, other, inactive = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     leika = "99107004018000"
     services = [{"identifier": "urn:de:fim:leika:leistung:" + leika,
@@ -83,7 +86,8 @@ def main():
     cfg = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     json.dump(config, cfg)
     cfg.close()
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "zustelldienst.py"), "--port", str(args.port), "--config", cfg.name],
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "zustelldienst.py"), "--port", str(args.port), "--config", cfg.name,
+                             "--key", os.path.join(keys, "zustelldienst-sig.pem")],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         for _ in range(100):

@@ -141,6 +141,11 @@ public struct RSAKeyPair: Sendable {
     public let privateKeyPEM: String
     public let publicJWK: JWK
 
+    /// An existing pair (imported keys, test fixtures).
+    public init(privateKeyPEM: String, publicJWK: JWK) {
+        self.privateKeyPEM = privateKeyPEM; self.publicJWK = publicJWK
+    }
+
     /// A new RSA-4096 key for RSA-OAEP-256 key wrapping (`key_ops: wrapKey`).
     public static func newEncryptionKey(kid: String) throws -> RSAKeyPair {
         let k = try _RSA.Encryption.PrivateKey(keySize: .bits4096)

@@ -10,12 +10,13 @@ import XCTest
 /// one problem per refusal), the metadata against the published schema 1.0.0 (checked by an
 /// independent validator), Security Event Tokens, and the API version adapter.
 final class FITConnectTests: XCTestCase {
-    nonisolated(unsafe) static var keys: (enc: RSAKeyPair, sig: RSAKeyPair)?
+    /// The committed test keys (Tests/Fixtures/fitconnect/keys): RSA-4096 generation takes seconds.
     func keys() throws -> (enc: RSAKeyPair, sig: RSAKeyPair) {
-        if let k = Self.keys { return k }
-        let k = (try RSAKeyPair.newEncryptionKey(kid: "ziel-enc-1"), try RSAKeyPair.newSigningKey(kid: "ziel-sig-1"))
-        Self.keys = k
-        return k
+        func pair(_ name: String) throws -> RSAKeyPair {
+            RSAKeyPair(privateKeyPEM: try TestData.text("fitconnect/keys/\(name).pem"),
+                       publicJWK: try JSONDecoder().decode(JWK.self, from: Data(try TestData.text("fitconnect/keys/\(name).pub.jwk.json").utf8)))
+        }
+        return (try pair("destination-enc"), try pair("destination-sig"))
     }
 
     let service = Metadata.PublicServiceType.leika("99107004018000", name: "Bewohnerparkausweis")
@@ -39,7 +40,7 @@ final class FITConnectTests: XCTestCase {
         let priv = try _RSA.Encryption.PrivateKey(pemRepresentation: k.privateKeyPEM)
         let atts = attachments ?? Dictionary(uniqueKeysWithValues: s.encryptedAttachments.map { ($0.id, $0.jwe) })
         return try Envelope.open(encryptedMetadata: s.encryptedMetadata, encryptedData: data ?? s.encryptedData,
-                                 attachments: atts, key: priv, kid: "ziel-enc-1", limit: 1 << 20)
+                                 attachments: atts, key: priv, kid: "test-ziel-enc-1", limit: 1 << 20)
     }
 
     func testSealAndOpenRoundTrip() throws {
@@ -147,7 +148,7 @@ final class FITConnectTests: XCTestCase {
         let sid = UUID().uuidString, cid = UUID().uuidString
         let event = SecurityEvent(kind: .rejectSubmission, issuer: "ziel", submissionID: sid, caseID: cid,
                                   payload: RejectionProblem.hashMismatch.eventPayload(detail: "Anlage Fahrzeugschein.pdf"))
-        let token = try event.signed(with: priv, kid: "ziel-sig-1")
+        let token = try event.signed(with: priv, kid: "test-ziel-sig-1")
         let read = try SecurityEvent.verify(token, keys: [sig.publicJWK])
         XCTAssertEqual(read.kind, .rejectSubmission)
         XCTAssertEqual(read.submissionID, sid.lowercased())
@@ -155,13 +156,13 @@ final class FITConnectTests: XCTestCase {
         XCTAssertEqual(RejectionProblem.texts(in: read), [RejectionProblem.hashMismatch.germanText])
         XCTAssertEqual(read.kind.germanName, "vom Empfänger zurückgewiesen")
         // another key, a swapped payload, a plain JWT type: refused
-        let other = try RSAKeyPair.newSigningKey(kid: "ziel-sig-1")
+        let other = try RSAKeyPair.newSigningKey(kid: "test-ziel-sig-1")
         XCTAssertThrowsError(try SecurityEvent.verify(token, keys: [other.publicJWK]))
         var parts = token.split(separator: ".").map(String.init)
         parts[1] = Base64URL.encode(Data(#"{"iss":"x"}"#.utf8))
         XCTAssertThrowsError(try SecurityEvent.verify(parts.joined(separator: "."), keys: [sig.publicJWK]))
         let jwt = try JWS.sign(Data(#"{"iss":"x","jti":"1","iat":1,"sub":"submission:a","txn":"case:b","events":{}}"#.utf8),
-                               header: .init(alg: .PS512, kid: "ziel-sig-1", typ: "JWT"), key: priv)
+                               header: .init(alg: .PS512, kid: "test-ziel-sig-1", typ: "JWT"), key: priv)
         XCTAssertThrowsError(try SecurityEvent.verify(jwt, keys: [sig.publicJWK])) { XCTAssertEqual($0 as? SecurityEventError, .malformed("typ ist nicht secevent+jwt")) }
     }
 

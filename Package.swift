@@ -105,6 +105,7 @@ let package = Package(
                 "Procurement",
                 "JOSE",
                 "FIM",
+                "FITConnect",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Vapor", package: "vapor"),

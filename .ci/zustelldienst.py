@@ -18,6 +18,9 @@ Test controls (not part of FIT-Connect, under /_test):
   POST /_test/clock   {"advanceSeconds": n}  moves the double's clock (expiry of incomplete submissions)
   POST /_test/outage  {"seconds": n}         answers 503 to every API call for n seconds of real time
   GET  /_test/stats                           counts of submissions per status
+  POST /_test/tamper  {"submissionId": id}    replaces the first attachment by a valid JWE of other
+                                              content for the destination's key (what an attacker
+                                              holding the public key could do): the hash check must catch it
 
 Needs PyPI jwcrypto (installed by .ci/run).
 """
@@ -175,7 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/token":
             return self.token()
         if method == "GET" and path == "/.well-known/jwks.json":
-            return self.reply(200, {"keys": [json.loads(st.key.export_public())]})
+            # published as FIT-Connect publishes its keys: alg and key_ops present (RSA-4096, PS512)
+            pub = json.loads(st.key.export_public())
+            pub.update(alg="PS512", key_ops=["verify"])
+            pub.pop("use", None)
+            return self.reply(200, {"keys": [pub]})
         if method == "GET" and path == "/v1/info":
             return self.reply(200, {"version": "1.1.3", "double": True})
         if method == "GET" and path == "/v1/routes":
@@ -409,6 +416,20 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/_test/outage":
             st.outage_until = time.time() + float(self.json_body().get("seconds", 0))
             return self.reply(200, {"until": st.outage_until})
+        if method == "POST" and path == "/_test/tamper":
+            from jwcrypto import jwe
+            body = self.json_body()
+            with st.lock:
+                sub = st.submissions.get(self.uuid_arg(body.get("submissionId"), "submissionId"))
+                if not sub or not sub["attachments"]:
+                    raise Problem(404, "Not Found", "Einreichung ohne Anlage.")
+                key = st.destinations[sub["destinationId"]]["encryptionKey"]
+                token = jwe.JWE(b"manipulierter Inhalt", protected=json_encode(
+                    {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": key.get("kid"), "cty": "application/pdf"}))
+                token.add_recipient(jwk.JWK(**key))
+                first = sorted(sub["attachments"])[0]
+                sub["attachments"][first] = token.serialize(compact=True)
+            return self.reply(200, {"tampered": first})
         if method == "GET" and path == "/_test/stats":
             counts = {}
             for s in st.submissions.values():

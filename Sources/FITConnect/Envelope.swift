@@ -42,6 +42,7 @@ public struct Envelope: Sendable {
     public struct Refusal: Error, Sendable, Equatable {
         public let problem: RejectionProblem
         public let detail: String
+        public init(problem: RejectionProblem, detail: String) { self.problem = problem; self.detail = detail }
     }
 
     /// Encrypts for the destination's public encryption key (RSA ≥ 4096, `alg RSA-OAEP-256`,

@@ -27,6 +27,16 @@ public enum JWS {
         public let key: JWK
     }
 
+    /// The unverified header, to choose the key by `kid` before verifying. Nothing in it may be
+    /// trusted until `verify` has passed.
+    public static func header(of compact: String) throws -> Header {
+        guard compact.utf8.count <= 1 << 20, let first = compact.split(separator: ".", omittingEmptySubsequences: false).first,
+              let raw = Base64URL.decode(first), let h = try? JSONDecoder().decode(Header.self, from: raw) else {
+            throw JOSEError.malformed("Kopf der JWS unlesbar")
+        }
+        return h
+    }
+
     /// Signs with an RSA private key (PS256/PS384/PS512: RSASSA-PSS, MGF1 with the same hash,
     /// salt as long as the hash — swift-crypto's `.PSS`; RS256: PKCS#1 v1.5).
     public static func sign(_ payload: Data, header: Header, key: _RSA.Signing.PrivateKey) throws -> String {

@@ -79,6 +79,10 @@ enum AntragService {
             }
             try await Outbox.enqueue(on: db, key: "antrag-eingang-\(antragID.uuidString)", to: a.applicantEmail,
                                      subject: "Eingangsbestätigung \(ref): \(a.serviceTitle)", body: body)
+            // delivery through FIT-Connect is promised in the same transaction as the receipt
+            if let destination = activation?.fitConnectDestination, !destination.isEmpty {
+                try await FITConnectSender.enqueue(on: db, antrag: a, destination: destination)
+            }
             return a
         }
     }

@@ -47,31 +47,15 @@ struct AuditSigningKey: Sendable {
 
     static func load(_ app: Application) throws -> AuditSigningKey {
         let path = app.rathaus.auditKeyPath
-        if let data = FileManager.default.contents(atPath: path) {
-            guard let raw = Data(base64Encoded: String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-                  let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
-                throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel des Audit-Protokolls (\(path)) ist unlesbar.",
-                               en: "The audit signing key (\(path)) cannot be read.")
+        do {
+            let raw = try KeyFile.loadOrCreate(path, what: "Der Signaturschlüssel des Audit-Protokolls") {
+                Curve25519.Signing.PrivateKey().rawRepresentation
             }
-            return AuditSigningKey(key: key, path: path)
+            return AuditSigningKey(key: try Curve25519.Signing.PrivateKey(rawRepresentation: raw), path: path)
+        } catch {
+            throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel des Audit-Protokolls (\(path)) ist unlesbar oder kann nicht angelegt werden.",
+                           en: "The audit signing key (\(path)) cannot be read or created.")
         }
-        let key = Curve25519.Signing.PrivateKey()
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // O_EXCL: when two instances start at once, exactly one key is written and both use it;
-        // readable by the service account only.
-        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
-        if fd < 0 {
-            if errno == EEXIST { return try load(app) }
-            throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel kann nicht in \(path) angelegt werden.", en: "Cannot create the audit signing key in \(path).")
-        }
-        let text = Array(key.rawRepresentation.base64EncodedString().utf8)
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        guard written == text.count else {
-            throw AppError(.internalServerError, "audit.key", de: "Der Signaturschlüssel konnte nicht vollständig geschrieben werden (\(path)).", en: "Could not write the audit signing key (\(path)).")
-        }
-        return AuditSigningKey(key: key, path: path)
     }
 
     func verify(_ cp: AuditCheckpoint) -> Bool {

@@ -82,7 +82,7 @@ public enum BackupRestore {
             let filesDir = URL(fileURLWithPath: config.filesDirectory ?? dataDir + "/dateien")
             files = fm.fileExists(atPath: filesDir.path) ? try copyTree(filesDir, dir.appendingPathComponent("dateien")) : 0
         }
-        for path in [config.auditKeyPath, config.auditKeyPath + ".checkpoints"] where fm.fileExists(atPath: path) {
+        for path in [config.auditKeyPath, config.auditKeyPath + ".checkpoints", config.secretKeyPath] where fm.fileExists(atPath: path) {
             try fm.copyItem(at: URL(fileURLWithPath: path), to: dir.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent))
         }
         let m = Manifest(format: 1, createdAt: Audit.timestamp(Date()), auditEntries: result.checked, auditHead: result.head, files: files,
@@ -126,7 +126,8 @@ public enum BackupRestore {
         }
         let keyName = URL(fileURLWithPath: config.auditKeyPath).lastPathComponent
         for (name, dest) in [("audit-signing.key", config.auditKeyPath), ("audit-signing.key.checkpoints", config.auditKeyPath + ".checkpoints"),
-                             (keyName, config.auditKeyPath)] {
+                             (keyName, config.auditKeyPath), ("secrets.key", config.secretKeyPath),
+                             (URL(fileURLWithPath: config.secretKeyPath).lastPathComponent, config.secretKeyPath)] {
             let from = src.appendingPathComponent(name)
             if fm.fileExists(atPath: from.path), !fm.fileExists(atPath: dest) { try fm.copyItem(at: from, to: URL(fileURLWithPath: dest)) }
         }

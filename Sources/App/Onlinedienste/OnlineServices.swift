@@ -44,6 +44,9 @@ final class ServiceActivation: Model, @unchecked Sendable {
     @OptionalField(key: "haushaltsstelle") var haushaltsstelle: String?
     @OptionalField(key: "kostentraeger") var kostentraeger: String?
     @OptionalField(key: "objektnummer") var objektnummer: String?
+    /// Delivery through FIT-Connect instead of the in-house inbox: a destination id, or
+    /// `routing` (found by LeiKa key and ARS through the Routing API). Nil = in-house inbox.
+    @OptionalField(key: "fitconnect_destination") var fitConnectDestination: String?
     init() {}
 
     var policy: String { feePolicy ?? "keine" }

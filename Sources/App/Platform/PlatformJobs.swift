@@ -52,6 +52,18 @@ enum PlatformJobs {
                 let d = try await ISMSIncidents.deadlineReminders(app, now: now)
                 return JobOutcome(de: "\(m) Erinnerungen an Maßnahmen, \(d) an Meldefristen", en: "\(m) measure reminders, \(d) deadline reminders")
             },
+            ScheduledJob(name: "fitconnect-versand", titleDE: "Anträge über FIT-Connect zustellen und Ereignisse abrufen",
+                         titleEN: "Deliver applications through FIT-Connect and fetch their events", schedule: .every(seconds: 5), timeout: 240, maxAttempts: 1) { app, now in
+                let r = try await FITConnectSender.deliverDue(app, now: now)
+                return JobOutcome(de: "\(r.delivered) zugestellt, \(r.failed) Fehlversuche, \(r.decided) Entscheidungen der Empfänger",
+                                  en: "\(r.delivered) delivered, \(r.failed) failed attempts, \(r.decided) decisions by recipients")
+            },
+            ScheduledJob(name: "fitconnect-abholung", titleDE: "Einreichungen an FIT-Connect-Zustellpunkten abholen",
+                         titleEN: "Pick up submissions at FIT-Connect destinations", schedule: .every(seconds: 5), timeout: 240, maxAttempts: 1) { app, now in
+                let r = try await FITConnectReceiver.poll(app, now: now, instance: app.scheduler.instance)
+                return JobOutcome(de: "\(r.accepted) angenommen, \(r.rejected) zurückgewiesen, \(r.resent) Entscheidungen erneut gesendet",
+                                  en: "\(r.accepted) accepted, \(r.rejected) rejected, \(r.resent) decisions sent again")
+            },
         ]
         if mail {
             jobs.append(ScheduledJob(name: "postausgang", titleDE: "E-Mails aus dem Postausgang senden", titleEN: "Send e-mails from the outbox",

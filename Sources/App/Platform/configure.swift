@@ -40,6 +40,8 @@ struct RathausConfig: Sendable {
     var metricsAllow: Set<String> = []
     /// Ed25519 key that signs audit checkpoints, outside the database (`RATHAUS_AUDIT_KEY`).
     var auditKeyPath: String = FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-audit-\(UUID().uuidString).key").path
+    /// AES-256 key that seals secrets stored in the database (`RATHAUS_SECRET_KEY`).
+    var secretKeyPath: String = FileManager.default.temporaryDirectory.appendingPathComponent("rathaus-secrets-\(UUID().uuidString).key").path
     /// Minutes between automatic audit checkpoints (`RATHAUS_AUDIT_CHECKPOINT_MINUTES`).
     var auditCheckpointMinutes: Int = 60
     /// Memory that concurrent invoice validations may use together (`RATHAUS_INTAKE_MEMORY_MB`).
@@ -51,6 +53,9 @@ struct RathausConfig: Sendable {
     var s3: S3Config? = nil
     /// Sign-in through an OpenID Connect provider (`RATHAUS_OIDC_*`, see `OIDCConfig`); nil = off.
     var oidc: OIDCConfig? = nil
+    /// First retry of a FIT-Connect delivery after this many seconds, doubled per attempt up to an
+    /// hour (`RATHAUS_FITCONNECT_RETRY_SECONDS`).
+    var fitConnectRetrySeconds: Double = 30
 
     static func fromEnvironment(demo: Bool) -> RathausConfig {
         var c = RathausConfig()
@@ -65,6 +70,12 @@ struct RathausConfig: Sendable {
         } else if let dir = c.dataDirectory {
             c.auditKeyPath = dir + "/audit-signing.key"
         }
+        if let k = Environment.get("RATHAUS_SECRET_KEY"), !k.isEmpty {
+            c.secretKeyPath = k
+        } else if let dir = c.dataDirectory {
+            c.secretKeyPath = dir + "/secrets.key"
+        }
+        if let r = Environment.get("RATHAUS_FITCONNECT_RETRY_SECONDS").flatMap(Double.init), r >= 1 { c.fitConnectRetrySeconds = r }
         if let m = Environment.get("RATHAUS_AUDIT_CHECKPOINT_MINUTES").flatMap(Int.init), m >= 1 { c.auditCheckpointMinutes = m }
         c.metricsAllow = Set((Environment.get("RATHAUS_METRICS_ALLOW") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         if let n = Environment.get("RATHAUS_INTAKE_MEMORY_MB").flatMap(Int.init), n >= 32 { c.intakeMemoryMB = n }
@@ -155,6 +166,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M039CreateProcurementDocuments())
     app.migrations.add(M040CreateOIDC())
     app.migrations.add(M041CreateFIMImports())
+    app.migrations.add(M042CreateFITConnect())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)
@@ -242,6 +254,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.asyncCommands.use(JobsCommand(), as: "jobs")
     app.asyncCommands.use(FilesCommand(), as: "dateien")
     app.asyncCommands.use(BackupCommand(), as: "backup")
+    app.asyncCommands.use(FITConnectCommand(), as: "fitconnect")
     // our migrate also takes the cross-instance lock and loads reference data
     app.commands.commands.removeValue(forKey: "migrate")
     app.asyncCommands.use(MigrateCommand(), as: "migrate")

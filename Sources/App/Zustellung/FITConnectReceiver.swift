@@ -1,0 +1,222 @@
+import Crypto
+import CryptoExtras
+import Fluent
+import FITConnect
+import Forms
+import Foundation
+import JOSE
+import RathausCore
+import SQLKit
+import Vapor
+
+/// Submissions built elsewhere arriving at the installation's destinations (scheduler job
+/// `fitconnect-abholung`). Each is claimed once (unique submission id), decrypted, checked
+/// (metadata schema, every hash), turned into a case in the office's inbox and answered with a
+/// signed `accept-submission` — or answered with `reject-submission` naming the problem. The
+/// decision is stored before it is sent, so a crash in between sends the same decision again,
+/// never the other one.
+enum FITConnectReceiver {
+    /// Largest plaintext accepted per part (data, each attachment).
+    static let maxPart = 25 * 1024 * 1024
+
+    struct Report: Sendable { var accepted = 0, rejected = 0, resent = 0 }
+
+    struct Keys {
+        let encryption: _RSA.Encryption.PrivateKey
+        let encryptionKid: String
+        let signing: _RSA.Signing.PrivateKey
+        let signingKid: String
+    }
+
+    static func keys(_ d: FITConnectDestination, app: Application) throws -> Keys {
+        let box = try app.secretBox()
+        let ctx = FITConnectDestination.context(d.destinationID)
+        let enc = try _RSA.Encryption.PrivateKey(pemRepresentation: box.openText(d.sealedEncryptionKey, context: ctx))
+        let sig = try _RSA.Signing.PrivateKey(pemRepresentation: box.openText(d.sealedSigningKey, context: ctx))
+        return Keys(encryption: enc, encryptionKid: d.encryptionKid, signing: sig, signingKid: d.signingKid)
+    }
+
+    static func poll(_ app: Application, now: Date = Date(), instance: String) async throws -> Report {
+        var report = Report()
+        for d in try await FITConnectDestination.query(on: app.db).filter(\.$active == true).all() {
+            guard let client = try await FITConnectClient.load(app, tenant: d.tenantARS, role: "subscriber", on: app.db) else { continue }
+            let keys = try keys(d, app: app)
+            struct Page: Decodable {
+                struct Item: Decodable { let submissionId: String; let caseId: String }
+                let submissions: [Item]
+            }
+            let page = try await client.json(Page.self, client.api.pickupList(destination: d.destinationID, limit: 100, offset: 0))
+            for item in page.submissions {
+                guard UUID(uuidString: item.submissionId) != nil, UUID(uuidString: item.caseId) != nil else { continue }
+                guard try await claim(app, submission: item.submissionId.lowercased(), case: item.caseId.lowercased(), destination: d, instance: instance, now: now) else { continue }
+                let accepted = try await receive(item.submissionId.lowercased(), destination: d, keys: keys, client: client, app: app)
+                if accepted { report.accepted += 1 } else { report.rejected += 1 }
+            }
+            report.resent += try await resendDecisions(app, destination: d, client: client)
+        }
+        return report
+    }
+
+    /// Exactly one instance gets a submission: the insert with the unique submission id, or the
+    /// takeover of a claim older than ten minutes whose instance died before deciding.
+    static func claim(_ app: Application, submission: String, case caseID: String, destination d: FITConnectDestination,
+                      instance: String, now: Date) async throws -> Bool {
+        try await app.writeTransaction { db -> Bool in
+            struct R: Decodable { let id: UUID }
+            let sql = db as! any SQLDatabase
+            let inserted = try await sql.raw("""
+                INSERT INTO fitconnect_inbound (id, submission_id, destination_id, tenant_ars, case_id, status, instance, claimed_at, updated_at)
+                VALUES (\(bind: UUID()), \(bind: submission), \(bind: d.destinationID), \(bind: d.tenantARS), \(bind: caseID), 'claimed',
+                        \(bind: instance), \(bind: now), \(bind: now))
+                ON CONFLICT (submission_id) DO NOTHING RETURNING id
+                """).all(decoding: R.self)
+            if !inserted.isEmpty { return true }
+            return !(try await sql.raw("""
+                UPDATE fitconnect_inbound SET instance = \(bind: instance), claimed_at = \(bind: now), updated_at = \(bind: now)
+                WHERE submission_id = \(bind: submission) AND status = 'claimed' AND claimed_at < \(bind: now.addingTimeInterval(-600)) RETURNING id
+                """).all(decoding: R.self).isEmpty)
+        }
+    }
+
+    /// The authentication tags of every JWE of the submission (the last part of the compact
+    /// form), which `accept-submission` confirms.
+    static func tag(_ jwe: String) -> String { jwe.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? "" }
+
+    static func receive(_ sid: String, destination d: FITConnectDestination, keys: Keys, client: FITConnectClient, app: Application) async throws -> Bool {
+        struct Sub: Decodable {
+            let submissionId: String; let caseId: String; let attachments: [String]?
+            let encryptedMetadata: String?; let encryptedData: String?
+            struct ServiceType: Decodable { let name: String?; let identifier: String? }
+            let serviceType: ServiceType?
+        }
+        let sub = try await client.json(Sub.self, client.api.submission(sid))
+        var encrypted: [String: String] = [:]
+        for aid in (sub.attachments ?? []).prefix(200) {
+            let raw = try await client.call(client.api.attachment(submission: sid, attachment: aid))
+            encrypted[aid.lowercased()] = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let caseID = sub.caseId.lowercased()
+        var decision: SecurityEvent
+        var antragID: UUID?
+        var problem: String?
+        do {
+            guard let meta = sub.encryptedMetadata else { throw Envelope.Refusal(problem: .schemaViolation, detail: "Metadaten fehlen") }
+            let opened = try Envelope.open(encryptedMetadata: meta, encryptedData: sub.encryptedData, attachments: encrypted,
+                                           key: keys.encryption, kid: keys.encryptionKid, limit: maxPart)
+            var tags: [String: JSONValue] = ["metadata": .string(tag(meta))]
+            if let data = sub.encryptedData { tags["data"] = .string(tag(data)) }
+            if !encrypted.isEmpty { tags["attachments"] = .object(encrypted.mapValues { .string(tag($0)) }) }
+            decision = SecurityEvent(kind: .acceptSubmission, issuer: d.destinationID, submissionID: sid, caseID: caseID,
+                                     payload: ["authenticationTags": .object(tags)])
+            antragID = try await createCase(opened, submission: sid, caseID: caseID, service: sub.serviceType?.name, destination: d, app: app,
+                                            decision: decision, keys: keys)
+        } catch let r as Envelope.Refusal {
+            problem = r.problem.germanText + " (" + String(r.detail.prefix(200)) + ")"
+            decision = SecurityEvent(kind: .rejectSubmission, issuer: d.destinationID, submissionID: sid, caseID: caseID,
+                                     payload: r.problem.eventPayload(detail: String(r.detail.prefix(200))))
+            let token = try decision.signed(with: keys.signing, kid: keys.signingKid)
+            let p = problem
+            try await app.writeTransaction { db in
+                try await FITConnectInbound.query(on: db).filter(\.$submissionID == sid)
+                    .set(\.$status, to: "rejected").set(\.$problem, to: p).set(\.$decision, to: token).set(\.$updatedAt, to: Date()).update()
+                try await Audit.record(on: db, actor: "system:fitconnect", actorID: nil, tenant: d.tenantARS, action: "fitconnect.reject",
+                                       objectType: "fitconnect-einreichung", objectID: sid, before: "claimed", after: r.problem.rawValue)
+            }
+        }
+        try await send(decision, destination: d, keys: keys, client: client, app: app, antrag: antragID)
+        return decision.kind == .acceptSubmission
+    }
+
+    /// The case in the office's inbox, its files, the audit entry and the stored decision: one
+    /// transaction.
+    static func createCase(_ o: Envelope.Opened, submission sid: String, caseID: String, service: String?, destination d: FITConnectDestination,
+                           app: Application, decision: SecurityEvent, keys: Keys) async throws -> UUID {
+        // Rathaus's own format carries the service and the answers; anything else stays a file
+        let rathaus = o.metadata.contentStructure.data?.submissionSchema.schemaUri == FITConnectSender.dataSchemaURI
+            ? o.data.flatMap { try? JSONDecoder().decode(AntragExport.AntragDTO.self, from: $0) } : nil
+        let office: Office? = if let oid = d.officeID { try await Office.find(oid, on: app.db) } else {
+            try await Office.query(on: app.db).filter(\.$tenantARS == d.tenantARS).sort(\.$name).first()
+        }
+        let tenantName = try await Gebiet.find(d.tenantARS, on: app.db)?.name ?? d.tenantARS
+        var stored: [(name: String, kind: String, size: Int, sha: String)] = []
+        for (meta, content) in o.attachments {
+            let sha = try await app.files.put(content)
+            stored.append((meta.filename ?? "anlage", FileKind.detect(Array(content.prefix(16)))?.rawValue ?? "datei", content.count, sha))
+        }
+        if let data = o.data {
+            let xml = o.metadata.contentStructure.data?.submissionSchema.mimeType == "application/xml"
+            stored.append((xml ? "Fachdaten.xml" : "Fachdaten.json", xml ? FileKind.xml.rawValue : "datei", data.count, try await app.files.put(data)))
+        }
+        let token = try decision.signed(with: keys.signing, kid: keys.signingKid)
+        let files = stored
+        let known: ServiceVersion? = if let r = rathaus { try await OnlineServiceCatalogue.version(r.onlinedienst.kennung, r.onlinedienst.version, on: app.db) } else { nil }
+        let title = rathaus?.onlinedienst.titel ?? service ?? o.metadata.publicServiceType?.name ?? "FIT-Connect-Einreichung"
+        return try await app.writeTransaction { db -> UUID in
+            let now = Date()
+            let year = Calendar(identifier: .gregorian).component(.year, from: now)
+            let ref = AntragService.reference(year: year, number: try await Sequences.next("antrag-\(year)", on: db))
+            let a = Antrag()
+            a.reference = ref
+            a.tenantARS = d.tenantARS; a.tenantName = tenantName
+            a.slug = known?.slug ?? "fitconnect"; a.version = known?.version ?? 0
+            a.serviceTitle = String(title.prefix(200))
+            a.applicantID = nil
+            a.applicantName = rathaus?.antragsteller.name ?? o.metadata.replyChannel?.eMail?.address ?? "über FIT-Connect"
+            a.applicantEmail = o.metadata.replyChannel?.eMail?.address ?? rathaus?.antragsteller.email ?? ""
+            a.officeID = office?.id; a.officeName = office?.name ?? tenantName
+            a.status = CaseStatus.received.rawValue
+            a.setAnswers(known != nil ? (rathaus?.angaben ?? [:]) : [:])
+            a.feeCents = 0; a.notifyByEmail = true; a.assigneeName = ""
+            a.createdAt = now; a.updatedAt = now; a.submittedAt = now
+            try await a.create(on: db)
+            let aid = try a.requireID()
+            for f in files {
+                let row = AntragFile()
+                row.antragID = aid; row.messageID = nil; row.field = "fitconnect"; row.name = String(f.name.prefix(200)); row.kind = f.kind
+                row.size = f.size; row.sha256 = f.sha; row.uploadedBy = "system:fitconnect"; row.createdAt = now
+                try await row.create(on: db)
+            }
+            try await FITConnectInbound.query(on: db).filter(\.$submissionID == sid)
+                .set(\.$status, to: "imported").set(\.$antragID, to: aid).set(\.$decision, to: token).set(\.$updatedAt, to: now).update()
+            try await Audit.record(on: db, actor: "system:fitconnect", actorID: nil, tenant: d.tenantARS, action: "fitconnect.receive",
+                                   objectType: "antrag", objectID: ref, before: nil, after: "Einreichung \(sid), \(o.attachments.count) Anlagen")
+            return aid
+        }
+    }
+
+    /// Sends the stored decision. 409 means the Zustelldienst already has a decision for this
+    /// submission (an earlier attempt whose answer got lost): the same one, since it is stored.
+    static func send(_ decision: SecurityEvent, destination d: FITConnectDestination, keys: Keys, client: FITConnectClient, app: Application, antrag: UUID?) async throws {
+        guard let row = try await FITConnectInbound.query(on: app.db).filter(\.$submissionID == decision.submissionID).first(),
+              let token = row.decision else { return }
+        do {
+            _ = try await client.call(client.api.postEvent(case: row.caseID), body: Data(token.utf8))
+        } catch let f as FITConnectFailure where f.status == 409 {
+        } catch { return }  // sent again by `resendDecisions`
+        let final = decision.kind == .acceptSubmission ? "accepted" : "rejected"
+        _ = try await FITConnectSender.record([decision], tenant: d.tenantARS, antrag: antrag, app: app, outbound: nil)
+        try await app.writeTransaction { db in
+            try await FITConnectInbound.query(on: db).filter(\.$submissionID == decision.submissionID)
+                .set(\.$status, to: final).set(\.$updatedAt, to: Date()).update()
+        }
+    }
+
+    /// Decisions stored but not confirmed by the Zustelldienst (crash or outage after the case
+    /// was created) are sent again.
+    static func resendDecisions(_ app: Application, destination d: FITConnectDestination, client: FITConnectClient) async throws -> Int {
+        let pending = try await FITConnectInbound.query(on: app.db).filter(\.$destinationID == d.destinationID).filter(\.$status == "imported").limit(50).all()
+        var n = 0
+        for row in pending {
+            guard let token = row.decision else { continue }
+            do {
+                _ = try await client.call(client.api.postEvent(case: row.caseID), body: Data(token.utf8))
+            } catch let f as FITConnectFailure where f.status == 409 {
+            } catch { continue }
+            try await app.writeTransaction { db in
+                try await FITConnectInbound.query(on: db).filter(\.$id == row.id!).set(\.$status, to: "accepted").set(\.$updatedAt, to: Date()).update()
+            }
+            n += 1
+        }
+        return n
+    }
+}

@@ -1,0 +1,247 @@
+import Fluent
+import FITConnect
+import Forms
+import RathausCore
+import Foundation
+import JOSE
+import TestFixtures
+import XCTVapor
+import XCTest
+@testable import App
+
+/// The whole FIT-Connect loop in one process: installation A's online service sends through the
+/// offline Zustelldienst (`.ci/zustelldienst.py`, a separate process on 127.0.0.1) to a
+/// destination of installation B; B's clerk gets the case, A sees `accept-submission`. Then an
+/// outage of the Zustelldienst (delivered once afterwards) and a tampered attachment
+/// (`reject-submission` with the hash problem on both sides).
+final class FITConnectLoopTests: XCTestCase {
+    struct RunningDouble {
+        let process: Process
+        let url: String
+        func stop() { FITConnectLoopTests.end(process) }
+    }
+
+    /// Ends the double without `waitUntilExit` (which spins on Linux): SIGTERM, then SIGKILL.
+    static func end(_ p: Process) {
+        guard p.isRunning else { return }
+        p.terminate()
+        for _ in 0..<50 where p.isRunning { usleep(100_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    }
+
+    static func freePort() -> Int { Int.random(in: 20000..<60000) }
+
+    func startDouble(config: URL, app: Application) async throws -> RunningDouble {
+        var lastError = ""
+        for _ in 0..<5 {
+            let port = Self.freePort()
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", TestData.repository.appendingPathComponent(".ci/zustelldienst.py").path, "--port", "\(port)",
+                           "--config", config.path, "--key", TestData.fixture("fitconnect/keys/zustelldienst-sig.pem").path]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let url = "http://127.0.0.1:\(port)"
+            for _ in 0..<100 {
+                if let res = try? await app.client.get(URI(string: url + "/v1/info")), res.status == .ok { return RunningDouble(process: p, url: url) }
+                if !p.isRunning { break }
+                try await Task.sleep(nanoseconds: 100_000_000)
+            }
+            Self.end(p)
+            lastError = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+        throw XCTSkip("Der Test-Zustelldienst startet nicht: \(lastError.prefix(300))")
+    }
+
+    func command(_ app: Application, _ args: [String]) async throws -> String {
+        var context = CommandContext(console: app.console, input: CommandInput(arguments: ["rathaus"] + args))
+        context.application = app
+        try await FITConnectCommand().run(using: &context)
+        return ""
+    }
+
+    func control(_ app: Application, _ url: String, _ path: String, _ body: String) async throws {
+        let res = try await app.client.post(URI(string: url + path)) { req in
+            req.headers.contentType = .json
+            req.body = ByteBuffer(string: body)
+        }
+        XCTAssertEqual(res.status, .ok, path)
+    }
+
+    func stats(_ app: Application, _ url: String) async throws -> [String: Int] {
+        let res = try await app.client.get(URI(string: url + "/_test/stats"))
+        return try res.content.decode([String: Int].self)
+    }
+
+    /// A submitted application of tenant 16051 at A, with one file when `file` is given.
+    func submit(_ app: Application, name: String, file: Data? = nil) async throws -> Antrag {
+        let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))
+        let d = try v.decoded()
+        let a = Antrag()
+        a.tenantARS = "16051"; a.tenantName = "Erfurt"; a.slug = v.slug; a.version = v.version; a.serviceTitle = d.title.de
+        a.applicantName = name; a.applicantEmail = "person@example.org"; a.officeName = "Bürgeramt Erfurt (Demo)"; a.status = Antrag.draft
+        a.setAnswers(["vorname": .text(name), "nachname": .text("Muster"), "geburtsdatum": .text("1980-01-01"),
+                      "anschrift": .record(["strasse": "Anger", "hausnummer": "1", "plz": "99084", "ort": "Erfurt"]),
+                      "umfang": .text("einfach"), "zustellung": .text("postfach")])
+        a.feeCents = 0; a.notifyByEmail = false; a.assigneeName = ""; a.createdAt = Date(); a.updatedAt = Date()
+        try await a.create(on: app.db)
+        if let file {
+            let f = AntragFile()
+            f.antragID = a.id!; f.field = "nachweis"; f.name = "nachweis.pdf"; f.kind = "pdf"; f.size = file.count
+            f.sha256 = try await app.files.put(file); f.uploadedBy = "test"; f.createdAt = Date()
+            try await f.create(on: app.db)
+        }
+        let act = try await ServiceActivation.of("16051", v.slug, on: app.db)
+        return try await AntragService.submit(a.id!, definition: d, activation: act, app: app, actor: "test", actorID: nil)
+    }
+
+    func testLoopThroughTheOfflineZustelldienst() async throws {
+        // python3 with jwcrypto runs the double; checked before anything is started
+        let (probe, _) = try ExternalTool.run(["python3", "-c", "import jwcrypto"])
+        guard probe == 0 else {
+            print("FIT-Connect-Schleife übersprungen: python3 mit jwcrypto fehlt (pip install jwcrypto; .ci/run installiert es).")
+            throw XCTSkip("jwcrypto fehlt")
+        }
+        let a = try await makeTestApp(demo: true)
+        let b: Application
+        do { b = try await makeTestApp(demo: true) } catch { try? await a.asyncShutdown(); throw error }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fitconnect-\(UUID().uuidString)")
+        var double: RunningDouble?
+        do {
+            try await run(a, b, dir, &double)
+        } catch {
+            double?.stop(); try? await a.asyncShutdown(); try? await b.asyncShutdown(); try? FileManager.default.removeItem(at: dir)
+            throw error
+        }
+        double?.stop(); try await a.asyncShutdown(); try await b.asyncShutdown(); try? FileManager.default.removeItem(at: dir)
+    }
+
+    func run(_ a: Application, _ b: Application, _ dir: URL, _ double: inout RunningDouble?) async throws {
+        // B's keys, made by the command; the public JWKS goes to the Zustelldienst's configuration
+        _ = try await command(b, ["keys", "--name", "erfurt-b", "--ausgabe", dir.path])
+        let jwks = try JSONDecoder().decode(JWKS.self, from: Data(contentsOf: dir.appendingPathComponent("erfurt-b.jwks.json")))
+        XCTAssertTrue(jwks.keys.allSatisfy { !$0.isPrivate }, "only public keys leave the installation")
+        let sealed = try String(contentsOf: dir.appendingPathComponent("erfurt-b.privat"), encoding: .utf8)
+        XCTAssertTrue(sealed.hasPrefix(SecretBox.prefix) && !sealed.contains("PRIVATE KEY"))
+        do {
+            _ = try await command(a, ["zustellpunkt", "--mandant", "16051", "--id", UUID().uuidString,
+                                      "--schluessel", dir.appendingPathComponent("erfurt-b.privat").path])
+            XCTFail("another installation cannot open B's private keys")
+        } catch {}
+
+        let destination = UUID().uuidString.lowercased()
+        let leika = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: a.db)).leika
+        func key(_ use: String) throws -> Any {
+            let k = try XCTUnwrap(jwks.keys.first { $0.keyOps == [use] })
+            return try JSONSerialization.jsonObject(with: JSONEncoder().encode(k))
+        }
+        let config: [String: Any] = [
+            "clients": [["id": "rathaus-a", "secret": "geheim-a", "role": "sender"],
+                        ["id": "rathaus-b", "secret": "geheim-b", "role": "subscriber", "destinations": [destination]]],
+            "destinations": [["id": destination, "status": "active", "encryptionKey": try key("wrapKey"), "signingKey": try key("verify"),
+                              "services": [["identifier": "urn:de:fim:leika:leistung:\(leika)",
+                                            "regions": ["urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:ars:160510000000"]]]]],
+        ]
+        let configURL = dir.appendingPathComponent("zustelldienst.json")
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        double = try await startDouble(config: configURL, app: a)
+        let url = try XCTUnwrap(double?.url)
+
+        setenv("FITCONNECT_CLIENT_SECRET", "geheim-a", 1)
+        _ = try await command(a, ["zugang", "--mandant", "16051", "--rolle", "sender", "--url", url, "--client-id", "rathaus-a"])
+        setenv("FITCONNECT_CLIENT_SECRET", "geheim-b", 1)
+        _ = try await command(b, ["zugang", "--mandant", "16051", "--rolle", "subscriber", "--url", url, "--client-id", "rathaus-b"])
+        unsetenv("FITCONNECT_CLIENT_SECRET")
+        let stored = try await XCTUnwrapAsync(try await FITConnectAccount.query(on: a.db).first())
+        XCTAssertFalse(stored.sealedSecret.contains("geheim-a"), "the client secret is stored sealed")
+        _ = try await command(b, ["zustellpunkt", "--mandant", "16051", "--id", destination,
+                                  "--schluessel", dir.appendingPathComponent("erfurt-b.privat").path])
+        let dest = try await XCTUnwrapAsync(try await FITConnectDestination.query(on: b.db).first())
+        XCTAssertFalse(dest.sealedEncryptionKey.contains("PRIVATE"), "private keys are stored sealed")
+        _ = try await command(a, ["dienst", "--mandant", "16051", "--dienst", "meldebescheinigung", "--ziel", "routing"])
+
+        // 1. A sends (destination found by routing, signature checked), B imports once with two pollers
+        let first = try await submit(a, name: "Erika", file: Data("%PDF-1.7 Nachweis".utf8))
+        var r = try await FITConnectSender.deliverDue(a)
+        let firstError = try await FITConnectOutbound.query(on: a.db).first()?.lastError ?? ""
+        XCTAssertEqual(r.delivered, 1, firstError)
+        let out1 = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == first.id!).first())
+        XCTAssertEqual(out1.destination, destination, "routing found B's destination")
+        let v1 = try await stats(a, url)["submitted"]
+        XCTAssertEqual(v1, 1)
+        async let p1 = FITConnectReceiver.poll(b, instance: "b-1")
+        async let p2 = FITConnectReceiver.poll(b, instance: "b-2")
+        let (r1, r2) = try await (p1, p2)
+        XCTAssertEqual(r1.accepted + r2.accepted, 1, "two pollers, one import")
+        let cases = try await Antrag.query(on: b.db).filter(\.$status == CaseStatus.received.rawValue).all()
+        let received = try XCTUnwrap(cases.first { $0.applicantName == "Erika" })
+        XCTAssertEqual(received.slug, "meldebescheinigung", "B knows the service: the answers are shown with its labels")
+        XCTAssertEqual(received.decodedAnswers()["vorname"], .text("Erika"))
+        let files = try await AntragFile.query(on: b.db).filter(\.$antragID == received.id!).all()
+        XCTAssertEqual(Set(files.map(\.name)), ["nachweis.pdf", "Fachdaten.json"])
+        let pdf = try await b.files.get(try XCTUnwrap(files.first { $0.name == "nachweis.pdf" }).sha256)
+        XCTAssertEqual(pdf, Data("%PDF-1.7 Nachweis".utf8))
+        let v2 = try await stats(a, url)["accepted"]
+        XCTAssertEqual(v2, 1)
+        // B's clerk sees the case in the inbox
+        let clerk = try await createUser(b, email: "sb-fc@erfurt.example", role: .clerk, tenant: "16051")
+        let web = Browser(b)
+        try await web.login(clerk)
+        let detail = try await web.get("/mandanten/16051/antraege/\(received.id!)")
+        XCTAssertEqual(detail.status, .ok)
+        XCTAssertTrue(detail.text.contains("Erika"), detail.text)
+
+        r = try await FITConnectSender.deliverDue(a)
+        XCTAssertEqual(r.decided, 1)
+        let after1 = try await XCTUnwrapAsync(try await FITConnectOutbound.find(out1.id, on: a.db))
+        XCTAssertEqual(after1.status, "accepted")
+        let kinds = try await FITConnectEvent.query(on: a.db).filter(\.$caseID == after1.caseID!).all().map(\.kind)
+        XCTAssertEqual(Set(kinds), ["submit-submission", "accept-submission"], "A verified both SETs")
+        let notice = try await PostboxMessage.query(on: a.db).filter(\.$antragID == first.id!).filter(\.$kind == "zustellung").first()
+        XCTAssertEqual(notice?.subject.contains("zugestellt"), true)
+
+        // 2. The Zustelldienst is down: the application stays accepted for the person, is retried and delivered once
+        try await control(a, url, "/_test/outage", #"{"seconds": 2}"#)
+        let second = try await submit(a, name: "Fritz")
+        r = try await FITConnectSender.deliverDue(a)
+        XCTAssertEqual(r.delivered, 0)
+        let waiting = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == second.id!).first())
+        XCTAssertEqual(waiting.status, "pending")
+        XCTAssertEqual(waiting.attempts, 1)
+        XCTAssertTrue(waiting.lastError?.contains("503") == true, waiting.lastError ?? "")
+        try await Task.sleep(nanoseconds: 2_200_000_000)
+        r = try await FITConnectSender.deliverDue(a, now: Date().addingTimeInterval(a.rathaus.fitConnectRetrySeconds + 1))
+        XCTAssertEqual(r.delivered, 1)
+        r = try await FITConnectSender.deliverDue(a, now: Date().addingTimeInterval(7200))
+        XCTAssertEqual(r.delivered, 0, "nothing is sent twice")
+        _ = try await FITConnectReceiver.poll(b, instance: "b-1")
+        let v3 = try await Antrag.query(on: b.db).filter(\.$applicantName == "Fritz").count()
+        XCTAssertEqual(v3, 1)
+        let v4 = try await stats(a, url)["accepted"]
+        XCTAssertEqual(v4, 2)
+
+        // 3. A tampered attachment: B rejects with the hash problem, A and the person see why
+        let third = try await submit(a, name: "Gerda", file: Data("%PDF-1.7 echt".utf8))
+        r = try await FITConnectSender.deliverDue(a)
+        XCTAssertEqual(r.delivered, 1)
+        let out3 = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == third.id!).first())
+        try await control(a, url, "/_test/tamper", #"{"submissionId": "\#(out3.submissionID ?? "")"}"#)
+        let rb = try await FITConnectReceiver.poll(b, instance: "b-1")
+        XCTAssertEqual(rb.rejected, 1)
+        let v5 = try await Antrag.query(on: b.db).filter(\.$applicantName == "Gerda").count()
+        XCTAssertEqual(v5, 0, "no case from a tampered submission")
+        let inbound = try await XCTUnwrapAsync(try await FITConnectInbound.query(on: b.db).filter(\.$status == "rejected").first())
+        XCTAssertTrue(inbound.problem?.contains("Hashwert") == true, inbound.problem ?? "")
+        _ = try await FITConnectSender.deliverDue(a)
+        let after3 = try await XCTUnwrapAsync(try await FITConnectOutbound.find(out3.id, on: a.db))
+        XCTAssertEqual(after3.status, "rejected")
+        let why = try await PostboxMessage.query(on: a.db).filter(\.$antragID == third.id!).filter(\.$kind == "zustellung").first()
+        XCTAssertTrue(why?.body.contains("Hashwert") == true, why?.body ?? "")
+        let v6 = try await stats(a, url)["rejected"]
+        XCTAssertEqual(v6, 1)
+        let v7 = try await AuditEntry.query(on: b.db).filter(\.$action == "fitconnect.reject").count()
+        XCTAssertEqual(v7, 1)
+    }
+}

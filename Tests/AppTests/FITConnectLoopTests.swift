@@ -29,6 +29,19 @@ final class FITConnectLoopTests: XCTestCase {
         if p.isRunning { kill(p.processIdentifier, SIGKILL) }
     }
 
+    static func sqliteApp() async throws -> Application {
+        let app = try await Application.make(.testing)
+        var config = RathausConfig()
+        config.bcryptCost = 4
+        config.dataDirectory = nil
+        config.demo = true
+        do { try await configure(app, config) } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        return app
+    }
+
     static func freePort() -> Int { Int.random(in: 20000..<60000) }
 
     func startDouble(config: URL, app: Application) async throws -> RunningDouble {
@@ -104,9 +117,11 @@ final class FITConnectLoopTests: XCTestCase {
             print("FIT-Connect-Schleife übersprungen: python3 mit jwcrypto fehlt (pip install jwcrypto; .ci/run installiert es).")
             throw XCTSkip("jwcrypto fehlt")
         }
-        let a = try await makeTestApp(demo: true)
-        let b: Application
-        do { b = try await makeTestApp(demo: true) } catch { try? await a.asyncShutdown(); throw error }
+        // B (receiving, two pollers) runs on the test database — PostgreSQL when DATABASE_URL is
+        // set; A is a second installation with its own in-memory SQLite
+        let b = try await makeTestApp(demo: true)
+        let a: Application
+        do { a = try await Self.sqliteApp() } catch { try? await b.asyncShutdown(); throw error }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fitconnect-\(UUID().uuidString)")
         var double: RunningDouble?
         do {
@@ -243,5 +258,18 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(v6, 1)
         let v7 = try await AuditEntry.query(on: b.db).filter(\.$action == "fitconnect.reject").count()
         XCTAssertEqual(v7, 1)
+
+        // 4. A figure for the note (printed, not asserted): 20 applications from A's commit to B's case
+        let n = 20
+        for i in 0..<n { _ = try await submit(a, name: "Lauf\(i)", file: Data("%PDF-1.7 \(i)".utf8)) }
+        let start = Date()
+        var imported = 0
+        while imported < n, Date().timeIntervalSince(start) < 120 {
+            _ = try await FITConnectSender.deliverDue(a, limit: n)
+            imported += try await FITConnectReceiver.poll(b, instance: "b-1").accepted
+        }
+        XCTAssertEqual(imported, n)
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "FIT-Connect: %d Einreichungen mit je einer Anlage A → Zustelldienst → B in %.2f s = %.1f/s (Debug-Build, Verschlüsselung, Prüfung, Fall, SET)", n, seconds, Double(n) / seconds))
     }
 }

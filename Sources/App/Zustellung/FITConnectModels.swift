@@ -78,7 +78,7 @@ final class FITConnectInbound: Model, @unchecked Sendable {
     @Field(key: "destination_id") var destinationID: String
     @Field(key: "tenant_ars") var tenantARS: String
     @Field(key: "case_id") var caseID: String
-    /// claimed | imported (case created, accept not yet sent) | accepted | rejected
+    /// claimed | imported (case created, accept not yet sent) | rejecting (reject not yet sent) | accepted | rejected
     @Field(key: "status") var status: String
     @OptionalField(key: "antrag_id") var antragID: UUID?
     @OptionalField(key: "problem") var problem: String?

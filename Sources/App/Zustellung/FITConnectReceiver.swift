@@ -118,7 +118,7 @@ enum FITConnectReceiver {
             let p = problem
             try await app.writeTransaction { db in
                 try await FITConnectInbound.query(on: db).filter(\.$submissionID == sid)
-                    .set(\.$status, to: "rejected").set(\.$problem, to: p).set(\.$decision, to: token).set(\.$updatedAt, to: Date()).update()
+                    .set(\.$status, to: "rejecting").set(\.$problem, to: p).set(\.$decision, to: token).set(\.$updatedAt, to: Date()).update()
                 try await Audit.record(on: db, actor: "system:fitconnect", actorID: nil, tenant: d.tenantARS, action: "fitconnect.reject",
                                        objectType: "fitconnect-einreichung", objectID: sid, before: "claimed", after: r.problem.rawValue)
             }
@@ -204,16 +204,20 @@ enum FITConnectReceiver {
     /// Decisions stored but not confirmed by the Zustelldienst (crash or outage after the case
     /// was created) are sent again.
     static func resendDecisions(_ app: Application, destination d: FITConnectDestination, client: FITConnectClient) async throws -> Int {
-        let pending = try await FITConnectInbound.query(on: app.db).filter(\.$destinationID == d.destinationID).filter(\.$status == "imported").limit(50).all()
+        // both stored decisions wait here until the Zustelldienst took them: an accept
+        // (`imported`) and a reject (`rejecting`)
+        let pending = try await FITConnectInbound.query(on: app.db).filter(\.$destinationID == d.destinationID)
+            .filter(\.$status ~~ ["imported", "rejecting"]).limit(50).all()
         var n = 0
         for row in pending {
-            guard let token = row.decision else { continue }
+            guard let token = row.decision, let rowID = row.id else { continue }
             do {
                 _ = try await client.call(client.api.postEvent(case: row.caseID), body: Data(token.utf8))
             } catch let f as FITConnectFailure where f.status == 409 {
             } catch { continue }
             try await app.writeTransaction { db in
-                try await FITConnectInbound.query(on: db).filter(\.$id == row.id!).set(\.$status, to: "accepted").set(\.$updatedAt, to: Date()).update()
+                try await FITConnectInbound.query(on: db).filter(\.$id == rowID)
+                    .set(\.$status, to: row.status == "imported" ? "accepted" : "rejected").set(\.$updatedAt, to: Date()).update()
             }
             n += 1
         }

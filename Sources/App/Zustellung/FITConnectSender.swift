@@ -100,6 +100,7 @@ enum FITConnectSender {
     }
 
     static func deliver(_ row: FITConnectOutbound, app: Application) async throws {
+        let rowID = try row.requireID()
         guard let a = try await Antrag.find(row.antragID, on: app.db) else { throw FITConnectFailure(status: 404, text: "Antrag fehlt") }
         guard let client = try await FITConnectClient.load(app, tenant: row.tenantARS, role: "sender", on: app.db) else {
             throw FITConnectFailure(status: 0, text: "Für diesen Mandanten ist kein FIT-Connect-Zugang (Sender) eingerichtet")
@@ -112,7 +113,7 @@ enum FITConnectSender {
             destination = try await route(client, leika: leika, ars: a.tenantARS)
             let d = destination
             try await app.writeTransaction { db in
-                try await FITConnectOutbound.query(on: db).filter(\.$id == row.id!).set(\.$destination, to: d).update()
+                try await FITConnectOutbound.query(on: db).filter(\.$id == rowID).set(\.$destination, to: d).update()
             }
         }
         let info = try await client.json(DestinationInfo.self, client.api.destination(destination))
@@ -159,7 +160,7 @@ enum FITConnectSender {
             let created = try await client.json(Created.self, client.api.createSubmission(), body: body)
             submissionID = created.submissionId.lowercased()
             try await app.writeTransaction { db in
-                try await FITConnectOutbound.query(on: db).filter(\.$id == row.id!)
+                try await FITConnectOutbound.query(on: db).filter(\.$id == rowID)
                     .set(\.$submissionID, to: created.submissionId.lowercased()).set(\.$caseID, to: created.caseId.lowercased()).update()
             }
         }
@@ -173,7 +174,7 @@ enum FITConnectSender {
         } catch let f as FITConnectFailure where f.status == 404 {
             // the incomplete submission expired at the Zustelldienst: start a new one next time
             try await app.writeTransaction { db in
-                try await FITConnectOutbound.query(on: db).filter(\.$id == row.id!).set(\.$submissionID, to: nil).set(\.$caseID, to: nil).update()
+                try await FITConnectOutbound.query(on: db).filter(\.$id == rowID).set(\.$submissionID, to: nil).set(\.$caseID, to: nil).update()
             }
             throw f
         } catch let f as FITConnectFailure where f.status == 422 {

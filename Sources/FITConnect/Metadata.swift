@@ -105,16 +105,68 @@ public struct Metadata: Codable, Sendable, Equatable {
         }
     }
 
-    /// Exactly one channel (schema: minProperties = maxProperties = 1). Rathaus offers e-mail.
+    /// Exactly one channel (schema: minProperties = maxProperties = 1): e-mail (optionally with a
+    /// PGP key), De-Mail, a FINK postbox of an interoperable Servicekonto, or an ELSTER account.
+    /// Rathaus sends with e-mail; all four are accepted on receipt and shown to the clerk.
     public struct ReplyChannel: Codable, Sendable, Equatable {
         public struct Address: Codable, Sendable, Equatable {
             public var address: String
-            public init(address: String) { self.address = address }
+            public var pgpPublicKey: String?
+            public init(address: String, pgpPublicKey: String? = nil) { self.address = address; self.pgpPublicKey = pgpPublicKey }
+        }
+        public struct Fink: Codable, Sendable, Equatable {
+            public var finkPostfachRef: String
+            public var host: String?
+            public init(finkPostfachRef: String, host: String? = nil) { self.finkPostfachRef = finkPostfachRef; self.host = host }
+        }
+        public struct Elster: Codable, Sendable, Equatable {
+            public var accountId: String
+            public var lieferTicket: String?
+            public var geschaeftszeichen: String?
+            public init(accountId: String, lieferTicket: String? = nil, geschaeftszeichen: String? = nil) {
+                self.accountId = accountId; self.lieferTicket = lieferTicket; self.geschaeftszeichen = geschaeftszeichen
+            }
         }
         public var eMail: Address?
         public var deMail: Address?
+        public var fink: Fink?
+        public var elster: Elster?
         public init(eMail: String) { self.eMail = Address(address: eMail) }
         public init(deMail: String) { self.deMail = Address(address: deMail) }
+        public init(fink: Fink) { self.fink = fink }
+        public init(elster: Elster) { self.elster = elster }
+
+        /// The channel in words for the clerk ("E-Mail an …").
+        public var german: String {
+            if let e = eMail { return "E-Mail an \(e.address)" + (e.pgpPublicKey == nil ? "" : " (PGP-verschlüsselt erbeten)") }
+            if let d = deMail { return "De-Mail an \(d.address)" }
+            if let f = fink { return "Postfach im Servicekonto (FINK) \(f.finkPostfachRef)" + (f.host.map { " bei \($0)" } ?? "") }
+            if let e = elster { return "ELSTER-Konto \(e.accountId)" + (e.geschaeftszeichen.map { ", Geschäftszeichen \($0)" } ?? "") }
+            return "kein Rückkanal"
+        }
+
+        var problems: [String] {
+            var out: [String] = []
+            let count = [eMail != nil, deMail != nil, fink != nil, elster != nil].filter { $0 }.count
+            if count != 1 { out.append("Rückkanal: genau ein Kanal ist anzugeben.") }
+            for a in [eMail, deMail].compactMap({ $0 }) where a.address.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) == nil {
+                out.append("Rückkanal: „\(a.address.prefix(80))“ ist keine E-Mail-Adresse.")
+            }
+            if let k = eMail?.pgpPublicKey, !k.hasPrefix("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n") {
+                out.append("Rückkanal: der PGP-Schlüssel ist kein exportierter öffentlicher Schlüssel (ASCII-Armor).")
+            }
+            if let f = fink {
+                if f.finkPostfachRef.count > 150 || f.finkPostfachRef.range(of: #"^[-._a-z0-9~/]*$"#, options: .regularExpression) == nil {
+                    out.append("Rückkanal: die FINK-Postfachadresse ist ungültig (Kleinbuchstaben, Ziffern, - . _ ~ /; höchstens 150 Zeichen).")
+                }
+                if let h = f.host, URL(string: h)?.scheme == nil { out.append("Rückkanal: der Host des Servicekontos ist keine URL.") }
+            }
+            if let e = elster {
+                if e.accountId.range(of: #"^\d{10}$"#, options: .regularExpression) == nil { out.append("Rückkanal: die ELSTER-Konto-ID hat nicht genau 10 Ziffern.") }
+                if let g = e.geschaeftszeichen, g.count > 10 { out.append("Rückkanal: das ELSTER-Geschäftszeichen ist länger als 10 Zeichen.") }
+            }
+            return out
+        }
     }
 
     public struct AdditionalReferenceInfo: Codable, Sendable, Equatable {
@@ -183,13 +235,7 @@ public struct Metadata: Codable, Sendable, Equatable {
                 if g < Decimal(1) / 100 || rounded != scaled { out.append("Zahlung: Bruttobetrag muss mindestens 0,01 sein und volle Cent haben.") }
             }
         }
-        if let r = replyChannel {
-            let count = (r.eMail == nil ? 0 : 1) + (r.deMail == nil ? 0 : 1)
-            if count != 1 { out.append("Rückkanal: genau ein Kanal ist anzugeben.") }
-            for a in [r.eMail, r.deMail].compactMap({ $0 }) where a.address.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) == nil {
-                out.append("Rückkanal: „\(a.address)“ ist keine E-Mail-Adresse.")
-            }
-        }
+        if let r = replyChannel { out += r.problems }
         if let d = additionalReferenceInfo?.applicationDate, d.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) == nil {
             out.append("Antragsdatum: „\(d)“ ist kein Datum (JJJJ-MM-TT).")
         }

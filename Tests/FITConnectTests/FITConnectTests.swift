@@ -128,16 +128,35 @@ final class FITConnectTests: XCTestCase {
         broken.publicServiceType = .init(name: nil, identifier: "leika:123")
         try broken.encoded().write(to: dir.appendingPathComponent("broken.json"))
         XCTAssertEqual(broken.problems().count, 2, "\(broken.problems())")
+        // every reply channel of the schema: FINK postbox and ELSTER account are valid, two channels or a short ELSTER id not
+        var channels: [String: (Metadata.ReplyChannel, Int)] = [
+            "fink.json": (.init(fink: .init(finkPostfachRef: "th/ef/12345", host: "https://servicekonto.example.org/")), 0),
+            "elster.json": (.init(elster: .init(accountId: "1234567890", geschaeftszeichen: "AZ-1")), 0),
+            "elster-kurz.json": (.init(elster: .init(accountId: "123456789")), 1),
+            "fink-gross.json": (.init(fink: .init(finkPostfachRef: "TH/EF 1")), 1),
+        ]
+        var two = Metadata.ReplyChannel(eMail: "erika@example.org")
+        two.fink = .init(finkPostfachRef: "th/ef/1")
+        channels["zwei.json"] = (two, 1)
+        for (name, (channel, expected)) in channels {
+            var m = minimal
+            m.replyChannel = channel
+            XCTAssertEqual(m.problems().count, expected, "\(name): \(m.problems())")
+            try m.encoded().write(to: dir.appendingPathComponent(name))
+        }
 
         let (rc, out) = try ExternalTool.run(["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("schemacheck.py").path,
                                               TestData.fixture("fitconnect/metadata.schema.v1.0.0.json").path,
                                               dir.appendingPathComponent("rathaus.json").path, dir.appendingPathComponent("minimal.json").path,
-                                              dir.appendingPathComponent("broken.json").path])
+                                              dir.appendingPathComponent("broken.json").path] + channels.keys.sorted().map { dir.appendingPathComponent($0).path })
         XCTAssertEqual(rc, 0, out)
         let verdicts = try JSONDecoder().decode([String: [String]].self, from: Data(try XCTUnwrap(out.split(separator: "\n").last).utf8))
         XCTAssertEqual(verdicts["rathaus.json"], [], "the metadata Rathaus writes is valid")
         XCTAssertEqual(verdicts["minimal.json"], [])
         XCTAssertEqual(verdicts["broken.json"]?.count, 2, "the independent validator refuses the same two problems: \(verdicts)")
+        for (name, (_, expected)) in channels {
+            XCTAssertEqual(verdicts[name]?.count, expected, "\(name): the independent validator agrees: \(verdicts[name] ?? [])")
+        }
         // amounts leave as exact decimals
         XCTAssertTrue(String(decoding: try s.metadata.encoded(), as: UTF8.self).contains(#""grossAmount":30.5"#))
     }

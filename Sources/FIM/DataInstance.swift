@@ -1,5 +1,6 @@
 import Forms
 import Foundation
+import XRechnung
 
 /// A submission of an imported FIM form as a data instance of its schema. Convention (Rathaus,
 /// documented in the README): the root element is the schema's id, every group and field is an
@@ -40,6 +41,105 @@ public enum FIMDataInstance {
         }
         let doc: [String: Any] = ["schema": fim.schemaID, "schemaVersion": fim.version, "xdatenfelderVersion": fim.xdfVersion, "daten": data]
         return try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+    }
+
+    /// The answers of a data instance written by `xml(_:answers:)` — by this installation or by
+    /// another Rathaus sending the same FIM schema through FIT-Connect —, so a received
+    /// submission shows with the schema's labels. Same-named siblings are read in order (the
+    /// `__2` keys of a repeated id), a repeating group takes at most its `maxItems`. Unknown
+    /// elements are ignored (the XML itself is kept with the case).
+    public static func answers(xml data: Data, service: ServiceDefinition) throws(DataInstanceError) -> Answers {
+        guard let fim = service.fim else { throw .notFIM }
+        let doc: ParsedXML
+        do { doc = try SafeXML.parse(data, limits: XMLLimits(maxBytes: 8 << 20, maxDepth: 64, maxElements: 100_000)) } catch {
+            throw .unreadable(error.messageDE)
+        }
+        guard doc.root.name == fim.schemaID, doc.root.namespace == namespace else {
+            throw .otherSchema(String(doc.root.name.prefix(60)))
+        }
+        var answers: Answers = [:]
+        var top = Cursor(element: doc.root)
+        for step in service.form.steps {
+            let group = fim.stepGroups[step.id] ?? ""
+            if group.isEmpty {
+                answers.merge(read(step.fields, &top)) { a, _ in a }
+            } else if let el = top.next(group) {
+                var c = Cursor(element: el)
+                answers.merge(read(step.fields, &c)) { a, _ in a }
+            }
+        }
+        return answers
+    }
+
+    public enum DataInstanceError: Error, Equatable, CustomStringConvertible {
+        case notFIM, unreadable(String), otherSchema(String)
+        public var description: String {
+            switch self {
+            case .notFIM: "Der Onlinedienst stammt nicht aus einem FIM-Schema."
+            case .unreadable(let why): "Die Fachdaten sind kein lesbares XML: \(why)"
+            case .otherSchema(let root): "Die Fachdaten gehören zu einem anderen Schema (Wurzelelement \(root))."
+            }
+        }
+    }
+
+    /// Children of one element taken in document order, per name.
+    struct Cursor {
+        let element: XElement
+        var used: [String: Int] = [:]
+        mutating func next(_ name: String) -> XElement? {
+            let all = element.children(name)
+            let i = used[name, default: 0]
+            guard i < all.count else { return nil }
+            used[name] = i + 1
+            return all[i]
+        }
+    }
+
+    static func read(_ fields: [FieldDefinition], _ c: inout Cursor) -> Answers {
+        var out: Answers = [:]
+        for f in fields where f.type != .label {
+            let name = FIMOrigin.fimID(f.id)
+            if f.type == .group {
+                var items: [[String: AnswerValue]] = []
+                while items.count < (f.maxItems ?? 50), let el = c.next(name) {
+                    if isWrapper(f), let inner = f.fields?.first {
+                        if let v = value(inner, el) { items.append([inner.id: v]) }
+                    } else {
+                        var sub = Cursor(element: el)
+                        items.append(read(f.fields ?? [], &sub))
+                    }
+                }
+                if !items.isEmpty { out[f.id] = .items(items) }
+            } else if let el = c.next(name), let v = value(f, el) {
+                out[f.id] = v
+            }
+        }
+        return out
+    }
+
+    static func value(_ f: FieldDefinition, _ el: XElement) -> AnswerValue? {
+        switch f.type {
+        case .group:
+            var sub = Cursor(element: el)
+            return .items([read(f.fields ?? [], &sub)])
+        case .file:
+            guard let n = el.attribute("dateiname"), !n.isEmpty else { return nil }
+            let kind = FileKind.allCases.first { $0.mediaType == el.attribute("medientyp") }
+            return .record(["name": String(n.prefix(200)), "kind": kind?.rawValue ?? "", "size": el.attribute("groesse") ?? ""])
+        case .address:
+            var r: [String: String] = [:]
+            for p in AddressPart.allCases { r[p.rawValue] = String((el.child(p.rawValue)?.text ?? "").prefix(200)) }
+            return .record(r)
+        case .yesno:
+            return el.text == "true" ? .text("ja") : el.text == "false" ? .text("nein") : nil
+        case .checkbox:
+            let l = el.text.split(separator: " ").map(String.init)
+            return l.isEmpty ? nil : .list(l)
+        case .label:
+            return nil
+        default:
+            return el.text.isEmpty ? nil : .text(String(el.text.prefix(20_000)))
+        }
     }
 
     static func isWrapper(_ f: FieldDefinition) -> Bool {

@@ -136,6 +136,15 @@ public struct Metadata: Codable, Sendable, Equatable {
         public init(fink: Fink) { self.fink = fink }
         public init(elster: Elster) { self.elster = elster }
 
+        /// Which channel (`eMail`, `deMail`, `fink`, `elster`) and its address, for display.
+        public var kindAndAddress: (kind: String, address: String)? {
+            if let e = eMail { return ("eMail", e.address) }
+            if let d = deMail { return ("deMail", d.address) }
+            if let f = fink { return ("fink", f.finkPostfachRef + (f.host.map { " (\($0))" } ?? "")) }
+            if let e = elster { return ("elster", e.accountId + (e.geschaeftszeichen.map { " / \($0)" } ?? "")) }
+            return nil
+        }
+
         /// The channel in words for the clerk ("E-Mail an …").
         public var german: String {
             if let e = eMail { return "E-Mail an \(e.address)" + (e.pgpPublicKey == nil ? "" : " (PGP-verschlüsselt erbeten)") }

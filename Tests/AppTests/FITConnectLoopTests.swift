@@ -164,8 +164,32 @@ final class FITConnectLoopTests: XCTestCase {
         double = try await startDouble(config: configURL, app: a)
         let url = try XCTUnwrap(double?.url)
 
-        setenv("FITCONNECT_CLIENT_SECRET", "geheim-a", 1)
-        _ = try await command(a, ["zugang", "--mandant", "16051", "--rolle", "sender", "--url", url, "--client-id", "rathaus-a"])
+        // A's tenant administrator sets up the sending access and the delivery on the web pages
+        let adminA = try await createUser(a, email: "admin-fc@erfurt.example", role: .tenantAdmin, tenant: "16051")
+        let webA = Browser(a)
+        try await webA.login(adminA)
+        let activation = ["aktiv": "ja", "zustellung": "routing", "zahlung": "keine"]
+        var res = try await webA.post("/mandanten/16051/onlinedienste/meldebescheinigung", activation)
+        XCTAssertEqual(res.status, .badRequest, "FIT-Connect delivery needs the sending access first")
+        XCTAssertTrue(res.text.contains("Zugang für den Versand"), res.text)
+        res = try await webA.post("/mandanten/16051/fitconnect/zugang", ["rolle": "sender", "url": "http://zustelldienst.example.org", "client_id": "rathaus-a", "secret": "geheim-a"])
+        XCTAssertEqual(res.status, .badRequest, "plain HTTP only on the loopback interface")
+        XCTAssertFalse(res.text.contains("geheim-a"), "the secret is never sent back")
+        res = try await webA.post("/mandanten/16051/fitconnect/zugang", ["rolle": "sender", "url": url, "client_id": "rathaus-a", "secret": "geheim-a"])
+        XCTAssertEqual(res.status, .seeOther, res.text)
+        res = try await webA.post("/mandanten/16051/onlinedienste/meldebescheinigung", ["aktiv": "ja", "zustellung": "zustellpunkt", "zustellpunkt": "kein-uuid", "zahlung": "keine"])
+        XCTAssertEqual(res.status, .badRequest)
+        let unchanged = try await ServiceActivation.of("16051", "meldebescheinigung", on: a.db)
+        XCTAssertNil(unchanged?.fitConnectDestination, "a refused form changes nothing")
+        res = try await webA.post("/mandanten/16051/onlinedienste/meldebescheinigung", activation)
+        XCTAssertEqual(res.status, .seeOther, res.text)
+        let v0 = try await ServiceActivation.of("16051", "meldebescheinigung", on: a.db)?.fitConnectDestination
+        XCTAssertEqual(v0, "routing")
+        var pageA = try await webA.get("/mandanten/16051/fitconnect")
+        XCTAssertEqual(pageA.status, .ok)
+        XCTAssertTrue(pageA.text.contains("rathaus-a") && !pageA.text.contains("geheim-a"), pageA.text)
+        let audit = try await AuditEntry.query(on: a.db).filter(\.$action ~~ ["fitconnect.account", "fitconnect.service"]).count()
+        XCTAssertEqual(audit, 2)
         setenv("FITCONNECT_CLIENT_SECRET", "geheim-b", 1)
         _ = try await command(b, ["zugang", "--mandant", "16051", "--rolle", "subscriber", "--url", url, "--client-id", "rathaus-b"])
         unsetenv("FITCONNECT_CLIENT_SECRET")
@@ -175,7 +199,6 @@ final class FITConnectLoopTests: XCTestCase {
                                   "--schluessel", dir.appendingPathComponent("erfurt-b.privat").path])
         let dest = try await XCTUnwrapAsync(try await FITConnectDestination.query(on: b.db).first())
         XCTAssertFalse(dest.sealedEncryptionKey.contains("PRIVATE"), "private keys are stored sealed")
-        _ = try await command(a, ["dienst", "--mandant", "16051", "--dienst", "meldebescheinigung", "--ziel", "routing"])
 
         // 1. A sends (destination found by routing, signature checked), B imports once with two pollers
         let first = try await submit(a, name: "Erika", file: Data("%PDF-1.7 Nachweis".utf8))
@@ -207,6 +230,26 @@ final class FITConnectLoopTests: XCTestCase {
         let detail = try await web.get("/mandanten/16051/antraege/\(received.id!)")
         XCTAssertEqual(detail.status, .ok)
         XCTAssertTrue(detail.text.contains("Erika"), detail.text)
+        XCTAssertTrue(detail.text.contains("E-Mail an person@example.org") && detail.text.contains("automatisch per E-Mail"), "the reply channel is shown")
+        // the clerk decides: the letter goes through the reply channel the sender named
+        try await AntragService.transition(received, to: .inProgress, by: .office, text: nil, app: b, actor: "sb", actorID: nil, senderName: "Bürgeramt")
+        try await AntragService.transition(received, to: .completed, by: .office, text: "Die Meldebescheinigung liegt bei.", app: b, actor: "sb", actorID: nil,
+                                           senderName: "Bürgeramt")
+        let replies = try await OutboxMail.query(on: b.db).filter(\.$recipient == "person@example.org").all()
+        let letter = try XCTUnwrap(replies.first { $0.attachmentType == "application/pdf" }, "the decision letter is attached")
+        XCTAssertTrue(letter.body.contains("Rückkanal") && letter.body.contains("Die Meldebescheinigung liegt bei."), letter.body)
+        // B's administrator sees the received submission with its case
+        let adminB = try await createUser(b, email: "admin-fc@erfurt.example", role: .tenantAdmin, tenant: "16051")
+        let webB = Browser(b)
+        try await webB.login(adminB)
+        let pageB = try await webB.get("/mandanten/16051/fitconnect")
+        XCTAssertEqual(pageB.status, .ok)
+        XCTAssertTrue(pageB.text.contains(received.reference ?? "-") && pageB.text.contains("data-status=\"accepted\""), pageB.text)
+        let jwksRes = try await webB.get("/mandanten/16051/fitconnect/zustellpunkte/\(destination)/jwks.json")
+        XCTAssertEqual(jwksRes.status, .ok)
+        XCTAssertFalse(jwksRes.text.contains("\"d\""), "only public key parts")
+        let notB = try await webB.get("/mandanten/16052/fitconnect")
+        XCTAssertEqual(notB.status, .forbidden, "another tenant's page")
 
         r = try await FITConnectSender.deliverDue(a)
         XCTAssertEqual(r.decided, 1)
@@ -258,6 +301,11 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(v6, 1)
         let v7 = try await AuditEntry.query(on: b.db).filter(\.$action == "fitconnect.reject").count()
         XCTAssertEqual(v7, 1)
+        // A's page: status and the verified event log of every delivery, with the problem
+        pageA = try await webA.get("/mandanten/16051/fitconnect")
+        XCTAssertEqual(pageA.text.components(separatedBy: "data-status=\"accepted\"").count - 1, 2, pageA.text)
+        XCTAssertEqual(pageA.text.components(separatedBy: "data-status=\"rejected\"").count - 1, 1)
+        XCTAssertTrue(pageA.text.contains("Zurückgewiesen") && pageA.text.contains("Hashwert") && pageA.text.contains(first.reference ?? "-"))
 
         // 4. A figure for the note (printed, not asserted): 20 applications from A's commit to B's case
         let n = 20

@@ -142,5 +142,12 @@ final class FIMTests: XCTestCase {
         XCTAssertTrue(x2.contains("<F2>true</F2>") && x2.contains("<F2>false</F2>"))
         let j2 = try XCTUnwrap(JSONSerialization.jsonObject(with: XCTUnwrap(FIMDataInstance.json(s, answers: a))) as? [String: Any])
         XCTAssertEqual(((j2["daten"] as? [String: Any])?["G1"] as? [[String: Any]])?.count, 2)
+        // read back (a submission received through FIT-Connect): the same answers
+        XCTAssertEqual(try FIMDataInstance.answers(xml: Data(x2.utf8), service: s), a)
+        XCTAssertEqual(try FIMDataInstance.answers(xml: Data(xml.utf8), service: d), answers)
+        XCTAssertThrowsError(try FIMDataInstance.answers(xml: Data("<?xml version=\"1.0\"?><!DOCTYPE T1234 [<!ENTITY a \"a\">]><T1234/>".utf8), service: d))
+        XCTAssertThrowsError(try FIMDataInstance.answers(xml: Data("<X xmlns=\"urn:rathaus:fim:dateninstanz\"/>".utf8), service: d)) {
+            XCTAssertEqual($0 as? FIMDataInstance.DataInstanceError, .otherSchema("X"))
+        }
     }
 }

@@ -89,7 +89,10 @@ enum AntragService {
 
     /// The mail about news in a case. Account holders read the content in their postbox (the mail
     /// only says there is news); guests have no postbox, so their mail carries the text.
-    static func notice(_ a: Antrag, ref: String, what: String, text: String, app: Application) -> String {
+    static func notice(_ a: Antrag, ref: String, what: String, text: String, app: Application, letterAttached: Bool = false) -> String {
+        if letterAttached {
+            return "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) bei \(a.officeName) gibt es Neues (\(what)):\n\n\(text)\n\nDas Schreiben ist dieser E-Mail als PDF angehängt. Sie erhalten diese Nachricht an die Adresse, die bei der Einreichung über FIT-Connect als Rückkanal angegeben wurde. Bitte antworten Sie der Behörde unter Angabe des Aktenzeichens.\n\nDiese Nachricht wurde automatisch erstellt."
+        }
         if a.applicantID == nil {
             return "Guten Tag,\n\nzu Ihrem Antrag \(ref) (\(a.serviceTitle)) bei \(a.officeName) gibt es Neues (\(what)):\n\n\(text)\n\nAnlagen erhalten Sie auf Nachfrage bei der Behörde. Bitte antworten Sie der Behörde unter Angabe des Aktenzeichens.\n\nDiese Nachricht wurde automatisch erstellt."
         }
@@ -162,14 +165,22 @@ enum AntragService {
                                                 subject: "\(ref): \(target == .query ? "Rückfrage" : target == .completed ? "Bescheid" : target == .rejected ? "Ablehnung" : "Status \(target.german)")",
                                                 body: body)
                 // decision, refusal and query become a letter with the tenant's letterhead, stored with the case
+                var letterPDF: MailAttachment?
                 if kind != "status" {
                     let letter = try await CaseDocuments.letter(a, status: target, text: text ?? "", clerk: clerkName ?? senderName, on: db, files: app.files)
                     try await CaseDocuments.store(letter.data, name: letter.name, antrag: a, message: message, app: app, on: db)
+                    letterPDF = .binary(name: letter.name, mediaType: "application/pdf", data: letter.data)
                 }
                 if a.notifyByEmail || a.applicantID == nil, !a.applicantEmail.isEmpty {
+                    // received through FIT-Connect with an e-mail reply channel: the sender has no
+                    // postbox here, so the letter itself goes along (the channel the sender named)
+                    let viaFITConnect = a.applicantID == nil && letterPDF != nil
+                        ? try await FITConnectInbound.query(on: db).filter(\.$antragID == a.requireID()).filter(\.$replyChannel ~~ ["eMail|\(a.applicantEmail)"]).first() != nil
+                        : false
                     try await Outbox.enqueue(on: db, key: "antrag-\(message.id?.uuidString ?? UUID().uuidString)", to: a.applicantEmail,
                                              subject: "Neue Nachricht zu Ihrem Antrag \(ref)",
-                                             body: notice(a, ref: ref, what: "Status „\(target.german)“", text: body, app: app))
+                                             body: notice(a, ref: ref, what: "Status „\(target.german)“", text: body, app: app, letterAttached: viaFITConnect),
+                                             attachment: viaFITConnect ? letterPDF : nil)
                 }
             } else {
                 let body = (text?.isEmpty == false ? text! : (target == .withdrawn ? "Ich ziehe meinen Antrag zurück." : ""))

@@ -111,6 +111,10 @@ struct OfficeController {
         var canRequestPayment: Bool; var suggestedFee: String
         /// The service came from a FIM schema: the data instance can be downloaded.
         var fim: Bool = false
+        /// Received through FIT-Connect: the submission id and the reply channel the sender named.
+        var fcSubmission: String = ""
+        var fcReply: String = ""
+        var fcReplyByMail: Bool = false
     }
     struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool; var payable: Bool }
 
@@ -138,8 +142,7 @@ struct OfficeController {
         let act = try await ServiceActivation.of(ars, a.slug, on: req.db)
         let clerks = try await StaffDirectory.people(of: ars, allowedTo: .caseHandle, on: req.db)
             .map { Clerk(id: $0.id?.uuidString ?? "", name: $0.name, selected: $0.id == a.assigneeID) }
-        return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)",
-                                    DetailView(ars: ars, id: id.uuidString, reference: a.reference ?? "", service: a.serviceTitle, version: a.version,
+        var view = DetailView(ars: ars, id: id.uuidString, reference: a.reference ?? "", service: a.serviceTitle, version: a.version,
                                                applicant: a.applicantName, email: a.applicantEmail, office: a.officeName, status: status.label,
                                                submitted: a.submittedAt.map(GermanTime.format) ?? "", fee: Money(cents: Int64(a.feeCents)).formatted,
                                                hasFee: a.feeCents > 0, fetched: a.fetchedAt.map(GermanTime.format) ?? "",
@@ -150,7 +153,16 @@ struct OfficeController {
                                                clerks: clerks, assignee: a.assigneeName, open: !status.isFinal, canHandle: req.can(.caseHandle, tenant: ars),
                                                payments: payments, hasPayments: !payments.isEmpty,
                                                canRequestPayment: act?.policy == "nach_bescheid" && req.can(.caseHandle, tenant: ars) && status != .rejected && status != .withdrawn,
-                                               suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: ""), fim: d?.fim != nil), form: true)
+                                               suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: ""), fim: d?.fim != nil)
+        if let fc = try await FITConnectInbound.query(on: req.db).filter(\.$antragID == id).filter(\.$tenantARS == ars).first() {
+            view.fcSubmission = fc.submissionID
+            if let r = fc.replyChannel, let bar = r.firstIndex(of: "|") {
+                let kind = String(r[..<bar])
+                view.fcReply = req.t("fc_reply_" + kind) + " " + r[r.index(after: bar)...]
+                view.fcReplyByMail = kind == "eMail"
+            }
+        }
+        return try await req.render("antraege/fall", title: "\(a.reference ?? "") – \(a.serviceTitle)", view, form: true)
     }
 
     @Sendable func assign(req: Request) async throws -> Response {

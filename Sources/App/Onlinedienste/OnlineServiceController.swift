@@ -344,6 +344,8 @@ struct OnlineServiceController {
         var slug: String; var title: String; var leika: String; var version: Int; var active: Bool; var officeOptions: [Opt]
         var fee: String; var stateFee: String; var localText: String; var contact: String
         var policies: [Opt]; var haushaltsstelle: String; var kostentraeger: String; var objektnummer: String
+        /// Where applications go: own inbox, FIT-Connect through routing, or a FIT-Connect destination.
+        var delivery: [Opt] = []; var destinationID: String = ""
         struct Opt: Encodable { var id: String; var name: String; var selected: Bool }
     }
     struct TenantView: Encodable { var ars: String; var name: String; var rows: [ActRow]; var saved: String }
@@ -367,11 +369,16 @@ struct OnlineServiceController {
                                stateFee: Self.feeText(d, activation: nil), localText: act?.localText ?? "", contact: act?.contact ?? "",
                                policies: [("keine", "keine Online-Zahlung"), ("vor_absenden", "vor dem Absenden"), ("nach_bescheid", "nach dem Bescheid")]
                                 .map { .init(id: $0.0, name: $0.1, selected: $0.0 == (act?.policy ?? "keine")) },
-                               haushaltsstelle: act?.haushaltsstelle ?? "", kostentraeger: act?.kostentraeger ?? "", objektnummer: act?.objektnummer ?? ""))
+                               haushaltsstelle: act?.haushaltsstelle ?? "", kostentraeger: act?.kostentraeger ?? "", objektnummer: act?.objektnummer ?? "",
+                               delivery: [("posteingang", req.t("os_delivery_inbox")), ("routing", req.t("os_delivery_routing")), ("zustellpunkt", req.t("os_delivery_destination"))]
+                                .map { .init(id: $0.0, name: $0.1, selected: $0.0 == Self.deliveryKind(act?.fitConnectDestination)) },
+                               destinationID: act?.fitConnectDestination.flatMap { $0 == "routing" ? nil : $0 } ?? ""))
         }
         return TenantView(ars: ars, name: try await req.application.responsibility.tenantName(ars, on: req), rows: rows,
                           saved: req.queryParams["gespeichert"] ?? "")
     }
+
+    static func deliveryKind(_ target: String?) -> String { target == nil ? "posteingang" : target == "routing" ? "routing" : "zustellpunkt" }
 
     @Sendable func tenantSave(req: Request) async throws -> Response {
         let ars = req.parameters.get("ars") ?? ""
@@ -403,15 +410,34 @@ struct OnlineServiceController {
         if policy != "keine", hh.isEmpty, (try await PaymentSettings.forTenant(ars, on: req.db)).haushaltsstelle.isEmpty {
             throw AppError.invalid("haushaltsstelle", de: "Für die Online-Zahlung braucht die Kasse eine Haushaltsstelle. Bitte tragen Sie sie ein.", en: "A budget item is needed for online payment.")
         }
+        let delivery: String?
+        switch s("zustellung") {
+        case "", "posteingang": delivery = nil
+        case "routing": delivery = "routing"
+        case "zustellpunkt":
+            guard !s("zustellpunkt").isEmpty else {
+                throw AppError.invalid("zustellpunkt", de: "Bitte geben Sie die Zustellpunkt-ID der Empfangsstelle an.", en: "Please enter the destination id.")
+            }
+            delivery = try FITConnectSetup.target(s("zustellpunkt"))
+        default:
+            throw AppError.invalid("zustellung", de: "Bitte wählen Sie einen Zustellweg aus der Liste.", en: "Please choose a delivery from the list.")
+        }
+        if delivery != nil { try await FITConnectSetup.requireSender(ars, on: req.db) }
         try await req.db.transaction { db in
             let act = try await ServiceActivation.of(ars, slug, on: db) ?? ServiceActivation()
             let before = act.id == nil ? nil : (act.active ? "aktiv" : "inaktiv")
+            let deliveryBefore = act.id == nil ? nil : act.fitConnectDestination
+            act.fitConnectDestination = delivery
             act.tenantARS = ars; act.slug = slug; act.active = active; act.officeID = office; act.feeCents = localFee
             act.localText = text; act.contact = contact; act.updatedAt = Date(); act.updatedBy = actor
             act.feePolicy = policy; act.haushaltsstelle = hh; act.kostentraeger = kt; act.objektnummer = on
             try await act.save(on: db)
             try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: ars, action: active ? "onlinedienst.activate" : "onlinedienst.deactivate",
                                    objectType: "onlinedienst", objectID: slug, before: before, after: active ? "aktiv" : "inaktiv")
+            if deliveryBefore != delivery {
+                try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: ars, action: "fitconnect.service", objectType: "onlinedienst",
+                                       objectID: slug, before: deliveryBefore ?? "Posteingang", after: delivery ?? "Posteingang")
+            }
         }
         return req.redirect(to: "/mandanten/\(ars)/onlinedienste?gespeichert=\(slug)", redirectType: .normal)
     }

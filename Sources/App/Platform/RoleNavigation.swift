@@ -12,6 +12,7 @@ enum RoleNavigation {
         ("nav_invoices", "/mandanten/{ars}/rechnungen", .invoiceView, true),
         ("nav_cash", "/mandanten/{ars}/kasse", .paymentView, true),
         ("nav_tenant_services", "/mandanten/{ars}/onlinedienste", .serviceActivate, true),
+        ("nav_fitconnect", "/mandanten/{ars}/fitconnect", .serviceActivate, true),
         ("nav_offices", "/mandanten/{ars}/organisationseinheiten", .finderManage, true),
         ("nav_responsibilities", "/mandanten/{ars}/zustaendigkeiten", .finderManage, true),
         ("nav_leitweg_tenant", "/mandanten/{ars}/leitweg-ids", .leitwegManage, true),

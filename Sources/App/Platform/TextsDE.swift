@@ -1,7 +1,7 @@
 // German catalogue (primary language of the platform).
 enum TextsDE {
     /// The whole catalogue: the platform texts below and one part per feature (TextsDE+*.swift).
-    static let all: [String: String] = base.merging(servicekonto) { a, _ in a }.merging(onlinedienste) { a, _ in a }.merging(zahlungen) { a, _ in a }.merging(kompetenzzentrum) { a, _ in a }.merging(foerderung) { a, _ in a }.merging(rollout) { a, _ in a }.merging(isms) { a, _ in a }.merging(beschaffung) { a, _ in a }
+    static let all: [String: String] = base.merging(servicekonto) { a, _ in a }.merging(onlinedienste) { a, _ in a }.merging(zahlungen) { a, _ in a }.merging(kompetenzzentrum) { a, _ in a }.merging(foerderung) { a, _ in a }.merging(rollout) { a, _ in a }.merging(isms) { a, _ in a }.merging(beschaffung) { a, _ in a }.merging(zustellung) { a, _ in a }
 
     static let base: [String: String] = [
         "site_name": "Rathaus",

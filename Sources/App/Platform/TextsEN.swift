@@ -1,7 +1,7 @@
 // English catalogue. Every key of the German catalogue must exist here too (a test checks).
 enum TextsEN {
     /// The whole catalogue: the platform texts below and one part per feature (TextsEN+*.swift).
-    static let all: [String: String] = base.merging(servicekonto) { a, _ in a }.merging(onlinedienste) { a, _ in a }.merging(zahlungen) { a, _ in a }.merging(kompetenzzentrum) { a, _ in a }.merging(foerderung) { a, _ in a }.merging(rollout) { a, _ in a }.merging(isms) { a, _ in a }.merging(beschaffung) { a, _ in a }
+    static let all: [String: String] = base.merging(servicekonto) { a, _ in a }.merging(onlinedienste) { a, _ in a }.merging(zahlungen) { a, _ in a }.merging(kompetenzzentrum) { a, _ in a }.merging(foerderung) { a, _ in a }.merging(rollout) { a, _ in a }.merging(isms) { a, _ in a }.merging(beschaffung) { a, _ in a }.merging(zustellung) { a, _ in a }
 
     static let base: [String: String] = [
         "site_name": "Rathaus",

@@ -167,6 +167,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M040CreateOIDC())
     app.migrations.add(M041CreateFIMImports())
     app.migrations.add(M042CreateFITConnect())
+    app.migrations.add(M043FITConnectReplyChannel())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

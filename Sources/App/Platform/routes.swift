@@ -24,6 +24,7 @@ func routes(_ app: Application) throws {
     OIDCController().addRoutes(to: app)
     OnlineServiceController().addRoutes(api: api, web: app)
     FIMImportController().addRoutes(api: api, web: app)
+    FITConnectWebController().addRoutes(to: app)
     ApplicantController().addRoutes(to: app)
     OfficeController().addRoutes(to: app)
     AntragAPIController().addRoutes(to: api)

@@ -94,35 +94,18 @@ struct FITConnectCommand: AsyncCommand {
         return s
     }
 
-    static func httpURL(_ s: String?, _ what: String) throws -> String {
-        guard let s, let u = URL(string: s), let scheme = u.scheme, let host = u.host else { throw Failure(description: "\(what): eine Adresse (https://…).") }
-        let loopback = host == "127.0.0.1" || host == "localhost" || host == "::1"
-        guard scheme == "https" || (scheme == "http" && loopback) else {
-            throw Failure(description: "\(what): nur HTTPS (HTTP nur für 127.0.0.1, etwa den Test-Zustelldienst).")
-        }
-        return String(s.reversed().drop(while: { $0 == "/" }).reversed())
-    }
-
     func account(_ app: Application, _ s: Signature, _ context: CommandContext) async throws {
         let ars = try Self.ars(s.tenant)
-        guard let role = s.role, ["sender", "subscriber"].contains(role) else { throw Failure(description: "--rolle: sender oder subscriber.") }
-        let base = try Self.httpURL(s.url, "--url")
-        let token = try Self.httpURL(s.tokenURL ?? base + "/token", "--token-url")
-        guard let cid = s.clientID, !cid.isEmpty, cid.count <= 200 else { throw Failure(description: "--client-id fehlt.") }
         guard let secret = Environment.get("FITCONNECT_CLIENT_SECRET"), !secret.isEmpty else {
             throw Failure(description: "Das Client-Secret wird aus der Umgebungsvariable FITCONNECT_CLIENT_SECRET gelesen (nie als Argument: es stünde in der Shell-Historie).")
         }
-        let sealed = try app.secretBox().seal(secret, context: FITConnectAccount.context(ars, role))
-        try await app.writeTransaction { db in
-            let acc = try await FITConnectAccount.query(on: db).filter(\.$tenantARS == ars).filter(\.$role == role).first() ?? FITConnectAccount()
-            let before = acc.id == nil ? nil : acc.clientID
-            acc.tenantARS = ars; acc.role = role; acc.baseURL = base; acc.tokenURL = token; acc.clientID = cid; acc.sealedSecret = sealed
-            acc.updatedAt = Date(); acc.updatedBy = "cli"
-            try await acc.save(on: db)
-            try await Audit.record(on: db, actor: "cli", actorID: nil, tenant: ars, action: "fitconnect.account", objectType: "fitconnect-zugang",
-                                   objectID: role, before: before, after: "\(cid) @ \(base)")
+        do {
+            try await FITConnectSetup.saveAccount(app, tenant: ars, role: s.role ?? "", url: s.url ?? "", tokenURL: s.tokenURL, clientID: s.clientID ?? "",
+                                                  secret: secret, actor: "cli", actorID: nil)
+        } catch let e as AppError {
+            throw Failure(description: "--\((e.field ?? "").replacingOccurrences(of: "_", with: "-")): \(e.messageDE)")
         }
-        context.console.print("FIT-Connect-Zugang (\(role)) für \(ars) gespeichert; das Secret liegt verschlüsselt in der Datenbank.")
+        context.console.print("FIT-Connect-Zugang (\(s.role ?? "")) für \(ars) gespeichert; das Secret liegt verschlüsselt in der Datenbank.")
     }
 
     func destination(_ app: Application, _ s: Signature, _ context: CommandContext) async throws {
@@ -169,13 +152,10 @@ struct FITConnectCommand: AsyncCommand {
             throw Failure(description: "--dienst: ein Onlinedienst, den der Mandant aktiviert hat.")
         }
         let target: String?
-        switch s.target ?? "" {
-        case "aus": target = nil
-        case "routing": target = "routing"
-        case let t:
-            guard let u = UUID(uuidString: t) else { throw Failure(description: "--ziel: Zustellpunkt-ID (UUID), routing oder aus.") }
-            target = u.uuidString.lowercased()
-        }
+        do {
+            target = try FITConnectSetup.target(s.target ?? "")
+            if target != nil { try await FITConnectSetup.requireSender(ars, on: app.db) }
+        } catch let e as AppError { throw Failure(description: "--ziel: \(e.messageDE)") }
         let before = act.fitConnectDestination
         try await app.writeTransaction { db in
             act.fitConnectDestination = target

@@ -85,6 +85,8 @@ final class FITConnectInbound: Model, @unchecked Sendable {
     /// The accept/reject SET, kept until the Zustelldienst took it (sent again after a crash).
     @OptionalField(key: "decision") var decision: String?
     @Field(key: "instance") var instance: String
+    /// The reply channel the sender named, `<kind>|<address>` (kind `eMail`, `deMail`, `fink`, `elster`), shown with the case.
+    @OptionalField(key: "reply_channel") var replyChannel: String?
     @Field(key: "claimed_at") var claimedAt: Date
     @Field(key: "updated_at") var updatedAt: Date
     init() {}
@@ -147,5 +149,16 @@ struct M042CreateFITConnect: AsyncMigration {
         for s in [FITConnectEvent.schema, FITConnectInbound.schema, FITConnectOutbound.schema, FITConnectDestination.schema, FITConnectAccount.schema] {
             try await database.schema(s).delete()
         }
+    }
+}
+
+/// The reply channel a received submission named, kept with the case (the metadata itself is
+/// not stored).
+struct M043FITConnectReplyChannel: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(FITConnectInbound.schema).field("reply_channel", .string).update()
+    }
+    func revert(on database: any Database) async throws {
+        try await database.schema(FITConnectInbound.schema).deleteField("reply_channel").update()
     }
 }

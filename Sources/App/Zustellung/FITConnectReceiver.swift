@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Fluent
+import FIM
 import FITConnect
 import Forms
 import Foundation
@@ -149,8 +150,17 @@ enum FITConnectReceiver {
         }
         let token = try decision.signed(with: keys.signing, kid: keys.signingKid)
         let files = stored
-        let known: ServiceVersion? = if let r = rathaus { try await OnlineServiceCatalogue.version(r.onlinedienst.kennung, r.onlinedienst.version, on: app.db) } else { nil }
-        let title = rathaus?.onlinedienst.titel ?? service ?? o.metadata.publicServiceType?.name ?? "FIT-Connect-Einreichung"
+        var known: ServiceVersion? = if let r = rathaus { try await OnlineServiceCatalogue.version(r.onlinedienst.kennung, r.onlinedienst.version, on: app.db) } else { nil }
+        var answers: Answers = known != nil ? (rathaus?.angaben ?? [:]) : [:]
+        // a FIM data instance of a schema this installation has imported as well: the answers
+        // with the schema's labels (the XML stays with the case either way)
+        if rathaus == nil, let data = o.data, let fim = try await fimService(o.metadata.contentStructure.data?.submissionSchema, on: app.db) {
+            if let read = try? FIMDataInstance.answers(xml: data, service: fim.definition) { known = fim.version; answers = read }
+        }
+        let title = rathaus?.onlinedienst.titel ?? known.flatMap { try? $0.decoded().title.de } ?? service ?? o.metadata.publicServiceType?.name ?? "FIT-Connect-Einreichung"
+        let reply = o.metadata.replyChannel?.kindAndAddress.map { "\($0.kind)|\($0.address)" }
+        let readAnswers = answers
+        let knownService = known.map { (slug: $0.slug, version: $0.version) }
         return try await app.writeTransaction { db -> UUID in
             let now = Date()
             let year = Calendar(identifier: .gregorian).component(.year, from: now)
@@ -158,14 +168,14 @@ enum FITConnectReceiver {
             let a = Antrag()
             a.reference = ref
             a.tenantARS = d.tenantARS; a.tenantName = tenantName
-            a.slug = known?.slug ?? "fitconnect"; a.version = known?.version ?? 0
+            a.slug = knownService?.slug ?? "fitconnect"; a.version = knownService?.version ?? 0
             a.serviceTitle = String(title.prefix(200))
             a.applicantID = nil
             a.applicantName = rathaus?.antragsteller.name ?? o.metadata.replyChannel?.eMail?.address ?? "über FIT-Connect"
             a.applicantEmail = o.metadata.replyChannel?.eMail?.address ?? rathaus?.antragsteller.email ?? ""
             a.officeID = office?.id; a.officeName = office?.name ?? tenantName
             a.status = CaseStatus.received.rawValue
-            a.setAnswers(known != nil ? (rathaus?.angaben ?? [:]) : [:])
+            a.setAnswers(readAnswers)
             a.feeCents = 0; a.notifyByEmail = true; a.assigneeName = ""
             a.createdAt = now; a.updatedAt = now; a.submittedAt = now
             try await a.create(on: db)
@@ -177,11 +187,27 @@ enum FITConnectReceiver {
                 try await row.create(on: db)
             }
             try await FITConnectInbound.query(on: db).filter(\.$submissionID == sid)
-                .set(\.$status, to: "imported").set(\.$antragID, to: aid).set(\.$decision, to: token).set(\.$updatedAt, to: now).update()
+                .set(\.$status, to: "imported").set(\.$antragID, to: aid).set(\.$decision, to: token).set(\.$replyChannel, to: reply)
+                .set(\.$updatedAt, to: now).update()
             try await Audit.record(on: db, actor: "system:fitconnect", actorID: nil, tenant: d.tenantARS, action: "fitconnect.receive",
                                    objectType: "antrag", objectID: ref, before: nil, after: "Einreichung \(sid), \(o.attachments.count) Anlagen")
             return aid
         }
+    }
+
+    /// The imported FIM service whose schema id and version the data names
+    /// (`urn:xoev-de:fim:datenfeldgruppe:<id>:<version>`, as `FITConnectSender` writes it).
+    static func fimService(_ schema: Metadata.SubmissionSchema?, on db: any Database) async throws -> (version: ServiceVersion, definition: ServiceDefinition)? {
+        let prefix = "urn:xoev-de:fim:datenfeldgruppe:"
+        guard let schema, schema.mimeType == "application/xml", schema.schemaUri.hasPrefix(prefix) else { return nil }
+        let rest = schema.schemaUri.dropFirst(prefix.count)
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        let id = rest[..<colon].lowercased(), version = String(rest[rest.index(after: colon)...])
+        for v in try await OnlineServiceCatalogue.latest(on: db) {
+            guard let d = try? v.decoded(), let fim = d.fim, fim.schemaID.lowercased() == id, fim.version == version else { continue }
+            return (v, d)
+        }
+        return nil
     }
 
     /// Sends the stored decision. 409 means the Zustelldienst already has a decision for this

@@ -89,15 +89,15 @@ final class FITConnectLoopTests: XCTestCase {
     }
 
     /// A submitted application of tenant 16051 at A, with one file when `file` is given.
-    func submit(_ app: Application, name: String, file: Data? = nil) async throws -> Antrag {
-        let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))
+    func submit(_ app: Application, name: String, file: Data? = nil, slug: String = "meldebescheinigung", answers: Answers? = nil) async throws -> Antrag {
+        let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest(slug, on: app.db))
         let d = try v.decoded()
         let a = Antrag()
         a.tenantARS = "16051"; a.tenantName = "Erfurt"; a.slug = v.slug; a.version = v.version; a.serviceTitle = d.title.de
         a.applicantName = name; a.applicantEmail = "person@example.org"; a.officeName = "Bürgeramt Erfurt (Demo)"; a.status = Antrag.draft
-        a.setAnswers(["vorname": .text(name), "nachname": .text("Muster"), "geburtsdatum": .text("1980-01-01"),
-                      "anschrift": .record(["strasse": "Anger", "hausnummer": "1", "plz": "99084", "ort": "Erfurt"]),
-                      "umfang": .text("einfach"), "zustellung": .text("postfach")])
+        a.setAnswers(answers ?? ["vorname": .text(name), "nachname": .text("Muster"), "geburtsdatum": .text("1980-01-01"),
+                                 "anschrift": .record(["strasse": "Anger", "hausnummer": "1", "plz": "99084", "ort": "Erfurt"]),
+                                 "umfang": .text("einfach"), "zustellung": .text("postfach")])
         a.feeCents = 0; a.notifyByEmail = false; a.assigneeName = ""; a.createdAt = Date(); a.updatedAt = Date()
         try await a.create(on: app.db)
         if let file {
@@ -108,6 +108,24 @@ final class FITConnectLoopTests: XCTestCase {
         }
         let act = try await ServiceActivation.of("16051", v.slug, on: app.db)
         return try await AntragService.submit(a.id!, definition: d, activation: act, app: app, actor: "test", actorID: nil)
+    }
+
+    /// A small FIM service (Hund anmelden's LeiKa key, for which Erfurt has an office in the demo):
+    /// a step for the FIM group G1 with a text, a yes/no and a repeating group; published in
+    /// both installations, as the Land would import the same schema everywhere.
+    static func fimService() -> ServiceDefinition {
+        var yes = FieldDefinition(id: "F2", type: .yesno, label: .init(de: "Schon einmal gemeldet"))
+        yes.required = true
+        var dogs = FieldDefinition(id: "G2", type: .group, label: .init(de: "Hunde"))
+        dogs.fields = [FieldDefinition(id: "F3", type: .text, label: .init(de: "Rufname des Hundes")), FieldDefinition(id: "F4", type: .date, label: .init(de: "Geburtsdatum des Hundes"))]
+        dogs.minItems = 1; dogs.maxItems = 3; dogs.itemLabel = .init(de: "Hund")
+        var d = ServiceDefinition(slug: "fim-hund", leika: "99102013002000", version: 0, title: .init(de: "Hund anmelden (FIM)"),
+                                  summary: .init(de: "Test"), trustLevel: "basisregistrierung", fee: .none,
+                                  attachments: AttachmentLimits(maxFiles: 5, maxBytesPerFile: 1_000_000),
+                                  form: FormDefinition(steps: [StepDefinition(id: "halter", title: .init(de: "Halter"),
+                                                                              fields: [FieldDefinition(id: "F1", type: .text, label: .init(de: "Name der Halterin oder des Halters")), yes, dogs])]))
+        d.fim = FIMOrigin(schemaID: "S99000001", version: "1.2", xdfVersion: "2.0", name: "Hundeanmeldung", stepGroups: ["halter": "G1"])
+        return d
     }
 
     func testLoopThroughTheOfflineZustelldienst() async throws {
@@ -307,7 +325,28 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(pageA.text.components(separatedBy: "data-status=\"rejected\"").count - 1, 1)
         XCTAssertTrue(pageA.text.contains("Zurückgewiesen") && pageA.text.contains("Hashwert") && pageA.text.contains(first.reference ?? "-"))
 
-        // 4. A figure for the note (printed, not asserted): 20 applications from A's commit to B's case
+        // 4. A FIM service delivered to the destination named on A's activation form; B has
+        //    imported the same schema: the data instance becomes answers with the FIM labels
+        for app in [a, b] { _ = try await OnlineServiceCatalogue.publish(Self.fimService(), by: "test", actorID: nil, on: app.db) }
+        res = try await webA.post("/mandanten/16051/onlinedienste/fim-hund", ["aktiv": "ja", "zustellung": "zustellpunkt", "zustellpunkt": destination.uppercased(), "zahlung": "keine"])
+        XCTAssertEqual(res.status, .seeOther, res.text)
+        let fimAnswers: Answers = ["F1": .text("Erika Hundt"), "F2": .text("nein"),
+                                   "G2": .items([["F3": .text("Bello"), "F4": .text("2024-03-01")], ["F3": .text("Luna"), "F4": .text("2025-07-15")]])]
+        let fimCase = try await submit(a, name: "Erika Hundt", slug: "fim-hund", answers: fimAnswers)
+        r = try await FITConnectSender.deliverDue(a)
+        XCTAssertEqual(r.delivered, 1)
+        let outFIM = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == fimCase.id!).first())
+        XCTAssertEqual(outFIM.destination, destination, "the destination of the activation, without routing")
+        let rf = try await FITConnectReceiver.poll(b, instance: "b-2")
+        XCTAssertEqual(rf.accepted, 1)
+        let fimReceived = try await XCTUnwrapAsync(try await Antrag.query(on: b.db).filter(\.$slug == "fim-hund").first())
+        XCTAssertEqual(fimReceived.decodedAnswers(), fimAnswers, "the FIM data instance read back into the answers")
+        let fimFiles = try await AntragFile.query(on: b.db).filter(\.$antragID == fimReceived.id!).all().map(\.name)
+        XCTAssertEqual(fimFiles, ["Fachdaten.xml"])
+        let fimDetail = try await web.get("/mandanten/16051/antraege/\(fimReceived.id!)")
+        XCTAssertTrue(fimDetail.text.contains("Rufname des Hundes") && fimDetail.text.contains("Luna") && fimDetail.text.contains("15.07.2025"), fimDetail.text)
+
+        // 5. A figure for the note (printed, not asserted): 20 applications from A's commit to B's case
         let n = 20
         for i in 0..<n { _ = try await submit(a, name: "Lauf\(i)", file: Data("%PDF-1.7 \(i)".utf8)) }
         let start = Date()

@@ -31,6 +31,7 @@ EXTRA = {
                                           "/mandanten/160710003003/sicherheitsvorfaelle/neu"],
     "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],
+    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/fitconnect"],
     "kasse.erfurt@demo.rathaus.test": ["/mandanten/16051/kasse", "/mandanten/16051/kasse/tagesbericht"],
     "einkauf@demo.rathaus.test": ["/einkauf", "/einkauf/abrufe", "/einkauf/abrufe?status=alle", "/einkauf/rechnungen", "/einkauf/rechnungssteller"],
     "beschaffung.bad-berka@demo.rathaus.test": ["/beschaffung", "/beschaffung?q=Notbook", "/mandanten/160710003003/beschaffung"],

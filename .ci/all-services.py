@@ -142,6 +142,56 @@ def designer(d):
     print("  designer: Dienst gebaut, Problem in der Vorschau gesehen, behoben und als Version 1 veröffentlicht")
 
 
+def sign_in_citizen(d, base):
+    """The demo citizen signs in and identifies at level "hoch" with the test identity provider."""
+    d.delete_all_cookies()
+    d.get(base + "/konto/anmelden")
+    journey.fill(d, "email", "buerger@demo.rathaus.test")
+    journey.fill(d, "passwort", "Demo-Passwort-2026")
+    click(d, "form.form button[type=submit]")
+    WebDriverWait(d, 10).until(lambda drv: "/konto/anmelden" not in drv.current_url)
+    d.get(base + "/konto/identifizieren?niveau=hoch&weiter=%2Fkonto")
+    click(d, "form[action='/konto/identifizieren'] button[type=submit]")
+    WebDriverWait(d, 10).until(lambda drv: "testanbieter" in drv.current_url)
+    click(d, "form[action='/konto/identifizieren/testanbieter'] button[type=submit]")
+    WebDriverWait(d, 10).until(lambda drv: "testanbieter" not in drv.current_url)
+
+
+def apply(d, base, slug, pdf, today, ars=ERFURT):
+    """Fills the service's form from its definition the way a person would and sends it (paying
+    with the test provider when the fee is due first). Returns the reference (Aktenzeichen)."""
+    with urllib.request.urlopen(f"{base}/api/v1/onlinedienste/{slug}") as r:
+        definition = json.load(r)
+    d.get(f"{base}/onlinedienste/{slug}?ars={ars}")
+    click(d, "form[action$='/antrag'] button[type=submit]")
+    dates = {}
+    for step in definition["form"]["steps"]:
+        WebDriverWait(d, 10).until(lambda drv: f"/schritt/{step['id']}" in drv.current_url)
+        before = d.current_url
+        # a field shown only after an answer on the same page (no JavaScript: the
+        # page comes back with it and a message) is filled on the second round
+        for attempt in range(3):
+            for f in step["fields"]:
+                fill_field(d, f, f["id"], definition["form"], today, dates, pdf)
+            check(d, f"{slug}/{step['id']}")
+            click(d, "button[value=weiter]")
+            WebDriverWait(d, 10).until(lambda drv: drv.current_url != before or "error-message" in drv.page_source)
+            if d.current_url != before:
+                break
+        if d.current_url == before:
+            raise RuntimeError(f"Schritt {step['id']}: " + " | ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, ".error-message")))
+    WebDriverWait(d, 10).until(lambda drv: "/pruefen" in drv.current_url)
+    check(d, f"{slug}/pruefen")
+    if d.find_elements(By.CSS_SELECTOR, "form[action$='/bezahlen'] button[type=submit]"):
+        click(d, "form[action$='/bezahlen'] button[type=submit]")
+        WebDriverWait(d, 10).until(lambda drv: "/bezahlen/test/" in drv.current_url)
+        click(d, "button[value=bezahlen]")
+    else:
+        click(d, "form[action$='/absenden'] button[type=submit]")
+    WebDriverWait(d, 10).until(lambda drv: "Ihr Antrag ist eingegangen" in drv.page_source)
+    return d.find_element(By.CSS_SELECTOR, "strong.reference").text
+
+
 def main():
     pdf = os.path.join(tempfile.mkdtemp(), "nachweis.pdf")
     with open(pdf, "wb") as fh:
@@ -151,50 +201,11 @@ def main():
     d = driver()
     sent, failed = [], []
     try:
-        d.delete_all_cookies()
-        d.get(BASE + "/konto/anmelden")
-        journey.fill(d, "email", "buerger@demo.rathaus.test")
-        journey.fill(d, "passwort", "Demo-Passwort-2026")
-        click(d, "form.form button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "/konto/anmelden" not in drv.current_url)
-        d.get(BASE + "/konto/identifizieren?niveau=hoch&weiter=%2Fkonto")
-        click(d, "form[action='/konto/identifizieren'] button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "testanbieter" in drv.current_url)
-        click(d, "form[action='/konto/identifizieren/testanbieter'] button[type=submit]")
-        WebDriverWait(d, 10).until(lambda drv: "testanbieter" not in drv.current_url)
+        sign_in_citizen(d, BASE)
         today = datetime.datetime.now(ZoneInfo("Europe/Berlin")).date()  # the server's calendar
         for slug in slugs:
-            with urllib.request.urlopen(f"{BASE}/api/v1/onlinedienste/{slug}") as r:
-                definition = json.load(r)
             try:
-                d.get(f"{BASE}/onlinedienste/{slug}?ars={ERFURT}")
-                click(d, "form[action$='/antrag'] button[type=submit]")
-                dates = {}
-                for step in definition["form"]["steps"]:
-                    WebDriverWait(d, 10).until(lambda drv: f"/schritt/{step['id']}" in drv.current_url)
-                    before = d.current_url
-                    # a field shown only after an answer on the same page (no JavaScript: the
-                    # page comes back with it and a message) is filled on the second round
-                    for attempt in range(3):
-                        for f in step["fields"]:
-                            fill_field(d, f, f["id"], definition["form"], today, dates, pdf)
-                        check(d, f"{slug}/{step['id']}")
-                        click(d, "button[value=weiter]")
-                        WebDriverWait(d, 10).until(lambda drv: drv.current_url != before or "error-message" in drv.page_source)
-                        if d.current_url != before:
-                            break
-                    if d.current_url == before:
-                        raise RuntimeError(f"Schritt {step['id']}: " + " | ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, ".error-message")))
-                WebDriverWait(d, 10).until(lambda drv: "/pruefen" in drv.current_url)
-                check(d, f"{slug}/pruefen")
-                if d.find_elements(By.CSS_SELECTOR, "form[action$='/bezahlen'] button[type=submit]"):
-                    click(d, "form[action$='/bezahlen'] button[type=submit]")
-                    WebDriverWait(d, 10).until(lambda drv: "/bezahlen/test/" in drv.current_url)
-                    click(d, "button[value=bezahlen]")
-                else:
-                    click(d, "form[action$='/absenden'] button[type=submit]")
-                WebDriverWait(d, 10).until(lambda drv: "Ihr Antrag ist eingegangen" in drv.page_source)
-                ref = d.find_element(By.CSS_SELECTOR, "strong.reference").text
+                ref = apply(d, BASE, slug, pdf, today)
                 sent.append(slug)
                 print(f"  {slug}: eingereicht, Aktenzeichen {ref}")
             except Exception as e:  # noqa: BLE001 – report every service, then fail

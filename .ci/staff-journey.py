@@ -155,6 +155,35 @@ def main():
         assert "Anträge" not in d.find_element(By.TAG_NAME, "h1").text, "the removed deputy still sees Erfurt's cases"
         journey.check(d, "erfurt nach entzug")
         assert len([o for o in d.find_elements(By.CSS_SELECTOR, "#mandant-wahl option")]) in (0, 1), "Erfurt is no longer offered"
+
+        # FIT-Connect: Erfurt's administrator reaches the page from the navigation, sets up the
+        # sending access (plain HTTP refused, the secret never shown again) and the delivery of
+        # one online service through routing, then back to the own inbox
+        login(d, "admin.erfurt@demo.rathaus.test")
+        d.find_element(By.CSS_SELECTOR, f"a[href='/mandanten/{ERFURT}/fitconnect']").click()
+        journey.expect(d, "Zugänge zum Zustelldienst", "fitconnect")
+        Select(d.find_element(By.ID, "rolle")).select_by_value("sender")
+        journey.fill(d, "url", "http://zustelldienst.example.org")
+        journey.fill(d, "client_id", "rathaus-erfurt")
+        journey.fill(d, "secret", "S3cr3t-Erfurt")
+        journey.click(d, "form[action$='/fitconnect/zugang'] button[type=submit]")
+        journey.expect(d, "Nur HTTPS-Adressen", "fitconnect zugang (Fehler: http)")
+        assert "S3cr3t-Erfurt" not in d.page_source, "the secret is not sent back into the form"
+        journey.fill(d, "url", "https://zustelldienst.example.org")
+        journey.fill(d, "secret", "S3cr3t-Erfurt")
+        journey.click(d, "form[action$='/fitconnect/zugang'] button[type=submit]")
+        journey.expect(d, "Der Zugang ist gespeichert", "fitconnect zugang gespeichert")
+        assert "rathaus-erfurt" in d.page_source and "S3cr3t-Erfurt" not in d.page_source
+        d.get(BASE + f"/mandanten/{ERFURT}/onlinedienste")
+        Select(d.find_element(By.ID, "meldebescheinigung-zustellung")).select_by_value("routing")
+        journey.click(d, "form[action$='/onlinedienste/meldebescheinigung'] button[type=submit]")
+        journey.expect(d, "Gespeichert.", "zustellung über fit-connect")
+        d.get(BASE + f"/mandanten/{ERFURT}/fitconnect")
+        assert "Routing-API" in d.find_element(By.ID, "dienste").find_element(By.XPATH, "following-sibling::ul").text
+        d.get(BASE + f"/mandanten/{ERFURT}/onlinedienste")
+        Select(d.find_element(By.ID, "meldebescheinigung-zustellung")).select_by_value("posteingang")
+        journey.click(d, "form[action$='/onlinedienste/meldebescheinigung'] button[type=submit]")
+        journey.expect(d, "Gespeichert.", "zustellung zurück in den posteingang")
     finally:
         d.quit()
     print(f"staff journey: Einladung mit TOTP ({NEW}), drei Rollen in Bad Berka und Vertretung in Erfurt bis {tomorrow}, "

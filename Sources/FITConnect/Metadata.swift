@@ -138,7 +138,8 @@ public struct Metadata: Codable, Sendable, Equatable {
 
         /// Which channel (`eMail`, `deMail`, `fink`, `elster`) and its address, for display.
         public var kindAndAddress: (kind: String, address: String)? {
-            if let e = eMail { return ("eMail", e.address) }
+            // with a PGP key the sender asks for encrypted mail only: a channel of its own
+            if let e = eMail { return (e.pgpPublicKey == nil ? "eMail" : "eMailPGP", e.address) }
             if let d = deMail { return ("deMail", d.address) }
             if let f = fink { return ("fink", f.finkPostfachRef + (f.host.map { " (\($0))" } ?? "")) }
             if let e = elster { return ("elster", e.accountId + (e.geschaeftszeichen.map { " / \($0)" } ?? "")) }

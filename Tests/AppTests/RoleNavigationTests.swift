@@ -21,7 +21,7 @@ final class RoleNavigationTests: XCTestCase {
             (.state, "16", ["/betrieb/umfragen", "/uebersicht", "/land/onlinedienste", "/land/onlinedienste/fim", "/mandanten/16/personal", "/mandanten/16/sicherheit", "/kompetenzzentrum/reichweite",
                             "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage", "/isms/uebersicht", "/betrieb/isms"]),
             (.tenantAdmin, "16051", ["/mandanten/16051", "/mandanten/16051/antraege", "/mandanten/16051/rechnungen", "/mandanten/16051/kasse",
-                                     "/mandanten/16051/onlinedienste", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
+                                     "/mandanten/16051/onlinedienste", "/mandanten/16051/fitconnect", "/mandanten/16051/organisationseinheiten", "/mandanten/16051/zustaendigkeiten",
                                      "/mandanten/16051/leitweg-ids", "/mandanten/16051/zahlungen", "/mandanten/16051/tokens", "/mandanten/16051/rechtstexte", "/mandanten/16051/personal", "/mandanten/16051/briefkopf",
                                      "/mandanten/16051/fortbildung", "/veranstaltungen/meine", "/mandanten/16051/foerderung", "/mandanten/16051/cockpit", "/mandanten/16051/isms",
                                      "/mandanten/16051/isms/massnahmen", "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle", "/mandanten/16051/sicherheit",

@@ -135,6 +135,13 @@ final class FITConnectTests: XCTestCase {
             "elster-kurz.json": (.init(elster: .init(accountId: "123456789")), 1),
             "fink-gross.json": (.init(fink: .init(finkPostfachRef: "TH/EF 1")), 1),
         ]
+        var pgp = Metadata.ReplyChannel(eMail: "erika@example.org")
+        pgp.eMail?.pgpPublicKey = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBGR\n-----END PGP PUBLIC KEY BLOCK-----"
+        channels["pgp.json"] = (pgp, 0)
+        XCTAssertEqual(pgp.kindAndAddress?.kind, "eMailPGP", "encrypted mail only: not the plain e-mail channel")
+        var badPGP = pgp
+        badPGP.eMail?.pgpPublicKey = "kein Schlüssel"
+        channels["pgp-kaputt.json"] = (badPGP, 1)
         var two = Metadata.ReplyChannel(eMail: "erika@example.org")
         two.fink = .init(finkPostfachRef: "th/ef/1")
         channels["zwei.json"] = (two, 1)

@@ -63,6 +63,7 @@ extension TextsDE {
         "fc_received_via": "Eingegangen über",
         "fc_reply_channel": "Rückkanal",
         "fc_reply_eMail": "E-Mail an",
+        "fc_reply_eMailPGP": "E-Mail (nur PGP-verschlüsselt erbeten) an",
         "fc_reply_deMail": "De-Mail an",
         "fc_reply_fink": "Postfach im Servicekonto (FINK)",
         "fc_reply_elster": "ELSTER-Konto",

@@ -63,6 +63,7 @@ extension TextsEN {
         "fc_received_via": "Received through",
         "fc_reply_channel": "Reply channel",
         "fc_reply_eMail": "E-mail to",
+        "fc_reply_eMailPGP": "E-mail (PGP-encrypted only) to",
         "fc_reply_deMail": "De-Mail to",
         "fc_reply_fink": "Servicekonto postbox (FINK)",
         "fc_reply_elster": "ELSTER account",

@@ -172,7 +172,8 @@ enum FITConnectReceiver {
             a.serviceTitle = String(title.prefix(200))
             a.applicantID = nil
             a.applicantName = rathaus?.antragsteller.name ?? o.metadata.replyChannel?.eMail?.address ?? "über FIT-Connect"
-            a.applicantEmail = o.metadata.replyChannel?.eMail?.address ?? rathaus?.antragsteller.email ?? ""
+            // mails go only where the sender named plain e-mail as the reply channel (Rathaus cannot encrypt with PGP)
+            a.applicantEmail = o.metadata.replyChannel?.eMail.flatMap { $0.pgpPublicKey == nil ? $0.address : nil } ?? ""
             a.officeID = office?.id; a.officeName = office?.name ?? tenantName
             a.status = CaseStatus.received.rawValue
             a.setAnswers(readAnswers)

@@ -32,7 +32,7 @@ ja nein datum betrag mandant mandanten gemeinde kommune stelle zuständig zustä
 EXTRA = {
     "betrieb@demo.rathaus.test": ["/betrieb/audit", "/betrieb/isms"],
     "land@demo.rathaus.test": ["/isms/uebersicht", "/betrieb/isms"],
-    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/isms", "/mandanten/16051/isms/anforderungen/BACK-1", "/mandanten/16051/isms/massnahmen",
+    "admin.erfurt@demo.rathaus.test": ["/mandanten/16051/fitconnect", "/mandanten/16051/isms", "/mandanten/16051/isms/anforderungen/BACK-1", "/mandanten/16051/isms/massnahmen",
                                        "/mandanten/16051/isms/struktur", "/mandanten/16051/sicherheitsvorfaelle", "/mandanten/16051/sicherheitsvorfaelle/neu"],
     "cert@demo.rathaus.test": ["/betrieb/sicherheitsvorfaelle", "/isms/uebersicht"],
     "sachbearbeitung.erfurt@demo.rathaus.test": ["/mandanten/16051/rechnungen"],

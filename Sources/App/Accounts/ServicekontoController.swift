@@ -298,7 +298,7 @@ struct ServicekontoController {
         let all = try await Antrag.query(on: req.db).filter(\.$applicantID == me.userID).sort(\.$updatedAt, .descending).all()
         func row(_ a: Antrag) -> CaseRow {
             let id = a.id?.uuidString ?? ""
-            return CaseRow(id: id, title: a.serviceTitle, reference: a.reference ?? "", status: a.caseStatus?.german ?? "Entwurf", place: a.tenantName,
+            return CaseRow(id: id, title: a.serviceTitle, reference: a.reference ?? "", status: a.caseStatus?.label ?? (DisplayLanguage.english ? "Draft" : "Entwurf"), place: a.tenantName,
                            date: GermanTime.format(a.submittedAt ?? a.updatedAt), draft: a.isDraft,
                            link: a.isDraft ? "/konto/antraege/\(id)/weiter" : "/konto/antraege/\(id)")
         }

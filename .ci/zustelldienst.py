@@ -17,6 +17,7 @@ Config: {"clients": [{"id": "...", "secret": "...", "role": "sender"},
 Test controls (not part of FIT-Connect, under /_test):
   POST /_test/clock   {"advanceSeconds": n}  moves the double's clock (expiry of incomplete submissions)
   POST /_test/outage  {"seconds": n}         answers 503 to every API call for n seconds of real time
+                      {"seconds": n, "only": "POST /v1/cases/"}  … only to calls starting like that
   GET  /_test/stats                           counts of submissions per status
   POST /_test/tamper  {"submissionId": id}    replaces the first attachment by a valid JWE of other
                                               content for the destination's key (what an attacker
@@ -56,6 +57,7 @@ class Store:
         self.issuer = issuer
         self.offset = 0.0
         self.outage_until = 0.0
+        self.outage_only = ""
         self.lifetime = float(config.get("incompleteLifetimeSeconds", 7200))
         self.clients = {c["id"]: c for c in config.get("clients", [])}
         self.destinations = {d["id"].lower(): d for d in config.get("destinations", [])}
@@ -155,7 +157,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path.startswith("/_test/"):
                 return self.test_control(method, path)
-            if time.time() < self.store.outage_until:
+            if time.time() < self.store.outage_until and (not self.store.outage_only or
+                                                           f"{method} {path}".startswith(self.store.outage_only)):
                 raise Problem(503, "Service Unavailable", "Der Zustelldienst ist vorübergehend nicht erreichbar.")
             with self.store.lock:
                 self.store.expire()
@@ -414,7 +417,10 @@ class Handler(BaseHTTPRequestHandler):
                 st.expire()
             return self.reply(200, {"now": st.now()})
         if method == "POST" and path == "/_test/outage":
-            st.outage_until = time.time() + float(self.json_body().get("seconds", 0))
+            body = self.json_body()
+            st.outage_until = time.time() + float(body.get("seconds", 0))
+            # optional: only requests starting with this ("POST /v1/cases/" = decisions and events)
+            st.outage_only = str(body.get("only", ""))
             return self.reply(200, {"until": st.outage_until})
         if method == "POST" and path == "/_test/tamper":
             from jwcrypto import jwe

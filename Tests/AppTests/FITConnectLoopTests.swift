@@ -292,7 +292,16 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(r.delivered, 1)
         r = try await FITConnectSender.deliverDue(a, now: Date().addingTimeInterval(7200))
         XCTAssertEqual(r.delivered, 0, "nothing is sent twice")
+        // B imports, but its acceptance cannot be sent (the Zustelldienst refuses events for 2 s):
+        // the case exists, the decision waits and is sent by the next run — never a second case
+        try await control(a, url, "/_test/outage", #"{"seconds": 2, "only": "POST /v1/cases/"}"#)
         _ = try await FITConnectReceiver.poll(b, instance: "b-1")
+        let waitingAccept = try await FITConnectInbound.query(on: b.db).filter(\.$status == "imported").count()
+        XCTAssertEqual(waitingAccept, 1, "the stored acceptance waits")
+        try await Task.sleep(nanoseconds: 2_200_000_000)
+        let resentAccept = try await FITConnectReceiver.poll(b, instance: "b-2")
+        XCTAssertEqual(resentAccept.resent, 1)
+        XCTAssertEqual(resentAccept.accepted, 0)
         let v3 = try await Antrag.query(on: b.db).filter(\.$applicantName == "Fritz").count()
         XCTAssertEqual(v3, 1)
         let v4 = try await stats(a, url)["accepted"]
@@ -304,8 +313,19 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(r.delivered, 1)
         let out3 = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == third.id!).first())
         try await control(a, url, "/_test/tamper", #"{"submissionId": "\#(out3.submissionID ?? "")"}"#)
+        // the rejection cannot be sent at first either: it is kept and sent again, the same one
+        try await control(a, url, "/_test/outage", #"{"seconds": 2, "only": "POST /v1/cases/"}"#)
         let rb = try await FITConnectReceiver.poll(b, instance: "b-1")
         XCTAssertEqual(rb.rejected, 1)
+        let waitingReject = try await FITConnectInbound.query(on: b.db).filter(\.$status == "rejecting").count()
+        XCTAssertEqual(waitingReject, 1, "the stored rejection waits")
+        _ = try await FITConnectSender.deliverDue(a)
+        let undecided = try await FITConnectOutbound.find(out3.id, on: a.db)?.status
+        XCTAssertEqual(undecided, "submitted", "A has no decision yet")
+        try await Task.sleep(nanoseconds: 2_200_000_000)
+        let resentReject = try await FITConnectReceiver.poll(b, instance: "b-2")
+        XCTAssertEqual(resentReject.resent, 1)
+        XCTAssertEqual(resentReject.rejected, 0, "not examined again")
         let v5 = try await Antrag.query(on: b.db).filter(\.$applicantName == "Gerda").count()
         XCTAssertEqual(v5, 0, "no case from a tampered submission")
         let inbound = try await XCTUnwrapAsync(try await FITConnectInbound.query(on: b.db).filter(\.$status == "rejected").first())

@@ -121,6 +121,8 @@ public enum RejectionProblem: String, Sendable, CaseIterable {
         return list.compactMap { item in
             guard case .object(let o) = item else { return nil }
             if case .string(let t)? = o["type"], t.hasPrefix(base), let known = RejectionProblem(rawValue: String(t.dropFirst(base.count))) {
+                // the detail names the part (and for a size refusal the limit)
+                if case .string(let d)? = o["detail"], !d.isEmpty { return known.germanText + " (" + String(d.prefix(300)) + ")" }
                 return known.germanText
             }
             if case .string(let title)? = o["title"] { return title }

@@ -345,6 +345,22 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(pageA.text.components(separatedBy: "data-status=\"rejected\"").count - 1, 1)
         XCTAssertTrue(pageA.text.contains("Zurückgewiesen") && pageA.text.contains("Hashwert") && pageA.text.contains(first.reference ?? "-"))
 
+        // An attachment larger than B accepts is not fetched whole: rejected with the limit named
+        b.rathaus.fitConnectMaxPart = 64 * 1024
+        let big = try await submit(a, name: "Hugo", file: Data(repeating: 0x25, count: 200 * 1024))
+        r = try await FITConnectSender.deliverDue(a)
+        XCTAssertEqual(r.delivered, 1)
+        let rBig = try await FITConnectReceiver.poll(b, instance: "b-1")
+        XCTAssertEqual(rBig.rejected, 1)
+        b.rathaus.fitConnectMaxPart = 25 * 1024 * 1024
+        _ = try await FITConnectSender.deliverDue(a)
+        let bigOut = try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == big.id!).first()
+        XCTAssertEqual(bigOut?.status, "rejected")
+        let bigWhy = try await PostboxMessage.query(on: a.db).filter(\.$antragID == big.id!).filter(\.$kind == "zustellung").first()
+        XCTAssertTrue(bigWhy?.body.contains("größer als 64 KB") == true, bigWhy?.body ?? "")
+        let v8 = try await Antrag.query(on: b.db).filter(\.$applicantName == "Hugo").count()
+        XCTAssertEqual(v8, 0)
+
         // 4. A FIM service delivered to the destination named on A's activation form; B has
         //    imported the same schema: the data instance becomes answers with the FIM labels
         for app in [a, b] { _ = try await OnlineServiceCatalogue.publish(Self.fimService(), by: "test", actorID: nil, on: app.db) }

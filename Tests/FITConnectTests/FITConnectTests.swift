@@ -179,7 +179,7 @@ final class FITConnectTests: XCTestCase {
         XCTAssertEqual(read.kind, .rejectSubmission)
         XCTAssertEqual(read.submissionID, sid.lowercased())
         XCTAssertEqual(read.caseID, cid.lowercased())
-        XCTAssertEqual(RejectionProblem.texts(in: read), [RejectionProblem.hashMismatch.germanText])
+        XCTAssertEqual(RejectionProblem.texts(in: read), [RejectionProblem.hashMismatch.germanText + " (Anlage Fahrzeugschein.pdf)"], "the problem with the part it names")
         XCTAssertEqual(read.kind.germanName, "vom Empfänger zurückgewiesen")
         // another key, a swapped payload, a plain JWT type: refused
         let other = try RSAKeyPair.newSigningKey(kid: "test-ziel-sig-1")

@@ -56,6 +56,9 @@ struct RathausConfig: Sendable {
     /// First retry of a FIT-Connect delivery after this many seconds, doubled per attempt up to an
     /// hour (`RATHAUS_FITCONNECT_RETRY_SECONDS`).
     var fitConnectRetrySeconds: Double = 30
+    /// Largest data part or attachment a destination accepts, in bytes
+    /// (`RATHAUS_FITCONNECT_MAX_PART_MB`, default 25 MB); a larger one is rejected, never fetched whole.
+    var fitConnectMaxPart: Int = 25 * 1024 * 1024
 
     static func fromEnvironment(demo: Bool) -> RathausConfig {
         var c = RathausConfig()
@@ -76,6 +79,7 @@ struct RathausConfig: Sendable {
             c.secretKeyPath = dir + "/secrets.key"
         }
         if let r = Environment.get("RATHAUS_FITCONNECT_RETRY_SECONDS").flatMap(Double.init), r >= 1 { c.fitConnectRetrySeconds = r }
+        if let m = Environment.get("RATHAUS_FITCONNECT_MAX_PART_MB").flatMap(Int.init), (1...500).contains(m) { c.fitConnectMaxPart = m * 1024 * 1024 }
         if let m = Environment.get("RATHAUS_AUDIT_CHECKPOINT_MINUTES").flatMap(Int.init), m >= 1 { c.auditCheckpointMinutes = m }
         c.metricsAllow = Set((Environment.get("RATHAUS_METRICS_ALLOW") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         if let n = Environment.get("RATHAUS_INTAKE_MEMORY_MB").flatMap(Int.init), n >= 32 { c.intakeMemoryMB = n }

@@ -10,6 +10,8 @@ struct FITConnectFailure: Error, CustomStringConvertible {
     /// HTTP status, or 0 when the Zustelldienst was not reachable.
     let status: Int
     let text: String
+    /// The answer was larger than the caller reads (an oversized part, not a passing failure).
+    var tooLarge = false
     /// Worth trying again later (unreachable, 5xx, 429); 4xx are the sender's mistake.
     var transient: Bool { status == 0 || status >= 500 || status == 429 || status == 401 }
     var description: String { status == 0 ? "Zustelldienst nicht erreichbar: \(text)" : "Zustelldienst antwortete \(status): \(text)" }
@@ -96,7 +98,7 @@ struct FITConnectClient: Sendable {
             }
         } catch { throw FITConnectFailure(status: 0, text: String(describing: error).prefix(200).description) }
         let data = res.body.map { Data(buffer: $0) } ?? Data()
-        guard data.count <= maxAnswer else { throw FITConnectFailure(status: 502, text: "Antwort zu groß") }
+        guard data.count <= maxAnswer else { throw FITConnectFailure(status: 502, text: "Antwort zu groß", tooLarge: true) }
         guard (200..<300).contains(Int(res.status.code)) else {
             if res.status == .unauthorized { app.fitConnectTokens.drop(tokenKey) }
             struct Problem: Decodable { let title: String?; let detail: String? }

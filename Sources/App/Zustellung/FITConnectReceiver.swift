@@ -17,8 +17,6 @@ import Vapor
 /// decision is stored before it is sent, so a crash in between sends the same decision again,
 /// never the other one.
 enum FITConnectReceiver {
-    /// Largest plaintext accepted per part (data, each attachment).
-    static let maxPart = 25 * 1024 * 1024
 
     struct Report: Sendable { var accepted = 0, rejected = 0, resent = 0 }
 
@@ -50,7 +48,7 @@ enum FITConnectReceiver {
             for item in page.submissions {
                 guard UUID(uuidString: item.submissionId) != nil, UUID(uuidString: item.caseId) != nil else { continue }
                 guard try await claim(app, submission: item.submissionId.lowercased(), case: item.caseId.lowercased(), destination: d, instance: instance, now: now) else { continue }
-                let accepted = try await receive(item.submissionId.lowercased(), destination: d, keys: keys, client: client, app: app)
+                let accepted = try await receive(item.submissionId.lowercased(), caseID: item.caseId.lowercased(), destination: d, keys: keys, client: client, app: app)
                 if accepted { report.accepted += 1 } else { report.rejected += 1 }
             }
             report.resent += try await resendDecisions(app, destination: d, client: client)
@@ -79,28 +77,42 @@ enum FITConnectReceiver {
         }
     }
 
+    static func size(_ bytes: Int) -> String { bytes >= 1024 * 1024 ? "\(bytes / 1024 / 1024) MB" : "\(bytes / 1024) KB" }
+
     /// The authentication tags of every JWE of the submission (the last part of the compact
     /// form), which `accept-submission` confirms.
     static func tag(_ jwe: String) -> String { jwe.split(separator: ".", omittingEmptySubsequences: false).last.map(String.init) ?? "" }
 
-    static func receive(_ sid: String, destination d: FITConnectDestination, keys: Keys, client: FITConnectClient, app: Application) async throws -> Bool {
+    static func receive(_ sid: String, caseID: String, destination d: FITConnectDestination, keys: Keys, client: FITConnectClient, app: Application) async throws -> Bool {
+        var service: String?
         struct Sub: Decodable {
             let submissionId: String; let caseId: String; let attachments: [String]?
             let encryptedMetadata: String?; let encryptedData: String?
             struct ServiceType: Decodable { let name: String?; let identifier: String? }
             let serviceType: ServiceType?
         }
-        let sub = try await client.json(Sub.self, client.api.submission(sid))
-        var encrypted: [String: String] = [:]
-        for aid in (sub.attachments ?? []).prefix(200) {
-            let raw = try await client.call(client.api.attachment(submission: sid, attachment: aid))
-            encrypted[aid.lowercased()] = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let caseID = sub.caseId.lowercased()
+        // a part's JWE is its plaintext in base64url plus the header: larger answers are not read
+        let maxPart = app.rathaus.fitConnectMaxPart
+        var limited = client
+        limited.maxAnswer = maxPart / 3 * 4 + 64 * 1024
         var decision: SecurityEvent
         var antragID: UUID?
         var problem: String?
         do {
+            let sub: Sub
+            do { sub = try await limited.json(Sub.self, limited.api.submission(sid)) } catch let f as FITConnectFailure where f.tooLarge {
+                throw Envelope.Refusal(problem: .decryptionFailed, detail: "Die Fachdaten sind größer als \(Self.size(maxPart)) und werden von dieser Empfangsstelle nicht angenommen")
+            }
+            service = sub.serviceType?.name
+            var encrypted: [String: String] = [:]
+            for aid in (sub.attachments ?? []).prefix(200) {
+                let raw: Data
+                do { raw = try await limited.call(limited.api.attachment(submission: sid, attachment: aid)) } catch let f as FITConnectFailure where f.tooLarge {
+                    throw Envelope.Refusal(problem: .decryptionFailed,
+                                           detail: "Anlage \(aid) ist größer als \(Self.size(maxPart)) und wird von dieser Empfangsstelle nicht angenommen")
+                }
+                encrypted[aid.lowercased()] = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             guard let meta = sub.encryptedMetadata else { throw Envelope.Refusal(problem: .schemaViolation, detail: "Metadaten fehlen") }
             let opened = try Envelope.open(encryptedMetadata: meta, encryptedData: sub.encryptedData, attachments: encrypted,
                                            key: keys.encryption, kid: keys.encryptionKid, limit: maxPart)
@@ -109,7 +121,7 @@ enum FITConnectReceiver {
             if !encrypted.isEmpty { tags["attachments"] = .object(encrypted.mapValues { .string(tag($0)) }) }
             decision = SecurityEvent(kind: .acceptSubmission, issuer: d.destinationID, submissionID: sid, caseID: caseID,
                                      payload: ["authenticationTags": .object(tags)])
-            antragID = try await createCase(opened, submission: sid, caseID: caseID, service: sub.serviceType?.name, destination: d, app: app,
+            antragID = try await createCase(opened, submission: sid, caseID: caseID, service: service, destination: d, app: app,
                                             decision: decision, keys: keys)
         } catch let r as Envelope.Refusal {
             problem = r.problem.germanText + " (" + String(r.detail.prefix(200)) + ")"

@@ -86,6 +86,8 @@ public struct KeyPolicy: Sendable {
     }
     public static let fitConnect = KeyPolicy(minimumRSABits: 4096, requireAlgAndKeyOps: true)
     public static let openIDConnect = KeyPolicy(minimumRSABits: 2048, requireAlgAndKeyOps: false)
+    /// Private keys brought along: 4096 bits; `alg`/`key_ops` checked when the JWK has them.
+    public static let imported = KeyPolicy(minimumRSABits: 4096, requireAlgAndKeyOps: false)
 }
 
 extension JWK {
@@ -152,6 +154,47 @@ public struct RSAKeyPair: Sendable {
         let prim = try k.publicKey.getKeyPrimitives()
         return RSAKeyPair(privateKeyPEM: k.pkcs8PEMRepresentation,
                           publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: kid, alg: JWE.keyAlgorithm, keyOps: ["wrapKey"]))
+    }
+
+    /// An existing private key brought along (a destination moved from other software): PEM
+    /// (PKCS#8 or PKCS#1) or a private JWK; RSA with at least 4096 bits, a JWK's own `alg` and
+    /// `key_ops` must fit the use. The public JWK gets this `kid` unless the JWK has one.
+    public static func importEncryptionKey(_ text: String, kid: String) throws -> RSAKeyPair {
+        let key: _RSA.Encryption.PrivateKey
+        var name = kid
+        if let jwk = try privateJWK(text) {
+            key = try jwk.rsaEncryptionPrivateKey(policy: .imported)
+            name = jwk.kid ?? kid
+        } else {
+            do { key = try _RSA.Encryption.PrivateKey(pemRepresentation: text) } catch { throw JOSEError.invalidKey("kein privater RSA-Schlüssel (PEM oder JWK)") }
+        }
+        guard key.keySizeInBits >= 4096 else { throw JOSEError.keyTooSmall(bits: key.keySizeInBits, minimum: 4096) }
+        let prim = try key.publicKey.getKeyPrimitives()
+        return RSAKeyPair(privateKeyPEM: key.pkcs8PEMRepresentation,
+                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: name, alg: JWE.keyAlgorithm, keyOps: ["wrapKey"]))
+    }
+
+    public static func importSigningKey(_ text: String, kid: String) throws -> RSAKeyPair {
+        let key: _RSA.Signing.PrivateKey
+        var name = kid
+        if let jwk = try privateJWK(text) {
+            key = try jwk.rsaSigningPrivateKey(alg: .PS512, policy: .imported)
+            name = jwk.kid ?? kid
+        } else {
+            do { key = try _RSA.Signing.PrivateKey(pemRepresentation: text) } catch { throw JOSEError.invalidKey("kein privater RSA-Schlüssel (PEM oder JWK)") }
+        }
+        guard key.keySizeInBits >= 4096 else { throw JOSEError.keyTooSmall(bits: key.keySizeInBits, minimum: 4096) }
+        let prim = try key.publicKey.getKeyPrimitives()
+        return RSAKeyPair(privateKeyPEM: key.pkcs8PEMRepresentation,
+                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: name, alg: JWSAlgorithm.PS512.rawValue, keyOps: ["verify"]))
+    }
+
+    static func privateJWK(_ text: String) throws -> JWK? {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.hasPrefix("{") else { return nil }
+        guard let jwk = try? JSONDecoder().decode(JWK.self, from: Data(t.utf8)) else { throw JOSEError.invalidKey("JWK nicht lesbar") }
+        guard jwk.isPrivate else { throw JOSEError.invalidKey("der JWK enthält keinen privaten Schlüssel (d fehlt)") }
+        return jwk
     }
 
     /// A new RSA-4096 key for PS512 signatures (`key_ops: verify` in the public JWK).

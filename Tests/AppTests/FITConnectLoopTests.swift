@@ -128,6 +128,38 @@ final class FITConnectLoopTests: XCTestCase {
         return d
     }
 
+    /// A destination moving to Rathaus keeps its keys: `keys` takes the existing private keys and
+    /// seals them like new ones; `zustellpunkt` then registers them.
+    func testExistingKeysAreImported() async throws {
+        let app = try await makeTestApp(demo: true)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fitconnect-import-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            let enc = TestData.fixture("fitconnect/keys/destination-enc.pem").path, sig = TestData.fixture("fitconnect/keys/destination-sig.pem").path
+            do {
+                _ = try await command(app, ["keys", "--name", "umzug", "--ausgabe", dir.path, "--verschluesselung", enc])
+                XCTFail("both keys are needed")
+            } catch {}
+            do {
+                _ = try await command(app, ["keys", "--name", "umzug", "--ausgabe", dir.path, "--verschluesselung", enc, "--signatur", enc])
+                XCTFail("one key for both uses is refused")
+            } catch {}
+            _ = try await command(app, ["keys", "--name", "umzug", "--ausgabe", dir.path, "--verschluesselung", enc, "--signatur", sig])
+            let jwks = try JSONDecoder().decode(JWKS.self, from: Data(contentsOf: dir.appendingPathComponent("umzug.jwks.json")))
+            let published = try JSONDecoder().decode(JWK.self, from: Data(try TestData.text("fitconnect/keys/destination-enc.pub.jwk.json").utf8))
+            XCTAssertEqual(jwks.keys.first { $0.keyOps == ["wrapKey"] }?.n, published.n, "the destination keeps its published key")
+            let id = UUID().uuidString
+            _ = try await command(app, ["zustellpunkt", "--mandant", "16051", "--id", id, "--schluessel", dir.appendingPathComponent("umzug.privat").path])
+            let d = try await FITConnectDestination.query(on: app.db).filter(\.$destinationID == id.lowercased()).first()
+            XCTAssertNotNil(d)
+            XCTAssertNoThrow(try FITConnectReceiver.keys(try XCTUnwrap(d), app: app))
+        } catch {
+            try? await app.asyncShutdown()
+            throw error
+        }
+        try await app.asyncShutdown()
+    }
+
     func testLoopThroughTheOfflineZustelldienst() async throws {
         // python3 with jwcrypto runs the double; checked before anything is started
         let (probe, _) = try ExternalTool.run(["python3", "-c", "import jwcrypto"])

@@ -156,6 +156,32 @@ final class JOSETests: XCTestCase {
         XCTAssertEqual(enc.publicJWK.rsaModulusBits, 4096)
     }
 
+    /// Keys a destination brings from other software: PEM or private JWK, 4096 bits, fit for the use.
+    func testImportingExistingPrivateKeys() throws {
+        let pem = try TestData.text("fitconnect/keys/destination-enc.pem")
+        let published = try JSONDecoder().decode(JWK.self, from: Data(try TestData.text("fitconnect/keys/destination-enc.pub.jwk.json").utf8))
+        let imported = try RSAKeyPair.importEncryptionKey(pem, kid: "neu-enc")
+        XCTAssertEqual(imported.publicJWK.n, published.n, "the same key")
+        XCTAssertEqual(imported.publicJWK.keyOps, ["wrapKey"])
+        XCTAssertEqual(imported.publicJWK.kid, "neu-enc")
+        // it decrypts what was encrypted for the published key
+        let jwe = try JWE.encrypt(Data("Antrag".utf8), for: imported.publicJWK)
+        XCTAssertEqual(try JWE.decrypt(jwe, with: _RSA.Encryption.PrivateKey(pemRepresentation: imported.privateKeyPEM), kid: "neu-enc", maxPlaintext: 1024).plaintext,
+                       Data("Antrag".utf8))
+        let sig = try RSAKeyPair.importSigningKey(try TestData.text("fitconnect/keys/destination-sig.pem"), kid: "neu-sig")
+        XCTAssertEqual(sig.publicJWK.alg, "PS512")
+        // refused: a short key, a public JWK, a JWK meant for signing used for encryption, garbage
+        let small = try _RSA.Encryption.PrivateKey(keySize: .bits2048)
+        XCTAssertThrowsError(try RSAKeyPair.importEncryptionKey(small.pemRepresentation, kid: "k")) {
+            XCTAssertEqual($0 as? JOSEError, .keyTooSmall(bits: 2048, minimum: 4096))
+        }
+        let publicOnly = String(decoding: try JSONEncoder().encode(published), as: UTF8.self)
+        XCTAssertThrowsError(try RSAKeyPair.importEncryptionKey(publicOnly, kid: "k")) {
+            XCTAssertEqual($0 as? JOSEError, .invalidKey("der JWK enthält keinen privaten Schlüssel (d fehlt)"))
+        }
+        XCTAssertThrowsError(try RSAKeyPair.importEncryptionKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", kid: "k"))
+    }
+
     func testZipDEFIsAcceptedOnReceiptWithinTheLimit() throws {
         let (enc, _) = try keys()
         let priv = try _RSA.Encryption.PrivateKey(pemRepresentation: enc.privateKeyPEM)

@@ -10,6 +10,8 @@ import Vapor
 ///     rathaus fitconnect keys --name gotha --ausgabe /sicher/
 ///         new RSA-4096 encryption and signing keys: gotha.jwks.json (public, for the
 ///         Zustelldienst's self-service portal) and gotha.privat (sealed with the secret box)
+///     rathaus fitconnect keys --name gotha --ausgabe /sicher/ --verschluesselung enc.pem --signatur sig.pem
+///         the same from existing private keys (PEM or private JWK, RSA ≥ 4096 bits)
 ///     rathaus fitconnect zugang --mandant 160670029029 --rolle sender|subscriber --url https://… \
 ///         [--token-url https://…/token] --client-id ID   (secret from FITCONNECT_CLIENT_SECRET)
 ///     rathaus fitconnect zustellpunkt --mandant 160670029029 --id <UUID> --schluessel gotha.privat [--behoerde <UUID>]
@@ -29,6 +31,8 @@ struct FITConnectCommand: AsyncCommand {
         @Option(name: "behoerde") var office: String?
         @Option(name: "dienst") var service: String?
         @Option(name: "ziel") var target: String?
+        @Option(name: "verschluesselung") var importEncryption: String?
+        @Option(name: "signatur") var importSigning: String?
     }
 
     var help: String { "FIT-Connect einrichten: keys, zugang, zustellpunkt, dienst (siehe README, Abschnitt FIT-Connect)" }
@@ -72,8 +76,25 @@ struct FITConnectCommand: AsyncCommand {
             throw Failure(description: "\(f.path) gibt es schon; vorhandene Schlüssel werden nie überschrieben.")
         }
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let enc = try RSAKeyPair.newEncryptionKey(kid: "\(name)-enc-\(suffix)")
-        let sig = try RSAKeyPair.newSigningKey(kid: "\(name)-sig-\(suffix)")
+        let enc: RSAKeyPair, sig: RSAKeyPair
+        switch (s.importEncryption, s.importSigning) {
+        case (nil, nil):
+            enc = try RSAKeyPair.newEncryptionKey(kid: "\(name)-enc-\(suffix)")
+            sig = try RSAKeyPair.newSigningKey(kid: "\(name)-sig-\(suffix)")
+        case (let e?, let g?):
+            // existing keys of a destination that moves to Rathaus
+            func read(_ path: String) throws -> String {
+                guard let raw = FileManager.default.contents(atPath: path), raw.count < 64 * 1024 else { throw Failure(description: "\(path) ist nicht lesbar.") }
+                return String(decoding: raw, as: UTF8.self)
+            }
+            do {
+                enc = try RSAKeyPair.importEncryptionKey(try read(e), kid: "\(name)-enc-\(suffix)")
+                sig = try RSAKeyPair.importSigningKey(try read(g), kid: "\(name)-sig-\(suffix)")
+            } catch let j as JOSEError { throw Failure(description: "Schlüssel nicht übernommen: \(j)") }
+            guard enc.publicJWK.n != sig.publicJWK.n else { throw Failure(description: "Verschlüsselung und Signatur brauchen zwei verschiedene Schlüssel.") }
+        default:
+            throw Failure(description: "--verschluesselung und --signatur nur zusammen (beide privaten Schlüssel des Zustellpunkts).")
+        }
         let jwks = JWKS(keys: [enc.publicJWK, sig.publicJWK])
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

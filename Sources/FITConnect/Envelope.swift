@@ -42,7 +42,12 @@ public struct Envelope: Sendable {
     public struct Refusal: Error, Sendable, Equatable {
         public let problem: RejectionProblem
         public let detail: String
-        public init(problem: RejectionProblem, detail: String) { self.problem = problem; self.detail = detail }
+        /// Which part the problem concerns, as FIT-Connect names it: `metadata`, `data` or
+        /// `attachment:<id>` (the problem's `instance`).
+        public let instance: String
+        public init(problem: RejectionProblem, detail: String, instance: String = "metadata") {
+            self.problem = problem; self.detail = detail; self.instance = instance
+        }
     }
 
     /// Encrypts for the destination's public encryption key (RSA ≥ 4096, `alg RSA-OAEP-256`,
@@ -70,12 +75,12 @@ public struct Envelope: Sendable {
     /// `attachments` are the JWEs fetched by attachment id; `limit` bounds each plaintext.
     public static func open(encryptedMetadata: String, encryptedData: String?, attachments: [String: String],
                             key: _RSA.Encryption.PrivateKey, kid: String, limit: Int) throws -> Opened {
-        func decrypt(_ jwe: String, _ what: String) throws -> Data {
+        func decrypt(_ jwe: String, _ what: String, _ instance: String) throws -> Data {
             do { return try JWE.decrypt(jwe, with: key, kid: kid, maxPlaintext: limit).plaintext } catch {
-                throw Refusal(problem: .decryptionFailed, detail: "\(what): \(error)")
+                throw Refusal(problem: .decryptionFailed, detail: "\(what): \(error)", instance: instance)
             }
         }
-        let metaBytes = try decrypt(encryptedMetadata, "Metadaten")
+        let metaBytes = try decrypt(encryptedMetadata, "Metadaten", "metadata")
         let metadata: Metadata
         do { metadata = try Metadata.decode(metaBytes) } catch {
             throw Refusal(problem: .schemaViolation, detail: "Metadaten: \(error)")
@@ -87,24 +92,26 @@ public struct Envelope: Sendable {
         switch (metadata.contentStructure.data, encryptedData) {
         case (nil, nil): data = nil
         case (let d?, let jwe?):
-            let plain = try decrypt(jwe, "Fachdaten")
-            guard d.hash.matches(plain) else { throw Refusal(problem: .hashMismatch, detail: "Fachdaten") }
+            let plain = try decrypt(jwe, "Fachdaten", "data")
+            guard d.hash.matches(plain) else { throw Refusal(problem: .hashMismatch, detail: "Fachdaten", instance: "data") }
             data = plain
-        case (_?, nil): throw Refusal(problem: .schemaViolation, detail: "Fachdaten angekündigt, aber nicht übermittelt")
-        case (nil, _?): throw Refusal(problem: .schemaViolation, detail: "Fachdaten übermittelt, aber in den Metadaten nicht beschrieben")
+        case (_?, nil): throw Refusal(problem: .schemaViolation, detail: "Fachdaten angekündigt, aber nicht übermittelt", instance: "data")
+        case (nil, _?): throw Refusal(problem: .schemaViolation, detail: "Fachdaten übermittelt, aber in den Metadaten nicht beschrieben", instance: "data")
         }
         var opened: [(Metadata.Attachment, Data)] = []
         for a in metadata.contentStructure.attachments {
             guard let jwe = attachments[a.attachmentId.lowercased()] else {
-                throw Refusal(problem: .missingAttachment, detail: "Anlage \(a.filename ?? a.attachmentId)")
+                throw Refusal(problem: .missingAttachment, detail: "Anlage \(a.filename ?? a.attachmentId)", instance: "attachment:\(a.attachmentId.lowercased())")
             }
-            let plain = try decrypt(jwe, "Anlage \(a.filename ?? a.attachmentId)")
-            guard a.hash.matches(plain) else { throw Refusal(problem: .hashMismatch, detail: "Anlage \(a.filename ?? a.attachmentId)") }
+            let plain = try decrypt(jwe, "Anlage \(a.filename ?? a.attachmentId)", "attachment:\(a.attachmentId.lowercased())")
+            guard a.hash.matches(plain) else {
+                throw Refusal(problem: .hashMismatch, detail: "Anlage \(a.filename ?? a.attachmentId)", instance: "attachment:\(a.attachmentId.lowercased())")
+            }
             opened.append((a, plain))
         }
         let described = Set(metadata.contentStructure.attachments.map { $0.attachmentId.lowercased() })
         if let extra = attachments.keys.first(where: { !described.contains($0.lowercased()) }) {
-            throw Refusal(problem: .schemaViolation, detail: "Anlage \(extra) steht nicht in den Metadaten")
+            throw Refusal(problem: .schemaViolation, detail: "Anlage \(extra) steht nicht in den Metadaten", instance: "attachment:\(extra.lowercased())")
         }
         return Opened(metadata: metadata, data: data, attachments: opened)
     }

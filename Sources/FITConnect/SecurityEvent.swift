@@ -110,8 +110,8 @@ public enum RejectionProblem: String, Sendable, CaseIterable {
     }
 
     /// The `problems` member of a `reject-submission` event.
-    public func eventPayload(detail: String) -> [String: JSONValue] {
-        ["problems": .array([.object(["type": .string(type), "title": .string(germanText), "detail": .string(detail)])])]
+    public func eventPayload(detail: String, instance: String = "metadata") -> [String: JSONValue] {
+        ["problems": .array([.object(["type": .string(type), "title": .string(germanText), "detail": .string(detail), "instance": .string(instance)])])]
     }
 
     /// Reads the problems of a received `reject-submission` for display; unknown types keep

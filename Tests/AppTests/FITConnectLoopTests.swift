@@ -42,7 +42,22 @@ final class FITConnectLoopTests: XCTestCase {
         return app
     }
 
-    static func freePort() -> Int { Int.random(in: 20000..<60000) }
+    /// A port the kernel just handed out (bound to 0 and released): a random pick could be one
+    /// another test's server is using at the same moment, and its answers would be taken for the double's.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return Int.random(in: 20000..<60000) }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0 else { return Int.random(in: 20000..<60000) }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
 
     func startDouble(config: URL, app: Application) async throws -> RunningDouble {
         var lastError = ""
@@ -58,7 +73,11 @@ final class FITConnectLoopTests: XCTestCase {
             try p.run()
             let url = "http://127.0.0.1:\(port)"
             for _ in 0..<100 {
-                if let res = try? await app.client.get(URI(string: url + "/v1/info")), res.status == .ok { return RunningDouble(process: p, url: url) }
+                if let res = try? await app.client.get(URI(string: url + "/v1/info")), res.status == .ok, p.isRunning {
+                    // still running after answering: it bound the port (not another test's server)
+                    try await Task.sleep(nanoseconds: 200_000_000)
+                    if p.isRunning { return RunningDouble(process: p, url: url) }
+                }
                 if !p.isRunning { break }
                 try await Task.sleep(nanoseconds: 100_000_000)
             }

@@ -63,6 +63,9 @@ final class FITConnectTests: XCTestCase {
         var atts = Dictionary(uniqueKeysWithValues: s.encryptedAttachments.map { ($0.id, $0.jwe) })
         atts[files[0].id] = try JWE.encrypt(Data("%PDF-1.7 gefälscht".utf8), for: enc, contentType: "application/pdf")
         XCTAssertEqual(problem { try open(s, attachments: atts) }, .hashMismatch)
+        do { _ = try open(s, attachments: atts); XCTFail("swapped attachment opened") } catch let r as Envelope.Refusal {
+            XCTAssertEqual(r.instance, "attachment:\(files[0].id.lowercased())", "the problem names the part")
+        }
         // data swapped
         XCTAssertEqual(problem { try open(s, data: .some(try JWE.encrypt(Data("{}".utf8), for: enc))) }, .hashMismatch)
         // data missing although described

@@ -103,7 +103,8 @@ struct FITConnectClient: Sendable {
             if res.status == .unauthorized { app.fitConnectTokens.drop(tokenKey) }
             struct Problem: Decodable { let title: String?; let detail: String? }
             let p = try? JSONDecoder().decode(Problem.self, from: data)
-            throw FITConnectFailure(status: Int(res.status.code), text: String((p?.detail ?? p?.title ?? res.status.reasonPhrase).prefix(300)))
+            // the call is named (paths hold only UUIDs): the tenant page and the log say what failed
+            throw FITConnectFailure(status: Int(res.status.code), text: "\(e.method.rawValue) \(e.path.split(separator: "?").first ?? ""): " + String((p?.detail ?? p?.title ?? res.status.reasonPhrase).prefix(300)))
         }
         return data
     }

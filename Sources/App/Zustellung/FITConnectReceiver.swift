@@ -101,7 +101,7 @@ enum FITConnectReceiver {
         do {
             let sub: Sub
             do { sub = try await limited.json(Sub.self, limited.api.submission(sid)) } catch let f as FITConnectFailure where f.tooLarge {
-                throw Envelope.Refusal(problem: .decryptionFailed, detail: "Die Fachdaten sind größer als \(Self.size(maxPart)) und werden von dieser Empfangsstelle nicht angenommen")
+                throw Envelope.Refusal(problem: .decryptionFailed, detail: "Die Fachdaten sind größer als \(Self.size(maxPart)) und werden von dieser Empfangsstelle nicht angenommen", instance: "data")
             }
             service = sub.serviceType?.name
             var encrypted: [String: String] = [:]
@@ -109,7 +109,8 @@ enum FITConnectReceiver {
                 let raw: Data
                 do { raw = try await limited.call(limited.api.attachment(submission: sid, attachment: aid)) } catch let f as FITConnectFailure where f.tooLarge {
                     throw Envelope.Refusal(problem: .decryptionFailed,
-                                           detail: "Anlage \(aid) ist größer als \(Self.size(maxPart)) und wird von dieser Empfangsstelle nicht angenommen")
+                                           detail: "Anlage \(aid) ist größer als \(Self.size(maxPart)) und wird von dieser Empfangsstelle nicht angenommen",
+                                           instance: "attachment:\(aid.lowercased())")
                 }
                 encrypted[aid.lowercased()] = String(decoding: raw, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
@@ -126,7 +127,7 @@ enum FITConnectReceiver {
         } catch let r as Envelope.Refusal {
             problem = r.problem.germanText + " (" + String(r.detail.prefix(200)) + ")"
             decision = SecurityEvent(kind: .rejectSubmission, issuer: d.destinationID, submissionID: sid, caseID: caseID,
-                                     payload: r.problem.eventPayload(detail: String(r.detail.prefix(200))))
+                                     payload: r.problem.eventPayload(detail: String(r.detail.prefix(200)), instance: r.instance))
             let token = try decision.signed(with: keys.signing, kid: keys.signingKid)
             let p = problem
             try await app.writeTransaction { db in

@@ -18,6 +18,7 @@ import urllib.request
 
 from selenium.common.exceptions import NoSuchElementException, ElementNotInteractableException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import journey
@@ -174,7 +175,11 @@ def apply(d, base, slug, pdf, today, ars=ERFURT):
             for f in step["fields"]:
                 fill_field(d, f, f["id"], definition["form"], today, dates, pdf)
             check(d, f"{slug}/{step['id']}")
+            page = d.find_element(By.TAG_NAME, "html")
             click(d, "button[value=weiter]")
+            # wait for the new document first: the old page may itself carry an error message
+            # from the round before, and reading it would race the form's answer
+            WebDriverWait(d, 20).until(EC.staleness_of(page))
             WebDriverWait(d, 10).until(lambda drv: drv.current_url != before or "error-message" in drv.page_source)
             if d.current_url != before:
                 break

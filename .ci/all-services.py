@@ -16,9 +16,8 @@ import sys
 import tempfile
 import urllib.request
 
-from selenium.common.exceptions import NoSuchElementException, ElementNotInteractableException
+from selenium.common.exceptions import NoSuchElementException, ElementNotInteractableException, WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import journey
@@ -158,6 +157,16 @@ def sign_in_citizen(d, base):
     WebDriverWait(d, 10).until(lambda drv: "testanbieter" not in drv.current_url)
 
 
+def replaced(element):
+    """True once the browser shows a new document: the old page's element is gone (Chrome says
+    so with a stale-element error or, during navigation, an inspector error)."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
 def apply(d, base, slug, pdf, today, ars=ERFURT):
     """Fills the service's form from its definition the way a person would and sends it (paying
     with the test provider when the fee is due first). Returns the reference (Aktenzeichen)."""
@@ -179,7 +188,7 @@ def apply(d, base, slug, pdf, today, ars=ERFURT):
             click(d, "button[value=weiter]")
             # wait for the new document first: the old page may itself carry an error message
             # from the round before, and reading it would race the form's answer
-            WebDriverWait(d, 20).until(EC.staleness_of(page))
+            WebDriverWait(d, 20).until(lambda drv: replaced(page))
             WebDriverWait(d, 10).until(lambda drv: drv.current_url != before or "error-message" in drv.page_source)
             if d.current_url != before:
                 break

@@ -102,6 +102,12 @@ class Handler(BaseHTTPRequestHandler):
         if data:
             self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        # a refusal before the request body was read (outage, authentication) leaves that body in
+        # the connection, where it would be read as the next request: close it instead
+        unread = not getattr(self, "body_read", False) and int(self.headers.get("Content-Length") or 0) > 0
+        if unread:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 
@@ -110,6 +116,7 @@ class Handler(BaseHTTPRequestHandler):
                    "application/problem+json")
 
     def body(self, limit):
+        self.body_read = True
         n = int(self.headers.get("Content-Length") or 0)
         if n > limit:
             # read and drop, so the connection stays usable, then refuse
@@ -153,6 +160,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- dispatch -------------------------------------------------------------------------
     def handle_any(self, method):
+        self.body_read = False  # one handler object serves every request of a kept-alive connection
         path = urlparse(self.path).path
         try:
             if path.startswith("/_test/"):

@@ -330,7 +330,7 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(notice?.subject.contains("zugestellt"), true)
 
         // 2. The Zustelldienst is down: the application stays accepted for the person, is retried and delivered once
-        try await control(a, url, "/_test/outage", #"{"seconds": 2}"#)
+        try await control(a, url, "/_test/outage", #"{"seconds": 600}"#)
         let second = try await submit(a, name: "Fritz")
         r = try await FITConnectSender.deliverDue(a)
         XCTAssertEqual(r.delivered, 0)
@@ -338,18 +338,19 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(waiting.status, "pending")
         XCTAssertEqual(waiting.attempts, 1)
         XCTAssertTrue(waiting.lastError?.contains("503") == true, waiting.lastError ?? "")
-        try await Task.sleep(nanoseconds: 2_200_000_000)
+        try await control(a, url, "/_test/outage", #"{"seconds": 0}"#)
         r = try await FITConnectSender.deliverDue(a, now: Date().addingTimeInterval(a.rathaus.fitConnectRetrySeconds + 1))
         XCTAssertEqual(r.delivered, 1)
         r = try await FITConnectSender.deliverDue(a, now: Date().addingTimeInterval(7200))
         XCTAssertEqual(r.delivered, 0, "nothing is sent twice")
-        // B imports, but its acceptance cannot be sent (the Zustelldienst refuses events for 2 s):
+        // B imports, but its acceptance cannot be sent (the Zustelldienst refuses events for now):
         // the case exists, the decision waits and is sent by the next run — never a second case
-        try await control(a, url, "/_test/outage", #"{"seconds": 2, "only": "POST /v1/cases/"}"#)
+        // (ended explicitly, not by time: a slow machine must not let it run out before the poll)
+        try await control(a, url, "/_test/outage", #"{"seconds": 600, "only": "POST /v1/cases/"}"#)
         _ = try await FITConnectReceiver.poll(b, instance: "b-1")
         let waitingAccept = try await FITConnectInbound.query(on: b.db).filter(\.$status == "imported").count()
         XCTAssertEqual(waitingAccept, 1, "the stored acceptance waits")
-        try await Task.sleep(nanoseconds: 2_200_000_000)
+        try await control(a, url, "/_test/outage", #"{"seconds": 0}"#)
         let resentAccept = try await FITConnectReceiver.poll(b, instance: "b-2")
         XCTAssertEqual(resentAccept.resent, 1)
         XCTAssertEqual(resentAccept.accepted, 0)
@@ -365,7 +366,7 @@ final class FITConnectLoopTests: XCTestCase {
         let out3 = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == third.id!).first())
         try await control(a, url, "/_test/tamper", #"{"submissionId": "\#(out3.submissionID ?? "")"}"#)
         // the rejection cannot be sent at first either: it is kept and sent again, the same one
-        try await control(a, url, "/_test/outage", #"{"seconds": 2, "only": "POST /v1/cases/"}"#)
+        try await control(a, url, "/_test/outage", #"{"seconds": 600, "only": "POST /v1/cases/"}"#)
         let rb = try await FITConnectReceiver.poll(b, instance: "b-1")
         XCTAssertEqual(rb.rejected, 1)
         let waitingReject = try await FITConnectInbound.query(on: b.db).filter(\.$status == "rejecting").count()
@@ -373,7 +374,7 @@ final class FITConnectLoopTests: XCTestCase {
         _ = try await FITConnectSender.deliverDue(a)
         let undecided = try await FITConnectOutbound.find(out3.id, on: a.db)?.status
         XCTAssertEqual(undecided, "submitted", "A has no decision yet")
-        try await Task.sleep(nanoseconds: 2_200_000_000)
+        try await control(a, url, "/_test/outage", #"{"seconds": 0}"#)
         let resentReject = try await FITConnectReceiver.poll(b, instance: "b-2")
         XCTAssertEqual(resentReject.resent, 1)
         XCTAssertEqual(resentReject.rejected, 0, "not examined again")

@@ -151,42 +151,46 @@ public struct RSAKeyPair: Sendable {
     /// A new RSA-4096 key for RSA-OAEP-256 key wrapping (`key_ops: wrapKey`).
     public static func newEncryptionKey(kid: String) throws -> RSAKeyPair {
         let k = try _RSA.Encryption.PrivateKey(keySize: .bits4096)
-        let prim = try k.publicKey.getKeyPrimitives()
-        return RSAKeyPair(privateKeyPEM: k.pkcs8PEMRepresentation,
-                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: kid, alg: JWE.keyAlgorithm, keyOps: ["wrapKey"]))
+        let p = try k.publicKey.getKeyPrimitives()
+        return try pair(k.pkcs8PEMRepresentation, bits: k.keySizeInBits, p.modulus, p.publicExponent, kid: kid, alg: JWE.keyAlgorithm, keyOps: ["wrapKey"])
+    }
+
+    /// A new RSA-4096 key for PS512 signatures (`key_ops: verify` in the public JWK).
+    public static func newSigningKey(kid: String) throws -> RSAKeyPair {
+        let k = try _RSA.Signing.PrivateKey(keySize: .bits4096)
+        let p = try k.publicKey.getKeyPrimitives()
+        return try pair(k.pkcs8PEMRepresentation, bits: k.keySizeInBits, p.modulus, p.publicExponent, kid: kid, alg: JWSAlgorithm.PS512.rawValue, keyOps: ["verify"])
     }
 
     /// An existing private key brought along (a destination moved from other software): PEM
     /// (PKCS#8 or PKCS#1) or a private JWK; RSA with at least 4096 bits, a JWK's own `alg` and
     /// `key_ops` must fit the use. The public JWK gets this `kid` unless the JWK has one.
     public static func importEncryptionKey(_ text: String, kid: String) throws -> RSAKeyPair {
-        let key: _RSA.Encryption.PrivateKey
-        var name = kid
-        if let jwk = try privateJWK(text) {
-            key = try jwk.rsaEncryptionPrivateKey(policy: .imported)
-            name = jwk.kid ?? kid
-        } else {
-            do { key = try _RSA.Encryption.PrivateKey(pemRepresentation: text) } catch { throw JOSEError.invalidKey("kein privater RSA-Schlüssel (PEM oder JWK)") }
-        }
-        guard key.keySizeInBits >= 4096 else { throw JOSEError.keyTooSmall(bits: key.keySizeInBits, minimum: 4096) }
-        let prim = try key.publicKey.getKeyPrimitives()
-        return RSAKeyPair(privateKeyPEM: key.pkcs8PEMRepresentation,
-                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: name, alg: JWE.keyAlgorithm, keyOps: ["wrapKey"]))
+        let jwk = try privateJWK(text)
+        let k = try jwk?.rsaEncryptionPrivateKey(policy: .imported) ?? pem { try _RSA.Encryption.PrivateKey(pemRepresentation: text) }
+        let p = try k.publicKey.getKeyPrimitives()
+        return try pair(k.pkcs8PEMRepresentation, bits: k.keySizeInBits, p.modulus, p.publicExponent, kid: jwk?.kid ?? kid,
+                        alg: JWE.keyAlgorithm, keyOps: ["wrapKey"])
     }
 
     public static func importSigningKey(_ text: String, kid: String) throws -> RSAKeyPair {
-        let key: _RSA.Signing.PrivateKey
-        var name = kid
-        if let jwk = try privateJWK(text) {
-            key = try jwk.rsaSigningPrivateKey(alg: .PS512, policy: .imported)
-            name = jwk.kid ?? kid
-        } else {
-            do { key = try _RSA.Signing.PrivateKey(pemRepresentation: text) } catch { throw JOSEError.invalidKey("kein privater RSA-Schlüssel (PEM oder JWK)") }
-        }
-        guard key.keySizeInBits >= 4096 else { throw JOSEError.keyTooSmall(bits: key.keySizeInBits, minimum: 4096) }
-        let prim = try key.publicKey.getKeyPrimitives()
-        return RSAKeyPair(privateKeyPEM: key.pkcs8PEMRepresentation,
-                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: name, alg: JWSAlgorithm.PS512.rawValue, keyOps: ["verify"]))
+        let jwk = try privateJWK(text)
+        let k = try jwk?.rsaSigningPrivateKey(alg: .PS512, policy: .imported) ?? pem { try _RSA.Signing.PrivateKey(pemRepresentation: text) }
+        let p = try k.publicKey.getKeyPrimitives()
+        return try pair(k.pkcs8PEMRepresentation, bits: k.keySizeInBits, p.modulus, p.publicExponent, kid: jwk?.kid ?? kid,
+                        alg: JWSAlgorithm.PS512.rawValue, keyOps: ["verify"])
+    }
+
+    /// The one place a key pair is assembled: the FIT-Connect minimum size, the public JWK with its use.
+    static func pair(_ privatePEM: String, bits: Int, _ modulus: Data, _ exponent: Data, kid: String, alg: String,
+                     keyOps: [String]) throws -> RSAKeyPair {
+        guard bits >= 4096 else { throw JOSEError.keyTooSmall(bits: bits, minimum: 4096) }
+        return RSAKeyPair(privateKeyPEM: privatePEM,
+                          publicJWK: .rsa(modulus: modulus, exponent: exponent, kid: kid, alg: alg, keyOps: keyOps))
+    }
+
+    static func pem<K>(_ read: () throws -> K) throws -> K {
+        do { return try read() } catch { throw JOSEError.invalidKey("kein privater RSA-Schlüssel (PEM oder JWK)") }
     }
 
     static func privateJWK(_ text: String) throws -> JWK? {
@@ -195,13 +199,5 @@ public struct RSAKeyPair: Sendable {
         guard let jwk = try? JSONDecoder().decode(JWK.self, from: Data(t.utf8)) else { throw JOSEError.invalidKey("JWK nicht lesbar") }
         guard jwk.isPrivate else { throw JOSEError.invalidKey("der JWK enthält keinen privaten Schlüssel (d fehlt)") }
         return jwk
-    }
-
-    /// A new RSA-4096 key for PS512 signatures (`key_ops: verify` in the public JWK).
-    public static func newSigningKey(kid: String) throws -> RSAKeyPair {
-        let k = try _RSA.Signing.PrivateKey(keySize: .bits4096)
-        let prim = try k.publicKey.getKeyPrimitives()
-        return RSAKeyPair(privateKeyPEM: k.pkcs8PEMRepresentation,
-                          publicJWK: .rsa(modulus: prim.modulus, exponent: prim.publicExponent, kid: kid, alg: JWSAlgorithm.PS512.rawValue, keyOps: ["verify"]))
     }
 }

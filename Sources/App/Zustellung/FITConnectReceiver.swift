@@ -212,7 +212,7 @@ enum FITConnectReceiver {
     /// The imported FIM service whose schema id and version the data names
     /// (`urn:xoev-de:fim:datenfeldgruppe:<id>:<version>`, as `FITConnectSender` writes it).
     static func fimService(_ schema: Metadata.SubmissionSchema?, on db: any Database) async throws -> (version: ServiceVersion, definition: ServiceDefinition)? {
-        let prefix = "urn:xoev-de:fim:datenfeldgruppe:"
+        let prefix = FITConnectSender.fimSchemaPrefix
         guard let schema, schema.mimeType == "application/xml", schema.schemaUri.hasPrefix(prefix) else { return nil }
         let rest = schema.schemaUri.dropFirst(prefix.count)
         guard let colon = rest.firstIndex(of: ":") else { return nil }

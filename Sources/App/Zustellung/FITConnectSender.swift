@@ -17,6 +17,8 @@ import Vapor
 enum FITConnectSender {
     /// Schema of the form answers Rathaus sends as `data` for its own services.
     static let dataSchemaURI = "urn:rathaus:antrag:1"
+    /// FIM data instances name their schema as `<prefix><schema id>:<version>` (read back by the receiver).
+    static let fimSchemaPrefix = "urn:xoev-de:fim:datenfeldgruppe:"
 
     static func enqueue(on db: any Database, antrag a: Antrag, destination: String) async throws {
         let sql = db as! any SQLDatabase
@@ -127,7 +129,7 @@ enum FITConnectSender {
         var data: Data, schema: Metadata.SubmissionSchema
         if let d = definition, let fim = d.fim, let xml = FIMDataInstance.xml(d, answers: a.decodedAnswers()) {
             data = Data(xml.utf8)
-            schema = .init(schemaUri: "urn:xoev-de:fim:datenfeldgruppe:\(fim.schemaID.lowercased()):\(fim.version)", mimeType: "application/xml")
+            schema = .init(schemaUri: "\(Self.fimSchemaPrefix)\(fim.schemaID.lowercased()):\(fim.version)", mimeType: "application/xml")
         } else {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]

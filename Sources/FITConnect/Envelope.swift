@@ -55,14 +55,15 @@ public struct Envelope: Sendable {
     public static func seal(data: Data?, dataSchema: Metadata.SubmissionSchema?, attachments: [PlainAttachment],
                             service: Metadata.PublicServiceType, payment: Metadata.PaymentInformation? = nil,
                             reply: Metadata.ReplyChannel? = nil, reference: Metadata.AdditionalReferenceInfo? = nil,
-                            for key: JWK) throws -> Sealed {
+                            authentication: [Metadata.AuthenticationInformation]? = nil, for key: JWK) throws -> Sealed {
         var described: Metadata.DataDescription?
         if let data, let dataSchema { described = .init(hash: .init(of: data), submissionSchema: dataSchema) }
         let metadata = Metadata(
             contentStructure: .init(data: described, attachments: attachments.map {
                 .init(hash: .init(of: $0.content), purpose: $0.purpose, filename: $0.filename, mimeType: $0.mimeType, attachmentId: $0.id)
             }),
-            publicServiceType: service, paymentInformation: payment, replyChannel: reply, additionalReferenceInfo: reference)
+            publicServiceType: service, paymentInformation: payment, replyChannel: reply, additionalReferenceInfo: reference,
+            authenticationInformation: authentication)
         let problems = metadata.problems()
         guard problems.isEmpty else { throw MetadataError.problems(problems) }
         let encMeta = try JWE.encrypt(metadata.encoded(), for: key, contentType: "application/json")

@@ -14,11 +14,13 @@ public struct Metadata: Codable, Sendable, Equatable {
     public var paymentInformation: PaymentInformation?
     public var replyChannel: ReplyChannel?
     public var additionalReferenceInfo: AdditionalReferenceInfo?
+    public var authenticationInformation: [AuthenticationInformation]?
 
     public init(contentStructure: ContentStructure, publicServiceType: PublicServiceType? = nil,
                 paymentInformation: PaymentInformation? = nil, replyChannel: ReplyChannel? = nil,
-                additionalReferenceInfo: AdditionalReferenceInfo? = nil) {
+                additionalReferenceInfo: AdditionalReferenceInfo? = nil, authenticationInformation: [AuthenticationInformation]? = nil) {
         self.contentStructure = contentStructure
+        self.authenticationInformation = authenticationInformation
         self.publicServiceType = publicServiceType
         self.paymentInformation = paymentInformation
         self.replyChannel = replyChannel
@@ -179,6 +181,16 @@ public struct Metadata: Codable, Sendable, Equatable {
         }
     }
 
+    /// One identification proof (schema: `type` only `identificationReport`, `version` semver,
+    /// `content` base64url characters and dots — a compact JWS).
+    public struct AuthenticationInformation: Codable, Sendable, Equatable {
+        public static let identificationReport = "identificationReport"
+        public var type: String
+        public var version: String
+        public var content: String
+        public init(type: String, version: String, content: String) { self.type = type; self.version = version; self.content = content }
+    }
+
     public struct AdditionalReferenceInfo: Codable, Sendable, Equatable {
         public var senderReference: String?
         public var applicationDate: String?
@@ -246,6 +258,17 @@ public struct Metadata: Codable, Sendable, Equatable {
             }
         }
         if let r = replyChannel { out += r.problems }
+        if let list = authenticationInformation {
+            if list.isEmpty { out.append("Identifikationsnachweise: die Liste ist leer (mindestens ein Eintrag oder weglassen).") }
+            for (i, a) in list.enumerated() {
+                let what = "Identifikationsnachweis \(i + 1)"
+                if a.type != AuthenticationInformation.identificationReport { out.append("\(what): Art „\(a.type.prefix(60))“ ist nicht erlaubt (nur identificationReport).") }
+                if a.version.range(of: #"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$"#, options: .regularExpression) == nil {
+                    out.append("\(what): Version „\(a.version.prefix(20))“ ist keine Versionsangabe (x.y.z).")
+                }
+                if a.content.range(of: #"^[a-zA-Z0-9_\-.]+$"#, options: .regularExpression) == nil { out.append("\(what): Inhalt ist nicht base64url-kodiert.") }
+            }
+        }
         if let d = additionalReferenceInfo?.applicationDate, d.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) == nil {
             out.append("Antragsdatum: „\(d)“ ist kein Datum (JJJJ-MM-TT).")
         }

@@ -35,6 +35,8 @@ final class FITConnectLoopTests: XCTestCase {
         config.bcryptCost = 4
         config.dataDirectory = nil
         config.demo = true
+        // the identity its identification reports carry (B runs on the default)
+        config.publicURL = "https://a.rathaus.test"
         do { try await configure(app, config) } catch {
             try? await app.asyncShutdown()
             throw error
@@ -108,7 +110,8 @@ final class FITConnectLoopTests: XCTestCase {
     }
 
     /// A submitted application of tenant 16051 at A, with one file when `file` is given.
-    func submit(_ app: Application, name: String, file: Data? = nil, slug: String = "meldebescheinigung", answers: Answers? = nil) async throws -> Antrag {
+    func submit(_ app: Application, name: String, file: Data? = nil, slug: String = "meldebescheinigung", answers: Answers? = nil,
+                identification: IdentificationReports.Session? = nil) async throws -> Antrag {
         let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest(slug, on: app.db))
         let d = try v.decoded()
         let a = Antrag()
@@ -126,7 +129,7 @@ final class FITConnectLoopTests: XCTestCase {
             try await f.create(on: app.db)
         }
         let act = try await ServiceActivation.of("16051", v.slug, on: app.db)
-        return try await AntragService.submit(a.id!, definition: d, activation: act, app: app, actor: "test", actorID: nil)
+        return try await AntragService.submit(a.id!, definition: d, activation: act, app: app, actor: "test", actorID: nil, identification: identification)
     }
 
     /// A small FIM service (Hund anmelden's LeiKa key, for which Erfurt has an office in the demo):
@@ -270,7 +273,9 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertFalse(dest.sealedEncryptionKey.contains("PRIVATE"), "private keys are stored sealed")
 
         // 1. A sends (destination found by routing, signature checked), B imports once with two pollers
-        let first = try await submit(a, name: "Erika", file: Data("%PDF-1.7 Nachweis".utf8))
+        let identifiedAt = Date(timeIntervalSince1970: 1_796_000_000)
+        let first = try await submit(a, name: "Erika", file: Data("%PDF-1.7 Nachweis".utf8),
+                                     identification: .init(level: .substanziell, at: identifiedAt, via: "Test-eID"))
         var r = try await FITConnectSender.deliverDue(a)
         let firstError = try await FITConnectOutbound.query(on: a.db).first()?.lastError ?? ""
         XCTAssertEqual(r.delivered, 1, firstError)
@@ -278,6 +283,13 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(out1.destination, destination, "routing found B's destination")
         let v1 = try await stats(a, url)["submitted"]
         XCTAssertEqual(v1, 1)
+        // B trusts A's identification reports: A's published key set, saved as a file by B's operator
+        let jwksA = try await Browser(a).get(IdentificationReports.jwksPath)
+        XCTAssertEqual(jwksA.status, .ok)
+        XCTAssertEqual(jwksA.headers.contentType?.description.hasPrefix("application/jwk-set+json"), true)
+        XCTAssertFalse(jwksA.text.contains("\"d\""), "only the public key")
+        try Data(jwksA.text.utf8).write(to: dir.appendingPathComponent("a-idnachweis.jwks.json"))
+        b.rathaus.identificationIssuers = ["https://a.rathaus.test": dir.appendingPathComponent("a-idnachweis.jwks.json").path]
         async let p1 = FITConnectReceiver.poll(b, instance: "b-1")
         async let p2 = FITConnectReceiver.poll(b, instance: "b-2")
         let (r1, r2) = try await (p1, p2)
@@ -286,6 +298,9 @@ final class FITConnectLoopTests: XCTestCase {
         let received = try XCTUnwrap(cases.first { $0.applicantName == "Erika" })
         XCTAssertEqual(received.slug, "meldebescheinigung", "B knows the service: the answers are shown with its labels")
         XCTAssertEqual(received.decodedAnswers()["vorname"], .text("Erika"))
+        XCTAssertEqual(received.trustLevel, "substanziell", "A's signed identification report was verified")
+        XCTAssertEqual(received.identifiedAt, identifiedAt)
+        XCTAssertEqual(received.identifiedVia, "https://a.rathaus.test")
         let files = try await AntragFile.query(on: b.db).filter(\.$antragID == received.id!).all()
         XCTAssertEqual(Set(files.map(\.name)), ["nachweis.pdf", "Fachdaten.json"])
         let pdf = try await b.files.get(try XCTUnwrap(files.first { $0.name == "nachweis.pdf" }).sha256)
@@ -300,6 +315,9 @@ final class FITConnectLoopTests: XCTestCase {
         XCTAssertEqual(detail.status, .ok)
         XCTAssertTrue(detail.text.contains("Erika"), detail.text)
         XCTAssertTrue(detail.text.contains("E-Mail an person@example.org") && detail.text.contains("automatisch per E-Mail"), "the reply channel is shown")
+        XCTAssertTrue(detail.text.contains("Identifikationsnachweis geprüft: Vertrauensniveau substanziell") && detail.text.contains("https://a.rathaus.test"),
+                      "the clerk sees the verified level and who vouches for it")
+        XCTAssertTrue(detail.text.contains("identifiziert am \(GermanTime.format(identifiedAt))"), "when, in German")
         // the clerk decides: the letter goes through the reply channel the sender named
         try await AntragService.transition(received, to: .inProgress, by: .office, text: nil, app: b, actor: "sb", actorID: nil, senderName: "Bürgeramt")
         try await AntragService.transition(received, to: .completed, by: .office, text: "Die Meldebescheinigung liegt bei.", app: b, actor: "sb", actorID: nil,
@@ -331,7 +349,7 @@ final class FITConnectLoopTests: XCTestCase {
 
         // 2. The Zustelldienst is down: the application stays accepted for the person, is retried and delivered once
         try await control(a, url, "/_test/outage", #"{"seconds": 600}"#)
-        let second = try await submit(a, name: "Fritz")
+        let second = try await submit(a, name: "Fritz", identification: .init(level: .hoch, at: Date(), via: "Test-eID"))
         r = try await FITConnectSender.deliverDue(a)
         XCTAssertEqual(r.delivered, 0)
         let waiting = try await XCTUnwrapAsync(try await FITConnectOutbound.query(on: a.db).filter(\.$antragID == second.id!).first())
@@ -347,7 +365,15 @@ final class FITConnectLoopTests: XCTestCase {
         // the case exists, the decision waits and is sent by the next run — never a second case
         // (ended explicitly, not by time: a slow machine must not let it run out before the poll)
         try await control(a, url, "/_test/outage", #"{"seconds": 600, "only": "POST /v1/cases/"}"#)
+        // this time B does not trust A's reports: the level is shown as claimed, not taken over
+        b.rathaus.identificationIssuers = [:]
         _ = try await FITConnectReceiver.poll(b, instance: "b-1")
+        let fritz = try await XCTUnwrapAsync(try await Antrag.query(on: b.db).filter(\.$applicantName == "Fritz").first())
+        XCTAssertNil(fritz.trustLevel, "an unverifiable report raises nothing")
+        let fritzIn = try await XCTUnwrapAsync(try await FITConnectInbound.query(on: b.db).filter(\.$antragID == fritz.id!).first())
+        XCTAssertEqual(fritzIn.identification?.hasPrefix("unverifiable|hoch|"), true, fritzIn.identification ?? "")
+        let fritzPage = try await web.get("/mandanten/16051/antraege/\(fritz.id!)")
+        XCTAssertTrue(fritzPage.text.contains("nicht prüfbar") && fritzPage.text.contains("class=\"notice\""), fritzPage.text)
         let waitingAccept = try await FITConnectInbound.query(on: b.db).filter(\.$status == "imported").count()
         XCTAssertEqual(waitingAccept, 1, "the stored acceptance waits")
         try await control(a, url, "/_test/outage", #"{"seconds": 0}"#)

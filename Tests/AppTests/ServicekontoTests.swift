@@ -114,7 +114,31 @@ final class ServicekontoTests: XCTestCase {
         XCTAssertEqual(stored.trustLevel, "substanziell")
         try await c.get("/onlinedienste/meldebescheinigung?ars=160510000000")
         r = try await c.post("/onlinedienste/meldebescheinigung/antrag", ["ars": "160510000000"])
-        XCTAssertTrue((r.headers.first(name: .location) ?? "").contains("/schritt/person"), "now the draft starts")
+        let step = r.headers.first(name: .location) ?? ""
+        XCTAssertTrue(step.contains("/schritt/person"), "now the draft starts")
+        // sent with this session: the clerk sees the level, when and through whom it was reached
+        let id = try XCTUnwrap(step.split(separator: "/").first { UUID(uuidString: String($0)) != nil }.map(String.init))
+        let draft = try await XCTUnwrapAsync(try await Antrag.find(UUID(uuidString: id), on: app.db))
+        draft.setAnswers(["vorname": .text("Ida"), "nachname": .text("Muster"), "geburtsdatum": .text("1980-01-01"),
+                          "anschrift": .record(["strasse": "Anger", "hausnummer": "1", "plz": "99084", "ort": "Erfurt"]),
+                          "umfang": .text("einfach"), "zustellung": .text("postfach")])
+        try await draft.save(on: app.db)
+        // the fee is charged with the decision here, so sending needs no payment first
+        let act = try await XCTUnwrapAsync(try await ServiceActivation.of("16051", "meldebescheinigung", on: app.db))
+        act.feePolicy = "nach_bescheid"
+        try await act.save(on: app.db)
+        r = try await c.post("/konto/antraege/\(id)/absenden", [:])
+        XCTAssertEqual(r.status, .seeOther, r.text)
+        let sent = try await XCTUnwrapAsync(try await Antrag.find(UUID(uuidString: id), on: app.db))
+        XCTAssertEqual(sent.status, CaseStatus.received.rawValue, r.headers.first(name: .location) ?? "")
+        XCTAssertEqual(sent.trustLevel, "substanziell")
+        XCTAssertEqual(sent.identifiedVia, "Test-Identitätsanbieter (nur Demo und Test)")
+        XCTAssertNotNil(sent.identifiedAt)
+        let clerk = try await createUser(app, email: "sb-id@erfurt.example", role: .clerk, tenant: "16051")
+        let office = Browser(app)
+        try await office.login(clerk)
+        let detail = try await office.get("/mandanten/16051/antraege/\(id)")
+        XCTAssertTrue(detail.text.contains("Vertrauensniveau beim Absenden: substanziell") && detail.text.contains("über Test-Identitätsanbieter"), detail.text)
     }
 
     func testPrefillOnlyWithConsentAndConsentCanBeWithdrawn() async throws {

@@ -155,6 +155,24 @@ final class FITConnectTests: XCTestCase {
             try m.encoded().write(to: dir.appendingPathComponent(name))
         }
 
+        // identification reports: a signed one is valid; an empty list, another type, a short version are not
+        let sig = try keys().sig
+        let report = try IdentificationReport(serverIdentity: "https://rathaus.example", identifiedAt: Date(), level: .high, statement: "Test",
+                                              trustFramework: "eid", context: ["Aktenzeichen: TH-2026-000001"], dataDigest: nil)
+            .authenticationInformation(with: _RSA.Signing.PrivateKey(pemRepresentation: sig.privateKeyPEM), kid: "test-ziel-sig-1")
+        let reports: [String: ([Metadata.AuthenticationInformation], Int)] = [
+            "nachweis.json": ([report], 0), "nachweis-leer.json": ([], 1),
+            "nachweis-art.json": ([.init(type: "eid", version: "2.0.0", content: report.content)], 1),
+            "nachweis-version.json": ([.init(type: "identificationReport", version: "2.0", content: report.content)], 1),
+        ]
+        for (name, (list, expected)) in reports {
+            var m = minimal
+            m.authenticationInformation = list
+            XCTAssertEqual(m.problems().count, expected, "\(name): \(m.problems())")
+            try m.encoded().write(to: dir.appendingPathComponent(name))
+            channels[name] = (Metadata.ReplyChannel(eMail: "x@example.org"), expected)  // only for the loop over verdicts below
+        }
+
         let (rc, out) = try ExternalTool.run(["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("schemacheck.py").path,
                                               TestData.fixture("fitconnect/metadata.schema.v1.0.0.json").path,
                                               dir.appendingPathComponent("rathaus.json").path, dir.appendingPathComponent("minimal.json").path,
@@ -169,6 +187,65 @@ final class FITConnectTests: XCTestCase {
         }
         // amounts leave as exact decimals
         XCTAssertTrue(String(decoding: try s.metadata.encoded(), as: UTF8.self).contains(#""grossAmount":30.5"#))
+    }
+
+    /// The identification report: signed by the account service, bound to the Fachdaten, and read
+    /// back into a verdict — verified, unverifiable (issuer unknown) or invalid (every attack).
+    func testIdentificationReports() throws {
+        let k = try keys().sig
+        let priv = try _RSA.Signing.PrivateKey(pemRepresentation: k.privateKeyPEM)
+        let data = Data(#"{"kennzeichen":"EF-AB 123"}"#.utf8)
+        let digest = ContentHash.sha512Hex(data)
+        let identified = Date(timeIntervalSince1970: 1_796_000_000)
+        let report = IdentificationReport(serverIdentity: "https://servicekonto.example", identifiedAt: identified, level: .substantial,
+                                          statement: "Identifiziert über ELSTER", trustFramework: "eid", context: ["Aktenzeichen: TH-1"], dataDigest: digest)
+        let info = try report.authenticationInformation(with: priv, kid: k.publicJWK.kid ?? "")
+        XCTAssertEqual(info.type, "identificationReport")
+        XCTAssertEqual(info.version, "2.0.0")
+        // the claims follow the public schema's names
+        let claims = try JSONSerialization.jsonObject(with: XCTUnwrap(Base64URL.decode(info.content.split(separator: ".")[1]))) as? [String: Any]
+        XCTAssertEqual(claims?["levelOfAssurance"] as? String, "http://eidas.europa.eu/LoA/substantial")
+        XCTAssertEqual(claims?["$schema"] as? String, IdentificationReport.schemaURI)
+        XCTAssertNotNil(claims?["reportId"]); XCTAssertNotNil(claims?["identificationTime"]); XCTAssertNotNil(claims?["serverIdentity"])
+
+        let trusted = ["https://servicekonto.example": [k.publicJWK]]
+        let ok = IdentificationReport.examine(info, trusted: trusted, dataDigest: digest)
+        XCTAssertEqual(ok.verdict, .verified, ok.reason)
+        XCTAssertEqual(ok.level, .substantial)
+        XCTAssertEqual(ok.identifiedAt, identified)
+        XCTAssertEqual(ok.issuer, "https://servicekonto.example")
+
+        // issuer not configured: a claim, not a proof
+        XCTAssertEqual(IdentificationReport.examine(info, trusted: [:], dataDigest: digest).verdict, .unverifiable)
+        // copied onto other data
+        let other = IdentificationReport.examine(info, trusted: trusted, dataDigest: ContentHash.sha512Hex(Data("anders".utf8)))
+        XCTAssertEqual(other.verdict, .invalid)
+        XCTAssertTrue(other.reason.contains("andere Fachdaten"), other.reason)
+        // signed by someone else under the trusted issuer's name
+        let stranger = try _RSA.Signing.PrivateKey(pemRepresentation: keys().enc.privateKeyPEM)
+        let forged = try report.authenticationInformation(with: stranger, kid: k.publicJWK.kid ?? "")
+        XCTAssertEqual(IdentificationReport.examine(forged, trusted: trusted, dataDigest: digest).verdict, .invalid)
+        // the level raised after signing
+        var parts = info.content.split(separator: ".").map(String.init)
+        var raised = claims ?? [:]
+        raised["levelOfAssurance"] = "http://eidas.europa.eu/LoA/high"
+        parts[1] = Base64URL.encode(try JSONSerialization.data(withJSONObject: raised))
+        let tampered = Metadata.AuthenticationInformation(type: info.type, version: info.version, content: parts.joined(separator: "."))
+        let t = IdentificationReport.examine(tampered, trusted: trusted, dataDigest: digest)
+        XCTAssertEqual(t.verdict, .invalid, t.reason)
+        // not a JWT, another type, an unsupported version
+        XCTAssertEqual(IdentificationReport.examine(.init(type: info.type, version: "2.0.0", content: "abc"), trusted: trusted, dataDigest: digest).verdict, .invalid)
+        XCTAssertEqual(IdentificationReport.examine(.init(type: "eid", version: "2.0.0", content: info.content), trusted: trusted, dataDigest: digest).verdict, .invalid)
+        XCTAssertEqual(IdentificationReport.examine(.init(type: info.type, version: "9.0.0", content: info.content), trusted: trusted, dataDigest: digest).verdict, .invalid)
+        // a failed identification is no proof
+        var failed = report
+        failed.idStatus = "failure"
+        let f = try failed.authenticationInformation(with: priv, kid: k.publicJWK.kid ?? "")
+        XCTAssertEqual(IdentificationReport.examine(f, trusted: trusted, dataDigest: digest).verdict, .invalid)
+        // it travels sealed in the metadata and comes out unchanged
+        let s = try Envelope.seal(data: data, dataSchema: schema, attachments: [], service: service, authentication: [info], for: keys().enc.publicJWK)
+        let opened = try open(s)
+        XCTAssertEqual(opened.metadata.authenticationInformation, [info])
     }
 
     func testSecurityEventTokens() throws {

@@ -109,6 +109,7 @@ struct IdentityController {
         let identity = try await p.complete(query: req.queryParams, expectedState: expected)
         req.session.data["idp_state"] = nil
         req.session.data["trust"] = identity.level.rawValue
+        IdentificationReports.remember(req, level: identity.level, via: p.displayName)
         try await req.db.transaction { db in
             if let u = try await User.find(me.userID, on: db) {
                 let old = TrustLevel(rawValue: u.trustLevel ?? "") ?? .basisregistrierung

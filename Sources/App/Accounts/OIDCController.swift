@@ -211,6 +211,7 @@ struct OIDCController {
             req.session.data["auth"] = "full"
         }
         req.session.data["trust"] = level.rawValue
+        IdentificationReports.remember(req, level: level, via: "OpenID Connect (\(config.name))")
         // what the provider sent, shown to the person before anything goes into the profile
         var offered: [String: String] = [:]
         for (field, claim) in config.claims {

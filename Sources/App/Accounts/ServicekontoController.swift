@@ -202,6 +202,7 @@ struct ServicekontoController {
             try await LoginController.rotateSession(req)
             req.session.data["uid"] = id.uuidString
             req.session.data["trust"] = TrustLevel.basisregistrierung.rawValue
+            IdentificationReports.remember(req, level: .basisregistrierung, via: nil)
             req.session.data["weiter"] = next
             if user.totpEnabled {
                 req.session.data["auth"] = "pending"

@@ -33,6 +33,11 @@ final class Antrag: Model, @unchecked Sendable {
     @OptionalField(key: "submitted_at") var submittedAt: Date?
     /// When specialist software confirmed it has taken the case over (API `empfangen`).
     @OptionalField(key: "fetched_at") var fetchedAt: Date?
+    /// The trust level of the session that sent the application, when and through which
+    /// identity provider it was reached (nil: sent without identification, or before M044).
+    @OptionalField(key: "trust_level") var trustLevel: String?
+    @OptionalField(key: "identified_at") var identifiedAt: Date?
+    @OptionalField(key: "identified_via") var identifiedVia: String?
     init() {}
 
     static let draft = "entwurf"

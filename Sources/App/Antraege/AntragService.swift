@@ -19,7 +19,7 @@ enum AntragService {
     /// click, retried request); two parallel sends are serialised by the conditional update, so
     /// exactly one assigns the reference.
     static func submit(_ antragID: UUID, definition d: ServiceDefinition, activation: ServiceActivation?, app: Application,
-                       actor: String, actorID: String?) async throws -> Antrag {
+                       actor: String, actorID: String?, identification: IdentificationReports.Session? = nil) async throws -> Antrag {
         try await app.writeTransaction { db in
             guard let a = try await Antrag.find(antragID, on: db) else { throw AppError.notFound }
             if !a.isDraft { return a }
@@ -54,6 +54,11 @@ enum AntragService {
             a.reference = ref
             a.submittedAt = now
             a.feeCents = fee
+            // how the sender was identified when sending: shown to the clerk, and the basis of
+            // the identification report a FIT-Connect delivery carries
+            if let i = identification {
+                a.trustLevel = i.level.rawValue; a.identifiedAt = i.at; a.identifiedVia = i.via
+            }
             try await a.save(on: db)
             try await Audit.record(on: db, actor: actor, actorID: actorID, tenant: a.tenantARS, action: "antrag.submit",
                                    objectType: "antrag", objectID: ref, before: Antrag.draft, after: "\(a.slug) v\(a.version), \(a.officeName)")

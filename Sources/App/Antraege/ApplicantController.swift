@@ -352,7 +352,8 @@ struct ApplicantController {
         guard p.paymentStatus == .payed else { return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal) }
         let d = try await Self.definition(a, on: req.db)
         let act = try await ServiceActivation.of(a.tenantARS, a.slug, on: req.db)
-        _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
+        _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID,
+                                               identification: IdentificationReports.session(req))
         return req.redirect(to: "/konto/antraege/\(id)?gesendet=1", redirectType: .normal)
     }
 
@@ -382,7 +383,8 @@ struct ApplicantController {
             }
         }
         do {
-            _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID)
+            _ = try await AntragService.submit(id, definition: d, activation: act, app: req.application, actor: me.actor, actorID: me.actorID,
+                                               identification: IdentificationReports.session(req))
         } catch let e as AppError where e.code == "antrag.incomplete" {
             return req.redirect(to: "/konto/antraege/\(id)/pruefen", redirectType: .normal)
         }

@@ -115,6 +115,9 @@ struct OfficeController {
         var fcSubmission: String = ""
         var fcReply: String = ""
         var fcReplyByMail: Bool = false
+        /// How the sender was identified (own cases) or what their identification report proved.
+        var identity: String = ""
+        var identityWarning: Bool = false
     }
     struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool; var payable: Bool }
 
@@ -154,8 +157,17 @@ struct OfficeController {
                                                payments: payments, hasPayments: !payments.isEmpty,
                                                canRequestPayment: act?.policy == "nach_bescheid" && req.can(.caseHandle, tenant: ars) && status != .rejected && status != .withdrawn,
                                                suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: ""), fim: d?.fim != nil)
+        if let t = a.trustLevel.flatMap(TrustLevel.init(rawValue:)) {
+            view.identity = req.t("id_session") + " " + t.label + (a.identifiedAt.map { " · " + req.t("id_report_at") + " " + GermanTime.format($0) } ?? "")
+                + (a.identifiedVia.map { " " + req.t("id_session_via") + " " + $0 } ?? "")
+        }
         if let fc = try await FITConnectInbound.query(on: req.db).filter(\.$antragID == id).filter(\.$tenantARS == ars).first() {
             view.fcSubmission = fc.submissionID
+            if let i = fc.identification {
+                (view.identity, view.identityWarning) = IdentificationReports.describe(i, req: req)
+            } else {
+                view.identity = req.t("id_report_none")
+            }
             if let r = fc.replyChannel, let bar = r.firstIndex(of: "|") {
                 let kind = String(r[..<bar])
                 view.fcReply = req.t("fc_reply_" + kind) + " " + r[r.index(after: bar)...]

@@ -59,6 +59,11 @@ struct RathausConfig: Sendable {
     /// Largest data part or attachment a destination accepts, in bytes
     /// (`RATHAUS_FITCONNECT_MAX_PART_MB`, default 25 MB); a larger one is rejected, never fetched whole.
     var fitConnectMaxPart: Int = 25 * 1024 * 1024
+    /// Account services whose identification reports this installation trusts, by the
+    /// `serverIdentity` they write: their public keys as a JWKS file or URL
+    /// (`RATHAUS_IDENTIFICATION_ISSUERS="https://servicekonto.land.de=https://…/jwks.json,…"`).
+    /// The installation's own reports are always trusted.
+    var identificationIssuers: [String: String] = [:]
 
     static func fromEnvironment(demo: Bool) -> RathausConfig {
         var c = RathausConfig()
@@ -91,6 +96,7 @@ struct RathausConfig: Sendable {
         c.secureCookies = Environment.get("RATHAUS_SECURE_COOKIES") == "1"
         c.trustForwardedFor = Environment.get("RATHAUS_TRUST_PROXY") == "1"
         c.oidc = OIDCConfig.fromEnvironment()
+        c.identificationIssuers = IdentificationReports.parseIssuers(Environment.get("RATHAUS_IDENTIFICATION_ISSUERS") ?? "")
         if let endpoint = Environment.get("RATHAUS_S3_ENDPOINT"), !endpoint.isEmpty {
             c.s3 = S3Config(endpoint: endpoint, bucket: Environment.get("RATHAUS_S3_BUCKET") ?? "rathaus",
                             region: Environment.get("RATHAUS_S3_REGION") ?? "eu-central-1",
@@ -172,6 +178,7 @@ func configure(_ app: Application, _ config: RathausConfig) async throws {
     app.migrations.add(M041CreateFIMImports())
     app.migrations.add(M042CreateFITConnect())
     app.migrations.add(M043FITConnectReplyChannel())
+    app.migrations.add(M044IdentificationReports())
     // the roll-out monitor's columns: each feature registers what it contributes
     MembershipRollout.register(app.rollout)
     FinderRollout.register(app.rollout)

@@ -60,6 +60,7 @@ func routes(_ app: Application) throws {
     ProcurementMemberController().addRoutes(to: app)
     ProcurementProviderController().addRoutes(to: app)
     ProcurementDemandController().addRoutes(to: app)
+    IdentificationReportController().addRoutes(to: app)
     // RFC 9116: where to report a vulnerability of the platform (part of every member's ISMS)
     app.get(".well-known", "security.txt") { req -> Response in
         let c = req.application.rathaus

@@ -87,6 +87,8 @@ final class FITConnectInbound: Model, @unchecked Sendable {
     @Field(key: "instance") var instance: String
     /// The reply channel the sender named, `<kind>|<address>` (kind `eMail`, `deMail`, `fink`, `elster`), shown with the case.
     @OptionalField(key: "reply_channel") var replyChannel: String?
+    /// The examined identification report (`IdentificationReports.stored`), nil without one.
+    @OptionalField(key: "identification") var identification: String?
     @Field(key: "claimed_at") var claimedAt: Date
     @Field(key: "updated_at") var updatedAt: Date
     init() {}

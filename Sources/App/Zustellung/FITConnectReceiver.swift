@@ -172,6 +172,17 @@ enum FITConnectReceiver {
         }
         let title = rathaus?.onlinedienst.titel ?? known.flatMap { try? $0.decoded().title.de } ?? service ?? o.metadata.publicServiceType?.name ?? "FIT-Connect-Einreichung"
         let reply = o.metadata.replyChannel?.kindAndAddress.map { "\($0.kind)|\($0.address)" }
+        // an identification report is examined, never a reason to refuse: the clerk sees the verdict
+        var examination: IdentificationReport.Examination?
+        if let reports = o.metadata.authenticationInformation, !reports.isEmpty {
+            let trusted = await IdentificationReports.trustedKeys(app)
+            let digest = o.data.map { ContentHash.sha512Hex($0) }
+            let all = reports.prefix(5).map { IdentificationReport.examine($0, trusted: trusted, dataDigest: digest) }
+            examination = all.first { $0.verdict == .verified } ?? all.first { $0.verdict == .invalid } ?? all.first
+        }
+        let identification = examination.map(IdentificationReports.stored)
+        let proven = examination.flatMap { $0.verdict == .verified ? $0 : nil }
+        let verdict = examination.map { ", Identifikationsnachweis \($0.verdict.rawValue)" } ?? ""
         let readAnswers = answers
         let knownService = known.map { (slug: $0.slug, version: $0.version) }
         return try await app.writeTransaction { db -> UUID in
@@ -192,6 +203,9 @@ enum FITConnectReceiver {
             a.setAnswers(readAnswers)
             a.feeCents = 0; a.notifyByEmail = true; a.assigneeName = ""
             a.createdAt = now; a.updatedAt = now; a.submittedAt = now
+            if let p = proven, let level = p.level {
+                a.trustLevel = IdentificationReports.trustLevel(level).rawValue; a.identifiedAt = p.identifiedAt; a.identifiedVia = p.issuer
+            }
             try await a.create(on: db)
             let aid = try a.requireID()
             for f in files {
@@ -202,9 +216,10 @@ enum FITConnectReceiver {
             }
             try await FITConnectInbound.query(on: db).filter(\.$submissionID == sid)
                 .set(\.$status, to: "imported").set(\.$antragID, to: aid).set(\.$decision, to: token).set(\.$replyChannel, to: reply)
-                .set(\.$updatedAt, to: now).update()
+                .set(\.$identification, to: identification).set(\.$updatedAt, to: now).update()
             try await Audit.record(on: db, actor: "system:fitconnect", actorID: nil, tenant: d.tenantARS, action: "fitconnect.receive",
-                                   objectType: "antrag", objectID: ref, before: nil, after: "Einreichung \(sid), \(o.attachments.count) Anlagen")
+                                   objectType: "antrag", objectID: ref, before: nil,
+                                   after: "Einreichung \(sid), \(o.attachments.count) Anlagen" + verdict)
             return aid
         }
     }

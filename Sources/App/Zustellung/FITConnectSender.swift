@@ -147,12 +147,16 @@ enum FITConnectSender {
             payment = .init(transactionId: String(p.kassenzeichen.filter { $0.isLetter || $0.isNumber || $0 == "-" }.prefix(36)),
                             transactionReference: p.kassenzeichen, paymentMethod: .OTHER, status: .BOOKED, grossAmountCents: Int(p.amountCents))
         }
+        let service = Metadata.PublicServiceType.leika(leika.isEmpty ? "99000000000000" : leika, name: a.serviceTitle)
+        // an identified sender: the Servicekonto's signed report, bound to these Fachdaten
+        let identification = try await IdentificationReports.issue(for: a, dataDigest: ContentHash.sha512Hex(data),
+                                                                    serviceURN: service.identifier, app: app)
         let sealed = try Envelope.seal(
             data: data, dataSchema: schema, attachments: attachments,
-            service: .leika(leika.isEmpty ? "99000000000000" : leika, name: a.serviceTitle), payment: payment,
+            service: service, payment: payment,
             reply: a.applicantEmail.contains("@") ? .init(eMail: a.applicantEmail) : nil,
             reference: .init(senderReference: a.reference, applicationDate: a.submittedAt.map { String(Audit.timestamp($0).prefix(10)) }),
-            for: key)
+            authentication: identification.map { [$0] }, for: key)
 
         var submissionID = row.submissionID
         if submissionID == nil {

@@ -12,7 +12,7 @@ What happens, as people would do it: B's IT makes the destination keys with `rat
 keys`; the public JWKS goes into the Zustelldienst's configuration (the self-service portal);
 accesses, destination and delivery are set up with `rathaus fitconnect`; the demo citizen applies
 at A in the browser; B's administrator sees the received submission on the FIT-Connect page and
-opens the case (reply channel shown); A's administrator sees the delivery accepted with its event
+opens the case (reply channel and the verified identification report shown); A's administrator sees the delivery accepted with its event
 log, the citizen gets the postbox message. Then the Zustelldienst is down for 30 s while a second
 application is sent: it waits at A with its attempts and is delivered exactly once afterwards.
 Every page is checked with axe-core. Needs jwcrypto (the double), selenium, chromium.
@@ -131,6 +131,10 @@ def main():
         d.get(case_link)
         journey.expect(d, "Rückkanal", "B: Fall aus FIT-Connect")
         assert "automatisch per E-Mail" in d.page_source, "the e-mail reply channel is used"
+        # the citizen identified at A (the service needs substanziell): A's signed report, checked
+        # by B against A's published key set
+        ident = d.find_element(By.ID, "identifizierung").text
+        assert "Identifikationsnachweis geprüft" in ident and A in ident, ident
         staff(d, A, "admin.erfurt@demo.rathaus.test")
         wait_for(d, f"{A}/mandanten/{ERFURT}/fitconnect", "#fc-outbound tr[data-status=accepted]", "A: Zustellung angenommen")
         assert ref in d.page_source and "Angenommen" in d.page_source and "Eingereicht" in d.page_source, "event log with both SETs"

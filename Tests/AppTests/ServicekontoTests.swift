@@ -138,7 +138,7 @@ final class ServicekontoTests: XCTestCase {
         let office = Browser(app)
         try await office.login(clerk)
         let detail = try await office.get("/mandanten/16051/antraege/\(id)")
-        XCTAssertTrue(detail.text.contains("Vertrauensniveau beim Absenden: substanziell") && detail.text.contains("über Test-Identitätsanbieter"), detail.text)
+        XCTAssertTrue(detail.text.contains("Vertrauensniveau beim Absenden: substanziell") && detail.text.contains("über <span lang=\"de\">Test-Identitätsanbieter"), detail.text)
     }
 
     func testPrefillOnlyWithConsentAndConsentCanBeWithdrawn() async throws {

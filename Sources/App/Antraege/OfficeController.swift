@@ -118,6 +118,7 @@ struct OfficeController {
         /// How the sender was identified (own cases) or what their identification report proved.
         var identity: String = ""
         var identityWarning: Bool = false
+        var identityVia: String = ""
     }
     struct PaymentRow: Encodable { var id: String; var kassenzeichen: String; var amount: String; var status: String; var paid: Bool; var refunded: String; var canRefund: Bool; var payable: Bool }
 
@@ -159,12 +160,14 @@ struct OfficeController {
                                                suggestedFee: Money(cents: Int64(a.feeCents)).formatted.replacingOccurrences(of: " €", with: ""), fim: d?.fim != nil)
         if let t = a.trustLevel.flatMap(TrustLevel.init(rawValue:)) {
             view.identity = req.t("id_session") + " " + t.label + (a.identifiedAt.map { " · " + req.t("id_report_at") + " " + GermanTime.format($0) } ?? "")
-                + (a.identifiedVia.map { " " + req.t("id_session_via") + " " + $0 } ?? "")
+            // the provider's name is data (as the installation calls it), marked as German text
+            view.identityVia = a.identifiedVia ?? ""
         }
         if let fc = try await FITConnectInbound.query(on: req.db).filter(\.$antragID == id).filter(\.$tenantARS == ars).first() {
             view.fcSubmission = fc.submissionID
             if let i = fc.identification {
                 (view.identity, view.identityWarning) = IdentificationReports.describe(i, req: req)
+                view.identityVia = ""
             } else {
                 view.identity = req.t("id_report_none")
             }

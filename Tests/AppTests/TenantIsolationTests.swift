@@ -13,6 +13,8 @@ final class TenantIsolationTests: XCTestCase {
         "GET /", "GET /health", "GET /api/v1/openapi.json",
         // RFC 9116: where to report a vulnerability is public by definition
         "GET /.well-known/security.txt",
+        // the public key receivers need to check the installation's identification reports
+        "GET /.well-known/rathaus/identifikationsnachweis.jwks.json",
         "GET /gebiete", "GET /gebiete/:ars", "GET /api/v1/gebiete", "GET /api/v1/gebiete/:ars",   // public reference data
         "GET /sprache/:lang", "GET /anmelden", "POST /anmelden", "GET /anmelden/code", "POST /anmelden/code",
         "GET /anmelden/einrichten", "POST /anmelden/einrichten", "POST /abmelden",                 // the login itself

@@ -31,24 +31,77 @@ public enum Base64URL {
 
     public static func encode(_ string: String) -> String { encode(Data(string.utf8)) }
 
+    /// 255 marks a byte outside the URL-safe alphabet.
+    private static let values: [UInt8] = {
+        var t = [UInt8](repeating: 255, count: 256)
+        for (i, c) in alphabet.enumerated() { t[Int(c)] = UInt8(i) }
+        return t
+    }()
+
     public static func decode<S: StringProtocol>(_ text: S) -> Data? {
-        var chars = [UInt8]()
-        chars.reserveCapacity(text.utf8.count + 3)
-        for c in text.utf8 {
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                chars.append(c)
-            case UInt8(ascii: "-"): chars.append(UInt8(ascii: "+"))
-            case UInt8(ascii: "_"): chars.append(UInt8(ascii: "/"))
-            default: return nil
+        var s = String(text)  // contiguous UTF-8 (a substring of a 27 MB JWE is copied once)
+        return s.withUTF8 { decode(bytes: $0) }
+    }
+
+    /// Table-driven over the raw bytes, in one pass into the result: the ciphertext of a 20 MB
+    /// attachment was four times slower to decode than to encode through Foundation's decoder.
+    public static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> Data? {
+        let n = input.count
+        let rest = n % 4
+        if rest == 1 { return nil }
+        let full = n / 4
+        let size = full * 3 + (rest == 0 ? 0 : rest - 1)
+        var out = Data(count: size)
+        let ok = values.withUnsafeBufferPointer { table -> Bool in
+            out.withUnsafeMutableBytes { raw -> Bool in
+                guard let dst = raw.bindMemory(to: UInt8.self).baseAddress else { return size == 0 }
+                var i = 0, o = 0
+                for _ in 0..<full {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])], c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    if (a | b | c | d) & 0xC0 != 0 { return false }
+                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 16); dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8); dst[o + 2] = UInt8(truncatingIfNeeded: v)
+                    i += 4; o += 3
+                }
+                if rest >= 2 {
+                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                    let c = rest == 3 ? table[Int(input[i + 2])] : 0
+                    if (a | b | c) & 0xC0 != 0 { return false }
+                    let v = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6
+                    dst[o] = UInt8(truncatingIfNeeded: v >> 16)
+                    if rest == 3 { dst[o + 1] = UInt8(truncatingIfNeeded: v >> 8) }
+                }
+                return true
             }
         }
-        switch chars.count % 4 {
-        case 1: return nil
-        case 2: chars.append(contentsOf: [61, 61])
-        case 3: chars.append(61)
-        default: break
+        return ok ? out : nil
+    }
+
+    /// The parts of a compact serialisation, each decoded, and the first part's bytes (the
+    /// protected header as written, which is the AAD of a JWE). Split on the bytes: splitting a
+    /// 27 MB string by characters cost more than the decryption.
+    public static func compactParts(_ compact: String) -> (parts: [Data?], first: Data) {
+        var s = compact
+        return s.withUTF8 { buf -> ([Data?], Data) in
+            guard let base = buf.baseAddress else { return ([nil], Data()) }
+            var bounds: [Int] = []
+            var at = 0
+            while at <= buf.count {
+                let left = buf.count - at
+                if left > 0, let hit = memchr(base + at, Int32(UInt8(ascii: ".")), left) {
+                    let end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    bounds.append(end); at = end + 1
+                } else {
+                    bounds.append(buf.count); break
+                }
+            }
+            var parts: [Data?] = []
+            var start = 0
+            for end in bounds {
+                parts.append(decode(bytes: UnsafeBufferPointer(rebasing: buf[start..<end])))
+                start = end + 1
+            }
+            return (parts, Data(buf[0..<(bounds.first ?? buf.count)]))
         }
-        return Data(base64Encoded: Data(chars))
     }
 }

@@ -57,9 +57,9 @@ public enum JWE {
     public static func decrypt(_ compact: String, with key: _RSA.Encryption.PrivateKey, kid: String?, maxPlaintext: Int) throws -> Decrypted {
         // base64url grows by 4/3; header, key and tag add little — anything longer is refused unread
         guard compact.utf8.count <= maxPlaintext / 3 * 4 + 16 * 1024 else { throw JOSEError.tooLarge(limit: maxPlaintext) }
-        let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
+        let (parts, protected) = Base64URL.compactParts(compact)
         guard parts.count == 5 else { throw JOSEError.malformed("eine kompakte JWE hat fünf durch Punkte getrennte Teile, nicht \(parts.count)") }
-        guard let headerData = Base64URL.decode(parts[0]), let header = try? JSONDecoder().decode(Header.self, from: headerData) else {
+        guard let headerData = parts[0], let header = try? JSONDecoder().decode(Header.self, from: headerData) else {
             throw JOSEError.malformed("der geschützte Kopf ist kein base64url-kodiertes JSON mit alg und enc")
         }
         guard header.alg == keyAlgorithm else { throw JOSEError.unsupportedAlgorithm(header.alg) }
@@ -67,13 +67,13 @@ public enum JWE {
         if let zip = header.zip, zip != "DEF" { throw JOSEError.unsupportedAlgorithm("zip \(zip)") }
         if let crit = header.crit, !crit.isEmpty { throw JOSEError.unsupportedAlgorithm("crit \(crit.joined(separator: ", "))") }
         if let kid, let named = header.kid, named != kid { throw JOSEError.unknownKey(named) }
-        guard let wrapped = Base64URL.decode(parts[1]), let iv = Base64URL.decode(parts[2]), let ciphertext = Base64URL.decode(parts[3]),
-              let tag = Base64URL.decode(parts[4]) else { throw JOSEError.malformed("ein Teil ist kein base64url") }
+        guard let wrapped = parts[1], let iv = parts[2], let ciphertext = parts[3],
+              let tag = parts[4] else { throw JOSEError.malformed("ein Teil ist kein base64url") }
         guard iv.count == 12 else { throw JOSEError.malformed("der Initialisierungsvektor hat \(iv.count) statt 12 Bytes") }
         guard tag.count == 16 else { throw JOSEError.malformed("das Authentifizierungs-Tag hat \(tag.count) statt 16 Bytes") }
         // one error for a wrong key and for tampering, so the answer is no oracle
         guard let cekData = try? key.decrypt(wrapped, padding: .PKCS1_OAEP_SHA256), cekData.count == 32 else { throw JOSEError.decryptionFailed }
-        let plain = try openContent(cek: SymmetricKey(data: cekData), iv: iv, ciphertext: ciphertext, tag: tag, aad: Data(parts[0].utf8))
+        let plain = try openContent(cek: SymmetricKey(data: cekData), iv: iv, ciphertext: ciphertext, tag: tag, aad: protected)
         if header.zip == "DEF" {
             return Decrypted(header: header, plaintext: try RawInflate.inflate(plain, limit: maxPlaintext))
         }

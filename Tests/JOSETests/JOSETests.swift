@@ -28,7 +28,13 @@ final class JOSETests: XCTestCase {
     func testBase64URLIsStrict() {
         XCTAssertEqual(Base64URL.encode(Data([0xfb, 0xff])), "-_8")
         XCTAssertEqual(Base64URL.decode("-_8"), Data([0xfb, 0xff]))
-        for s in ["-_8=", "+/8", "a b", "A", "Zm9v\n"] { XCTAssertNil(Base64URL.decode(s), s) }
+        for s in ["-_8=", "+/8", "a b", "A", "Zm9v\n", "Zm9vä", "Zm9\u{0}"] { XCTAssertNil(Base64URL.decode(s), s) }
+        // compact serialisations are split on the bytes; an empty part is empty, not missing
+        let (parts, first) = Base64URL.compactParts("Zm9v..YmFy.-_8.")
+        XCTAssertEqual(parts, [Data("foo".utf8), Data(), Data("bar".utf8), Data([0xfb, 0xff]), Data()])
+        XCTAssertEqual(first, Data("Zm9v".utf8))
+        XCTAssertEqual(Base64URL.compactParts("Zm9v").parts, [Data("foo".utf8)])
+        XCTAssertEqual(Base64URL.compactParts("Zm9v.a+b").parts.last, .some(nil), "a bad part stays recognisable")
         for n in 0..<40 {
             let d = Data((0..<n).map { UInt8(($0 * 37 + n) & 0xff) })
             XCTAssertEqual(Base64URL.decode(Base64URL.encode(d)), d)

@@ -86,12 +86,15 @@ enum VATRules {
                 let expected = sum(lines.filter { sameRate($0.vatRate) }.map(\.netAmount))
                     + sum(charges.filter { sameRate($0.vatRate) }.map(\.amount))
                     - sum(allowances.filter { sameRate($0.vatRate) }.map(\.amount))
-                // EN 16931 1.3.x accepts a deviation of up to one currency unit here.
+                // EN 16931 1.3.15 as bound: UBL compares exactly for Z, E, AE, K, G (and O), and
+                // allows less than one currency unit for L and M; CII allows less than one unit
+                // (`BasisAmount - 1 < sum and BasisAmount + 1 > sum`: a deviation of exactly 1 fails).
                 // The CII artefact binds BR-AF-08/BR-AG-08 to the tax element and reads the rate
                 // from its parent (`../ram:RateApplicablePercent`), which is always empty: they
                 // never fire there, and neither do we.
                 let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S"  // S: standardRateBase
-                if !unreachable, abs(base - expected) > 1 {
+                let exact = !c.isCII && f.code != "L" && f.code != "M"
+                if !unreachable, exact ? base != expected : abs(base - expected) >= 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, expected)).", en: c.givenExpectedEN(base, expected))
                 }
                 if f.rateMustBeZero, b.taxAmount?.value != 0 {

@@ -275,11 +275,20 @@ enum TotalRules {
         if let v = t.lineNetSum?.value, v != round2(sum(inv.lines.map(\.netAmount))) {
             c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) stimmt nicht mit der Summe der Positionsbeträge überein: \(c.givenExpected(v, round2(sum(inv.lines.map(\.netAmount))))).", en: c.givenExpectedEN(v, round2(sum(inv.lines.map(\.netAmount)))))
         }
+        // BR-CO-11/12 as bound: the total must equal the rounded sum, and may only be left out
+        // when there is no allowance (charge) on document level — also one of 0 needs its total
+        let summation = c.isUBL ? c.root.children("LegalMonetaryTotal")
+            : c.named("SpecifiedTradeSettlementHeaderMonetarySummation").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
+        func absent(_ name: String) -> Bool { !summation.isEmpty && summation.allSatisfy { $0.children(name).isEmpty } }
         if let v = t.allowanceSum?.value, v != round2(sum(inv.allowances.map(\.amount))) {
             c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) stimmt nicht mit der Summe der einzelnen Nachlässe (BT-92) überein.")
+        } else if !inv.allowances.isEmpty, absent("AllowanceTotalAmount") {
+            c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) fehlt, obwohl die Rechnung Nachlässe auf Dokumentebene (BG-20) enthält.")
         }
         if let v = t.chargeSum?.value, v != round2(sum(inv.charges.map(\.amount))) {
             c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) stimmt nicht mit der Summe der einzelnen Zuschläge (BT-99) überein.")
+        } else if !inv.charges.isEmpty, absent("ChargeTotalAmount") {
+            c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) fehlt, obwohl die Rechnung Zuschläge auf Dokumentebene (BG-21) enthält.")
         }
         if let without = t.withoutVAT?.value, let lines = t.lineNetSum?.value {
             let expected = round2(lines + (t.chargeSum?.value ?? 0) - (t.allowanceSum?.value ?? 0))

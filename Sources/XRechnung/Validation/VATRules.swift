@@ -119,20 +119,32 @@ enum VATRules {
                 c.fail("BR-IC-12", loc, de: "Bei innergemeinschaftlicher Lieferung (K) muss das Land der Lieferanschrift (BT-80) angegeben sein.")
             }
         }
-        // BR-B: split payment (code B) only in domestic Italian invoices, never mixed with S.
-        let cats = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+        // BR-B: split payment (code B) only in domestic Italian invoices, never mixed with S —
+        // as bound, over the whole document and with exact string compares:
+        // UBL  (not(//cbc:IdentificationCode != 'IT') and (//cac:TaxCategory/cbc:ID = 'B' or
+        //       //cac:ClassifiedTaxCategory/cbc:ID = 'B')) or not(…);
+        //      BR-B-02 looks for B in the VAT breakdown, document allowances/charges and lines,
+        //      for S only in document allowances/charges and lines (its `TaxSubtotal/cbc:ID` names nothing);
+        // CII  (not(//ram:CountryID != 'IT') and //ram:CategoryCode = 'B') or not(…), and B with S anywhere.
         if c.isCII {
-            // (not(//CountryID != 'IT') and //CategoryCode = 'B') or not(//CategoryCode = 'B')
-            let anyB = c.named("CategoryCode").contains { $0.text == "B" }
-            if anyB, c.named("CountryID").contains(where: { $0.text != "IT" }) {
+            let codes = c.named("CategoryCode").map(\.text)
+            if codes.contains("B") {
+                if c.named("CountryID").contains(where: { $0.text != "IT" }) {
+                    c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
+                }
+                if codes.contains("S") {
+                    c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
+                }
+            }
+        } else {
+            func ids<S: Sequence>(_ list: S) -> [String] where S.Element == XElement { list.flatMap { $0.children("ID") }.map(\.text) }
+            let lineIDs = ids(c.named("ClassifiedTaxCategory"))
+            if (ids(c.named("TaxCategory")) + lineIDs).contains("B"), c.named("IdentificationCode").contains(where: { $0.text != "IT" }) {
                 c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
             }
-        }
-        if cats.contains("B") {
-            if c.isUBL, inv.seller.address?.country != "IT" || (inv.seller.vatID.map { !$0.hasPrefix("IT") } ?? false) {
-                c.fail("BR-B-01", loc, de: "Die Kategorie „Split payment“ (B) ist nur in inländischen italienischen Rechnungen zulässig.")
-            }
-            if cats.contains("S") {
+            let documentCharges = ids(c.root.children("AllowanceCharge").flatMap { $0.children("TaxCategory") })
+            let breakdown = ids(c.root.children("TaxTotal").flatMap { $0.children("TaxSubtotal") }.flatMap { $0.children("TaxCategory") })
+            if (breakdown + documentCharges + lineIDs).contains("B"), (documentCharges + lineIDs).contains("S") {
                 c.fail("BR-B-02", loc, de: "Eine Rechnung mit „Split payment“ (B) darf keine Position, keinen Nachlass und keinen Zuschlag mit Normalsatz (S) enthalten.")
             }
         }

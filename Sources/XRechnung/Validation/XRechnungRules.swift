@@ -326,6 +326,15 @@ enum Peppol {
                 if let e = p.end, let ie = ip.end, e > ie { c.fail("PEPPOL-EN16931-R111", l.location, de: "Das Ende des Leistungszeitraums der Position \(l.id) liegt nach dem Abrechnungszeitraum.") }
             }
         }
+        // the XRechnung sub-lines (UBL) have prices too: R046 and R130 are bound to every price
+        func below(_ l: InvoiceLine) -> [InvoiceLine] { l.subLines.flatMap { [$0] + below($0) } }
+        for l in inv.lines.flatMap(below) {
+            if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
+                let discount = l.priceDiscount?.value ?? 0
+                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Unterposition \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
+            }
+            if let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Unterposition \(l.id) muss die Einheit der Menge (BT-130) sein.") }
+        }
         if c.isUBL {
             let totals = r.children("TaxTotal")
             if totals.filter({ !$0.children("TaxSubtotal").isEmpty }).count != 1 { c.fail("PEPPOL-EN16931-R053", r, de: "Es muss genau ein TaxTotal mit Steueraufschlüsselung (TaxSubtotal) geben.") }
@@ -335,9 +344,12 @@ enum Peppol {
             }
             // Price level: only allowances (ChargeIndicator false), at most one (two make the official XPath fail).
             let lineName = c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine"
-            for line in r.children(lineName) {
-                let acs = line.child("Price")?.children("AllowanceCharge") ?? []
-                if acs.contains(where: { $0.child("ChargeIndicator")?.normalizedText == "true" }) {
+            // (the rules' context is every `cac:Price`, also in the sub-lines of the XRechnung extension)
+            for price in c.named("Price") {
+                let line = price.parent ?? price
+                let acs = price.children("AllowanceCharge")
+                // as bound: normalize-space(cbc:ChargeIndicator) = 'false' — anything else, also a missing one, fails
+                if acs.contains(where: { ($0.child("ChargeIndicator")?.normalizedText ?? "") != "false" }) {
                     c.fail("PEPPOL-EN16931-R044", line, de: "Zuschläge auf Preisebene sind nicht erlaubt; nur Rabatte (ChargeIndicator false).")
                 }
                 if acs.count > 1 {

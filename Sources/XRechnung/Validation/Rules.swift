@@ -290,10 +290,17 @@ enum TotalRules {
         } else if !inv.charges.isEmpty, absent("ChargeTotalAmount") {
             c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) fehlt, obwohl die Rechnung Zuschläge auf Dokumentebene (BG-21) enthält.")
         }
-        if let without = t.withoutVAT?.value, let lines = t.lineNetSum?.value {
-            let expected = round2(lines + (t.chargeSum?.value ?? 0) - (t.allowanceSum?.value ?? 0))
-            if without != expected {
-                c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein: \(c.givenExpected(without, expected)).", en: c.givenExpectedEN(without, expected))
+        // BR-CO-13 as bound: fails as well when BT-109 or BT-106 is missing; UBL compares without
+        // rounding when there is neither an allowance nor a charge total
+        if !summation.isEmpty {
+            if let without = t.withoutVAT?.value, let lines = t.lineNetSum?.value {
+                let unrounded = c.isUBL && t.chargeSum == nil && t.allowanceSum == nil
+                let expected = unrounded ? lines : round2(lines + (t.chargeSum?.value ?? 0) - (t.allowanceSum?.value ?? 0))
+                if without != expected {
+                    c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) muss Summe der Positionen (BT-106) − Nachlässe (BT-107) + Zuschläge (BT-108) sein: \(c.givenExpected(without, expected)).", en: c.givenExpectedEN(without, expected))
+                }
+            } else {
+                c.fail("BR-CO-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) lässt sich nicht prüfen: er oder die Summe der Positionen (BT-106) fehlt.")
             }
         }
         if c.isUBL {

@@ -178,9 +178,32 @@ enum Core {
                 c.fail("BR-51", pan, de: "Die Kartennummer (BT-87) darf nicht vollständig in der Rechnung stehen: höchstens die ersten 6 und die letzten 4 Ziffern (z. B. „123456XXXX1234“ → „1234561234“).")
             }
         }
-        for a in inv.attachments where a.id.isEmpty { c.fail("BR-52", loc, de: "Jeder rechnungsbegründende Unterlage (BG-24) braucht eine Kennung (BT-122).") }
-        if let tc = inv.taxCurrency, !tc.isEmpty, tc != inv.currency, inv.totals.vatTotalTaxCurrency == nil {
-            c.fail("BR-53", loc, de: "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein.")
+        // BR-52 as bound: every referenced document (CII: each AdditionalReferencedDocument, also
+        // tender/object references; UBL: each AdditionalDocumentReference) needs a non-blank id
+        let references = c.isCII ? c.named("AdditionalReferencedDocument").map { ($0, $0.child("IssuerAssignedID")) }
+            : c.root.children("AdditionalDocumentReference").map { ($0, $0.child("ID")) }
+        for (ref, id) in references where (id?.normalizedText ?? "").isEmpty {
+            c.fail("BR-52", ref, de: "Jeder rechnungsbegründende Unterlage (BG-24) braucht eine Kennung (BT-122).")
+        }
+        // BR-53 as bound. UBL: for each tax currency code (exactly as written) some TaxAmount has
+        // that currencyID. CII (per monetary summation): a TaxTotalAmount in the tax currency,
+        // which must differ from the invoice currency.
+        let bt53 = "Ist eine Steuerwährung (BT-6) angegeben, muss der Umsatzsteuergesamtbetrag in dieser Währung (BT-111) angegeben sein."
+        if c.isUBL {
+            let taxAmountCurrencies = Set(c.root.children("TaxTotal").flatMap { $0.children("TaxAmount") }.compactMap { $0.attribute("currencyID") })
+            if c.root.children("TaxCurrencyCode").contains(where: { !taxAmountCurrencies.contains($0.text) }) { c.fail("BR-53", loc, de: bt53) }
+        } else {
+            let settlement = c.named("ApplicableHeaderTradeSettlement")
+            let taxCodes = settlement.flatMap { $0.children("TaxCurrencyCode") }.map(\.text)
+            let invoiceCodes = settlement.flatMap { $0.children("InvoiceCurrencyCode") }.map(\.text)
+            if !taxCodes.isEmpty {
+                for sum in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
+                    let given = sum.children("TaxTotalAmount").compactMap { $0.attribute("currencyID") }
+                    if !given.contains(where: taxCodes.contains) || taxCodes.contains(where: invoiceCodes.contains) {
+                        c.fail("BR-53", sum, de: bt53)
+                    }
+                }
+            }
         }
         for p in inv.precedingInvoices where p.number.isEmpty { c.fail("BR-55", loc, de: "Der Verweis auf eine vorausgegangene Rechnung braucht deren Nummer (BT-25).") }
         if ubl {

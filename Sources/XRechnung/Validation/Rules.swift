@@ -120,7 +120,13 @@ enum Core {
                 : rep.children("SpecifiedTaxRegistration").flatMap { $0.children("ID") }.contains { $0.attribute("schemeID") == "VA" && !XElement.normalizeSpace($0.text).isEmpty }
             if !ok { c.fail("BR-56", rep, de: "Die Umsatzsteuer-Identifikationsnummer des Steuervertreters (BT-63) fehlt.") }
         }
-        if let a = inv.delivery?.address, a.country.isBlank { c.fail("BR-57", loc, de: "Der Ländercode der Lieferanschrift (BT-80) fehlt.") }
+        // BR-57 as bound: UBL asks for the element (exists(cac:Country/cbc:IdentificationCode)),
+        // CII for a non-blank CountryID
+        let bt80 = "Der Ländercode der Lieferanschrift (BT-80) fehlt."
+        if ubl {
+            for a in c.named("Delivery").flatMap({ $0.children("DeliveryLocation") }).flatMap({ $0.children("Address") })
+            where a.children("Country").flatMap({ $0.children("IdentificationCode") }).isEmpty { c.fail("BR-57", a, de: bt80) }
+        } else if let a = inv.delivery?.address, a.country.isBlank { c.fail("BR-57", loc, de: bt80) }
         for line in inv.lines { lineRules(c, line) }
         if ubl, let p = inv.invoicingPeriod, let s = p.start, let e = p.end, e < s {
             c.fail("BR-29", loc, de: "Das Ende des Abrechnungszeitraums (BT-74) liegt vor dessen Beginn (BT-73).")
@@ -161,8 +167,10 @@ enum Core {
         }
         VATSchemeRules.run(c)
         if inv.vatBreakdown.isEmpty { c.fail("BR-CO-18", loc, de: "Die Rechnung muss mindestens eine Umsatzsteueraufschlüsselung (BG-23) enthalten.") }
+        // BR-49 as bound: each payment means element has its code element (present; an empty one passes)
+        let means = c.isCII ? c.named("SpecifiedTradeSettlementPaymentMeans").map { ($0, "TypeCode") } : c.named("PaymentMeans").map { ($0, "PaymentMeansCode") }
+        for (m, code) in means where m.children(code).isEmpty { c.fail("BR-49", m, de: "Der Code für das Zahlungsmittel (BT-81) fehlt.") }
         for p in inv.payment {
-            if p.typeCode.isBlank, p.typeCode != nil || !p.creditTransfers.isEmpty { c.fail("BR-49", loc, de: "Der Code für das Zahlungsmittel (BT-81) fehlt.") }
             // CII binds BR-50/BR-61 to the account element itself (see CIISyntax).
             guard ubl else { continue }
             for t in p.creditTransfers where t.accountID.isEmpty {

@@ -100,7 +100,8 @@ enum VATRules {
                 if f.rateMustBeZero, b.taxAmount?.value != 0 {
                     c.fail("\(f.prefix)-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie \(f.name) muss 0 sein.")
                 }
-                let hasExemption = !b.exemptionReason.isBlank || !b.exemptionCode.isBlank
+                // as bound in both syntaxes: the elements' presence counts, an empty one too
+                let hasExemption = b.exemptionReason != nil || b.exemptionCode != nil
                 if f.exemptionRequired == true && !hasExemption {
                     c.fail("\(f.prefix)-10", b.location, de: "Für die Kategorie \(f.name) muss ein Befreiungsgrund (BT-120) oder Befreiungsgrund-Code (BT-121) angegeben sein.")
                 }

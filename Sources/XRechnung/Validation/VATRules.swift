@@ -62,7 +62,8 @@ enum VATRules {
             if !allowances.isEmpty && !ok { c.fail("\(f.prefix)-03", loc, de: "Nachlässe mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !charges.isEmpty && !ok { c.fail("\(f.prefix)-04", loc, de: "Zuschläge mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             func rateBad(_ r: DecimalValue?) -> Bool {
-                guard let r else { return f.rate != .zero }
+                // as bound: a missing rate fails every rate rule (the comparison with nothing is false)
+                guard let r else { return true }
                 switch f.rate {
                 case .zero: return r.value != 0
                 case .positive: return r.value <= 0
@@ -343,7 +344,7 @@ enum VATRules {
                 if base != round2(expected) { c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, round2(expected))).", en: c.givenExpectedEN(base, round2(expected))) }
             }
             if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
-            if b.exemptionReason.isBlank && b.exemptionCode.isBlank { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
+            if b.exemptionReason == nil && b.exemptionCode == nil { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
         }
         if !breakdowns.isEmpty {
             let otherCategory = c.isCII

@@ -320,10 +320,23 @@ enum Peppol {
                 }
             }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }
-            if let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Position \(l.id) muss die Einheit der Menge (BT-130) sein.") }
+            if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Position \(l.id) muss die Einheit der Menge (BT-130) sein.") }
             if let p = l.period, let ip = inv.invoicingPeriod {
                 if let s = p.start, let is_ = ip.start, s < is_ { c.fail("PEPPOL-EN16931-R110", l.location, de: "Der Beginn des Leistungszeitraums der Position \(l.id) liegt vor dem Abrechnungszeitraum.") }
                 if let e = p.end, let ie = ip.end, e > ie { c.fail("PEPPOL-EN16931-R111", l.location, de: "Das Ende des Leistungszeitraums der Position \(l.id) liegt nach dem Abrechnungszeitraum.") }
+            }
+        }
+        // CII R130 as bound: every base quantity with a unit (net or gross price) names the unit of
+        // the billed quantity — a line without one fails
+        if c.isCII {
+            for line in c.named("IncludedSupplyChainTradeLineItem") {
+                let billed = line.children("SpecifiedLineTradeDelivery").flatMap { $0.children("BilledQuantity") }.compactMap { $0.attribute("unitCode") }
+                let prices = line.children("SpecifiedLineTradeAgreement").flatMap { $0.children("NetPriceProductTradePrice") + $0.children("GrossPriceProductTradePrice") }
+                for bq in prices.flatMap({ $0.children("BasisQuantity") }) {
+                    if let u = bq.attribute("unitCode"), !billed.contains(u) {
+                        c.fail("PEPPOL-EN16931-R130", bq, de: "Die Einheit der Basismenge (BT-150) muss die Einheit der Menge (BT-130) sein.")
+                    }
+                }
             }
         }
         // the XRechnung sub-lines (UBL) have prices too: R046 and R130 are bound to every price

@@ -176,8 +176,13 @@ enum Core {
             for t in p.creditTransfers where t.accountID.isEmpty {
                 c.fail("BR-50", loc, de: "Die Kennung des Zahlungskontos (BT-84) fehlt.")
             }
-            if ["30", "58"].contains(p.typeCode ?? ""), p.creditTransfers.isEmpty {
-                c.fail("BR-61", loc, de: "Bei Überweisung (Code 30 oder 58) muss die Kennung des Zahlungskontos (BT-84) angegeben sein.")
+        }
+        // BR-61 (UBL) as bound: a payment means with code 30 or 58 has a PayeeFinancialAccount/ID
+        // element (an account without its id fails here as well as in BR-50)
+        if ubl {
+            for m in c.named("PaymentMeans") where ["30", "58"].contains(m.child("PaymentMeansCode")?.normalizedText ?? "")
+                && m.children("PayeeFinancialAccount").flatMap({ $0.children("ID") }).isEmpty {
+                c.fail("BR-61", m, de: "Bei Überweisung (Code 30 oder 58) muss die Kennung des Zahlungskontos (BT-84) angegeben sein.")
             }
         }
         // BR-51: at most the first 6 and the last 4 digits of a card number (PCI DSS), i.e. ≤ 10 characters.

@@ -89,7 +89,8 @@ enum CardinalityRules {
         if paymentIDs.count > 1 { c.fail("UBL-SR-44", r, de: "Eine Rechnung hat genau einen Verwendungszweck (BT-83); in mehreren Zahlungsarten muss er gleich sein.") }
         let meansTexts = Set(means.compactMap { $0.child("PaymentMeansCode")?.attribute("name") })
         if meansTexts.count > 1 { c.fail("UBL-SR-46", r, de: "Der Text zur Zahlungsart (BT-82) darf nur einmal (einheitlich) angegeben sein.") }
-        let codes = Set(means.compactMap { $0.child("PaymentMeansCode")?.normalizedText })
+        // as bound: distinct values of every PaymentMeansCode, compared as written (" 58 " ≠ "58")
+        let codes = Set(c.named("PaymentMeansCode").map(\.text))
         if codes.count > 1 { c.fail("UBL-SR-47", r, de: "Bei mehreren Zahlungsarten muss der Zahlungsart-Code (BT-81) überall gleich sein.") }
         let sepa = (r.all("AccountingSupplierParty", "Party", "PartyIdentification", "ID") + r.all("PayeeParty", "PartyIdentification", "ID")).filter { $0.attribute("schemeID") == "SEPA" }
         atMost(c, "UBL-SR-29", sepa, at: r, "Die Gläubiger-Identifikationsnummer (BT-90)")

@@ -259,7 +259,17 @@ enum Core {
             c.fail("BR-CO-25", loc, de: "Ist ein Betrag zu zahlen (BT-115 > 0), muss ein Fälligkeitsdatum (BT-9) oder Zahlungsbedingungen (BT-20) angegeben sein.")
         }
         let s = inv.seller
-        if s.vatID.isBlank, s.identifiers.isEmpty, s.legalRegistration == nil, !ubl || s.taxRegistrationID.isBlank {
+        // UBL as bound: a CompanyID of a PartyTaxScheme whose scheme is VAT, a PartyIdentification/ID
+        // or a PartyLegalEntity/CompanyID (elements; the scheme compared upper-cased and trimmed)
+        let sellerIdentified = ubl
+            ? c.root.children("AccountingSupplierParty").flatMap { $0.children("Party") }.contains { party in
+                party.children("PartyTaxScheme").contains { pts in
+                    pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { $0.normalizedText.uppercased() == "VAT" } && pts.child("CompanyID") != nil
+                } || !party.children("PartyIdentification").flatMap { $0.children("ID") }.isEmpty
+                  || !party.children("PartyLegalEntity").flatMap { $0.children("CompanyID") }.isEmpty
+            }
+            : !(s.vatID.isBlank && s.identifiers.isEmpty && s.legalRegistration == nil)
+        if !sellerIdentified {
             c.fail("BR-CO-26", loc, de: "Für den Verkäufer muss eine Kennung (BT-29), eine Registernummer (BT-30) oder eine Umsatzsteuer-Identifikationsnummer (BT-31) angegeben sein.")
         }
     }

@@ -199,7 +199,8 @@ enum UBLSyntax {
 
     static func run(_ c: RuleContext) {
         let r = c.root
-        for e in c.named("PartyTaxScheme") where e.child("CompanyID") == nil && e.first("TaxScheme", "ID") != nil {
+        // as bound: exists(cac:TaxScheme/cbc:ID) and exists(cbc:CompanyID) — either missing fails
+        for e in c.named("PartyTaxScheme") where e.child("CompanyID") == nil || e.first("TaxScheme", "ID") == nil {
             c.fail("UBL-SR-53", e, de: "Zu einem Steuerschema (PartyTaxScheme) muss die Steuernummer bzw. Umsatzsteuer-Identifikationsnummer (CompanyID) angegeben sein; sonst das ganze PartyTaxScheme weglassen.")
         }
         // Elements and attributes outside EN 16931 (UBL-CR-*, UBL-DT-08…28; warnings), from the table.

@@ -79,10 +79,18 @@ enum Core {
         if (ubl ? inv.seller.address != nil : true), inv.seller.address?.country.isBlank ?? true { c.fail("BR-09", loc, de: "Der Ländercode in der Anschrift des Verkäufers (BT-40) fehlt.") }
         if inv.buyer.address == nil { c.fail("BR-10", loc, de: "Die Postanschrift des Käufers (BG-8) fehlt.") }
         if (ubl ? inv.buyer.address != nil : true), inv.buyer.address?.country.isBlank ?? true { c.fail("BR-11", loc, de: "Der Ländercode in der Anschrift des Käufers (BT-55) fehlt.") }
-        if inv.totals.lineNetSum == nil { c.fail("BR-12", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) fehlt.") }
-        if inv.totals.withoutVAT == nil { c.fail("BR-13", loc, de: "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) fehlt.") }
-        if inv.totals.withVAT == nil { c.fail("BR-14", loc, de: "Der Gesamtbetrag mit Umsatzsteuer (BT-112) fehlt.") }
-        if inv.totals.due == nil { c.fail("BR-15", loc, de: "Der fällige Zahlungsbetrag (BT-115) fehlt.") }
+        // BR-12…15 as bound: checked in each monetary summation element (none: nothing to check;
+        // the XML schema or CII cardinality rules name a missing one), by the element's presence
+        let summations: [XElement] = ubl ? c.root.children("LegalMonetaryTotal") : Array(c.named("SpecifiedTradeSettlementHeaderMonetarySummation"))
+        let totalsRequired: [(String, String, String)] = [
+            ("BR-12", ubl ? "LineExtensionAmount" : "LineTotalAmount", "Die Summe der Nettobeträge der Positionen (BT-106) fehlt."),
+            ("BR-13", ubl ? "TaxExclusiveAmount" : "TaxBasisTotalAmount", "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) fehlt."),
+            ("BR-14", ubl ? "TaxInclusiveAmount" : "GrandTotalAmount", "Der Gesamtbetrag mit Umsatzsteuer (BT-112) fehlt."),
+            ("BR-15", ubl ? "PayableAmount" : "DuePayableAmount", "Der fällige Zahlungsbetrag (BT-115) fehlt."),
+        ]
+        for sum in summations {
+            for (rule, name, text) in totalsRequired where sum.children(name).isEmpty { c.fail(rule, sum, de: text) }
+        }
         if inv.lines.isEmpty { c.fail("BR-16", loc, de: "Die Rechnung enthält keine Rechnungsposition (BG-25).") }
         // BR-17 as bound: the payee has a name element and neither its name nor its identifiers
         // equal the seller's (the payee is only given when it is someone else).

@@ -88,6 +88,11 @@ enum Core {
             ("BR-14", ubl ? "TaxInclusiveAmount" : "GrandTotalAmount", "Der Gesamtbetrag mit Umsatzsteuer (BT-112) fehlt."),
             ("BR-15", ubl ? "PayableAmount" : "DuePayableAmount", "Der fällige Zahlungsbetrag (BT-115) fehlt."),
         ]
+        // BR-54 as bound: every item attribute element has its name and value elements (an empty one passes)
+        for e in c.named(ubl ? "AdditionalItemProperty" : "ApplicableProductCharacteristic")
+        where e.children(ubl ? "Name" : "Description").isEmpty || e.children("Value").isEmpty {
+            c.fail("BR-54", e, de: "Ein Artikelattribut braucht Name (BT-160) und Wert (BT-161).")
+        }
         for sum in summations {
             for (rule, name, text) in totalsRequired where sum.children(name).isEmpty { c.fail(rule, sum, de: text) }
         }
@@ -310,9 +315,6 @@ enum Core {
                 c.fail("BR-44", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
                 c.fail("BR-CO-24", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
             }
-        }
-        for a in l.attributes where a.name.isEmpty || a.value.isEmpty {
-            c.fail("BR-54", loc, de: "Ein Artikelattribut in Position \(l.id) braucht Name (BT-160) und Wert (BT-161).")
         }
         if let s = l.standardItemID, s.scheme.isBlank { c.fail("BR-64", loc, de: "Zur Artikelkennung nach Schema (BT-157) in Position \(l.id) fehlt die Schema-Kennung.") }
         for k in l.classifications where k.scheme.isBlank { c.fail("BR-65", loc, de: "Zur Artikelklassifizierung (BT-158) in Position \(l.id) fehlt die Schema-Kennung.") }

@@ -268,7 +268,11 @@ enum Core {
             }
         }
         // The EN 16931 UBL binding applies BR-CO-25 to Invoice documents, not to CreditNote.
-        if inv.syntax != .ublCreditNote, let due = inv.totals.due?.value, due > 0, inv.dueDate == nil, inv.paymentTerms.isBlank {
+        // as bound, by presence: UBL any cbc:DueDate or a PaymentTerms/Note, CII a payment terms
+        // element with a due date or a description (an empty one counts)
+        let termsGiven = c.isUBL ? (!c.named("DueDate").isEmpty || c.named("PaymentTerms").contains { !$0.children("Note").isEmpty })
+            : c.named("SpecifiedTradePaymentTerms").contains { !$0.children("DueDateDateTime").isEmpty || !$0.children("Description").isEmpty }
+        if inv.syntax != .ublCreditNote, let due = inv.totals.due?.value, due > 0, !termsGiven {
             c.fail("BR-CO-25", loc, de: "Ist ein Betrag zu zahlen (BT-115 > 0), muss ein Fälligkeitsdatum (BT-9) oder Zahlungsbedingungen (BT-20) angegeben sein.")
         }
         let s = inv.seller

@@ -35,9 +35,7 @@ enum VATRules {
     static func run(_ c: RuleContext) {
         let inv = c.invoice
         let loc = c.root.xpath
-        let sellerTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
-        let sellerVATorRep = !inv.seller.vatID.isBlank || !(inv.taxRepresentative?.vatID.isBlank ?? true)
-        let buyerID = !inv.buyer.vatID.isBlank || inv.buyer.legalRegistration != nil
+        let ids = TaxIdentifiers(c)
         taxAmountRules(c)
         standardRateBase(c)
         let ublCategories = c.isUBL ? UBLCategories(c) : nil
@@ -53,9 +51,10 @@ enum VATRules {
             }
             let ok: Bool
             switch f.code {
-            case "S", "Z", "E", "L", "M": ok = sellerTaxID
-            case "G": ok = sellerVATorRep
-            default: ok = sellerVATorRep && (f.code == "K" ? !inv.buyer.vatID.isBlank : buyerID)
+            case "S", "Z", "E", "L", "M": ok = ids.sellerTax || ids.representativeVAT
+            case "G": ok = ids.sellerVAT || ids.representativeVAT
+            case "K": ok = (ids.sellerVAT || ids.representativeVAT) && ids.buyerVAT
+            default: ok = (ids.sellerTax || ids.representativeVAT) && (ids.buyerVAT || ids.buyerLegal)
             }
             let who = f.needsBuyerID ? "die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31 oder BT-63) und eine Kennung des Käufers (BT-48 oder BT-47)" : "eine Umsatzsteuer-Identifikationsnummer oder Steuernummer des Verkäufers (BT-31, BT-32) oder seines Steuervertreters (BT-63)"
             if !lines.isEmpty && !ok { c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
@@ -417,6 +416,42 @@ enum DecimalRules {
                 check(a.amount, "BR-DEC-27", "Der Zuschlag in Position \(l.id) (BT-141)", a.location)
                 check(a.baseAmount, "BR-DEC-28", "Der Grundbetrag des Zuschlags in Position \(l.id) (BT-142)", a.location)
             }
+        }
+    }
+}
+
+/// Which tax identifiers the BR-x-02/03/04 rules see, as bound: by the elements' presence (an
+/// empty one counts), with the scheme attribute (CII) or the tax scheme (UBL) they demand.
+/// CII: seller tax = a SpecifiedTaxRegistration/ID with schemeID VA or FC, VAT = VA only.
+/// UBL: seller tax = any PartyTaxScheme/CompanyID of the seller, VAT = one under the VAT scheme.
+struct TaxIdentifiers {
+    var sellerTax = false, sellerVAT = false, representativeVAT = false, buyerVAT = false, buyerLegal = false
+
+    init(_ c: RuleContext) {
+        if c.isCII {
+            func registrations(_ party: String, _ schemes: Set<String>) -> Bool {
+                c.named(party).flatMap { $0.children("SpecifiedTaxRegistration") }.flatMap { $0.children("ID") }
+                    .contains { schemes.contains($0.attribute("schemeID") ?? "") }
+            }
+            sellerTax = registrations("SellerTradeParty", ["VA", "FC"])
+            sellerVAT = registrations("SellerTradeParty", ["VA"])
+            representativeVAT = registrations("SellerTaxRepresentativeTradeParty", ["VA"])
+            buyerVAT = registrations("BuyerTradeParty", ["VA"])
+            buyerLegal = !c.named("BuyerTradeParty").flatMap { $0.children("SpecifiedLegalOrganization") }.flatMap { $0.children("ID") }.isEmpty
+        } else {
+            func parties(_ role: String) -> [XElement] { c.named(role).flatMap { $0.children("Party") } }
+            func companyIDs(_ schemes: [XElement], vatOnly: Bool) -> Bool {
+                schemes.contains { pts in
+                    pts.child("CompanyID") != nil && (!vatOnly || pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { $0.normalizedText.uppercased() == "VAT" })
+                }
+            }
+            let seller = parties("AccountingSupplierParty").flatMap { $0.children("PartyTaxScheme") }
+            sellerTax = companyIDs(seller, vatOnly: false)
+            sellerVAT = companyIDs(seller, vatOnly: true)
+            representativeVAT = companyIDs(c.named("TaxRepresentativeParty").flatMap { $0.children("PartyTaxScheme") }, vatOnly: true)
+            let buyer = parties("AccountingCustomerParty")
+            buyerVAT = companyIDs(buyer.flatMap { $0.children("PartyTaxScheme") }, vatOnly: true)
+            buyerLegal = !buyer.flatMap { $0.children("PartyLegalEntity") }.flatMap { $0.children("CompanyID") }.isEmpty
         }
     }
 }

@@ -285,7 +285,12 @@ enum Core {
                 } || !party.children("PartyIdentification").flatMap { $0.children("ID") }.isEmpty
                   || !party.children("PartyLegalEntity").flatMap { $0.children("CompanyID") }.isEmpty
             }
-            : !(s.vatID.isBlank && s.identifiers.isEmpty && s.legalRegistration == nil)
+            // CII as bound: (ram:ID) or (ram:GlobalID) or (SpecifiedLegalOrganization/ID) or a VA registration — presence
+            : c.named("SellerTradeParty").contains { p in
+                !p.children("ID").isEmpty || !p.children("GlobalID").isEmpty
+                    || !p.children("SpecifiedLegalOrganization").flatMap { $0.children("ID") }.isEmpty
+                    || p.children("SpecifiedTaxRegistration").flatMap { $0.children("ID") }.contains { $0.attribute("schemeID") == "VA" }
+            }
         if !sellerIdentified {
             c.fail("BR-CO-26", loc, de: "Für den Verkäufer muss eine Kennung (BT-29), eine Registernummer (BT-30) oder eine Umsatzsteuer-Identifikationsnummer (BT-31) angegeben sein.")
         }

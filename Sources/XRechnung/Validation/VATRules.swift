@@ -57,7 +57,13 @@ enum VATRules {
             default: ok = (ids.sellerTax || ids.representativeVAT) && (ids.buyerVAT || ids.buyerLegal)
             }
             let who = f.needsBuyerID ? "die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31 oder BT-63) und eine Kennung des Käufers (BT-48 oder BT-47)" : "eine Umsatzsteuer-Identifikationsnummer oder Steuernummer des Verkäufers (BT-31, BT-32) oder seines Steuervertreters (BT-63)"
-            if !lines.isEmpty && !ok { c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            if c.isUBL && f.code == "S" {
+                // UBL BR-S-02 as bound: its condition asks for an S line under the VAT scheme, its
+                // escape for no S line at all — an S line under another scheme fails it
+                let sLines = c.named("ClassifiedTaxCategory").filter { $0.child("ID")?.normalizedText == "S" }
+                let underVAT = sLines.contains { $0.children("TaxScheme").flatMap { $0.children("ID") }.contains { $0.normalizedText.uppercased() == "VAT" } }
+                if !sLines.isEmpty && (!underVAT || !ok) { c.fail("BR-S-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            } else if !lines.isEmpty && !ok { c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !allowances.isEmpty && !ok { c.fail("\(f.prefix)-03", loc, de: "Nachlässe mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !charges.isEmpty && !ok { c.fail("\(f.prefix)-04", loc, de: "Zuschläge mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             func rateBad(_ r: DecimalValue?) -> Bool {

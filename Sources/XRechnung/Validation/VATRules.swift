@@ -69,7 +69,8 @@ enum VATRules {
             func rateBad(_ r: DecimalValue?) -> Bool {
                 // as bound: a missing rate fails every rate rule (the comparison with nothing is false)
                 guard let r else { return true }
-                switch f.rate {
+                // IGIC (L): the CII artefact asks for a rate above 0, the UBL one for 0 or more
+                switch c.isCII && f.code == "L" ? .positive : f.rate {
                 case .zero: return r.value != 0
                 case .positive: return r.value <= 0
                 case .nonNegative: return r.value < 0

@@ -321,9 +321,33 @@ enum Peppol {
             }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }
             if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Position \(l.id) muss die Einheit der Menge (BT-130) sein.") }
-            if let p = l.period, let ip = inv.invoicingPeriod {
+            if c.isUBL, let p = l.period, let ip = inv.invoicingPeriod {
                 if let s = p.start, let is_ = ip.start, s < is_ { c.fail("PEPPOL-EN16931-R110", l.location, de: "Der Beginn des Leistungszeitraums der Position \(l.id) liegt vor dem Abrechnungszeitraum.") }
                 if let e = p.end, let ie = ip.end, e > ie { c.fail("PEPPOL-EN16931-R111", l.location, de: "Das Ende des Leistungszeitraums der Position \(l.id) liegt nach dem Abrechnungszeitraum.") }
+            }
+        }
+        // CII R110/R111 as bound: the date strings compared as strings (both sides untyped), as
+        // written — a trailing space makes "20161231 " later than "20161231"
+        if c.isCII {
+            let header = c.named("ApplicableHeaderTradeSettlement").flatMap { $0.children("BillingSpecifiedPeriod") }
+            func strings(_ periods: [XElement], _ name: String) -> [String] {
+                periods.flatMap { $0.children(name) }.flatMap { $0.children("DateTimeString") }.map(\.text)
+            }
+            let headerStarts = strings(header, "StartDateTime"), headerEnds = strings(header, "EndDateTime")
+            for settlement in c.named("SpecifiedLineTradeSettlement") {
+                let periods = settlement.children("BillingSpecifiedPeriod")
+                if !header.flatMap({ $0.children("StartDateTime") }).isEmpty {
+                    for start in periods.flatMap({ $0.children("StartDateTime") })
+                    where !start.children("DateTimeString").map(\.text).contains(where: { s in headerStarts.contains { s >= $0 } }) {
+                        c.fail("PEPPOL-EN16931-R110", start, de: "Der Beginn des Leistungszeitraums einer Position liegt vor dem Abrechnungszeitraum.")
+                    }
+                }
+                if !header.flatMap({ $0.children("EndDateTime") }).isEmpty {
+                    for end in periods.flatMap({ $0.children("EndDateTime") })
+                    where !end.children("DateTimeString").map(\.text).contains(where: { e in headerEnds.contains { e <= $0 } }) {
+                        c.fail("PEPPOL-EN16931-R111", end, de: "Das Ende des Leistungszeitraums einer Position liegt nach dem Abrechnungszeitraum.")
+                    }
+                }
             }
         }
         // CII R130 as bound: every base quantity with a unit (net or gross price) names the unit of

@@ -172,6 +172,9 @@ enum CardinalityRules {
             atMost(c, "CII-SR-460", b.children("URIUniversalCommunication"), at: b, "Die elektronische Adresse des Käufers (BT-49)")
         }
         let settlement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")
-        atMost(c, "CII-SR-462", settlement?.all("ApplicableTradeTax", "DueDateTypeCode") ?? [], at: settlement, "Der Code des Umsatzsteuerdatums (BT-8)")
+        // as bound: every DueDateTypeCode of every tax element has the same value (repeating it is fine)
+        if Set(c.named("ApplicableTradeTax").flatMap { $0.children("DueDateTypeCode") }.map(\.text)).count > 1 {
+            c.fail("CII-SR-462", settlement ?? c.root, de: "Der Code des Umsatzsteuerdatums (BT-8) muss überall denselben Wert haben.")
+        }
     }
 }

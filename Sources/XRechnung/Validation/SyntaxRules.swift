@@ -478,7 +478,8 @@ enum CIIRestrictions {
                 if d.child("FormattedIssueDateTime") != nil, name != "InvoiceReferencedDocument" { c.fail("CII-DT-027", d, de: "Ein Datum (FormattedIssueDateTime) ist nur am Verweis auf eine frühere Rechnung (BT-26) vorgesehen.") }
             }
         }
-        for d in c.named("DateTimeString") where d.attribute("format") == "102" && !dateOK(d.text) {
+        // (bound to udt:DateTimeString only: the qdt one of a referenced invoice's date is not checked)
+        for d in c.named("DateTimeString") where d.namespace == XMLNamespaces.udt && d.attribute("format") == "102" && !dateOK(d.text) {
             c.fail("CII-DT-097", d, de: "Das Datum „\(d.normalizedText)“ muss im Format JJJJMMTT angegeben sein (z. B. 20260131).")
         }
         // Taxes: VAT only; some elements only at document level or in ApplicableTradeTax.

@@ -50,6 +50,10 @@ public enum XRechnungCIUS {
         }
         // Seller contact and addresses.
         let sellerParty = ubl ? r.first("AccountingSupplierParty", "Party") : r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "SellerTradeParty")
+        // UBL BR-DE-2 is bound to AccountingSupplierParty: without its Party the contact is missing too
+        if ubl, sellerParty == nil, let asp = r.child("AccountingSupplierParty") {
+            c.fail("BR-DE-2", asp, de: "Die Kontaktangaben des Verkäufers (BG-6) fehlen.")
+        }
         if let sp = sellerParty {
             let contact = ubl ? sp.child("Contact") : sp.child("DefinedTradeContact")
             if contact == nil { c.fail("BR-DE-2", sp, de: "Die Kontaktangaben des Verkäufers (BG-6) fehlen.") }

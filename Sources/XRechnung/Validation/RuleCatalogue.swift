@@ -106,6 +106,11 @@ public final class RuleContext {
 
     var isUBL: Bool { scenario.syntax != .cii }
     var isCII: Bool { scenario.syntax == .cii }
+    /// The document totals as the rules are bound to them (UBL `cac:LegalMonetaryTotal`, CII every
+    /// `ram:SpecifiedTradeSettlementHeaderMonetarySummation`): none means nothing to check there.
+    var monetarySummations: [XElement] {
+        isUBL ? root.children("LegalMonetaryTotal") : Array(named("SpecifiedTradeSettlementHeaderMonetarySummation"))
+    }
     var xr: Bool { scenario.runsXRechnungRules }
     var isExtension: Bool { scenario.profile == .xrechnungExtension }
     var isCVD: Bool { scenario.profile == .cvd }

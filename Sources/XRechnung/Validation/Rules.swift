@@ -81,7 +81,6 @@ enum Core {
         if (ubl ? inv.buyer.address != nil : true), inv.buyer.address?.country.isBlank ?? true { c.fail("BR-11", loc, de: "Der Ländercode in der Anschrift des Käufers (BT-55) fehlt.") }
         // BR-12…15 as bound: checked in each monetary summation element (none: nothing to check;
         // the XML schema or CII cardinality rules name a missing one), by the element's presence
-        let summations: [XElement] = ubl ? c.root.children("LegalMonetaryTotal") : Array(c.named("SpecifiedTradeSettlementHeaderMonetarySummation"))
         let totalsRequired: [(String, String, String)] = [
             ("BR-12", ubl ? "LineExtensionAmount" : "LineTotalAmount", "Die Summe der Nettobeträge der Positionen (BT-106) fehlt."),
             ("BR-13", ubl ? "TaxExclusiveAmount" : "TaxBasisTotalAmount", "Der Gesamtbetrag ohne Umsatzsteuer (BT-109) fehlt."),
@@ -93,7 +92,7 @@ enum Core {
         where e.children(ubl ? "Name" : "Description").isEmpty || e.children("Value").isEmpty {
             c.fail("BR-54", e, de: "Ein Artikelattribut braucht Name (BT-160) und Wert (BT-161).")
         }
-        for sum in summations {
+        for sum in c.monetarySummations {
             for (rule, name, text) in totalsRequired where sum.children(name).isEmpty { c.fail(rule, sum, de: text) }
         }
         if inv.lines.isEmpty { c.fail("BR-16", loc, de: "Die Rechnung enthält keine Rechnungsposition (BG-25).") }
@@ -223,7 +222,7 @@ enum Core {
             let taxCodes = settlement.flatMap { $0.children("TaxCurrencyCode") }.map(\.text)
             let invoiceCodes = settlement.flatMap { $0.children("InvoiceCurrencyCode") }.map(\.text)
             if !taxCodes.isEmpty {
-                for sum in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
+                for sum in c.monetarySummations {
                     let given = sum.children("TaxTotalAmount").compactMap { $0.attribute("currencyID") }
                     if !given.contains(where: taxCodes.contains) || taxCodes.contains(where: invoiceCodes.contains) {
                         c.fail("BR-53", sum, de: bt53)
@@ -342,8 +341,7 @@ enum TotalRules {
         }
         // BR-CO-11/12 as bound: the total must equal the rounded sum, and may only be left out
         // when there is no allowance (charge) on document level — also one of 0 needs its total
-        let summation = c.isUBL ? c.root.children("LegalMonetaryTotal")
-            : c.named("SpecifiedTradeSettlementHeaderMonetarySummation").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
+        let summation = c.monetarySummations
         func absent(_ name: String) -> Bool { !summation.isEmpty && summation.allSatisfy { $0.children(name).isEmpty } }
         if let v = t.allowanceSum?.value, v != round2(sum(inv.allowances.map(\.amount))) {
             c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) stimmt nicht mit der Summe der einzelnen Nachlässe (BT-92) überein.")

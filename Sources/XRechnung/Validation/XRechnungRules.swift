@@ -311,11 +311,19 @@ enum Peppol {
             if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
             if a.baseAmount != nil, a.percentage == nil { c.fail("PEPPOL-EN16931-R042", a.location, de: "Zum Grundbetrag eines Nachlasses/Zuschlags muss der Prozentsatz angegeben sein.") }
         }
-        for l in inv.lines {
+        // R046 and R130 are bound to every price: of the lines, and (UBL) of the sub-lines of the
+        // XRechnung extension
+        func priceRules(_ l: InvoiceLine, _ what: String) {
             if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
                 let discount = l.priceDiscount?.value ?? 0
-                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Position \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
+                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In \(what) \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
             }
+            if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in \(what) \(l.id) muss die Einheit der Menge (BT-130) sein.") }
+        }
+        func below(_ l: InvoiceLine) -> [InvoiceLine] { l.subLines.flatMap { [$0] + below($0) } }
+        for l in inv.lines.flatMap(below) { priceRules(l, "Unterposition") }
+        for l in inv.lines {
+            priceRules(l, "Position")
             if let q = l.quantity?.value, let price = l.netPrice?.value, let net = l.netAmount?.value {
                 let base = l.baseQuantity?.value ?? 1
                 if base > 0 {
@@ -324,7 +332,6 @@ enum Peppol {
                 }
             }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }
-            if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Position \(l.id) muss die Einheit der Menge (BT-130) sein.") }
             if c.isUBL, let p = l.period, let ip = inv.invoicingPeriod {
                 if let s = p.start, let is_ = ip.start, s < is_ { c.fail("PEPPOL-EN16931-R110", l.location, de: "Der Beginn des Leistungszeitraums der Position \(l.id) liegt vor dem Abrechnungszeitraum.") }
                 if let e = p.end, let ie = ip.end, e > ie { c.fail("PEPPOL-EN16931-R111", l.location, de: "Das Ende des Leistungszeitraums der Position \(l.id) liegt nach dem Abrechnungszeitraum.") }
@@ -366,15 +373,6 @@ enum Peppol {
                     }
                 }
             }
-        }
-        // the XRechnung sub-lines (UBL) have prices too: R046 and R130 are bound to every price
-        func below(_ l: InvoiceLine) -> [InvoiceLine] { l.subLines.flatMap { [$0] + below($0) } }
-        for l in inv.lines.flatMap(below) {
-            if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
-                let discount = l.priceDiscount?.value ?? 0
-                if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In Unterposition \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
-            }
-            if let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in Unterposition \(l.id) muss die Einheit der Menge (BT-130) sein.") }
         }
         if c.isUBL {
             let totals = r.children("TaxTotal")

@@ -94,6 +94,12 @@ enum IdentificationReports {
         return k
     }
 
+    /// Only the public key (checking a report, publishing the set): the private key stays sealed.
+    static func publicKey(_ app: Application) async throws -> JWK? {
+        guard let row = try await InstallationKey.query(on: app.db).filter(\.$name == keyName).first() else { return nil }
+        return try JSONDecoder().decode(JWK.self, from: Data(row.publicJWK.utf8))
+    }
+
     static func loadKey(_ app: Application) async throws -> SigningKey? {
         guard let row = try await InstallationKey.query(on: app.db).filter(\.$name == keyName).first() else { return nil }
         let pem = try app.secretBox().openText(row.sealedPrivateKey, context: "installation-key:\(keyName)")
@@ -122,7 +128,7 @@ enum IdentificationReports {
     /// A source that cannot be read is left out (its reports then count as unverifiable).
     static func trustedKeys(_ app: Application) async -> [String: [JWK]] {
         var out: [String: [JWK]] = [:]
-        if let own = try? await loadKey(app) { out[app.rathaus.publicURL] = [own.publicJWK] }
+        if let own = try? await publicKey(app) { out[app.rathaus.publicURL] = [own] }
         for (issuer, source) in app.rathaus.identificationIssuers {
             var raw: Data?
             if source.hasPrefix("https://") || source.hasPrefix("http://127.0.0.1") || source.hasPrefix("http://localhost") {
@@ -199,10 +205,14 @@ struct M044IdentificationReports: AsyncMigration {
 struct IdentificationReportController {
     func addRoutes(to app: Application) {
         app.get(".well-known", "rathaus", "identifikationsnachweis.jwks.json") { req async throws -> Response in
-            let k = try await IdentificationReports.signingKey(req.application)
+            // made on first use, like the first report would
+            let key: JWK
+            if let k = try await IdentificationReports.publicKey(req.application) { key = k } else {
+                key = try await IdentificationReports.signingKey(req.application).publicJWK
+            }
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            let res = Response(status: .ok, body: .init(data: try enc.encode(JWKS(keys: [k.publicJWK]))))
+            let res = Response(status: .ok, body: .init(data: try enc.encode(JWKS(keys: [key]))))
             res.headers.replaceOrAdd(name: .contentType, value: "application/jwk-set+json")
             res.headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=3600")
             return res

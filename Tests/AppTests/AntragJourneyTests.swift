@@ -31,7 +31,6 @@ final class AntragJourneyTests: XCTestCase {
         let sink = try SMTPSink()
         defer { sink.stop() }
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
 
         // 1. Registration with e-mail verification
         let c = Browser(app)
@@ -226,7 +225,6 @@ final class AntragJourneyTests: XCTestCase {
         let sink = try SMTPSink()
         defer { sink.stop() }
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         // Weimar offers special use without online payment (Erfurt collects the fee first)
         let g = Browser(app)
         var r = try await g.get("/onlinedienste/sondernutzung?ars=\(Self.weimar)")
@@ -286,7 +284,6 @@ final class AntragJourneyTests: XCTestCase {
 
     func testInactiveMunicipalityPointsToTheOffice() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let r = try await app.testable().sendRequest(.GET, "/onlinedienste/hund-anmelden?ars=\(Self.klettbach)")
         XCTAssertEqual(r.status, .ok)
         XCTAssertTrue(r.text.contains("bietet diesen Dienst nicht online an"), r.text)
@@ -311,7 +308,6 @@ final class AntragJourneyTests: XCTestCase {
 
     func testSpecialistSoftwareFetchesAcknowledgesAndAnswers() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let a = try await Self.submittedCase(app)
         let token = try await createToken(app, tenant: "16051", scopes: [.antraege])
         let none = try await api(app, .GET, "/api/v1/antraege")
@@ -352,7 +348,6 @@ final class AntragJourneyTests: XCTestCase {
 
     func testParallelSendsOfOneDraftAssignOneReference() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let v = try await XCTUnwrapAsync(try await OnlineServiceCatalogue.latest("meldebescheinigung", on: app.db))
         let d = try v.decoded()
         var ids: [UUID] = []
@@ -403,7 +398,6 @@ final class AntragJourneyTests: XCTestCase {
 final class InboxTests: XCTestCase {
     func testAssignAndFilterByAssigneeAndDate() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let one = try await AntragJourneyTests.submittedCase(app)
         let two = try await AntragJourneyTests.submittedCase(app)
         let clerk = try await createUser(app, email: "sb@erfurt.test", role: .clerk, tenant: "16051")

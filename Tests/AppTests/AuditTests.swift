@@ -40,7 +40,7 @@ final class AuditTests: XCTestCase {
         } catch {
             XCTAssertTrue(String(describing: error).contains("Eintrag \(target)"), "\(error)")
         }
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testChainDetectsADeletedRow() async throws {
@@ -50,7 +50,7 @@ final class AuditTests: XCTestCase {
         try await sql.raw("DELETE FROM audit_log WHERE seq = 2").run()
         let broken = try await Audit.verify(on: app.db)
         XCTAssertEqual(broken.firstBroken?.seq, 2)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testAPIListsNewestFirstForOperatorsOnly() async throws {
@@ -69,7 +69,7 @@ final class AuditTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(page2.json()["items"] as? [[String: Any]]).map { $0["objektId"] as? String }, ["1"])
         let denied = try await api(app, .GET, "/api/v1/audit", token: tenant)
         XCTAssertEqual(denied.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }
 
@@ -100,7 +100,7 @@ final class AuditCheckpointTests: XCTestCase {
         let err = try await verifyCommand(app)
         XCTAssertNotNil(err)
         XCTAssertTrue(err?.contains("gelöscht") == true, err ?? "")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testRewriteWithRecomputedHashesIsDetected() async throws {
@@ -136,6 +136,6 @@ final class AuditCheckpointTests: XCTestCase {
         forged.head = rows.last!.hash
         let err4 = try await verifyCommand(app, extra: forged.line)
         XCTAssertTrue(err4?.contains("Signatur ungültig") == true, err4 ?? "")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

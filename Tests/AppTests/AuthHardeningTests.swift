@@ -30,7 +30,7 @@ final class AuthHardeningTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == .tooManyRequests }.count, 50 - checked)
         let audited = try await AuditEntry.query(on: app.db).filter(\.$action == "auth.login_failed").count()
         XCTAssertEqual(audited, checked, "every checked attempt is audited, the refused ones were never checked")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// 50 guesses from one address for 50 accounts at once: the free 20, then one per delay.
@@ -69,7 +69,7 @@ final class AuthHardeningTests: XCTestCase {
         app.throttleClock.advance(by: 1.2)
         let later = try await browsers[0].post("/anmelden", ["email": "someone@x.test", "passwort": "falsch"])
         XCTAssertEqual(later.status, .unauthorized, "after the delay the address may try again: no hard lock")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// One TOTP code in eight sessions at once: exactly one signs in.
@@ -98,7 +98,7 @@ final class AuthHardeningTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == .unauthorized || $0 == .tooManyRequests }.count, 7)
         let logins = try await AuditEntry.query(on: app.db).filter(\.$action == "auth.login").count()
         XCTAssertEqual(logins, 1)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// Known open-redirect payloads all end on a local page; plain local paths still work.
@@ -123,7 +123,7 @@ final class AuthHardeningTests: XCTestCase {
         XCTAssertEqual(ok.headers.first(name: .location), "/finder")
         let login = try await app.testable().sendRequest(.GET, "/konto/anmelden?weiter=/%09/evil.example")
         XCTAssertFalse(login.text.contains("evil.example"), "the login form does not carry the target on")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// `/metrics` needs a token with scope metrics (or an allowed address).
@@ -139,7 +139,7 @@ final class AuthHardeningTests: XCTestCase {
         let res = try await api(app, .GET, "/metrics", token: token)
         XCTAssertEqual(res.status, .ok)
         XCTAssertTrue(res.text.contains("rathaus_db_up"))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// `token revoke` takes the whole token as pasted, or its first 10+ characters.
@@ -155,7 +155,7 @@ final class AuthHardeningTests: XCTestCase {
         try await revoke(app, String(second.prefix(14)))
         let r4 = try await api(app, .GET, "/api/v1/rechnungen", token: second)
         XCTAssertEqual(r4.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func revoke(_ app: Application, _ text: String) async throws {

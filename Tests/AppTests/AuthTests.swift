@@ -22,7 +22,7 @@ final class AuthTests: XCTestCase {
         try await b.post("/abmelden")
         let after = try await b.get("/mandanten/16051")
         XCTAssertEqual(after.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testSessionsExpireOnTheServerAfterEightHours() async throws {
@@ -38,7 +38,7 @@ final class AuthTests: XCTestCase {
         try await stored.save(on: app.db)
         let expired = try await b.get("/mandanten/16051")
         XCTAssertEqual(expired.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testWrongPasswordAndThrottlingPerAccount() async throws {
@@ -60,7 +60,7 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(locked.text.contains("Zu viele fehlgeschlagene Anmeldeversuche"))
         let failures = try await AuditEntry.query(on: app.db).filter(\.$action == "auth.login_failed").count()
         XCTAssertEqual(failures, 5)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testThrottlingPerIP() async throws {
@@ -77,7 +77,7 @@ final class AuthTests: XCTestCase {
         XCTAssertEqual(res.status, .unauthorized)
         let next = try await b.post("/anmelden", ["email": "und.noch.einer@x.test", "passwort": "falsch"])
         XCTAssertEqual(next.status, .tooManyRequests)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testFormsWithoutCSRFTokenAreRefused() async throws {
@@ -90,7 +90,7 @@ final class AuthTests: XCTestCase {
         XCTAssertTrue(res.text.contains("Formular ist abgelaufen"))
         let forged = try await b.post("/anmelden", ["email": "clerk@erfurt.test", "passwort": "Passwort-123", "_csrf": "geraten"], csrf: false)
         XCTAssertEqual(forged.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testOperatorNeedsTOTPAndSessionIsRotated() async throws {
@@ -122,7 +122,7 @@ final class AuthTests: XCTestCase {
         try await again.get("/anmelden/code")
         let replay = try await again.post("/anmelden/code", ["code": code])
         XCTAssertEqual(replay.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testTenantAdminEnrolsTOTPOnFirstLogin() async throws {
@@ -146,7 +146,7 @@ final class AuthTests: XCTestCase {
         XCTAssertEqual(user?.totpSecret, secret)
         let home = try await b.get("/mandanten/160710003003")
         XCTAssertEqual(home.status, .ok)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testTOTPMatchesRFC6238Vector() {
@@ -174,7 +174,7 @@ final class AuthTests: XCTestCase {
         try await stored?.save(on: app.db)
         let revoked = try await api(app, .GET, "/api/v1/mitgliedschaften/16051", token: token)
         XCTAssertEqual(revoked.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }
 

@@ -29,7 +29,6 @@ final class CaseDocumentsTests: XCTestCase {
 
     func testReceiptAndDecisionLetterReachTheApplicantAsPDF() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         // the administration sets the letterhead; a wrong IBAN is refused in German
         let admin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         let a = Browser(app)

@@ -22,7 +22,6 @@ final class CompetenceCentreTests: XCTestCase {
 
     func testCourseFromPublicationToCertificateVisitAndReach() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
         let erfurt = [try await staff(app, "a1@erfurt.test", "Anna Erfurt", .clerk, "16051"),
                       try await staff(app, "a2@erfurt.test", "Bernd Erfurt", .clerk, "16051"),
@@ -287,10 +286,8 @@ final class CompetenceCentreTests: XCTestCase {
     /// On PostgreSQL the requests are split over two instances on the one database.
     func testFiftyParallelRegistrationsForOneSeat() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         var second: Application? = nil
         if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
-        defer { if let second { Task { try? await second.asyncShutdown() } } }
         let e = TrainingEvent()
         e.id = UUID(); e.title = "Letzter Platz"; e.kind = "workshop"; e.summary = ""; e.topics = ""; e.audience = ""; e.place = "Erfurt"; e.online = false
         e.onlineLink = ""; e.capacity = 1; e.quotaPerTenant = 1; e.qualifying = false; e.qualification = ""; e.feeCents = 0; e.feeHaushaltsstelle = ""; e.status = "published"; e.seatLock = 0
@@ -325,7 +322,6 @@ final class CompetenceCentreTests: XCTestCase {
     /// before that point; the mail reaches an SMTP server as multipart with the .ics attached.
     func testRemindersGoOutOnceWithTheCalendarAttached() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let sink = try SMTPSink()
         defer { sink.stop() }
         let start = Date().addingTimeInterval(30 * 86400)
@@ -374,7 +370,6 @@ final class CompetenceCentreTests: XCTestCase {
     /// everyone and removes the dates from their calendars.
     func testAudienceAndCancellation() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
         let erfurt = try await staff(app, "c@erfurt.test", "Carl Erfurt", .clerk, "16051")
         let berka = try await staff(app, "c@bad-berka.test", "Boris Berka", .clerk, "160710003003")
@@ -444,7 +439,6 @@ final class CompetenceCentreTests: XCTestCase {
     /// follows the payment.
     func testFeeThroughThePaymentHub() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let kz = try await staff(app, "kz@test.de", "Kira Kompetenz", .competenceCentre, nil)
         let payer = try await staff(app, "c@bad-berka.test", "Boris Berka", .clerk, "160710003003")
         let other = try await staff(app, "c@erfurt.test", "Carl Erfurt", .clerk, "16051")

@@ -24,7 +24,6 @@ final class FIMServiceTests: XCTestCase {
 
     func testFileFieldsInRepeatingGroupItems() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         var file = FieldDefinition(id: "nachweis", type: .file, label: .init(de: "Nachweis"))
         file.required = true
         file.accept = ["pdf"]
@@ -87,7 +86,6 @@ final class FIMServiceTests: XCTestCase {
 
     func testImportOverTheAPI() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16", scopes: [.onlinedienste])
         let xml = try String(contentsOf: TestData.fixture("fim/xdatenfelder/v2-fim/S00000094V1.0_xdf2.xml"), encoding: .utf8)
         var r = try await app.testable().sendRequest(.POST, "/api/v1/onlinedienste/import/xdatenfelder?leika=99006028261000",

@@ -38,7 +38,7 @@ final class FITConnectLoopTests: XCTestCase {
         // the identity its identification reports carry (B runs on the default)
         config.publicURL = "https://a.rathaus.test"
         do { try await configure(app, config) } catch {
-            try? await app.asyncShutdown()
+            try? await app.shutdownOnce()
             throw error
         }
         return app
@@ -176,10 +176,10 @@ final class FITConnectLoopTests: XCTestCase {
             XCTAssertNotNil(d)
             XCTAssertNoThrow(try FITConnectReceiver.keys(try XCTUnwrap(d), app: app))
         } catch {
-            try? await app.asyncShutdown()
+            try? await app.shutdownOnce()
             throw error
         }
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testLoopThroughTheOfflineZustelldienst() async throws {
@@ -193,16 +193,16 @@ final class FITConnectLoopTests: XCTestCase {
         // set; A is a second installation with its own in-memory SQLite
         let b = try await makeTestApp(demo: true)
         let a: Application
-        do { a = try await Self.sqliteApp() } catch { try? await b.asyncShutdown(); throw error }
+        do { a = try await Self.sqliteApp() } catch { try? await b.shutdownOnce(); throw error }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fitconnect-\(UUID().uuidString)")
         var double: RunningDouble?
         do {
             try await run(a, b, dir, &double)
         } catch {
-            double?.stop(); try? await a.asyncShutdown(); try? await b.asyncShutdown(); try? FileManager.default.removeItem(at: dir)
+            double?.stop(); try? await a.shutdownOnce(); try? await b.shutdownOnce(); try? FileManager.default.removeItem(at: dir)
             throw error
         }
-        double?.stop(); try await a.asyncShutdown(); try await b.asyncShutdown(); try? FileManager.default.removeItem(at: dir)
+        double?.stop(); try await a.shutdownOnce(); try await b.shutdownOnce(); try? FileManager.default.removeItem(at: dir)
     }
 
     func run(_ a: Application, _ b: Application, _ dir: URL, _ double: inout RunningDouble?) async throws {

@@ -52,7 +52,7 @@ final class FinderAppTests: XCTestCase {
         XCTAssertTrue(snippet.text.contains("Verwaltungsgemeinschaft Kranichfeld (Demo)"))
         XCTAssertNil(snippet.headers.first(name: "X-Frame-Options"))
         XCTAssertTrue(snippet.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors *") ?? false)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testBadAndAmbiguousInput() async throws {
@@ -77,7 +77,7 @@ final class FinderAppTests: XCTestCase {
         XCTAssertEqual(federal.status, .ok)
         XCTAssertEqual((fb["items"] as? [Any])?.count, 0, "type 1: no municipal office")
         XCTAssertTrue(((fb["pfad"] as? [[String: Any]])?.last?["ergebnis"] as? String ?? "").contains("Bundesbehörde"))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testTenantMaintainsOfficesAndResponsibilitiesAndCannotTouchOthers() async throws {
@@ -134,7 +134,7 @@ final class FinderAppTests: XCTestCase {
         let audit = try await AuditEntry.query(on: app.db).filter(\.$tenantARS == "160715007").all().map(\.action)
         XCTAssertEqual(audit.filter { $0.hasPrefix("office.") || $0.hasPrefix("responsibility.") },
                        ["office.create", "responsibility.create", "responsibility.delete"])
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testTenantAdminUsesTheForms() async throws {
@@ -163,7 +163,7 @@ final class FinderAppTests: XCTestCase {
         XCTAssertTrue(page.text.contains("Zuständig: Standesamt Bad Berka"), page.text)
         let foreign = try await b.get("/mandanten/16051/organisationseinheiten")
         XCTAssertEqual(foreign.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }
 
@@ -183,7 +183,7 @@ final class FinderJSONTests: XCTestCase {
         }
         let tricky = FinderJSON.string("a\"b\\c\nd\u{1}é")
         XCTAssertEqual(try JSONSerialization.jsonObject(with: Data("[\(tricky)]".utf8)) as? [String], ["a\"b\\c\nd\u{1}é"])
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }
 
@@ -218,6 +218,6 @@ final class ServiceTextWebTests: XCTestCase {
         XCTAssertTrue(finder.text.contains("22,80 € bis 37,00 €"))
         let audit = try await AuditEntry.query(on: app.db).filter(\.$action == "service_text.write").count()
         XCTAssertEqual(audit, 3)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

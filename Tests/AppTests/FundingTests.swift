@@ -63,7 +63,6 @@ final class FundingAppTests: XCTestCase {
     /// use is refused), the proof of use is submitted and a reclaim is booked.
     func testJointProjectFromDraftToReclaim() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let vg = "160715007"
         let programme = try await XCTUnwrapAsync(try await FundingProgramme.query(on: app.db).filter(\.$title == FundingDemoData.programmeTitle).first())
         let pid = try programme.requireID()
@@ -233,10 +232,8 @@ final class FundingAppTests: XCTestCase {
     /// PostgreSQL the requests are split over two instances on the one database.
     func testFiftyParallelApprovalsOverBudgetForTen() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         var second: Application? = nil
         if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
-        defer { if let second { Task { try? await second.asyncShutdown() } } }
         let (p, call, c) = try await FundingFixture.programme(app, budget: [(2027, .land, 10 * 1_000_000)])
         var ids: [UUID] = []
         for n in 0..<50 { ids.append(try await FundingFixture.submitted(app, p, call, c, tenant: "16051", cents: 1_000_000, n: n).requireID()) }
@@ -278,7 +275,6 @@ final class FundingAppTests: XCTestCase {
     /// sets up programmes; bad input is a German 400/422, a duplicate 409; reminders go out once.
     func testAPIAndReminders() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let (p, call, c) = try await FundingFixture.programme(app, budget: [(2027, .land, 5_000_000)])
         let land = try await createToken(app, tenant: "16", scopes: [.foerderung])
         let weimar = try await createToken(app, tenant: "16055", scopes: [.foerderung])
@@ -330,7 +326,6 @@ final class FundingAppTests: XCTestCase {
     /// and a second release, an illegal step (409), and a rejection with its letter.
     func testEarlyStartQueryChangesAndRejection() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let vg = "160715007"
         let programme = try await XCTUnwrapAsync(try await FundingProgramme.query(on: app.db).filter(\.$title == FundingDemoData.programmeTitle).first())
         let call = try await XCTUnwrapAsync(try await FundingCall.query(on: app.db).filter(\.$programmeID == programme.requireID()).first())

@@ -21,7 +21,7 @@ final class GebieteTests: XCTestCase {
         XCTAssertEqual(land, 1)
         let vgs = try await Gebiet.query(on: app.db).filter(\.$typeCode == "54").count()
         XCTAssertEqual(vgs, 43)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testCursorPagingWalksEveryGemeindeOnce() async throws {
@@ -41,7 +41,7 @@ final class GebieteTests: XCTestCase {
         XCTAssertEqual(seen.count, 631)
         XCTAssertEqual(Set(seen).count, 631)
         XCTAssertEqual(seen, seen.sorted())
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testSingleUnitAndBadKeys() async throws {
@@ -69,7 +69,7 @@ final class GebieteTests: XCTestCase {
         let byPLZ = try await api(app, .GET, "/api/v1/gebiete?q=99438")
         let names = try XCTUnwrap(byPLZ.json()["items"] as? [[String: Any]]).compactMap { $0["name"] as? String }
         XCTAssertTrue(names.contains("Bad Berka, Stadt"), "\(names)")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testBrowsePages() async throws {
@@ -85,7 +85,7 @@ final class GebieteTests: XCTestCase {
         let bad = try await api(app, .GET, "/gebiete?ebene=dorf")
         XCTAssertEqual(bad.status, .badRequest)
         XCTAssertTrue(bad.text.contains("error-summary"))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// Re-importing the official GV100AD file of the same stand changes nothing; a newer stand with
@@ -132,7 +132,7 @@ final class GebieteTests: XCTestCase {
         XCTAssertEqual(try api1.json()["nachfolgerArs"] as? String, "160715007046")
         let verify = try await Audit.verify(on: app.db)
         XCTAssertNil(verify.firstBroken)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testWholeGermanyImports() async throws {
@@ -147,6 +147,6 @@ final class GebieteTests: XCTestCase {
         XCTAssertEqual(count, 16_060)
         let bayern = try await api(app, .GET, "/api/v1/gebiete?land=09&ebene=kreis&limit=1")
         XCTAssertEqual(try bayern.json()["total"] as? Int, 96)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

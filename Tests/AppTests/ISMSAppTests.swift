@@ -13,7 +13,6 @@ final class ISMSAppTests: XCTestCase {
 
     func testWorkspaceAnswersInheritanceCatalogueUpdateAndOverview() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let admin = try await createUser(app, email: "admin@berka.test", role: .tenantAdmin, tenant: berka)
         admin.name = "Berta Berka"
         try await admin.save(on: app.db)
@@ -129,7 +128,6 @@ final class ISMSAppTests: XCTestCase {
 
     func testOperatorDeclaresControlsOnce() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let op = try await createUser(app, email: "op@kiv.test", role: .operator, tenant: nil)
         let b = Browser(app)
         try await b.login(op)

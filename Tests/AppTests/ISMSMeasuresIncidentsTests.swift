@@ -29,7 +29,6 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
 
     func testMeasuresRemindersFundingDraftReportAndInventory() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let admin = try await createUser(app, email: "admin@berka.test", role: .tenantAdmin, tenant: berka)
         admin.name = "Berta Berka"
         try await admin.save(on: app.db)
@@ -144,7 +143,6 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
 
     func testIncidentReachesCERTWithDeadlineAndLandSeesOnlyCounts() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let clerk = try await createUser(app, email: "kasse@berka.test", role: .cashOffice, tenant: berka)
         let cert = try await createUser(app, email: "cert@kiv.test", role: .cert, tenant: nil)
         let isbUser = try await createUser(app, email: "isb@berka.test", role: .isb, tenant: berka)
@@ -242,7 +240,6 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
 
     func testAPISecurityTxtAndBackupRestore() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let berkaToken = try await createToken(app, tenant: berka, scopes: [.isms])
         let landToken = try await createToken(app, tenant: "16", scopes: [.isms])
         var r = try await api(app, .GET, "/api/v1/isms/stand", token: berkaToken)
@@ -281,7 +278,7 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
             config.dataDirectory = root.appendingPathComponent(dir).path
             config.auditKeyPath = root.appendingPathComponent(dir).appendingPathComponent("audit-signing.key").path
             config.loadReferenceData = false
-            do { try await configure(app, config) } catch { try? await app.asyncShutdown(); throw error }
+            do { try await configure(app, config) } catch { try? await app.shutdownOnce(); throw error }
             return app
         }
         let app = try await make("live")
@@ -303,7 +300,7 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
             XCTAssertEqual(head, live.head)
             XCTAssertThrowsError(try BackupRestore.restoreFiles(from: root.appendingPathComponent("sicherung").path, into: target), "never over an existing database")
         } catch { failed = error }
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
         if let failed { throw failed }
         let restored = try await make("neu")
         do {
@@ -314,7 +311,7 @@ final class ISMSMeasuresIncidentsTests: XCTestCase {
             let files = try FileManager.default.subpathsOfDirectory(atPath: root.appendingPathComponent("neu/dateien").path).count
             XCTAssertGreaterThan(files, 0)
         } catch { failed = error }
-        try await restored.asyncShutdown()
+        try await restored.shutdownOnce()
         if let failed { throw failed }
     }
 }

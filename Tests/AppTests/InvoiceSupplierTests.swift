@@ -14,7 +14,6 @@ final class FacturXIntakeTests: XCTestCase {
         let url = URL(fileURLWithPath: InvoiceTests.sample.path.replacingOccurrences(of: "01.01a-INVOICE_ubl.xml", with: "01.01a-INVOICE_uncefact.xml"))
         var xml = try String(contentsOf: url, encoding: .utf8)
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         xml = xml.replacingOccurrences(of: "<ram:BuyerReference>04011000-12345-03</ram:BuyerReference>", with: "<ram:BuyerReference>\(lid)</ram:BuyerReference>")
         let z = PDFInvoice.deflate(Array(xml.utf8))
@@ -40,7 +39,6 @@ extension InvoiceTests {
     /// audit chain stays intact — on SQLite (one writer, the write gate) and on PostgreSQL.
     func testParallelIntakeBooksEachInvoiceOnce() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         let bodies = try (1...6).map { try invoice(to: lid, number: "P-\($0)") } + [try invoice(to: lid, number: "P-1"), try invoice(to: lid, number: "P-1")]
         let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
@@ -70,7 +68,6 @@ final class SupplierAccountTests: XCTestCase {
     /// and so do the other members of its company; nobody else does.
     func testBusinessAccountSeesItsInvoices() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
         xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
@@ -106,7 +103,6 @@ final class SupplierAccountTests: XCTestCase {
 final class BusinessKeyDuplicateTests: XCTestCase {
     func testOtherBytesSameBusinessKeyIsHeldAsPossibleDuplicate() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         let original = try InvoiceTests.invoice(to: lid, number: "DUP-1")
         let first = try await InvoiceTests.post(app, original)
@@ -152,7 +148,6 @@ final class BusinessKeyDuplicateTests: XCTestCase {
     /// Six variants of one invoice at once: exactly one is the original, five are held.
     func testParallelVariantsBookOneOriginal() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         let text = String(decoding: try InvoiceTests.invoice(to: lid, number: "DUP-P"), as: UTF8.self)
         let variants = (0..<6).map { text + String(repeating: "\n", count: $0 + 1) }

@@ -38,7 +38,6 @@ final class InvoiceTests: XCTestCase {
 
     func testIntakeRoutingDuplicatesAndReport() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         XCTAssertNoThrow(try LeitwegID(lid))
 
@@ -104,7 +103,6 @@ final class InvoiceTests: XCTestCase {
 
     func testInboxFourEyesExportAndIsolation() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         let created = try await post(app, try invoice(to: lid))
         XCTAssertEqual(created.status, .created, created.text)
@@ -205,7 +203,6 @@ final class InvoiceTests: XCTestCase {
 
     func testRejectionReasonReachesSupplierAndUploadForm() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
 
         // Web upload: one valid, one broken file in one go.
@@ -266,7 +263,6 @@ final class InvoiceFormTests: XCTestCase {
 
     func testFormBuildsValidXRechnungAndKeepsAnswersOnErrors() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         let b = Browser(app)
         let page = try await b.get("/rechnungen/erfassen?leitweg=\(lid)")
@@ -318,7 +314,6 @@ final class InvoiceFormTests: XCTestCase {
 final class IntakeLimitTests: XCTestCase {
     func testPublicIntakeIsRateLimitedPerAddress() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         app.storage[IntakeLimiterKey.self] = IntakeLimiter(limit: 2)
         var h = HTTPHeaders()
         h.replaceOrAdd(name: .contentType, value: "application/xml")
@@ -348,7 +343,6 @@ final class InvoiceChannelTests: XCTestCase {
 
     func testChannelDeliversThroughTheSameIntake() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
         xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
@@ -372,7 +366,6 @@ final class InvoiceMailTests: XCTestCase {
         let sink = try SMTPSink()
         defer { sink.stop() }
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let lid = try await erfurtLeitweg(app)
         var xml = try String(contentsOf: InvoiceTests.sample, encoding: .utf8)
         xml = xml.replacingOccurrences(of: "<cbc:BuyerReference>04011000-12345-03</cbc:BuyerReference>", with: "<cbc:BuyerReference>\(lid)</cbc:BuyerReference>")
@@ -428,7 +421,6 @@ final class InvoiceMailTests: XCTestCase {
 
     func testOutboxPageDoesNotExistOutsideDemo() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let page = try await app.testable().sendRequest(.GET, "/demo/postausgang")
         XCTAssertEqual(page.status, .notFound)
     }
@@ -453,7 +445,6 @@ final class OutboxConcurrencyTests: XCTestCase {
         // SQLite has one writer and one worker by design; the claim with row locks is PostgreSQL's.
         guard Environment.get("DATABASE_URL") != nil else { throw XCTSkip("two workers need PostgreSQL (CI runs this on PostgreSQL)") }
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         for i in 0..<12 {
             try await Outbox.enqueue(on: app.db, key: "k\(i)", to: "a\(i)@test.local", subject: "s", body: "b")
         }

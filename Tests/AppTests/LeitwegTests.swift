@@ -53,6 +53,6 @@ final class LeitwegTests: XCTestCase {
         XCTAssertEqual(try after.json()["gueltig"] as? Bool, false)
         let foreign = try await b.get("/mandanten/160710003003/leitweg-ids")
         XCTAssertEqual(foreign.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

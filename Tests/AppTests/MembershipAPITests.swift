@@ -129,7 +129,7 @@ final class MembershipAPITests: XCTestCase {
                        ["membership.apply", "membership.reject", "membership.apply", "membership.approve", "membership.give_notice"])
         let chain = try await Audit.verify(on: app.db)
         XCTAssertNil(chain.firstBroken)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testUnknownOrNonTenantKeys() async throws {
@@ -147,6 +147,6 @@ final class MembershipAPITests: XCTestCase {
         XCTAssertNotNil(anonymous.headers.first(name: .wwwAuthenticate))
         let badRound = try await api(app, .GET, "/api/v1/umfragen/nicht-da", token: op)
         XCTAssertEqual(badRound.status, .notFound)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

@@ -104,7 +104,7 @@ final class MembershipWebTests: XCTestCase {
         XCTAssertEqual(past.status, .badRequest)
         let notice = try await admin.post("/mandanten/160710003003/kuendigung", ["kuendigungZum": "2099-12-31", "begruendung": "Eigene Lösung"])
         XCTAssertEqual(notice.status, .seeOther)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testTenantAdminManagesOwnAPITokens() async throws {
@@ -127,7 +127,7 @@ final class MembershipWebTests: XCTestCase {
         try await b.post("/mandanten/16051/tokens/\(id)/widerruf")
         let after = try await api(app, .GET, "/api/v1/mitgliedschaften/16051", token: token)
         XCTAssertEqual(after.status, .unauthorized)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testDemoModeSeedsEveryRoleAndShowsTheirCode() async throws {
@@ -144,11 +144,11 @@ final class MembershipWebTests: XCTestCase {
         let shown = String(code.text[r.upperBound...].prefix { $0 != "<" })
         let ok = try await b.post("/anmelden/code", ["code": shown])
         XCTAssertEqual(ok.headers.first(name: .location), "/betrieb")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
         // production never creates demo accounts
         let prod = try await makeTestApp(demo: false)
         let none = try await User.query(on: prod.db).count()
         XCTAssertEqual(none, 0)
-        try await prod.asyncShutdown()
+        try await prod.shutdownOnce()
     }
 }

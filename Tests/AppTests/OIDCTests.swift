@@ -11,7 +11,6 @@ import XCTVapor
 final class OIDCTests: XCTestCase {
     func testRoutesAreAbsentWithoutConfiguration() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let b = Browser(app)
         let login = try await b.get("/konto/anmelden")
         XCTAssertFalse(login.text.contains("/konto/oidc/anmelden"))
@@ -23,7 +22,6 @@ final class OIDCTests: XCTestCase {
 
     func testUnreachableProviderAndCallbackWithoutSignIn() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         // port 9 (discard) on loopback: nothing listens there
         app.oidc = OIDCConfig(issuer: "http://127.0.0.1:9", clientID: "rathaus", clientSecret: "x", name: "Servicekonto Test")
         let b = Browser(app)

@@ -7,7 +7,6 @@ import Forms
 final class OnlineServiceTests: XCTestCase {
     func testMunicipalityActivatesWithLocalSettingsAndDeactivates() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let admin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         let b = Browser(app)
         try await b.login(admin)
@@ -39,7 +38,6 @@ final class OnlineServiceTests: XCTestCase {
 
     func testStatePublishesNewVersionDraftsKeepTheirs() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (_, c) = try await ServicekontoTests.citizen(app, "v@example.org")
         try await c.get("/onlinedienste/hund-anmelden?ars=160510000000")
         let started = try await c.post("/onlinedienste/hund-anmelden/antrag", ["ars": "160510000000"])
@@ -98,7 +96,6 @@ final class OnlineServiceTests: XCTestCase {
 
     func testFinderLinksToTheOnlineServiceWhereOffered() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         var r = try await app.testable().sendRequest(.GET, "/finder?schluessel=99102013002000&ars=160510000000")
         XCTAssertTrue(r.text.contains("/onlinedienste/hund-anmelden?ars=160510000000"), r.text)
         r = try await app.testable().sendRequest(.GET, "/finder?schluessel=99102013002000&ars=160715007043")

@@ -20,7 +20,7 @@ final class XBezahldiensteContractTests: XCTestCase {
         try await Self.endpoint(app, tenant: "16052", originator: "stadt-gera", endpoint: "parken", haushaltsstelle: "1.1")
     }
 
-    override func tearDown() async throws { try await app.asyncShutdown() }
+    override func tearDown() async throws { try await app.shutdownOnce() }
 
     @discardableResult
     static func endpoint(_ app: Application, tenant: String, originator: String, endpoint: String, haushaltsstelle: String, webhook: String = "") async throws -> PaymentEndpoint {
@@ -141,7 +141,6 @@ struct BrokenProvider: PaymentProvider {
 final class PaymentProviderDownTests: XCTestCase {
     func testAProviderThatIsDownFailsThePaymentVisibly() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         app.paymentProviders = ["test": TestPaymentProvider(), "kaputt": BrokenProvider()]
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         let ep = try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1")
@@ -166,7 +165,6 @@ final class PaymentFlowTests: XCTestCase {
 
     func testTestProviderPagesAndCallbacksBookOnce() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let sink = try HTTPSink()
         defer { sink.stop() }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
@@ -227,7 +225,6 @@ final class PaymentFlowTests: XCTestCase {
 
     func testDeclinedThenRetriedAndExpiryAsksTheProviderFirst() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
         let (declined, url) = try await created(app, token: token, id: "a")
@@ -259,9 +256,7 @@ final class PaymentFlowTests: XCTestCase {
     func testTwoInstancesExpireEachPaymentOnce() async throws {
         guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let second = try await makeSecondInstance(url)
-        defer { Task { try? await second.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
         for i in 0..<20 { _ = try await created(app, token: token, id: "x\(i)") }
@@ -281,9 +276,7 @@ final class PaymentFlowTests: XCTestCase {
     func testTwoInstancesDeliverEachWebhookOnce() async throws {
         guard let url = Environment.get("DATABASE_URL"), !url.isEmpty else { throw XCTSkip("two instances need PostgreSQL (CI runs this on PostgreSQL)") }
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let second = try await makeSecondInstance(url)
-        defer { Task { try? await second.asyncShutdown() } }
         let sink = try HTTPSink()
         defer { sink.stop() }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
@@ -308,7 +301,6 @@ final class PaymentFlowTests: XCTestCase {
 final class PaymentJourneyTests: XCTestCase {
     func testResidentParkingPermitPaidDeclinedRetriedAndRefunded() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (_, c) = try await ServicekontoTests.citizen(app, "parken@example.org")
         try await c.get("/onlinedienste/bewohnerparkausweis?ars=160510000000")
         var r = try await c.post("/onlinedienste/bewohnerparkausweis/antrag", ["ars": "160510000000"])
@@ -408,7 +400,6 @@ final class PaymentJourneyTests: XCTestCase {
 final class PaymentAfterDecisionTests: XCTestCase {
     func testClerkRequestsPaymentCitizenPaysFromThePostboxAfterADecline() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (u, c) = try await ServicekontoTests.citizen(app, "bescheid@example.org")
         let a = try await AntragJourneyTests.submittedCase(app)
         a.applicantID = u.id
@@ -457,7 +448,6 @@ final class PaymentAfterDecisionTests: XCTestCase {
 final class PayoutReconciliationTests: XCTestCase {
     func testCashOfficeReconcilesTheProviderPayout() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
         let r0 = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: "z1"))
@@ -492,7 +482,6 @@ extension PayoutReconciliationTests {
     /// ERSTATTUNG lines of the booking file — only the tenant's own.
     func testLookBackAndRefundBookings() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let token = try await createToken(app, tenant: "16051", scopes: [.payments])
         try await XBezahldiensteContractTests.endpoint(app, tenant: "16051", originator: "stadt-erfurt", endpoint: "bewohnerparken", haushaltsstelle: "1.1220.1100")
         let r0 = try await api(app, .POST, "/xbezahldienste/v1/paymenttransaction/stadt-erfurt/bewohnerparken", token: token, json: XBezahldiensteContractTests.request(id: "y1"))
@@ -541,7 +530,6 @@ extension PayoutReconciliationTests {
 final class PaymentSettingsTests: XCTestCase {
     func testTenantAdminSetsPrefixAndCreatesAnEndpoint() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let admin = try await createUser(app, email: "admin@erfurt.test", role: .tenantAdmin, tenant: "16051")
         let b = Browser(app)
         try await b.login(admin)

@@ -8,7 +8,7 @@ final class PlatformTests: XCTestCase {
         let res = try await api(app, .GET, "/health")
         XCTAssertEqual(res.status, .ok)
         XCTAssertEqual(try res.json()["status"] as? String, "ok")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// The value of the first series of `name` whose labels contain all of `labels` (0 when absent).
@@ -44,7 +44,7 @@ final class PlatformTests: XCTestCase {
         let after = try await api(app, .GET, "/metrics", token: token)
         XCTAssertGreaterThanOrEqual(series(after.text, "rathaus_job_runs_total", ["job=\"bereinigung\"", "status=\"succeeded\""]), 1, after.text)
         XCTAssertTrue(after.text.contains("rathaus_job_duration_seconds_bucket{job=\"bereinigung\""))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// The OpenAPI document lists exactly the `/api/v1` routes the router has.
@@ -70,7 +70,7 @@ final class PlatformTests: XCTestCase {
         }
         XCTAssertEqual(documented.subtracting(routed), [], "documented but not routed")
         XCTAssertEqual(routed.subtracting(documented), [], "routed but not documented")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testEveryTemplateTextExistsInBothLanguages() throws {
@@ -106,7 +106,7 @@ final class PlatformTests: XCTestCase {
         XCTAssertEqual(sw.status, .seeOther)
         XCTAssertEqual(sw.headers.first(name: .location), "/", "no open redirect")
         XCTAssertEqual(sw.headers.setCookie?["lang"]?.string, "en")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testBadJSONIsA400ProblemThatEchoesNothing() async throws {
@@ -122,7 +122,7 @@ final class PlatformTests: XCTestCase {
         XCTAssertTrue((p["detail"] as? String ?? "").contains("JSON"))
         let wrongType = try await app.testable().sendRequest(.POST, "/api/v1/umfragen", headers: ["Authorization": "Bearer \(token)", "Content-Type": "text/plain"], body: ByteBuffer(string: "x"))
         XCTAssertEqual(wrongType.status, .unsupportedMediaType)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testUnknownPathsAre404InBothWorlds() async throws {
@@ -135,6 +135,6 @@ final class PlatformTests: XCTestCase {
         XCTAssertTrue(html.text.contains("<h1>Fehler (404)</h1>"))
         XCTAssertEqual(html.headers.first(name: "X-Frame-Options"), "DENY")
         XCTAssertNotNil(html.headers.first(name: "Content-Security-Policy"))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

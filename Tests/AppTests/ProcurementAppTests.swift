@@ -216,7 +216,7 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertEqual(trail, 1 + 1 + 1 + 2 + 1 + 1)
         let creditAudit = try await AuditEntry.query(on: app.db).filter(\.$action == "beschaffung.gutschrift").count()
         XCTAssertEqual(creditAudit, 1)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testPriceSheetIsAllOrNothingAndPricesAreVersioned() async throws {
@@ -281,7 +281,7 @@ final class ProcurementAppTests: XCTestCase {
         let dup = try await buyer.post("/einkauf/rahmenvertraege", ["aktenzeichen": "RV-T-1", "gegenstand": "X", "beginn": "01.01.2026", "ende": "31.12.2026"])
         XCTAssertEqual(dup.status, .conflict)
         XCTAssertTrue(dup.text.contains("ist schon vergeben"))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     /// 50 call-offs of 1/10 of the volume released at once → exactly 10 released, the volume is
@@ -328,8 +328,8 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertEqual(fw?.releasedCents, 924_000)
         let mails = try await OutboxMail.query(on: app.db).filter(\.$recipient == "bestellung@hardware.test").count()
         XCTAssertEqual(mails, 10)
-        if let second { try await second.asyncShutdown() }
-        try await app.asyncShutdown()
+        if let second { try await second.shutdownOnce() }
+        try await app.shutdownOnce()
     }
 
     /// A member that gave notice loses access on the effective date.
@@ -346,7 +346,7 @@ final class ProcurementAppTests: XCTestCase {
             XCTAssertTrue(e.message(.de).contains("endete am \(CalendarDay.display(today))"), e.message(.de))
         }
         try await ProcurementService.requireMember(app.db, tenant: g, day: BusinessDate.today(Date().addingTimeInterval(-86400)))
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testAPIFrameworksItemsCallOffsAndOCDS() async throws {
@@ -404,7 +404,7 @@ final class ProcurementAppTests: XCTestCase {
         XCTAssertEqual((impl["buyer"] as? [String: Any])?["id"] as? String, "DE-ARS-\(Self.erfurt)")
         XCTAssertEqual(impl["ocid"] as? String, "ocds-rathaus-RV-A")
         XCTAssertTrue(releases.contains { ($0["tag"] as? [String]) == ["contract"] })
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testDemandSurveyPerKreisAndTotalWithCSV() async throws {
@@ -461,7 +461,7 @@ final class ProcurementAppTests: XCTestCase {
         r = try await erfurt.post(path, [k(0, 2027): "1"])
         XCTAssertEqual(r.status, .conflict)
         XCTAssertTrue(r.text.contains("ist geschlossen"), r.text)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testAnnualContributionsBilledOncePerMemberAndYear() async throws {
@@ -502,6 +502,6 @@ final class ProcurementAppTests: XCTestCase {
         let report = XRechnungValidator().validate(xml)
         XCTAssertTrue(report.isValid, report.errors.map { "\($0.rule) \($0.messageDE)" }.joined(separator: "\n"))
         XCTAssertEqual(report.invoice?.invoicingPeriod?.start, "\(year)-01-01")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

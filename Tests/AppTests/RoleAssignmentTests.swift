@@ -40,7 +40,7 @@ final class RoleAssignmentTests: XCTestCase {
             XCTAssertEqual(grants.map(\.role.rawValue), [role], email)
             XCTAssertEqual(grants.first?.tenantARS, tenant, email)
         }
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testThreeRolesInOneTenantOneInAnotherAndTheHeaderChoice() async throws {
@@ -72,7 +72,7 @@ final class RoleAssignmentTests: XCTestCase {
         XCTAssertFalse(erfurt.text.contains("/mandanten/16051/personal"), "no staff page in the navigation where the person is clerk only")
         let foreign = try await b.post("/handeln-fuer", ["mandant": "16052"])
         XCTAssertEqual(foreign.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testDeputyEndsTheSameSecondItsEndPasses() async throws {
@@ -121,7 +121,7 @@ final class RoleAssignmentTests: XCTestCase {
         try await f.login(future)
         let notYet = try await f.get("/mandanten/16051/antraege")
         XCTAssertEqual(notYet.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testInvitationSetsPasswordThenTOTPAtFirstSignIn() async throws {
@@ -173,7 +173,7 @@ final class RoleAssignmentTests: XCTestCase {
         XCTAssertEqual(page.status, .ok)
         let audit = try await AuditEntry.query(on: app.db).filter(\.$action ~~ ["staff.invited", "staff.invitation_accepted", "auth.totp_enrolled"]).count()
         XCTAssertEqual(audit, 3)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testWhoMayGiveWhatAndNobodyLocksTheTenantOut() async throws {
@@ -230,6 +230,6 @@ final class RoleAssignmentTests: XCTestCase {
         XCTAssertEqual(notMember.status, .forbidden)
         let memberCases = try await v.get("/mandanten/160715007032/antraege")
         XCTAssertEqual(memberCases.status, .forbidden, "giving roles there is all the VG admin may do in a member Gemeinde")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

@@ -13,7 +13,6 @@ final class RoleNavigationTests: XCTestCase {
 
     func testEveryRoleReachesItsPagesFromTheNavigation() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let cases: [(Role, String?, [String])] = [
             (.operator, nil, ["/betrieb", "/betrieb/umfragen", "/uebersicht", "/betrieb/audit", "/betrieb/rechtstexte", "/betrieb/personal", "/betrieb/jobs",
                              "/kompetenzzentrum/reichweite", "/foerderung", "/foerderung/haushalt", "/rollout", "/rollout/nachfrage",

@@ -20,10 +20,8 @@ final class RolloutAppTests: XCTestCase {
 
     func testMatrixDemandTasksSynonymAndDigest() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         var second: Application? = nil
         if let url = Environment.get("DATABASE_URL"), !url.isEmpty { second = try await makeSecondInstance(url) }
-        defer { if let second { Task { try? await second.asyncShutdown() } } }
         let berka = "160710003003"
 
         // the matrix, filtered to Weimarer Land, and its export

@@ -72,11 +72,11 @@ final class S3StorageTests: XCTestCase {
             } catch {}
 
         } catch {
-            try await app.asyncShutdown()
+            try await app.shutdownOnce()
             moto.stop()
             throw error
         }
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
         moto.stop()
     }
 }

@@ -49,8 +49,8 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(rows.count, 100)
         XCTAssertTrue(rows.allSatisfy { $0.status == "succeeded" })
         XCTAssertEqual(Set(rows.map(\.instance)).isSubset(of: ["a", "b"]), true)
-        try await second?.asyncShutdown()
-        try await app.asyncShutdown()
+        try await second?.shutdownOnce()
+        try await app.shutdownOnce()
     }
 
     func testFailuresAreRetriedWithBackoffAndATimeoutEndsARun() async throws {
@@ -100,7 +100,7 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(timedOut.status, "failed")
         XCTAssertEqual(timedOut.error, "Zeitüberschreitung nach 0 Sekunden")
         XCTAssertNil(timedOut.retryAt, "no retry after the last attempt")
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testAJobNeverOverlapsItself() async throws {
@@ -123,7 +123,7 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(gate.all[0], 1)
         let rows = try await JobRun.query(on: app.db).filter(\.$job == "lang").sort(\.$slot).all()
         XCTAssertEqual(rows.map(\.status), ["succeeded", "skipped"])
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testOperatorSeesJobsAndRunsOneNow() async throws {
@@ -152,7 +152,7 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(refused.status, .forbidden)
         let refusedRun = try await c.post("/betrieb/jobs/bereinigung/ausfuehren")
         XCTAssertEqual(refusedRun.status, .forbidden)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 
     func testPurgeRemovesExpiredSessionsLinksAndAbandonedGuestDrafts() async throws {
@@ -193,6 +193,6 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(stillValid, uid)
         let sessions = try await SessionRecord.query(on: app.db).all().map(\.key.string)
         XCTAssertEqual(sessions, ["neu"])
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

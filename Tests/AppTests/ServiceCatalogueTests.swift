@@ -11,7 +11,6 @@ import RathausCore
 final class ServiceCatalogueTests: XCTestCase {
     func testShippedServicesAreCompleteAndUseRealLeiKaKeys() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let versions = try await OnlineServiceCatalogue.latest(on: app.db)
         XCTAssertGreaterThanOrEqual(versions.count, 35)
         let catalogue = try FinderCatalogue.shared()
@@ -82,7 +81,6 @@ final class ServiceCatalogueTests: XCTestCase {
 
     func testEveryShippedServiceIsSubmittedOnce() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         // fees are paid in PaymentTests; here every service is sent without the payment step
         for a in try await ServiceActivation.query(on: app.db).filter(\.$tenantARS == "16051").all() {
             a.feePolicy = "keine"; try await a.save(on: app.db)

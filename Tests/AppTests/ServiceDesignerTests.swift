@@ -9,7 +9,6 @@ import Forms
 final class ServiceDesignerTests: XCTestCase {
     func testLandBuildsPreviewsFixesAndPublishesAService() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let land = try await createUser(app, email: "land@thueringen.test", role: .state, tenant: "16")
         let b = Browser(app)
         try await b.login(land)

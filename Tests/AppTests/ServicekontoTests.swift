@@ -24,7 +24,6 @@ final class ServicekontoTests: XCTestCase {
         let sink = try SMTPSink()
         defer { sink.stop() }
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let (_, other) = try await Self.citizen(app, "reset@example.org")
         var r = try await other.get("/konto")
         XCTAssertEqual(r.status, .ok)
@@ -65,7 +64,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testAccountsSeeOnlyTheirOwnCases() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (_, a) = try await Self.citizen(app, "anna@example.org")
         let (_, b) = try await Self.citizen(app, "bert@example.org")
         try await a.get("/onlinedienste/hund-anmelden?ars=160510000000")
@@ -90,7 +88,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testServiceRequiringSubstantialLevelSendsToIdentityProvider() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (u, c) = try await Self.citizen(app, "id@example.org")
         try await c.get("/onlinedienste/meldebescheinigung?ars=160510000000")
         var r = try await c.post("/onlinedienste/meldebescheinigung/antrag", ["ars": "160510000000"])
@@ -143,7 +140,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testPrefillOnlyWithConsentAndConsentCanBeWithdrawn() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (_, c) = try await Self.citizen(app, "prefill@example.org")
         try await c.get("/onlinedienste/hund-anmelden?ars=160510000000")
         var r = try await c.post("/onlinedienste/hund-anmelden/antrag", ["ars": "160510000000"])
@@ -166,7 +162,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testExportAndDeletionKeepTheOfficesRecords() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let (u, c) = try await Self.citizen(app, "weg@example.org")
         let sent = try await AntragJourneyTests.submittedCase(app)
         sent.applicantID = u.id
@@ -197,7 +192,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testBusinessAccountWithMembers() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let b = Browser(app)
         try await b.get("/konto/registrieren")
         var r = try await b.post("/konto/registrieren", ["kontoart": "unternehmen", "vorname": "Max", "nachname": "Meister", "email": "chef@firma.test",
@@ -229,7 +223,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testCitizenWithSecondFactor() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let u = User(email: "totp@example.org", name: "T", passwordHash: try await app.password.async.hash("Sicheres-Passwort-1"))
         u.kind = "citizen"; u.role = nil; u.emailVerifiedAt = Date(); u.totpSecret = TOTP.newSecret(); u.totpEnabled = true
         try await u.create(on: app.db)
@@ -248,7 +241,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testCitizenTurnsTheSecondFactorOnAndOff() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         let (u, b) = try await Self.citizen(app, "zwei@example.org")
         var r = try await b.get("/konto/sicherheit")
         let secret = try XCTUnwrap(r.text.range(of: "id=\"totp-secret\">").map { String(r.text[$0.upperBound...].prefix { $0 != "<" }) })
@@ -267,7 +259,6 @@ final class ServicekontoTests: XCTestCase {
 
     func testStaffCannotUseTheCitizenLoginAndCitizensCannotUseStaffPages() async throws {
         let app = try await makeTestApp()
-        defer { Task { try? await app.asyncShutdown() } }
         _ = try await createUser(app, email: "staff@erfurt.test", role: .clerk, tenant: "16051")
         let b = Browser(app)
         try await b.get("/konto/anmelden")

@@ -10,7 +10,6 @@ final class StaffSecurityTests: XCTestCase {
 
     func testSessionsTOTPRequirementAndNetworks() async throws {
         let app = try await makeTestApp(demo: true)
-        defer { Task { try? await app.asyncShutdown() } }
         let admin = try await createUser(app, email: "admin@berka.test", role: .tenantAdmin, tenant: berka)
         let clerk = try await createUser(app, email: "clerk@berka.test", role: .clerk, tenant: berka)
 

@@ -317,6 +317,6 @@ final class TenantIsolationTests: XCTestCase {
         let invoiceAfter = try await EInvoice.find(invoiceB.id, on: app.db)
         XCTAssertEqual(invoiceAfter?.status, "eingegangen")
         XCTAssertNil(invoiceAfter?.exportedAt)
-        try await app.asyncShutdown()
+        try await app.shutdownOnce()
     }
 }

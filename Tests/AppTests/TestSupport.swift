@@ -4,9 +4,56 @@ import XCTVapor
 import XCTest
 @testable import App
 
-/// Every database test runs on in-memory SQLite, or on PostgreSQL when `DATABASE_URL` is set
-/// (then with a fresh schema per test; run with `--no-parallel`).
-func makeTestApp(demo: Bool = false) async throws -> Application {
+extension XCTestCase {
+    /// Every database test runs on in-memory SQLite, or on PostgreSQL when `DATABASE_URL` is set
+    /// (then with a fresh schema per test; run with `--no-parallel`). The app is shut down when the
+    /// test ends, however it ends — see `shutdownOnce()`.
+    func makeTestApp(demo: Bool = false) async throws -> Application {
+        let app = try await startTestApp(demo: demo)
+        addTeardownBlock { try await app.shutdownOnce() }
+        return app
+    }
+
+    /// Another instance on the same PostgreSQL database (no reset), as a second server would be;
+    /// shut down when the test ends.
+    func makeSecondInstance(_ url: String) async throws -> Application {
+        let app = try await startSecondInstance(url)
+        addTeardownBlock { try await app.shutdownOnce() }
+        return app
+    }
+}
+
+extension Application {
+    /// Shuts the app down unless that has happened or is happening. A test that throws, skips or
+    /// fails an unwrap before its own shutdown would otherwise leave the app to `deinit`, where
+    /// Vapor's ServeCommand asserts and kills the whole test process (SIGILL) before XCTest can
+    /// report the failure — that is how a CI run once ended with "Executed 2 tests" and no reason.
+    /// The teardown block makeTestApp registers and any explicit call in the test both land here;
+    /// the claim under one lock lets exactly one of them run Vapor's shutdown.
+    func shutdownOnce() async throws {
+        let claimed = ShutdownClaims.shared.withLockedValue { claims -> Bool in
+            let id = ObjectIdentifier(self)
+            guard !self.didShutdown, !claims.contains(id) else { return false }
+            claims.insert(id)
+            return true
+        }
+        guard claimed else { return }
+        defer { ShutdownClaims.shared.withLockedValue { _ = $0.remove(ObjectIdentifier(self)) } }
+        try await asyncShutdown()
+    }
+}
+
+private final class ShutdownClaims: @unchecked Sendable {
+    static let shared = ShutdownClaims()
+    private let lock = NSLock()
+    private var claims: Set<ObjectIdentifier> = []
+    func withLockedValue<T>(_ body: (inout Set<ObjectIdentifier>) -> T) -> T {
+        lock.lock(); defer { lock.unlock() }
+        return body(&claims)
+    }
+}
+
+private func startTestApp(demo: Bool) async throws -> Application {
     let app = try await Application.make(.testing)
     var config = RathausConfig()
     config.bcryptCost = 4
@@ -26,8 +73,7 @@ func makeTestApp(demo: Bool = false) async throws -> Application {
     return app
 }
 
-/// Another instance on the same PostgreSQL database (no reset), as a second server would be.
-func makeSecondInstance(_ url: String) async throws -> Application {
+private func startSecondInstance(_ url: String) async throws -> Application {
     let app = try await Application.make(.testing)
     var config = RathausConfig()
     config.bcryptCost = 4

@@ -50,7 +50,7 @@ final class XZuFiAppTests: XCTestCase {
         XCTAssertFalse(tenantExport.text.contains("Bürgeramt Erfurt"), "a tenant exports its own objects only")
         let foreignExport = try await api(first, .GET, "/api/v1/xzufi/export?ars=16051", token: vg)
         XCTAssertEqual(foreignExport.status, .forbidden)
-        try await first.asyncShutdown()
+        try await first.shutdownOnce()
 
         // a fresh database without demo data: nothing resolves to an office
         let second = try await makeTestApp(demo: false)
@@ -97,6 +97,6 @@ final class XZuFiAppTests: XCTestCase {
         XCTAssertEqual(garbage.status, .badRequest)
         let anon = try await second.testable().sendRequest(.POST, "/api/v1/xzufi/import", headers: ["Content-Type": "application/xml"], body: ByteBuffer(string: xml))
         XCTAssertEqual(anon.status, .unauthorized)
-        try await second.asyncShutdown()
+        try await second.shutdownOnce()
     }
 }

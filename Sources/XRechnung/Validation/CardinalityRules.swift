@@ -41,7 +41,11 @@ enum CardinalityRules {
             let schemes = s.children("PartyTaxScheme")
             atMost(c, "UBL-SR-12", Self.vatCompanyIDs(schemes), at: s, "Die Umsatzsteuer-Identifikationsnummer des Verkäufers (BT-31)")
             // PartyTaxScheme[TaxScheme/upper-case(ID) != 'VAT']/CompanyID: the raw ID, any one differing
-            atMost(c, "UBL-SR-13", schemes.filter { pts in pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { !VATSchemeRules.isVAT($0.text, normalize: false) } }
+            atMost(c, "UBL-SR-13", schemes.filter { pts in pts.children("TaxScheme").contains { ts in
+                // `cac:TaxScheme/upper-case(cbc:ID) != 'VAT'`: a scheme without ID gives "" and counts
+                let ids = ts.children("ID")
+                return ids.isEmpty || ids.contains { !VATSchemeRules.isVAT($0.text, normalize: false) }
+            } }
                 .flatMap { $0.children("CompanyID") }, at: s, "Die Steuernummer des Verkäufers (BT-32)")
             atMost(c, "UBL-SR-14", s.all("PartyLegalEntity", "CompanyLegalForm"), at: s, "Die weiteren rechtlichen Informationen (BT-33)")
             atMost(c, "UBL-SR-42", schemes, 2, at: s, "Das Steuerschema des Verkäufers (PartyTaxScheme)")
@@ -62,7 +66,9 @@ enum CardinalityRules {
                 .flatMap { $0.children("RegistrationName") }.map(\.text)
             let differs = names.contains { n in sellerNames.contains { $0 != n } }
             let same = "Der Zahlungsempfänger (BG-10) wird nur angegeben, wenn er nicht der Verkäufer ist; sein Name (BT-59) muss sich vom Namen des Verkäufers (BT-27) unterscheiden."
-            let ids = p.children("PartyIdentification").flatMap { $0.children("ID") }.filter { $0.attribute("schemeID").map { $0.uppercased() != "SEPA" } ?? false }
+            // `upper-case(@schemeID) != 'SEPA'`: upper-case of a missing attribute is "", so an ID
+            // without a scheme counts (measured: two such IDs fire UBL-SR-20)
+            let ids = p.children("PartyIdentification").flatMap { $0.children("ID") }.filter { $0.attribute("schemeID").map { $0.uppercased() != "SEPA" } ?? true }
             for (rule, list, term) in [("UBL-SR-19", p.children("PartyName").flatMap { $0.children("Name") }, "Der Name des Zahlungsempfängers (BT-59)"),
                                        ("UBL-SR-20", ids, "Die Kennung des Zahlungsempfängers (BT-60)"),
                                        ("UBL-SR-21", p.children("PartyLegalEntity").flatMap { $0.children("CompanyID") }, "Die Registernummer des Zahlungsempfängers (BT-61)")] {
@@ -87,15 +93,19 @@ enum CardinalityRules {
         }
         let paymentIDs = Set(means.compactMap { $0.child("PaymentID")?.normalizedText })
         if paymentIDs.count > 1 { c.fail("UBL-SR-44", r, de: "Eine Rechnung hat genau einen Verwendungszweck (BT-83); in mehreren Zahlungsarten muss er gleich sein.") }
-        let meansTexts = Set(means.compactMap { $0.child("PaymentMeansCode")?.attribute("name") })
+        // as bound: count(cac:PaymentMeans/cbc:PaymentMeansCode/@name) <= 1 — two equal texts count twice
+        let meansTexts = means.compactMap { $0.child("PaymentMeansCode")?.attribute("name") }
         if meansTexts.count > 1 { c.fail("UBL-SR-46", r, de: "Der Text zur Zahlungsart (BT-82) darf nur einmal (einheitlich) angegeben sein.") }
         // as bound: distinct values of every PaymentMeansCode, compared as written (" 58 " ≠ "58")
         let codes = Set(c.named("PaymentMeansCode").map(\.text))
         if codes.count > 1 { c.fail("UBL-SR-47", r, de: "Bei mehreren Zahlungsarten muss der Zahlungsart-Code (BT-81) überall gleich sein.") }
         let sepa = (r.all("AccountingSupplierParty", "Party", "PartyIdentification", "ID") + r.all("PayeeParty", "PartyIdentification", "ID")).filter { $0.attribute("schemeID") == "SEPA" }
         atMost(c, "UBL-SR-29", sepa, at: r, "Die Gläubiger-Identifikationsnummer (BT-90)")
-        for ac in r.children("AllowanceCharge") {
-            let charge = ac.child("ChargeIndicator")?.normalizedText == "true"
+        // bound to every cac:AllowanceCharge (document, line and price level), the indicator
+        // compared as xs:boolean ("true"/"1", "false"/"0"; the schema allows nothing else)
+        for ac in c.named("AllowanceCharge") {
+            let indicator = ac.child("ChargeIndicator")?.normalizedText
+            guard let charge = indicator == "true" || indicator == "1" ? true : (indicator == "false" || indicator == "0" ? false : nil) else { continue }
             atMost(c, charge ? "UBL-SR-31" : "UBL-SR-30", ac.children("AllowanceChargeReason"), at: ac, charge ? "Der Grund des Zuschlags (BT-104)" : "Der Grund des Nachlasses (BT-97)")
         }
         for cat in r.all("TaxTotal", "TaxSubtotal", "TaxCategory") {

@@ -161,14 +161,14 @@ enum Core {
         }
         for a in inv.allowances {
             if a.amount == nil { c.fail("BR-31", a.location, de: "Der Betrag des Nachlasses auf Dokumentenebene (BT-92) fehlt.") }
-            if a.reason.isBlank && a.reasonCode.isBlank {
+            if a.reason == nil && a.reasonCode == nil { // as bound: by presence (an empty reason counts)
                 c.fail("BR-33", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
                 c.fail("BR-CO-21", a.location, de: "Ein Nachlass auf Dokumentenebene braucht einen Grund (BT-97) oder Grund-Code (BT-98).")
             }
         }
         for a in inv.charges {
             if a.amount == nil { c.fail("BR-36", a.location, de: "Der Betrag des Zuschlags auf Dokumentenebene (BT-99) fehlt.") }
-            if a.reason.isBlank && a.reasonCode.isBlank {
+            if a.reason == nil && a.reasonCode == nil { // as bound: by presence (an empty reason counts)
                 c.fail("BR-38", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
                 c.fail("BR-CO-22", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
             }
@@ -285,7 +285,8 @@ enum Core {
                   || !party.children("PartyLegalEntity").flatMap { $0.children("CompanyID") }.isEmpty
             }
             // CII as bound: (ram:ID) or (ram:GlobalID) or (SpecifiedLegalOrganization/ID) or a VA registration — presence
-            : c.named("SellerTradeParty").contains { p in
+            // (bound to each SellerTradeParty: without one there is nothing to check)
+            : c.named("SellerTradeParty").allSatisfy { p in
                 !p.children("ID").isEmpty || !p.children("GlobalID").isEmpty
                     || !p.children("SpecifiedLegalOrganization").flatMap { $0.children("ID") }.isEmpty
                     || p.children("SpecifiedTaxRegistration").flatMap { $0.children("ID") }.contains { $0.attribute("schemeID") == "VA" }
@@ -312,14 +313,14 @@ enum Core {
         }
         for a in l.allowances {
             if a.amount == nil { c.fail("BR-41", a.location, de: "Der Betrag des Nachlasses in Position \(l.id) (BT-136) fehlt.") }
-            if a.reason.isBlank && a.reasonCode.isBlank {
+            if a.reason == nil && a.reasonCode == nil { // as bound: by presence (an empty reason counts)
                 c.fail("BR-42", a.location, de: "Ein Nachlass in Position \(l.id) braucht einen Grund (BT-139) oder Grund-Code (BT-140).")
                 c.fail("BR-CO-23", a.location, de: "Ein Nachlass in Position \(l.id) braucht einen Grund (BT-139) oder Grund-Code (BT-140).")
             }
         }
         for a in l.charges {
             if a.amount == nil { c.fail("BR-43", a.location, de: "Der Betrag des Zuschlags in Position \(l.id) (BT-141) fehlt.") }
-            if a.reason.isBlank && a.reasonCode.isBlank {
+            if a.reason == nil && a.reasonCode == nil { // as bound: by presence (an empty reason counts)
                 c.fail("BR-44", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
                 c.fail("BR-CO-24", a.location, de: "Ein Zuschlag in Position \(l.id) braucht einen Grund (BT-144) oder Grund-Code (BT-145).")
             }
@@ -336,6 +337,10 @@ enum TotalRules {
         let inv = c.invoice
         let t = inv.totals
         let loc = c.isUBL ? "\(c.root.xpath)/cac:LegalMonetaryTotal" : "\(c.root.xpath)/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+        if c.isUBL, let m = c.root.child("LegalMonetaryTotal"), m.child("LineExtensionAmount") == nil {
+            // bound to LegalMonetaryTotal: a missing BT-106 compares as empty and fails
+            c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) fehlt; sie muss die Summe der Positionsbeträge sein.")
+        }
         if let v = t.lineNetSum?.value, v != round2(sum(inv.lines.map(\.netAmount))) {
             c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) stimmt nicht mit der Summe der Positionsbeträge überein: \(c.givenExpected(v, round2(sum(inv.lines.map(\.netAmount))))).", en: c.givenExpectedEN(v, round2(sum(inv.lines.map(\.netAmount)))))
         }
@@ -431,8 +436,29 @@ enum TotalRules {
                     c.fail("BR-DEX-09", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) + Summe der Zahlungen Dritter (BT-DEX-002) sein.")
                 }
             }
-            if c.isUBL, round2(due - rounding) != round2(with - paid) {
-                c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein: \(c.givenExpected(due, round2(with - paid + rounding))).", en: c.givenExpectedEN(due, round2(with - paid + rounding)))
+        }
+        if c.isUBL, let m = c.root.child("LegalMonetaryTotal") {
+            // UBL BR-CO-16 as bound, clause by the presence of BT-113 and BT-114; a missing
+            // amount due or total with VAT fails every clause (compared with an empty sequence)
+            let d = VATSchemeRules.decimal(m.child("PayableAmount")), g = VATSchemeRules.decimal(m.child("TaxInclusiveAmount"))
+            let pe = m.child("PrepaidAmount"), re = m.child("PayableRoundingAmount")
+            let p = VATSchemeRules.decimal(pe), r = VATSchemeRules.decimal(re)
+            var ok = false
+            if let d, let g {
+                switch (pe != nil, re != nil) {
+                case (true, false): if let p { ok = d == round2(g - p) }
+                case (false, false): ok = d == g
+                case (true, true): if let p, let r { ok = round2(d - r) == round2(g - p) }
+                case (false, true): if let r { ok = round2(d - r) == g }
+                }
+            }
+            if !ok {
+                if let d, let g {
+                    let expected = round2(g - (p ?? 0) + (r ?? 0))
+                    c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein: \(c.givenExpected(d, expected)).", en: c.givenExpectedEN(d, expected))
+                } else {
+                    c.fail("BR-CO-16", loc, de: "Der fällige Betrag (BT-115) lässt sich nicht prüfen: \(d == nil ? "der fällige Betrag (BT-115)" : "der Gesamtbetrag mit Umsatzsteuer (BT-112)") fehlt. Er muss Gesamtbetrag mit Umsatzsteuer − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) sein.")
+                }
             }
         }
         if c.isCII {

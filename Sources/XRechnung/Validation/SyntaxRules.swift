@@ -86,11 +86,19 @@ enum CodeListRules {
                 c.fail(rule, e, de: "Die Umsatzsteuerkategorie „\(XElement.normalizeSpace(e.text))“ ist kein Code aus UNCL 5305 (S, Z, E, AE, K, G, O, L, M, B).")
             }
         }
-        for a in inv.allowances + inv.lines.flatMap(\.allowances) {
-            if let r = a.reasonCode, !CodeLists.allowanceReasons.contains(r) { c.fail("BR-CL-19", a.location, de: "Der Grund-Code des Nachlasses „\(r)“ ist kein Code aus UNCL 5189.") }
-        }
-        for a in inv.charges + inv.lines.flatMap(\.charges) {
-            if let r = a.reasonCode, !CodeLists.chargeReasons.contains(r) { c.fail("BR-CL-20", a.location, de: "Der Grund-Code des Zuschlags „\(r)“ ist kein Code aus UNCL 7161.") }
+        // bound to the reason code of every allowance/charge whose indicator is false()/true() as
+        // xs:boolean — without an indicator neither rule looks (measured); UBL also at price level
+        let allowanceCharges = c.isUBL
+            ? c.named("AllowanceCharge").map { ($0, $0.child("ChargeIndicator"), $0.children("AllowanceChargeReasonCode")) }
+            : c.named("SpecifiedTradeAllowanceCharge").map { ($0, $0.child("ChargeIndicator")?.child("Indicator"), $0.children("ReasonCode")) }
+        for (_, indicator, codes) in allowanceCharges {
+            let v = indicator?.normalizedText
+            guard let charge = (v == "true" || v == "1") ? true : ((v == "false" || v == "0") ? false : nil) else { continue }
+            for e in codes {
+                let r = XElement.normalizeSpace(e.text)
+                if charge, !CodeLists.chargeReasons.contains(r) { c.fail("BR-CL-20", e, de: "Der Grund-Code des Zuschlags „\(r)“ ist kein Code aus UNCL 7161.") }
+                if !charge, !CodeLists.allowanceReasons.contains(r) { c.fail("BR-CL-19", e, de: "Der Grund-Code des Nachlasses „\(r)“ ist kein Code aus UNCL 5189.") }
+            }
         }
     }
 

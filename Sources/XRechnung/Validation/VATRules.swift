@@ -63,7 +63,9 @@ enum VATRules {
                 let sLines = c.named("ClassifiedTaxCategory").filter { $0.child("ID")?.normalizedText == "S" }
                 let underVAT = sLines.contains { $0.children("TaxScheme").flatMap { $0.children("ID") }.contains { $0.normalizedText.uppercased() == "VAT" } }
                 if !sLines.isEmpty && (!underVAT || !ok) { c.fail("BR-S-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
-            } else if !lines.isEmpty && !ok { c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
+            } else if (ublCategories.map { $0.line.contains { $0.vat && $0.norm.contains(f.code) } } ?? !lines.isEmpty) && !ok {
+                // (UBL as bound: any ClassifiedTaxCategory under the VAT scheme, sub-lines included)
+                c.fail("\(f.prefix)-02", loc, de: "Positionen mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !allowances.isEmpty && !ok { c.fail("\(f.prefix)-03", loc, de: "Nachlässe mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             if !charges.isEmpty && !ok { c.fail("\(f.prefix)-04", loc, de: "Zuschläge mit Umsatzsteuerkategorie \(f.name) verlangen \(who).") }
             func rateBad(_ r: DecimalValue?) -> Bool {
@@ -117,7 +119,8 @@ enum VATRules {
                 }
             }
         }
-        notSubjectToVAT(c, oPresent: ublCategories.map { ublFamilyPresence($0, "O") } ?? ciiCategories.map { ciiFamilyPresence($0, "O") } ?? true)
+        notSubjectToVAT(c, oPresent: ublCategories.map { ublFamilyPresence($0, "O") } ?? ciiCategories.map { ciiFamilyPresence($0, "O") } ?? true,
+                        ublOLines: ublCategories.map { $0.line.contains { $0.vat && $0.norm.contains("O") } }, ids: ids)
         // BR-IC-11/12: an intra-community supply needs the delivery date or period and the country.
         if inv.vatBreakdown.contains(where: { $0.category == "K" }) {
             if inv.delivery?.date == nil && inv.invoicingPeriod.map({ $0.start != nil || $0.end != nil }) != true {
@@ -327,7 +330,7 @@ enum VATRules {
     }
 
     /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.
-    static func notSubjectToVAT(_ c: RuleContext, oPresent: Bool) {
+    static func notSubjectToVAT(_ c: RuleContext, oPresent: Bool, ublOLines: Bool?, ids: TaxIdentifiers) {
         let inv = c.invoice
         let loc = c.root.xpath
         let lines = inv.lines.filter { $0.vatCategory == "O" }
@@ -338,7 +341,9 @@ enum VATRules {
         if !oPresent {
             c.fail("BR-O-01", loc, de: "Positionen, Nachlässe oder Zuschläge „nicht steuerbar“ (O) brauchen genau eine Umsatzsteueraufschlüsselung mit Kategorie O.")
         }
-        if !lines.isEmpty && anyVATID { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }
+        // BR-O-02 as bound: an O line (UBL: any ClassifiedTaxCategory O under the VAT scheme, also
+        // in sub-lines) and a VAT identifier element of seller, tax representative or buyer
+        if ublOLines ?? !lines.isEmpty, ids.sellerVAT || ids.representativeVAT || ids.buyerVAT { c.fail("BR-O-02", loc, de: "Eine Rechnung mit Positionen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummer von Verkäufer (BT-31), Steuervertreter (BT-63) oder Käufer (BT-48) enthalten.") }
         if !allowances.isEmpty && anyVATID { c.fail("BR-O-03", loc, de: "Eine Rechnung mit Nachlässen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummern enthalten.") }
         if !charges.isEmpty && anyVATID { c.fail("BR-O-04", loc, de: "Eine Rechnung mit Zuschlägen „nicht steuerbar“ (O) darf keine Umsatzsteuer-Identifikationsnummern enthalten.") }
         for l in lines where l.vatRate != nil { c.fail("BR-O-05", l.location, de: "Position \(l.id) „nicht steuerbar“ (O) darf keinen Steuersatz (BT-152) enthalten.") }

@@ -264,12 +264,23 @@ public final class XRechnungValidator: Sendable {
     static func runtimeErrors(_ ctx: RuleContext) -> [Finding] {
         guard ctx.isCII else {
             // UBL: BR-06/BR-07 normalise the seller's and buyer's registration name; two of them
-            // (two PartyLegalEntity) stop the EN 16931 transformation (measured).
+            // (two PartyLegalEntity) stop the EN 16931 transformation (measured). So does BR-18 on
+            // two names of the seller's tax representative (normalize-space of two nodes).
+            let root = ctx.root
             let names = ["AccountingSupplierParty", "AccountingCustomerParty"].contains { party in
-                ctx.root.children(party).flatMap { $0.children("Party") }.flatMap { $0.children("PartyLegalEntity") }
+                root.children(party).flatMap { $0.children("Party") }.flatMap { $0.children("PartyLegalEntity") }
                     .flatMap { $0.children("RegistrationName") }.count > 1
+            } || root.children("TaxRepresentativeParty").contains { $0.children("PartyName").flatMap { $0.children("Name") }.count > 1 }
+            // Peppol R110/R111 cast the document's period start/end date with xs:date for every
+            // line period date: two document periods with that date stop the XRechnung
+            // transformation, once a line has its own (measured by duplicating each element).
+            let periods = root.children("InvoicePeriod")
+            let lines = root.children(ctx.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine").flatMap { $0.children("InvoicePeriod") }
+            let periodDates = ["StartDate", "EndDate"].contains { date in
+                periods.flatMap { $0.children(date) }.count > 1 && lines.contains { !$0.children(date).isEmpty }
             }
-            return names ? dropped(ctx, breaksEN: true, breaksXR: false, at: ctx.root.xpath) : ctx.findings
+            guard names || periodDates else { return ctx.findings }
+            return dropped(ctx, breaksEN: names, breaksXR: periodDates, at: root.xpath)
         }
         let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
         func twice(_ name: String) -> Bool { sums.contains { $0.children(name).count > 1 } }
@@ -280,6 +291,15 @@ public final class XRechnungValidator: Sendable {
         let lineNames = ctx.named("SpecifiedTradeProduct").contains { $0.children("Name").count > 1 }
         let lineTotals = ctx.named("SpecifiedTradeSettlementLineMonetarySummation").contains { $0.children("LineTotalAmount").count > 1 }
         let allowanceAmounts = ctx.named("SpecifiedTradeAllowanceCharge").contains { $0.children("ActualAmount").count > 1 }
+        // BR-56 normalises the tax representative's VA identifier: two of them stop EN 16931
+        let representativeIDs = ctx.named("SellerTaxRepresentativeTradeParty").contains {
+            $0.children("SpecifiedTaxRegistration").flatMap { $0.children("ID") }.filter { $0.attribute("schemeID") == "VA" }.count > 1
+        }
+        // R046 passes AppliedTradeAllowanceCharge/ActualAmount[1] — the first amount of each
+        // allowance — to a one-value function: two allowances on a gross price stop XRechnung
+        let priceAllowances = ctx.named("GrossPriceProductTradePrice").contains { g in
+            !g.children("ChargeAmount").isEmpty && g.children("AppliedTradeAllowanceCharge").filter { !$0.children("ActualAmount").isEmpty }.count > 1
+        }
         let breaksEN = ["TaxBasisTotalAmount", "GrandTotalAmount", "DuePayableAmount", "RoundingAmount", "TotalPrepaidAmount", "LineTotalAmount",
                         "ChargeTotalAmount", "AllowanceTotalAmount"].contains(where: twice)
             // (not in a breakdown of category O: its rules compare without casting — measured on all
@@ -287,8 +307,8 @@ public final class XRechnungValidator: Sendable {
             || headerTaxes.contains { ($0.children("BasisAmount").count > 1 || $0.children("CalculatedAmount").count > 1)
                 && $0.child("CategoryCode")?.normalizedText != "O" }
             || ctx.root.children("ExchangedDocumentContext").contains { $0.children("GuidelineSpecifiedDocumentContextParameter").count > 1 }
-            || lineNames || lineTotals || allowanceAmounts
-        let breaksXR = lineTotals || allowanceAmounts
+            || lineNames || lineTotals || allowanceAmounts || representativeIDs
+        let breaksXR = lineTotals || allowanceAmounts || priceAllowances
             || ctx.named("NetPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
             || ctx.named("GrossPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
         guard breaksEN || breaksXR else { return ctx.findings }
@@ -296,7 +316,11 @@ public final class XRechnungValidator: Sendable {
     }
 
     /// The findings without those of the transformation(s) that stopped, plus the runtime error.
-    static func dropped(_ ctx: RuleContext, breaksEN: Bool, breaksXR: Bool, at location: String) -> [Finding] {
+    static func dropped(_ ctx: RuleContext, breaksEN: Bool, breaksXR xrFailure: Bool, at location: String) -> [Finding] {
+        // the EN 16931 scenario does not run the XRechnung transformation: nothing there can stop
+        // (measured: two net prices of an EN 16931 invoice are no runtime error)
+        let breaksXR = xrFailure && ctx.scenario.profile != .en16931
+        guard breaksEN || breaksXR else { return ctx.findings }
         var kept = ctx.findings.filter { f in
             let xr = ctx.catalogue.entries[f.rule]?.isXRechnung ?? false
             return xr ? !breaksXR : !breaksEN

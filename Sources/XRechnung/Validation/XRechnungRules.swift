@@ -314,8 +314,14 @@ enum Peppol {
         // R046 and R130 are bound to every price: of the lines, and (UBL) of the sub-lines of the
         // XRechnung extension
         func priceRules(_ l: InvoiceLine, _ what: String) {
-            if let gross = l.grossPrice?.value, let net = l.netPrice?.value {
+            // UBL binds R046 to each price allowance (below); CII to the gross price, and a
+            // missing net price compares as an empty sequence: the rule fails
+            if !c.isUBL, let gross = l.grossPrice?.value {
                 let discount = l.priceDiscount?.value ?? 0
+                guard let net = l.netPrice?.value else {
+                    c.fail("PEPPOL-EN16931-R046", l.location, de: "In \(what) \(l.id) ist ein Bruttopreis (BT-148) angegeben, aber kein Nettopreis (BT-146); der Nettopreis muss Bruttopreis − Rabatt sein.")
+                    return
+                }
                 if net != gross - discount { c.fail("PEPPOL-EN16931-R046", l.location, de: "In \(what) \(l.id) muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, gross - discount)).", en: c.givenExpectedEN(net, gross - discount)) }
             }
             if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in \(what) \(l.id) muss die Einheit der Menge (BT-130) sein.") }
@@ -391,8 +397,18 @@ enum Peppol {
                 if acs.contains(where: { ($0.child("ChargeIndicator")?.normalizedText ?? "") != "false" }) {
                     c.fail("PEPPOL-EN16931-R044", line, de: "Zuschläge auf Preisebene sind nicht erlaubt; nur Rabatte (ChargeIndicator false).")
                 }
-                if acs.count > 1 {
-                    c.fail("PEPPOL-EN16931-R046", line, de: "Position \(line.child("ID")?.normalizedText ?? "") hat mehr als einen Rabatt auf Preisebene; der Nettopreis lässt sich so nicht als Bruttopreis − Rabatt prüfen. Bitte genau einen Preisrabatt (BT-147) angeben.")
+                // R046 per price allowance with a base amount: net = base − amount (each on its own,
+                // so two equal allowances both hold — measured)
+                for ac in acs where ac.child("BaseAmount") != nil {
+                    let net = VATSchemeRules.decimal(price.child("PriceAmount"))
+                    let base = VATSchemeRules.decimal(ac.child("BaseAmount")), amount = VATSchemeRules.decimal(ac.child("Amount"))
+                    guard let net, let base, let amount else {
+                        c.fail("PEPPOL-EN16931-R046", line, de: "In Position \(line.child("ID")?.normalizedText ?? "") fehlt zum Preisrabatt der Betrag oder der Nettopreis; der Nettopreis (BT-146) muss Bruttopreis (BT-148) − Rabatt (BT-147) sein.")
+                        continue
+                    }
+                    if net != base - amount {
+                        c.fail("PEPPOL-EN16931-R046", line, de: "In Position \(line.child("ID")?.normalizedText ?? "") muss der Nettopreis (BT-146) Bruttopreis (BT-148) − Rabatt (BT-147) sein: \(c.givenExpected(net, base - amount)).", en: c.givenExpectedEN(net, base - amount))
+                    }
                 }
             }
             for ac in r.all("AllowanceCharge") + r.children(lineName).flatMap({ $0.children("AllowanceCharge") }) {

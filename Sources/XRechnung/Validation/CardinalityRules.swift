@@ -141,8 +141,9 @@ enum CardinalityRules {
         if let ctx = r.child("ExchangedDocumentContext") {
             let g = ctx.children("GuidelineSpecifiedDocumentContextParameter")
             if g.count != 1 { c.fail("CII-SR-009", ctx, de: "Die Spezifikationskennung (GuidelineSpecifiedDocumentContextParameter) muss genau einmal vorkommen.") }
-            for p in g where p.children("ID").count != 1 {
-                c.fail("CII-SR-010", p, de: "Die Spezifikationskennung (BT-24) muss genau einmal angegeben sein.")
+            // as bound: count(GuidelineSpecifiedDocumentContextParameter/ID) = 1 over the context
+            if g.flatMap({ $0.children("ID") }).count != 1 {
+                c.fail("CII-SR-010", ctx, de: "Die Spezifikationskennung (BT-24) muss genau einmal angegeben sein.")
             }
         }
         if let doc = r.child("ExchangedDocument"), doc.children("TypeCode").count != 1 {
@@ -152,8 +153,9 @@ enum CardinalityRules {
             c.fail("CII-SR-046", e, de: "Zu einer globalen Kennung (GlobalID) muss die Schema-Kennung (schemeID) angegeben sein.")
         }
         for e in c.named("ApplicableProductCharacteristic") {
-            atMost(c, "CII-SR-069", e.children("Description"), at: e, "Der Name des Artikelattributs (BT-160)")
-            atMost(c, "CII-SR-072", e.children("Value"), at: e, "Der Wert des Artikelattributs (BT-161)")
+            // as bound: count(ram:Description) = 1 — exactly one name per attribute
+            if e.children("Description").count != 1 { c.fail("CII-SR-069", e, de: "Ein Artikelattribut braucht genau einen Namen (BT-160).") }
+            if e.children("Value").count != 1 { c.fail("CII-SR-072", e, de: "Ein Artikelattribut braucht genau einen Wert (BT-161).") }
         }
         // As the artefact binds them: 439 (exactly one) and 441 (at most one) both count the net
         // price per line agreement; 440 the discount amount per price allowance.

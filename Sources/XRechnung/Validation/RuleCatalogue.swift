@@ -104,6 +104,24 @@ public final class RuleContext {
         return "(" + (given.map { "given \(m($0)), " } ?? "") + "expected \(m(expected)))"
     }
 
+    /// CII: the xpaths of the VAT breakdowns the general breakdown rule never sees. In the EN 16931
+    /// model pattern the rules for categories L, M and O take the breakdown itself as context, and
+    /// Schematron lets only the first matching rule of a pattern fire on a node — so BR-45…48,
+    /// BR-CO-17 and BR-DEC-19/20 (the later general rule) skip those breakdowns (measured: a
+    /// breakdown O without BT-116 gives BR-O-08, not BR-45). Empty for UBL, whose category
+    /// rules take the TaxCategory child as context.
+    var shadowedBreakdowns: Set<String> {
+        guard isCII else { return [] }
+        var out: Set<String> = []
+        for tax in named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
+            let types = tax.children("TypeCode")
+            guard types.count == 1, types[0].text.uppercased() == "VAT",
+                  tax.children("CategoryCode").contains(where: { ["L", "M", "O"].contains($0.text) }) else { continue }
+            out.insert(tax.xpath)
+        }
+        return out
+    }
+
     var isUBL: Bool { scenario.syntax != .cii }
     var isCII: Bool { scenario.syntax == .cii }
     /// The document totals as the rules are bound to them (UBL `cac:LegalMonetaryTotal`, CII every

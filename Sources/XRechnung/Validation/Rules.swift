@@ -173,7 +173,8 @@ enum Core {
                 c.fail("BR-CO-22", a.location, de: "Ein Zuschlag auf Dokumentenebene braucht einen Grund (BT-104) oder Grund-Code (BT-105).")
             }
         }
-        for b in inv.vatBreakdown {
+        let shadowed = c.shadowedBreakdowns
+        for b in inv.vatBreakdown where !shadowed.contains(b.location) {
             if b.taxableAmount == nil { c.fail("BR-45", b.location, de: "Die Bemessungsgrundlage der Umsatzsteueraufschlüsselung (BT-116) fehlt.") }
             if b.taxAmount == nil { c.fail("BR-46", b.location, de: "Der Steuerbetrag der Umsatzsteueraufschlüsselung (BT-117) fehlt.") }
         }
@@ -398,10 +399,17 @@ enum TotalRules {
                 }
             }
         } else {
-            if let vat = t.vatTotal?.value, !inv.vatBreakdown.isEmpty {
-                let expected = round2(sum(inv.vatBreakdown.map(\.taxAmount)))
-                if vat != expected {
-                    c.fail("BR-CO-14", loc, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein: \(c.givenExpected(vat, expected)).", en: c.givenExpectedEN(vat, expected))
+            // as bound: every BT-110 whose currencyID is the invoice currency equals the rounded sum
+            // of the breakdowns' tax amounts (none: 0)
+            let currencies = Set(c.named("InvoiceCurrencyCode").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }.map(\.text))
+            let taxes = c.named("ApplicableTradeTax").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }
+            let expected = round2(taxes.flatMap { $0.children("CalculatedAmount") }.reduce(Decimal(0)) { $0 + (VATSchemeRules.decimal($1) ?? 0) })
+            for m in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
+                for total in m.children("TaxTotalAmount") where total.attribute("currencyID").map(currencies.contains) ?? false {
+                    let vat = VATSchemeRules.decimal(total)
+                    if vat != expected {
+                        c.fail("BR-CO-14", total, de: "Der Umsatzsteuergesamtbetrag (BT-110) muss die Summe der Steuerbeträge der Aufschlüsselung (BT-117) sein: \(c.givenExpected(vat, expected)).", en: c.givenExpectedEN(vat, expected))
+                    }
                 }
             }
             // CII: exactly one BT-110 in the invoice currency and BT-112 = BT-109 + BT-110,
@@ -581,7 +589,8 @@ enum VATSchemeRules {
                 if !ok { c.fail("BR-CO-04", line, de: "Die Umsatzsteuerkategorie der Position \(line.child("ID")?.normalizedText ?? "") (BT-151) fehlt (oder ihr Steuerschema ist nicht „VAT“).") }
             }
         } else {
-            for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
+            let shadowed = c.shadowedBreakdowns
+            for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" && !shadowed.contains(tax.xpath) {
                 let vat = tax.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: false) }
                 if !(vat && !tax.children("CategoryCode").isEmpty) {
                     c.fail("BR-47", tax, de: "Die Umsatzsteuerkategorie der Aufschlüsselung (BT-118) fehlt (oder die Steuerart ist nicht „VAT“).")

@@ -350,8 +350,12 @@ enum VATRules {
         for a in allowances where a.vatRate != nil { c.fail("BR-O-06", a.location, de: "Ein Nachlass „nicht steuerbar“ (O) darf keinen Steuersatz (BT-96) enthalten.") }
         for a in charges where a.vatRate != nil { c.fail("BR-O-07", a.location, de: "Ein Zuschlag „nicht steuerbar“ (O) darf keinen Steuersatz (BT-103) enthalten.") }
         for b in breakdowns {
+            let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
+            if b.taxableAmount == nil {
+                // compared as an empty sequence: a breakdown O without BT-116 fails (measured)
+                c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ fehlt; sie muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein (\(c.givenExpected(nil, round2(expected)))).", en: c.givenExpectedEN(nil, round2(expected)))
+            }
             if let base = b.taxableAmount?.value {
-                let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
                 if base != round2(expected) { c.fail("BR-O-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie „nicht steuerbar“ muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, round2(expected))).", en: c.givenExpectedEN(base, round2(expected))) }
             }
             if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
@@ -414,7 +418,8 @@ enum DecimalRules {
         check(t.paid, "BR-DEC-16", "Der gezahlte Betrag (BT-113)", loc)
         check(t.rounding, "BR-DEC-17", "Der Rundungsbetrag (BT-114)", loc)
         check(t.due, "BR-DEC-18", "Der fällige Betrag (BT-115)", loc)
-        for b in inv.vatBreakdown {
+        let shadowed = c.shadowedBreakdowns
+        for b in inv.vatBreakdown where !shadowed.contains(b.location) {
             check(b.taxableAmount, "BR-DEC-19", "Die Bemessungsgrundlage (BT-116)", b.location)
             check(b.taxAmount, "BR-DEC-20", "Der Steuerbetrag (BT-117)", b.location)
         }

@@ -412,6 +412,10 @@ enum Peppol {
                 }
             }
             for ac in r.all("AllowanceCharge") + r.children(lineName).flatMap({ $0.children("AllowanceCharge") }) {
+                // R041/R042 take an allowance/charge with only a percentage or only a base amount
+                // as their context first; Schematron then skips the later R040/R043 rule for it
+                let percent = ac.child("MultiplierFactorNumeric") != nil, base = ac.child("BaseAmount") != nil
+                if percent != base { continue }
                 let v = ac.child("ChargeIndicator")?.normalizedText ?? ""
                 if v != "true" && v != "false" { c.fail("PEPPOL-EN16931-R043", ac, de: "ChargeIndicator muss „true“ oder „false“ sein.") }
             }
@@ -420,6 +424,8 @@ enum Peppol {
             // R043 is split in the CII artefact: -1 for document and line level, -2 for price level.
             for (rule, name) in [("PEPPOL-EN16931-R043-1", "SpecifiedTradeAllowanceCharge"), ("PEPPOL-EN16931-R043-2", "AppliedTradeAllowanceCharge")] {
                 for ac in c.named(name) {
+                    // (as in UBL: an allowance/charge matched by R041/R042 is not seen by R043-1)
+                    if name == "SpecifiedTradeAllowanceCharge", (ac.child("CalculationPercent") != nil) != (ac.child("BasisAmount") != nil) { continue }
                     let v = XElement.normalizeSpace(ac.first("ChargeIndicator", "Indicator")?.text ?? "")
                     if v != "true" && v != "false" { c.fail(rule, ac, de: "Das Kennzeichen Zuschlag/Nachlass (ChargeIndicator) muss „true“ oder „false“ sein, nicht „\(v)“.") }
                 }

@@ -118,7 +118,15 @@ enum Core {
                 if !ok { c.fail("BR-17", p, de: "Der Name des Zahlungsempfängers (BT-59) fehlt, oder Name oder Kennung sind die des Verkäufers.") }
             }
         }
-        if let t = inv.taxRepresentative {
+        if c.isCII {
+            // CII as bound: the elements' presence (an empty name or country code counts as given)
+            for t in c.named("SellerTaxRepresentativeTradeParty") {
+                if t.children("Name").isEmpty { c.fail("BR-18", t, de: "Der Name des Steuervertreters (BT-62) fehlt.") }
+                let addresses = t.children("PostalTradeAddress")
+                if addresses.isEmpty { c.fail("BR-19", t, de: "Die Anschrift des Steuervertreters (BG-12) fehlt.") }
+                if !addresses.isEmpty, addresses.allSatisfy({ $0.children("CountryID").isEmpty }) { c.fail("BR-20", t, de: "Der Ländercode des Steuervertreters (BT-69) fehlt.") }
+            }
+        } else if let t = inv.taxRepresentative {
             if t.name.isBlank { c.fail("BR-18", loc, de: "Der Name des Steuervertreters (BT-62) fehlt.") }
             if t.address == nil { c.fail("BR-19", loc, de: "Die Anschrift des Steuervertreters (BG-12) fehlt.") }
             else if t.address?.country.isBlank ?? true { c.fail("BR-20", loc, de: "Der Ländercode des Steuervertreters (BT-69) fehlt.") }
@@ -342,6 +350,12 @@ enum TotalRules {
             // bound to LegalMonetaryTotal: a missing BT-106 compares as empty and fails
             c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) fehlt; sie muss die Summe der Positionsbeträge sein.")
         }
+        if c.isCII {
+            // bound to each monetary summation: a missing BT-106 compares as empty and fails
+            for m in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") where m.children("LineTotalAmount").isEmpty {
+                c.fail("BR-CO-10", m, de: "Die Summe der Nettobeträge der Positionen (BT-106) fehlt; sie muss die Summe der Positionsbeträge sein.")
+            }
+        }
         if let v = t.lineNetSum?.value, v != round2(sum(inv.lines.map(\.netAmount))) {
             c.fail("BR-CO-10", loc, de: "Die Summe der Nettobeträge der Positionen (BT-106) stimmt nicht mit der Summe der Positionsbeträge überein: \(c.givenExpected(v, round2(sum(inv.lines.map(\.netAmount))))).", en: c.givenExpectedEN(v, round2(sum(inv.lines.map(\.netAmount)))))
         }
@@ -349,14 +363,24 @@ enum TotalRules {
         // when there is no allowance (charge) on document level — also one of 0 needs its total
         let summation = c.monetarySummations
         func absent(_ name: String) -> Bool { !summation.isEmpty && summation.allSatisfy { $0.children(name).isEmpty } }
-        if let v = t.allowanceSum?.value, v != round2(sum(inv.allowances.map(\.amount))) {
+        // CII counts only allowances/charges whose indicator is false()/true() as xs:boolean: one
+        // without an indicator is neither (measured)
+        func ciiAmounts(charge: Bool) -> [DecimalValue?] {
+            c.named("SpecifiedTradeAllowanceCharge").filter { $0.parent?.name == "ApplicableHeaderTradeSettlement" }.filter { ac in
+                let v = ac.child("ChargeIndicator")?.child("Indicator")?.normalizedText
+                return charge ? (v == "true" || v == "1") : (v == "false" || v == "0")
+            }.map { CIIReader.dec($0.child("ActualAmount")) }
+        }
+        let allowanceAmounts = c.isCII ? ciiAmounts(charge: false) : inv.allowances.map(\.amount)
+        let chargeAmounts = c.isCII ? ciiAmounts(charge: true) : inv.charges.map(\.amount)
+        if let v = t.allowanceSum?.value, v != round2(sum(allowanceAmounts)) {
             c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) stimmt nicht mit der Summe der einzelnen Nachlässe (BT-92) überein.")
-        } else if !inv.allowances.isEmpty, absent("AllowanceTotalAmount") {
+        } else if !allowanceAmounts.isEmpty, absent("AllowanceTotalAmount") {
             c.fail("BR-CO-11", loc, de: "Die Summe der Nachlässe (BT-107) fehlt, obwohl die Rechnung Nachlässe auf Dokumentebene (BG-20) enthält.")
         }
-        if let v = t.chargeSum?.value, v != round2(sum(inv.charges.map(\.amount))) {
+        if let v = t.chargeSum?.value, v != round2(sum(chargeAmounts)) {
             c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) stimmt nicht mit der Summe der einzelnen Zuschläge (BT-99) überein.")
-        } else if !inv.charges.isEmpty, absent("ChargeTotalAmount") {
+        } else if !chargeAmounts.isEmpty, absent("ChargeTotalAmount") {
             c.fail("BR-CO-12", loc, de: "Die Summe der Zuschläge (BT-108) fehlt, obwohl die Rechnung Zuschläge auf Dokumentebene (BG-21) enthält.")
         }
         // BR-CO-13 as bound: fails as well when BT-109 or BT-106 is missing; UBL compares without

@@ -263,7 +263,8 @@ enum UBLSyntax {
                 if p.child("ID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-10", p, de: "Die Art der Zahlung eines Dritten (BT-DEX-001) fehlt.") }
                 if p.child("PaidAmount")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-11", p, de: "Der Betrag der Zahlung eines Dritten (BT-DEX-002) fehlt.") }
                 if p.child("InstructionID")?.normalizedText.isEmpty ?? true { c.fail("BR-DEX-12", p, de: "Die Beschreibung der Zahlung eines Dritten (BT-DEX-003) fehlt.") }
-                if let a = p.child("PaidAmount"), let dot = a.normalizedText.firstIndex(of: "."), a.normalizedText[dot...].count - 1 > 2 {
+                // as bound: substring-after the raw text's first '.', whitespace included
+                if let a = p.child("PaidAmount"), let dot = a.text.firstIndex(of: "."), a.text[dot...].count - 1 > 2 {
                     c.fail("BR-DEX-13", p, de: "Der Betrag der Zahlung eines Dritten (BT-DEX-002) hat mehr als zwei Nachkommastellen.")
                 }
                 if p.child("PaidAmount")?.attribute("currencyID") != c.invoice.currency {
@@ -281,9 +282,12 @@ enum CIISyntax {
         CIIRestrictions.run(c)
         if c.named("TaxPointDate").count > 1 { c.fail("CII-SR-461", r, de: "Das Umsatzsteuerdatum (BT-7, TaxPointDate) darf nur einmal vorkommen.") }
         let agreement = r.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement")
+        // as bound: not(Party/DefinedTradeContact/PersonName and Party/DefinedTradeContact/DepartmentName)
+        // — a person and a department name among the party's contacts (two contacts with a name each pass)
         func contactNames(_ party: XElement?) -> Int {
             guard let party else { return 0 }
-            return party.children("DefinedTradeContact").reduce(0) { $0 + $1.children("PersonName").count + $1.children("DepartmentName").count }
+            let contacts = party.children("DefinedTradeContact")
+            return contacts.contains { !$0.children("PersonName").isEmpty } && contacts.contains { !$0.children("DepartmentName").isEmpty } ? 2 : 0
         }
         if contactNames(agreement?.child("SellerTradeParty")) > 1 {
             c.fail("CII-SR-465", agreement?.child("SellerTradeParty"), de: "Für den Ansprechpartner des Verkäufers (BT-41) ist nur ein Element erlaubt (PersonName oder DepartmentName).")

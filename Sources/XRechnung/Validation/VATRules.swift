@@ -88,7 +88,8 @@ enum VATRules {
             for a in charges where rateBad(a.vatRate) {
                 c.fail("\(f.prefix)-07", a.location, de: "Der Steuersatz des Zuschlags (BT-103) passt nicht zur Kategorie \(f.name).")
             }
-            for b in breakdowns {
+            let bound = ciiBoundBreakdowns(c, f.code)
+            for b in breakdowns where bound?.contains(b.location) ?? true {
                 guard let base = b.taxableAmount?.value else { continue }
                 let rate = b.rate?.value
                 func sameRate(_ r: DecimalValue?) -> Bool { !f.perRate || (r?.value ?? -1) == (rate ?? -2) }
@@ -329,6 +330,23 @@ enum VATRules {
         }
     }
 
+    /// CII: the xpaths of the VAT breakdowns the category's -08/-09/-10 rules see, as bound —
+    /// the category code exactly as written and, except for S and Z, a tax type VAT
+    /// (`upper-case(TypeCode) = 'VAT'`: an empty or other type hides the breakdown; measured). nil for UBL.
+    static func ciiBoundBreakdowns(_ c: RuleContext, _ code: String) -> Set<String>? {
+        guard c.isCII else { return nil }
+        var out: Set<String> = []
+        for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
+            guard tax.children("CategoryCode").contains(where: { $0.text == code }) else { continue }
+            if code != "S" && code != "Z" {
+                let types = tax.children("TypeCode")
+                guard types.count == 1, types[0].text.uppercased() == "VAT" else { continue }
+            }
+            out.insert(tax.xpath)
+        }
+        return out
+    }
+
     /// BR-O: "Not subject to VAT" excludes VAT identifiers, rates and other categories.
     static func notSubjectToVAT(_ c: RuleContext, oPresent: Bool, ublOLines: Bool?, ids: TaxIdentifiers) {
         let inv = c.invoice
@@ -349,7 +367,8 @@ enum VATRules {
         for l in lines where l.vatRate != nil { c.fail("BR-O-05", l.location, de: "Position \(l.id) „nicht steuerbar“ (O) darf keinen Steuersatz (BT-152) enthalten.") }
         for a in allowances where a.vatRate != nil { c.fail("BR-O-06", a.location, de: "Ein Nachlass „nicht steuerbar“ (O) darf keinen Steuersatz (BT-96) enthalten.") }
         for a in charges where a.vatRate != nil { c.fail("BR-O-07", a.location, de: "Ein Zuschlag „nicht steuerbar“ (O) darf keinen Steuersatz (BT-103) enthalten.") }
-        for b in breakdowns {
+        let bound = ciiBoundBreakdowns(c, "O")
+        for b in breakdowns where bound?.contains(b.location) ?? true {
             let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
             if b.taxableAmount == nil {
                 // compared as an empty sequence: a breakdown O without BT-116 fails (measured)

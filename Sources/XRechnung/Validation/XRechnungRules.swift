@@ -27,6 +27,9 @@ public enum XRechnungCIUS {
         }
         if let t = inv.typeCode, !["326", "380", "384", "389", "381", "875", "876", "877"].contains(t) {
             c.fail("BR-DE-17", r, de: "Der Rechnungstyp (BT-3) soll 326, 380, 384, 389, 381, 875, 876 oder 877 sein, nicht „\(t)“.")
+        } else if inv.typeCode == nil {
+            // as bound: a missing code normalises to "" and is none of them
+            c.fail("BR-DE-17", r, de: "Der Rechnungstyp (BT-3) fehlt; er soll 326, 380, 384, 389, 381, 875, 876 oder 877 sein.")
         }
         let firstTerms: XElement? = ubl ? r.child("PaymentTerms")?.child("Note") : settlement?.child("SpecifiedTradePaymentTerms")?.child("Description")
         if let note = firstTerms, !skontoOK(note.text) {
@@ -330,13 +333,6 @@ enum Peppol {
         for l in inv.lines.flatMap(below) { priceRules(l, "Unterposition") }
         for l in inv.lines {
             priceRules(l, "Position")
-            if let q = l.quantity?.value, let price = l.netPrice?.value, let net = l.netAmount?.value {
-                let base = l.baseQuantity?.value ?? 1
-                if base > 0 {
-                    let expected = round2((base == 1 ? q * price : q * (price / base)) + sum(l.charges.map(\.amount)) - sum(l.allowances.map(\.amount)))
-                    if abs(net - expected) > slack { c.fail("PEPPOL-EN16931-R120", l.location, de: "Der Nettobetrag der Position \(l.id) (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein: \(c.givenExpected(net, expected)).", en: c.givenExpectedEN(net, expected)) }
-                }
-            }
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }
             if c.isUBL, let p = l.period, let ip = inv.invoicingPeriod {
                 if let s = p.start, let is_ = ip.start, s < is_ { c.fail("PEPPOL-EN16931-R110", l.location, de: "Der Beginn des Leistungszeitraums der Position \(l.id) liegt vor dem Abrechnungszeitraum.") }
@@ -429,6 +425,48 @@ enum Peppol {
                     let v = XElement.normalizeSpace(ac.first("ChargeIndicator", "Indicator")?.text ?? "")
                     if v != "true" && v != "false" { c.fail(rule, ac, de: "Das Kennzeichen Zuschlag/Nachlass (ChargeIndicator) muss „true“ oder „false“ sein, nicht „\(v)“.") }
                 }
+            }
+        }
+        // R120 as bound, on the elements: a missing amount counts as 0, a missing quantity or base
+        // quantity (or one of 0) as 1, the line's allowances and charges by their indicator written
+        // 'false'/'true', summed and rounded to cents; the unrounded result within the slack
+        let lineElements = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? [])
+            : r.children(c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine")
+        for line in lineElements {
+            // nil: an element that is there but no decimal (the official rules stop with a runtime error)
+            func value(_ e: XElement?, _ fallback: Decimal) -> Decimal? { e.map { VATSchemeRules.decimal($0) } ?? fallback }
+            let settlement = line.child("SpecifiedLineTradeSettlement"), agreement = line.child("SpecifiedLineTradeAgreement")
+            let extElement = c.isCII ? settlement?.child("SpecifiedTradeSettlementLineMonetarySummation")?.child("LineTotalAmount") : line.child("LineExtensionAmount")
+            let qtyElement = c.isCII ? line.child("SpecifiedLineTradeDelivery")?.child("BilledQuantity")
+                : line.child(c.scenario.syntax == .ublCreditNote ? "CreditedQuantity" : "InvoicedQuantity")
+            let priceElement = c.isCII ? agreement?.child("NetPriceProductTradePrice")?.child("ChargeAmount") : line.child("Price")?.child("PriceAmount")
+            let baseElements = c.isCII ? [agreement?.child("NetPriceProductTradePrice")?.child("BasisQuantity"), agreement?.child("GrossPriceProductTradePrice")?.child("BasisQuantity")]
+                : [line.child("Price")?.child("BaseQuantity")]
+            guard let ext = value(extElement, 0), let qty = value(qtyElement, 1), let price = value(priceElement, 0) else { continue }
+            var base: Decimal = 1
+            var broken = false
+            for e in baseElements.compactMap({ $0 }) {
+                guard let b = VATSchemeRules.decimal(e) else { broken = true; break }
+                if b != 0 { base = b; break }
+            }
+            let acs = c.isCII ? (settlement?.children("SpecifiedTradeAllowanceCharge") ?? []) : line.children("AllowanceCharge")
+            func total(_ indicator: String) -> Decimal? {
+                var sum: Decimal = 0
+                for ac in acs {
+                    let i = c.isCII ? ac.child("ChargeIndicator")?.child("Indicator") : ac.child("ChargeIndicator")
+                    guard XElement.normalizeSpace(i?.text ?? "") == indicator else { continue }
+                    for a in ac.children(c.isCII ? "ActualAmount" : "Amount") {
+                        guard let v = VATSchemeRules.decimal(a) else { return nil }
+                        sum += v
+                    }
+                }
+                return round2(sum)
+            }
+            guard !broken, let allowances = total("false"), let charges = total("true") else { continue }
+            let expected = qty * (price / base) + charges - allowances
+            if !(ext + slack >= expected && ext - slack <= expected) {
+                let id = c.isCII ? line.child("AssociatedDocumentLineDocument")?.child("LineID")?.normalizedText : line.child("ID")?.normalizedText
+                c.fail("PEPPOL-EN16931-R120", line, de: "Der Nettobetrag der Position \(id ?? "") (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein: \(c.givenExpected(ext, round2(expected))).", en: c.givenExpectedEN(ext, round2(expected)))
             }
         }
         // R101: a document reference on a line may only be the invoiced object (type 130).

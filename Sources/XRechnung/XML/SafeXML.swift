@@ -528,6 +528,7 @@ final class ElementIndex {
         "ExemptionReasonCode", "AppliedTradeAllowanceCharge", "DateTimeString", "Price", "PaymentMeans",
         "InvoiceCurrencyCode", "DocumentCurrencyCode", "TaxCurrencyCode", "CreditNoteTypeCode", "SpecifiedTaxRegistration", "CategoryCode", "SpecifiedTradeSettlementPaymentMeans", "TaxRepresentativeParty", "SellerTaxRepresentativeTradeParty", "PayeeTradeParty", "BuyerTradeParty", "SellerTradeParty",
         "SpecifiedTradeSettlementHeaderMonetarySummation", "AllowanceCharge", "ApplicableHeaderTradeSettlement", "SpecifiedLineTradeSettlement",
+        "Delivery", "DueDate", "PaymentTerms", "SpecifiedTradePaymentTerms", "SpecifiedTradeProduct", "SpecifiedTradeSettlementLineMonetarySummation",
     ]
     /// Plus the elements the CII data type rules look at by name.
     static let allNames: [String] = {

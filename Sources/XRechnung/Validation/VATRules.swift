@@ -91,6 +91,8 @@ enum VATRules {
             let bound = ciiBoundBreakdowns(c, f.code)
             for b in breakdowns where bound?.contains(b.location) ?? true {
                 guard let base = b.taxableAmount?.value else { continue }
+                // UBL L and M: `every $rate in xs:decimal(cbc:Percent) satisfies …` holds without a rate
+                let vacuous = c.isUBL && (f.code == "L" || f.code == "M") && b.rate == nil
                 let rate = b.rate?.value
                 func sameRate(_ r: DecimalValue?) -> Bool { !f.perRate || (r?.value ?? -1) == (rate ?? -2) }
                 let expected = sum(lines.filter { sameRate($0.vatRate) }.map(\.netAmount))
@@ -102,7 +104,7 @@ enum VATRules {
                 // The CII artefact binds BR-AF-08/BR-AG-08 to the tax element and reads the rate
                 // from its parent (`../ram:RateApplicablePercent`), which is always empty: they
                 // never fire there, and neither do we.
-                let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S"  // S: standardRateBase
+                let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S" || vacuous  // S: standardRateBase
                 let exact = !c.isCII && f.code != "L" && f.code != "M"
                 if !unreachable, exact ? base != expected : abs(base - expected) >= 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, expected)).", en: c.givenExpectedEN(base, expected))
@@ -380,14 +382,18 @@ enum VATRules {
             if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
             if b.exemptionReason == nil && b.exemptionCode == nil { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
         }
-        if !breakdowns.isEmpty {
+        // (CII: bound to the O breakdowns of tax type VAT, as the -08 rules above)
+        if c.isCII ? !(bound?.isEmpty ?? true) : !breakdowns.isEmpty {
             let otherCategory = c.isCII
                 ? c.named("ApplicableTradeTax").contains { $0.children("CategoryCode").contains { $0.text != "O" } }
                 : inv.vatBreakdown.contains(where: { $0.category != "O" })
             if otherCategory { c.fail("BR-O-11", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine andere Umsatzsteuerkategorie in der Aufschlüsselung enthalten.") }
-            if inv.lines.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-12", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine Position mit anderer Umsatzsteuerkategorie enthalten.") }
-            if inv.allowances.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-13", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Nachlass mit anderer Umsatzsteuerkategorie enthalten.") }
-            if inv.charges.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-14", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Zuschlag mit anderer Umsatzsteuerkategorie enthalten.") }
+            // CII as bound: BR-O-12 looks at every ApplicableTradeTax (as BR-O-11 does), BR-O-13
+            // and BR-O-14 both at every CategoryTradeTax (allowances and charges alike)
+            let ciiAllowanceOther = c.isCII && c.named("CategoryTradeTax").contains { $0.children("CategoryCode").contains { $0.text != "O" } }
+            if c.isCII ? otherCategory : inv.lines.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-12", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine Position mit anderer Umsatzsteuerkategorie enthalten.") }
+            if c.isCII ? ciiAllowanceOther : inv.allowances.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-13", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Nachlass mit anderer Umsatzsteuerkategorie enthalten.") }
+            if c.isCII ? ciiAllowanceOther : inv.charges.contains(where: { $0.vatCategory != "O" }) { c.fail("BR-O-14", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Zuschlag mit anderer Umsatzsteuerkategorie enthalten.") }
         }
     }
 }

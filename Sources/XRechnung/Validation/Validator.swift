@@ -279,8 +279,9 @@ public final class XRechnungValidator: Sendable {
             let periodDates = ["StartDate", "EndDate"].contains { date in
                 periods.flatMap { $0.children(date) }.count > 1 && lines.contains { !$0.children(date).isEmpty }
             }
-            guard names || periodDates else { return ctx.findings }
-            return dropped(ctx, breaksEN: names, breaksXR: periodDates, at: root.xpath)
+            let skonto = XRechnungCIUS.skontoOverSeveralTerms(ctx) == true
+            guard names || periodDates || skonto else { return ctx.findings }
+            return dropped(ctx, breaksEN: names, breaksXR: periodDates || skonto, at: root.xpath)
         }
         let sums = ctx.named("SpecifiedTradeSettlementHeaderMonetarySummation")
         func twice(_ name: String) -> Bool { sums.contains { $0.children(name).count > 1 } }
@@ -308,7 +309,7 @@ public final class XRechnungValidator: Sendable {
                 && $0.child("CategoryCode")?.normalizedText != "O" }
             || ctx.root.children("ExchangedDocumentContext").contains { $0.children("GuidelineSpecifiedDocumentContextParameter").count > 1 }
             || lineNames || lineTotals || allowanceAmounts || representativeIDs
-        let breaksXR = lineTotals || allowanceAmounts || priceAllowances
+        let breaksXR = lineTotals || allowanceAmounts || priceAllowances || XRechnungCIUS.skontoOverSeveralTerms(ctx) == true
             || ctx.named("NetPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
             || ctx.named("GrossPriceProductTradePrice").contains { $0.children("ChargeAmount").count > 1 }
         guard breaksEN || breaksXR else { return ctx.findings }

@@ -32,7 +32,12 @@ public enum XRechnungCIUS {
             c.fail("BR-DE-17", r, de: "Der Rechnungstyp (BT-3) fehlt; er soll 326, 380, 384, 389, 381, 875, 876 oder 877 sein.")
         }
         let firstTerms: XElement? = ubl ? r.child("PaymentTerms")?.child("Note") : settlement?.child("SpecifiedTradePaymentTerms")?.child("Description")
-        if let note = firstTerms, !skontoOK(note.text) {
+        if let several = skontoOverSeveralTerms(c) {
+            // several payment terms: the official rule stops at run time unless its first Skonto line fails
+            if !several, let note = firstTerms {
+                c.fail("BR-DE-18", note, de: "Die Skonto-Angabe in den Zahlungsbedingungen (BT-20) hat nicht das XRechnung-Format. Richtig ist je Zeile z. B. „#SKONTO#TAGE=14#PROZENT=2.00#“ (optional „#BASISBETRAG=100.00#“), in Großbuchstaben, ohne Leerzeichen, jede Skonto-Zeile mit einem Zeilenumbruch abgeschlossen.")
+            }
+        } else if let note = firstTerms, !skontoOK(note.text) {
             c.fail("BR-DE-18", note, de: "Die Skonto-Angabe in den Zahlungsbedingungen (BT-20) hat nicht das XRechnung-Format. Richtig ist je Zeile z. B. „#SKONTO#TAGE=14#PROZENT=2.00#“ (optional „#BASISBETRAG=100.00#“), in Großbuchstaben, ohne Leerzeichen, jede Skonto-Zeile mit einem Zeilenumbruch abgeschlossen.")
         }
         if c.isCII, let s = settlement, s.children("SpecifiedTradePaymentTerms").contains(where: { $0.children("Description").count > 1 }) {
@@ -206,6 +211,25 @@ public enum XRechnungCIUS {
 
     /// BR-DE-18: every line of the first payment terms starting with '#' must be a Skonto entry,
     /// and the text after the last entry must begin with a line break.
+    /// BR-DE-18 reads the first note of every payment terms element: for each Skonto line (in
+    /// document order) it checks the line, then the text after the last `#…#` of *all* those notes
+    /// with a one-value function. Two or more non-empty notes therefore stop the XRechnung
+    /// transformation at the first Skonto line that passes (measured); a failing first line ends
+    /// the rule before that (BR-DE-18). nil: fewer than two notes, or no Skonto line — checked
+    /// as usual; true: the runtime error; false: BR-DE-18.
+    static func skontoOverSeveralTerms(_ c: RuleContext) -> Bool? {
+        let notes: [XElement] = c.isUBL
+            ? c.root.children("PaymentTerms").compactMap { $0.children("Note").first }
+            : (c.root.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")?.children("SpecifiedTradePaymentTerms") ?? [])
+                .compactMap { $0.children("Description").first }
+        guard notes.filter({ !$0.text.isEmpty }).count >= 2 else { return nil }
+        let lines = notes.flatMap { n in
+            n.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        }
+        guard let first = lines.map({ XElement.normalizeSpace(String($0)) }).first(where: { $0.hasPrefix("#") }) else { return nil }
+        return skontoLine(first)
+    }
+
     static func skontoOK(_ note: String) -> Bool {
         // Without a "#" there is no Skonto entry to check (most notes; a byte scan).
         guard note.utf8.contains(UInt8(ascii: "#")) else { return true }

@@ -50,13 +50,20 @@ final class AttachmentShortcutTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var agreeing = 0, valid = 0
         for _ in 0..<4000 {
-            let n = Int.random(in: 0...40, using: &rng)
+            // (lengths across several 16-byte blocks: the vector path and its byte-wise remainder)
+            let n = Int.random(in: 0...70, using: &rng)
             var b: [UInt8] = (0..<n).map { _ in alphabet.randomElement(using: &rng)! }
             if Bool.random(using: &rng) { b.insert(0x0A, at: Int.random(in: 0...b.count, using: &rng)) }
+            if Int.random(in: 0..<4, using: &rng) == 0 { b.insert(0x0D, at: Int.random(in: 0...b.count, using: &rng)) }
             let pads = Int.random(in: 0...3, using: &rng)
             for _ in 0..<pads { b.insert(UInt8(ascii: "="), at: Bool.random(using: &rng) ? b.count : Int.random(in: 0...b.count, using: &rng)) }
             let fast = b.withUnsafeBufferPointer { Attachments.base64OK($0, 0..<b.count) }
             XCTAssertEqual(fast, reference(b), String(decoding: b, as: UTF8.self))
+            // the line breaks counted on the way are those of the separate count
+            if fast {
+                XCTAssertEqual(b.withUnsafeBufferPointer { Attachments.scan($0, 0..<b.count, plainOnly: true) },
+                               b.withUnsafeBufferPointer { Attachments.lineBreaks($0, 0..<b.count) })
+            }
             if fast == reference(b) { agreeing += 1 }
             if fast { valid += 1 }
         }

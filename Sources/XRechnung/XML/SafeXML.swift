@@ -239,22 +239,25 @@ public enum XMLNamespaces {
     }
 }
 
-/// A parsed document: the Swift element tree plus the libxml2 document for XSD validation.
+/// A parsed document: the Swift element tree, and the XML schema's verdict when the schema was
+/// checked while parsing (one pass: libxml2 builds no tree of its own, see `SafeXML.parse`).
 public final class ParsedXML: @unchecked Sendable {
     public let root: XElement
     public let elementCount: Int
     /// What the rule checks look up, collected while the tree is built.
     let index: ElementIndex
-    let doc: xmlDocPtr
+    /// The bytes libxml2 parsed (large attachments replaced, see `Attachments`), kept so that a
+    /// schema the parse did not check can still be checked (`SchemaSet.validate`).
+    let input: Data
+    /// The schema checked during the parse and its errors.
+    var checked: (schema: xmlSchemaPtr, errors: [SchemaSet.SchemaError])?
 
-    init(root: XElement, elementCount: Int, index: ElementIndex, doc: xmlDocPtr) {
+    init(root: XElement, elementCount: Int, index: ElementIndex, input: Data) {
         self.root = root
         self.elementCount = elementCount
         self.index = index
-        self.doc = doc
+        self.input = input
     }
-
-    deinit { xmlFreeDoc(doc) }
 }
 
 public enum SafeXML {
@@ -276,51 +279,39 @@ public enum SafeXML {
 
     /// Parses untrusted bytes. Checks size, PDF, encoding and DOCTYPE before libxml2 sees the
     /// bytes, so entity expansion (billion laughs) and external entities (XXE) cannot happen.
-    public static func parse(_ data: Data, limits: XMLLimits = XMLLimits()) throws(XMLInputError) -> ParsedXML {
+    ///
+    /// One pass over the bytes: libxml2 reports elements and text (SAX) and this builds the Swift
+    /// tree directly, with libxml2's XML schema validation plugged into the same event stream when
+    /// `schemas` is given (the schema of the root element's name, seen in the prolog check). The
+    /// earlier way — libxml2's own tree, validated, then copied into ours — allocated and freed
+    /// every node twice and walked the document three times.
+    public static func parse(_ data: Data, limits: XMLLimits = XMLLimits(), schemas: SchemaSet? = nil) throws(XMLInputError) -> ParsedXML {
         _ = initialised
         if data.isEmpty { throw .empty }
         if data.count > limits.maxBytes { throw .tooLarge(limit: limits.maxBytes) }
-        try checkProlog(data)
+        let rootName = try checkProlog(data)
 
-        let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOBLANKS.rawValue | XML_PARSE_NOCDATA.rawValue | XML_PARSE_COMPACT.rawValue)
-        guard let ctxt = xmlNewParserCtxt() else { throw .malformed(line: 0, detail: "parser") }
-        defer { xmlFreeParserCtxt(ctxt) }
         // Large base64 attachments: checked here, handed to libxml2 as a short placeholder,
         // restored into the tree below (see `Attachments`).
         let (input, originals) = Attachments.substitute(data)
-        let parsed: xmlDocPtr? = input.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return nil }
-            return xmlCtxtReadMemory(ctxt, base.assumingMemoryBound(to: CChar.self), Int32(raw.count), "invoice.xml", "UTF-8", options)
-        }
-        guard let doc = parsed, ctxt.pointee.wellFormed != 0 else {
-            if let d = parsed { xmlFreeDoc(d) }
-            let err = xmlCtxtGetLastError(ctxt)
-            let line = Int(err?.pointee.line ?? 0)
-            let msg = err.flatMap { $0.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } } ?? "unbekannt"
-            throw .malformed(line: line, detail: msg)
-        }
-        if doc.pointee.intSubset != nil || doc.pointee.extSubset != nil {
-            xmlFreeDoc(doc)
-            throw .doctype
-        }
-        guard let rootNode = xmlDocGetRootElement(doc) else {
-            xmlFreeDoc(doc)
-            throw .notXML
-        }
-        var state = BuildState(limits: limits)
-        do {
-            let root = try build(rootNode, parent: nil, depth: 1, state: &state)
-            if !originals.isEmpty { Attachments.restore(state.index.binaryObjects, originals, from: data) }
-            return ParsedXML(root: root, elementCount: state.count, index: state.index, doc: doc)
-        } catch {
-            xmlFreeDoc(doc)
-            throw error
-        }
+        let schema = rootName.flatMap(SchemaSet.Kind.init(rootName:)).flatMap { schemas?.schema($0) }
+        let builder = TreeBuilder(limits: limits)
+        let outcome = SAXRun.run(input, builder: builder, schema: schema)
+        if let failure = builder.failure { throw failure }
+        guard outcome.wellFormed else { throw .malformed(line: outcome.errorLine, detail: outcome.errorMessage) }
+        if builder.doctype { throw .doctype }
+        guard let root = builder.root else { throw .notXML }
+        if !originals.isEmpty { Attachments.restore(builder.index.binaryObjects, originals, from: data) }
+        let parsed = ParsedXML(root: root, elementCount: builder.count, index: builder.index, input: input)
+        if let schema { parsed.checked = (schema, outcome.schemaErrors) }
+        return parsed
     }
 
     /// Looks at the bytes before the root element: PDF magic, BOMs of other encodings,
     /// the declared encoding, and any DOCTYPE. Works on bytes; the prolog is tiny.
-    static func checkProlog(_ data: Data) throws(XMLInputError) {
+    /// Returns the local name of the root element when the prolog is short enough to see it.
+    @discardableResult
+    static func checkProlog(_ data: Data) throws(XMLInputError) -> String? {
         let bytes = [UInt8](data.prefix(4096))
         if bytes.starts(with: Array("%PDF-".utf8)) { throw .pdf }
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { throw .wrongEncoding("UTF-16") }
@@ -340,11 +331,11 @@ public enum SafeXML {
         while i < bytes.count {
             guard bytes[i] == UInt8(ascii: "<"), i + 1 < bytes.count else {
                 if isSpace(bytes[i]) { i += 1; continue }
-                return
+                return nil
             }
             let next = bytes[i + 1]
             if next == UInt8(ascii: "?") {
-                guard let end = find(Array("?>".utf8), from: i + 2) else { return }
+                guard let end = find(Array("?>".utf8), from: i + 2) else { return nil }
                 let pi = String(decoding: bytes[i + 1..<end], as: UTF8.self)
                 if pi.hasPrefix("?xml ") || pi.hasPrefix("?xml\t") || pi.hasPrefix("?xml\n") || pi.hasPrefix("?xml\r") {
                     if let enc = declaredEncoding(pi), enc.uppercased() != "UTF-8" { throw .wrongEncoding(enc) }
@@ -352,7 +343,7 @@ public enum SafeXML {
                 i = end + 2
             } else if next == UInt8(ascii: "!") {
                 if bytes[(i + 2)...].starts(with: Array("--".utf8)) {
-                    guard let end = find(Array("-->".utf8), from: i + 4) else { return }
+                    guard let end = find(Array("-->".utf8), from: i + 4) else { return nil }
                     i = end + 3
                 } else if String(decoding: bytes[(i + 2)..<min(bytes.count, i + 9)], as: UTF8.self).uppercased() == "DOCTYPE" {
                     throw .doctype
@@ -360,9 +351,17 @@ public enum SafeXML {
                     throw .notXML
                 }
             } else {
-                return // first element reached
+                // first element reached: its name up to the first space, `>` or `/`
+                var j = i + 1
+                var local = j
+                while j < bytes.count, !isSpace(bytes[j]), bytes[j] != UInt8(ascii: ">"), bytes[j] != UInt8(ascii: "/") {
+                    if bytes[j] == UInt8(ascii: ":") { local = j + 1 }
+                    j += 1
+                }
+                return String(decoding: bytes[local..<j], as: UTF8.self)
             }
         }
+        return nil
     }
 
     /// The value of `encoding="…"` in an XML declaration (byte scan, no Foundation search).
@@ -386,7 +385,7 @@ public enum SafeXML {
         return nil
     }
 
-    /// What `build` needs to know about an element name, worked out once per name and document.
+    /// What `TreeBuilder` needs to know about an element name, worked out once per name and document.
     struct NameInfo {
         let name: String
         /// Slot in `ElementIndex.named`, or -1.
@@ -402,114 +401,6 @@ public enum SafeXML {
             isAmount = name.hasSuffix("Amount") && !name.hasSuffix("PriceAmount")
             restriction = SyntaxRestrictions.lastNameIndex[name] ?? -1
         }
-    }
-
-    /// Per-document state of `build`: limits, counters, interned strings and the index.
-    struct BuildState {
-        let limits: XMLLimits
-        var count = 0
-        /// libxml2 interns names and namespace URIs per document: each pointer is converted once
-        /// (long names would otherwise be a heap allocation per element) together with its slot
-        /// in the index, so no element name is hashed as a string.
-        var names: [UnsafeRawPointer: NameInfo] = [:]
-        /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
-        var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
-        var namespaces: [UnsafeRawPointer: String] = [:]
-        let index = ElementIndex()
-        init(limits: XMLLimits) {
-            self.limits = limits
-            // sized for a typical invoice, so the tables are not rebuilt while growing
-            names.reserveCapacity(256)
-            attributeNames.reserveCapacity(32)
-            namespaces.reserveCapacity(16)
-        }
-    }
-
-    private static func build(_ node: xmlNodePtr, parent: XElement?, depth: Int, state: inout BuildState) throws(XMLInputError) -> XElement {
-        if depth > state.limits.maxDepth { throw .tooDeep(limit: state.limits.maxDepth) }
-        state.count += 1
-        if state.count > state.limits.maxElements { throw .tooManyElements(limit: state.limits.maxElements) }
-        let namePtr = UnsafeRawPointer(node.pointee.name!)
-        let info: NameInfo
-        if let known = state.names[namePtr] { info = known } else {
-            info = NameInfo(String(cString: node.pointee.name))
-            state.names[namePtr] = info
-        }
-        let name = info.name
-        var ns = ""
-        if let nsPtr = node.pointee.ns, let href = nsPtr.pointee.href {
-            let key = UnsafeRawPointer(href)
-            if let known = state.namespaces[key] { ns = known } else {
-                // the shared constant itself, so later comparisons with it take the identity fast path
-                ns = XMLNamespaces.canonical(String(cString: href))
-                state.namespaces[key] = ns
-            }
-        }
-        let el = XElement(name: name, namespace: ns, line: Int(xmlGetLineNo(node)))
-        el.parent = parent
-        let index = state.index
-        if info.slot >= 0 { index.add(el, slot: info.slot) }
-        if info.isAmount { index.amounts.append(el) }
-        if info.restriction >= 0 { index.restrictionCandidates.append(el, info.restriction) }
-        var attr = node.pointee.properties
-        while let a = attr {
-            let aname: String
-            let namePtr = UnsafeRawPointer(a.pointee.name!)
-            if let known = state.attributeNames[namePtr] {
-                aname = known.0
-                if known.1 >= 0 { index.forbiddenAttributes.append(el, known.1) }
-            } else {
-                aname = String(cString: a.pointee.name)
-                let forbidden = SyntaxRestrictions.attributeIndex[aname] ?? -1
-                state.attributeNames[namePtr] = (aname, forbidden)
-                if forbidden >= 0 { index.forbiddenAttributes.append(el, forbidden) }
-            }
-            // Without a DTD an attribute value is plain text nodes (no entity references).
-            var value = ""
-            var t = a.pointee.children
-            while let tn = t {
-                if let content = tn.pointee.content { value += String(cString: content) }
-                t = tn.pointee.next
-            }
-            el.attributes.append((aname, value))
-            attr = a.pointee.next
-        }
-        if !el.attributes.isEmpty { index.attributed.append(el) }
-        var text = ""
-        // Reserve the children array once instead of growing it 1, 2, 4, 8 …
-        var elementChildren = 0
-        var scan = node.pointee.children
-        while let c = scan { if c.pointee.type == XML_ELEMENT_NODE { elementChildren += 1 }; scan = c.pointee.next }
-        if elementChildren > 1 { el.children.reserveCapacity(elementChildren) }
-        var child = node.pointee.children
-        while let c = child {
-            switch c.pointee.type {
-            case XML_ELEMENT_NODE:
-                let ce = try build(c, parent: el, depth: depth + 1, state: &state)
-                // Same-named siblings are usually adjacent (lines, notes): the backward scan is short.
-                for prev in el.children.reversed() where prev.name == ce.name && prev.namespace == ce.namespace {
-                    ce.index = prev.index + 1
-                    prev.repeated = true
-                    ce.repeated = true
-                    break
-                }
-                el.children.append(ce)
-            case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                if let content = c.pointee.content {
-                    if text.isEmpty { text = String(cString: content) } else { text += String(cString: content) }
-                }
-            default:
-                break
-            }
-            child = c.pointee.next
-        }
-        el.text = text
-        // Leaves complete in document order, so the first one seen is the first in the document.
-        // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
-        if index.firstEmptyLeaf == nil, el.children.isEmpty, name != "ApplicableHeaderTradeDelivery", el.isBlankText {
-            index.firstEmptyLeaf = el
-        }
-        return el
     }
 }
 
@@ -529,6 +420,7 @@ final class ElementIndex {
         "InvoiceCurrencyCode", "DocumentCurrencyCode", "TaxCurrencyCode", "CreditNoteTypeCode", "SpecifiedTaxRegistration", "CategoryCode", "SpecifiedTradeSettlementPaymentMeans", "TaxRepresentativeParty", "SellerTaxRepresentativeTradeParty", "PayeeTradeParty", "BuyerTradeParty", "SellerTradeParty",
         "SpecifiedTradeSettlementHeaderMonetarySummation", "AllowanceCharge", "ApplicableHeaderTradeSettlement", "SpecifiedLineTradeSettlement",
         "Delivery", "DueDate", "PaymentTerms", "SpecifiedTradePaymentTerms", "SpecifiedTradeProduct", "SpecifiedTradeSettlementLineMonetarySummation",
+        "AdditionalItemProperty", "AccountingSupplierParty", "AccountingCustomerParty",
     ]
     /// Plus the elements the CII data type rules look at by name.
     static let allNames: [String] = {

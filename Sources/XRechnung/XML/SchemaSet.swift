@@ -91,28 +91,24 @@ public final class SchemaSet: @unchecked Sendable {
         public let message: String
     }
 
-    private final class Collector {
-        var errors: [SchemaError] = []
-    }
-
-    /// Validates a parsed document; returns the schema errors (empty when valid), at most 50.
+    /// The schema errors of a parsed document (empty when valid), at most 50: those found while
+    /// it was parsed when the parse checked this schema (the usual case, see `SafeXML.parse`),
+    /// otherwise from one more validating pass over its bytes.
     public func validate(_ xml: ParsedXML, as kind: Kind) -> [SchemaError] {
         guard let schema = schema(kind) else { return [SchemaError(line: 0, message: "schema unavailable")] }
-        guard let vctxt = xmlSchemaNewValidCtxt(schema) else { return [SchemaError(line: 0, message: "validator unavailable")] }
-        defer { xmlSchemaFreeValidCtxt(vctxt) }
-        let collector = Collector()
-        let unmanaged = Unmanaged.passUnretained(collector)
-        xmlSchemaSetValidStructuredErrors(vctxt, { ctx, err in
-            guard let ctx, let err else { return }
-            let c = Unmanaged<Collector>.fromOpaque(ctx).takeUnretainedValue()
-            guard c.errors.count < 50 else { return }
-            let msg = err.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-            c.errors.append(SchemaError(line: Int(err.pointee.line), message: msg))
-        }, unmanaged.toOpaque())
-        let rc = xmlSchemaValidateDoc(vctxt, xml.doc)
-        if rc != 0 && collector.errors.isEmpty {
-            collector.errors.append(SchemaError(line: 0, message: "schema validation failed (\(rc))"))
+        if let checked = xml.checked, checked.schema == schema { return checked.errors }
+        return SAXRun.run(xml.input, builder: nil, schema: schema).schemaErrors
+    }
+}
+
+extension SchemaSet.Kind {
+    /// The schema for a root element's local name (the namespace is checked after the parse).
+    init?(rootName: String) {
+        switch rootName {
+        case "Invoice": self = .ublInvoice
+        case "CreditNote": self = .ublCreditNote
+        case "CrossIndustryInvoice": self = .cii
+        default: return nil
         }
-        return collector.errors
     }
 }

@@ -1,0 +1,286 @@
+import CLibXML2
+import Foundation
+
+/// Builds the element tree from libxml2's SAX2 events (see `SafeXML.parse`): no libxml2 tree is
+/// made, and the limits stop the parser at the first element too many or too deep.
+/// (The state is one struct changed by one mutating call per event: each access to a stored
+/// property of a class is an exclusivity check at run time, measured at 6 % of validation.)
+final class TreeBuilder {
+    var state: TreeState
+    init(limits: XMLLimits) { state = TreeState(limits: limits) }
+    var failure: XMLInputError? { state.failure }
+    var root: XElement? { state.root }
+    var count: Int { state.count }
+    var index: ElementIndex { state.index }
+    var doctype: Bool { state.doctype }
+}
+
+struct TreeState {
+    let limits: XMLLimits
+    private(set) var count = 0
+    /// Why the parse was stopped by a limit (checked before libxml2's own verdict).
+    private(set) var failure: XMLInputError?
+    /// A document type declaration was seen (the prolog check normally refuses it first).
+    var doctype = false
+    private(set) var root: XElement?
+    let index = ElementIndex()
+    /// The parser, for line numbers (set by `SAXRun` for the duration of the parse).
+    var parser: xmlParserCtxtPtr?
+
+    /// The open elements, innermost last.
+    private var open: [XElement] = []
+    /// The text of each open element so far, by depth; the buffers are reused by the next
+    /// element at the same depth, so collecting text allocates only for the final string.
+    private var texts: [[UInt8]] = []
+    /// Finished children of all open elements, flat: `marks[d]` is where those of `open[d]` begin.
+    /// Each element then gets its children array at once, in its final size.
+    private var pending: [XElement] = []
+    private var marks: [Int] = []
+    /// libxml2 interns names and namespace URIs per parse: each pointer is converted once
+    /// (long names would otherwise be a heap allocation per element) together with its slot
+    /// in the index, so no element name is hashed as a string.
+    private var names: [UnsafeRawPointer: SafeXML.NameInfo] = [:]
+    /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
+    private var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
+    private var namespaces: [UnsafeRawPointer: String] = [:]
+
+    init(limits: XMLLimits) {
+        self.limits = limits
+        // sized for a typical invoice, so the tables are not rebuilt while growing
+        names.reserveCapacity(256)
+        attributeNames.reserveCapacity(32)
+        namespaces.reserveCapacity(16)
+        open.reserveCapacity(16)
+        marks.reserveCapacity(16)
+        pending.reserveCapacity(64)
+    }
+
+    private mutating func stop(_ error: XMLInputError) {
+        failure = error
+        if let parser { xmlStopParser(parser) }
+    }
+
+    mutating func start(_ localname: UnsafePointer<xmlChar>, uri: UnsafePointer<xmlChar>?, attributeCount: Int,
+               attributes: UnsafeMutablePointer<UnsafePointer<xmlChar>?>?) {
+        guard failure == nil else { return }
+        let depth = open.count + 1
+        if depth > limits.maxDepth { return stop(.tooDeep(limit: limits.maxDepth)) }
+        count += 1
+        if count > limits.maxElements { return stop(.tooManyElements(limit: limits.maxElements)) }
+        let namePtr = UnsafeRawPointer(localname)
+        let info: SafeXML.NameInfo
+        if let known = names[namePtr] { info = known } else {
+            info = SafeXML.NameInfo(String(cString: localname))
+            names[namePtr] = info
+        }
+        var ns = ""
+        if let uri {
+            let key = UnsafeRawPointer(uri)
+            if let known = namespaces[key] { ns = known } else {
+                // the shared constant itself, so later comparisons with it take the identity fast path
+                ns = XMLNamespaces.canonical(String(cString: uri))
+                namespaces[key] = ns
+            }
+        }
+        // the line libxml2 is on when it reports the start tag (where its tree put the element)
+        let line = parser.flatMap { $0.pointee.input.map { Int($0.pointee.line) } } ?? 0
+        let el = XElement(name: info.name, namespace: ns, line: line)
+        el.parent = open.last
+        if info.slot >= 0 { index.add(el, slot: info.slot) }
+        if info.isAmount { index.amounts.append(el) }
+        if info.restriction >= 0 { index.restrictionCandidates.append(el, info.restriction) }
+        if attributeCount > 0, let attributes {
+            el.attributes.reserveCapacity(attributeCount)
+            for k in 0..<attributeCount {
+                // five pointers per attribute: local name, prefix, URI, value start, value end
+                let a = attributes + 5 * k
+                guard let lname = a[0], let start = a[3], let end = a[4] else { continue }
+                let key = UnsafeRawPointer(lname)
+                let aname: String
+                if let known = attributeNames[key] {
+                    aname = known.0
+                    if known.1 >= 0 { index.forbiddenAttributes.append(el, known.1) }
+                } else {
+                    aname = String(cString: lname)
+                    let forbidden = SyntaxRestrictions.attributeIndex[aname] ?? -1
+                    attributeNames[key] = (aname, forbidden)
+                    if forbidden >= 0 { index.forbiddenAttributes.append(el, forbidden) }
+                }
+                // the parser has already replaced references and normalised the value
+                el.attributes.append((aname, String(decoding: UnsafeBufferPointer(start: start, count: end - start), as: UTF8.self)))
+            }
+            if !el.attributes.isEmpty { index.attributed.append(el) }
+        }
+        open.append(el)
+        marks.append(pending.count)
+        if texts.count < depth { texts.append([]) } else { texts[depth - 1].removeAll(keepingCapacity: true) }
+    }
+
+    mutating func characters(_ ch: UnsafePointer<xmlChar>, _ length: Int) {
+        guard failure == nil, !open.isEmpty, length > 0 else { return }
+        texts[open.count - 1].append(contentsOf: UnsafeBufferPointer(start: ch, count: length))
+    }
+
+    mutating func end() {
+        guard failure == nil, let el = open.popLast(), let mark = marks.popLast() else { return }
+        let hasChildren = pending.count > mark
+        if hasChildren {
+            el.children = Array(pending[mark...])
+            pending.removeSubrange(mark...)
+        }
+        let text = texts[open.count]
+        if !text.isEmpty {
+            // Whitespace between child elements is layout, not content (libxml2's NOBLANKS
+            // dropped it from its tree before): an element with children and only blank text has none.
+            let blank = !text.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) }
+            if !(hasChildren && blank) { el.storedText = String(decoding: text, as: UTF8.self) }
+        }
+        // Leaves complete in document order, so the first one seen is the first in the document.
+        // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
+        if index.firstEmptyLeaf == nil, !hasChildren, el.name != "ApplicableHeaderTradeDelivery", el.isBlankText {
+            index.firstEmptyLeaf = el
+        }
+        guard let parentMark = marks.last else {
+            root = el
+            return
+        }
+        // Same-named siblings are usually adjacent (lines, notes): the backward scan is short.
+        var k = pending.count - 1
+        while k >= parentMark {
+            let prev = pending[k]
+            if prev.nameLength == el.nameLength, prev.name == el.name, prev.namespace == el.namespace {
+                el.index = prev.index + 1
+                prev.repeated = true
+                el.repeated = true
+                break
+            }
+            k -= 1
+        }
+        pending.append(el)
+    }
+}
+
+/// One run of libxml2's parser over bytes with SAX2 events: into a `TreeBuilder`, into the XML
+/// schema validator, or both at once (the validator plugged into the event stream).
+enum SAXRun {
+    struct Outcome {
+        var wellFormed = false
+        var errorLine = 0
+        var errorMessage = "unbekannt"
+        var schemaErrors: [SchemaSet.SchemaError] = []
+    }
+
+    /// No network, no messages on stderr, CDATA as text. Not NOBLANKS: libxml2 would install its
+    /// own tree-building whitespace handler; `TreeBuilder` drops layout whitespace itself.
+    static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue)
+
+    private final class Collector {
+        var errors: [SchemaSet.SchemaError] = []
+    }
+
+    static func run(_ input: Data, builder: TreeBuilder?, schema: xmlSchemaPtr?) -> Outcome {
+        var outcome = Outcome()
+        guard input.count < Int(Int32.max), let ctxt = xmlNewParserCtxt() else { return outcome }
+        let ownSAX = ctxt.pointee.sax
+        var handler = xmlSAXHandler()
+        withUnsafeMutablePointer(to: &handler) { h in
+            ctxt.pointee.sax = h
+            defer {
+                // libxml2 frees the handler it made, not ours
+                ctxt.pointee.sax = ownSAX
+                xmlFreeParserCtxt(ctxt)
+            }
+            h.pointee.initialized = UInt32(0xDEED_BEAF) // XML_SAX2_MAGIC
+            if let builder {
+                h.pointee.startElementNs = { ctx, localname, _, uri, _, _, attributeCount, _, attributes in
+                    guard let ctx, let localname else { return }
+                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue()
+                        .state.start(localname, uri: uri, attributeCount: Int(attributeCount), attributes: attributes)
+                }
+                h.pointee.endElementNs = { ctx, _, _, _ in
+                    guard let ctx else { return }
+                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.end()
+                }
+                h.pointee.internalSubset = { ctx, _, _, _ in
+                    guard let ctx else { return }
+                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.doctype = true
+                }
+                h.pointee.externalSubset = h.pointee.internalSubset
+                ctxt.pointee.userData = Unmanaged.passUnretained(builder).toOpaque()
+                builder.state.parser = ctxt
+            } else {
+                ctxt.pointee.userData = nil
+            }
+            _ = xmlCtxtUseOptions(ctxt, options)
+            if builder != nil {
+                // (after the options: NOCDATA clears the CDATA handler so CDATA comes as text)
+                let text: charactersSAXFunc = { ctx, ch, length in
+                    guard let ctx, let ch else { return }
+                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.characters(ch, Int(length))
+                }
+                h.pointee.characters = text
+                // the same function for both: libxml2 then does not guess which blanks are ignorable
+                h.pointee.ignorableWhitespace = text
+            }
+            defer { builder?.state.parser = nil }
+            let pushed: Bool = input.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress,
+                      let buffer = xmlParserInputBufferCreateMem(base.assumingMemoryBound(to: CChar.self), Int32(raw.count), XML_CHAR_ENCODING_NONE)
+                else { return false }
+                guard let stream = xmlNewIOInputStream(ctxt, buffer, XML_CHAR_ENCODING_NONE) else {
+                    xmlFreeParserInputBuffer(buffer)
+                    return false
+                }
+                return inputPush(ctxt, stream) >= 0
+            }
+            guard pushed else { return }
+
+            let collector = Collector()
+            var validation: xmlSchemaValidCtxtPtr?
+            var plug: xmlSchemaSAXPlugPtr?
+            if let schema, let v = xmlSchemaNewValidCtxt(schema) {
+                validation = v
+                xmlSchemaSetValidStructuredErrors(v, { ctx, err in
+                    guard let ctx, let err else { return }
+                    let c = Unmanaged<Collector>.fromOpaque(ctx).takeUnretainedValue()
+                    guard c.errors.count < 50 else { return }
+                    let msg = err.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+                    c.errors.append(SchemaSet.SchemaError(line: Int(err.pointee.line), message: msg))
+                }, Unmanaged.passUnretained(collector).toOpaque())
+                // the validator has no tree to take lines from: the parser's current line
+                xmlSchemaValidateSetLocator(v, { ctx, file, line in
+                    guard let ctx else { return -1 }
+                    let parser = ctx.assumingMemoryBound(to: xmlParserCtxt.self)
+                    file?.pointee = nil
+                    line?.pointee = UInt(max(0, parser.pointee.input?.pointee.line ?? 0))
+                    return 0
+                }, UnsafeMutableRawPointer(ctxt))
+                // The plug swaps the parser's handler and user data for its own and calls ours
+                // from there; it keeps the addresses of both fields to put them back when unplugged.
+                let raw = UnsafeMutableRawPointer(ctxt)
+                guard let saxOffset = MemoryLayout<xmlParserCtxt>.offset(of: \.sax),
+                      let dataOffset = MemoryLayout<xmlParserCtxt>.offset(of: \.userData) else { return }
+                plug = xmlSchemaSAXPlug(v, (raw + saxOffset).assumingMemoryBound(to: xmlSAXHandlerPtr?.self),
+                                        (raw + dataOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self))
+            }
+            defer { if let validation { xmlSchemaFreeValidCtxt(validation) } }
+            if schema != nil, plug == nil {
+                outcome.schemaErrors = [SchemaSet.SchemaError(line: 0, message: "validator unavailable")]
+            }
+            _ = xmlParseDocument(ctxt)
+            if let plug { _ = xmlSchemaSAXUnplug(plug) }
+            outcome.wellFormed = ctxt.pointee.wellFormed != 0
+            if !outcome.wellFormed, let err = xmlCtxtGetLastError(ctxt) {
+                outcome.errorLine = Int(err.pointee.line)
+                if let m = err.pointee.message { outcome.errorMessage = String(cString: m).trimmingCharacters(in: .whitespacesAndNewlines) }
+            }
+            if let validation, plug != nil {
+                outcome.schemaErrors = collector.errors
+                if outcome.schemaErrors.isEmpty, xmlSchemaIsValid(validation) != 1 {
+                    outcome.schemaErrors = [SchemaSet.SchemaError(line: 0, message: "schema validation failed")]
+                }
+            }
+        }
+        return outcome
+    }
+}

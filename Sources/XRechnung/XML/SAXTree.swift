@@ -26,6 +26,10 @@ struct TreeState {
     let index = ElementIndex()
     /// The parser, for line numbers (set by `SAXRun` for the duration of the parse).
     var parser: xmlParserCtxtPtr?
+    /// The start line of the element of the latest event: the schema validator reports an
+    /// element's errors at its start or (missing children, a wrong value) at its end, and the
+    /// line a supplier needs is where that element begins — as a validated tree gives it.
+    var eventLine = 0
 
     /// The open elements, innermost last.
     private var open: [XElement] = []
@@ -85,6 +89,7 @@ struct TreeState {
         // the line libxml2 is on when it reports the start tag (where its tree put the element)
         let line = parser.flatMap { $0.pointee.input.map { Int($0.pointee.line) } } ?? 0
         let el = XElement(name: info.name, namespace: ns, line: line)
+        eventLine = line
         el.parent = open.last
         if info.slot >= 0 { index.add(el, slot: info.slot) }
         if info.isAmount { index.amounts.append(el) }
@@ -123,6 +128,7 @@ struct TreeState {
 
     mutating func end() {
         guard failure == nil, let el = open.popLast(), let mark = marks.popLast() else { return }
+        eventLine = el.line
         let hasChildren = pending.count > mark
         if hasChildren {
             el.children = Array(pending[mark...])
@@ -176,6 +182,15 @@ enum SAXRun {
 
     private final class Collector {
         var errors: [SchemaSet.SchemaError] = []
+    }
+
+    private final class LineSource {
+        let parser: xmlParserCtxtPtr
+        let builder: TreeBuilder?
+        init(parser: xmlParserCtxtPtr, builder: TreeBuilder?) {
+            self.parser = parser
+            self.builder = builder
+        }
     }
 
     static func run(_ input: Data, builder: TreeBuilder?, schema: xmlSchemaPtr?) -> Outcome {
@@ -236,6 +251,7 @@ enum SAXRun {
             guard pushed else { return }
 
             let collector = Collector()
+            let lines = LineSource(parser: ctxt, builder: builder)
             var validation: xmlSchemaValidCtxtPtr?
             var plug: xmlSchemaSAXPlugPtr?
             if let schema, let v = xmlSchemaNewValidCtxt(schema) {
@@ -247,14 +263,16 @@ enum SAXRun {
                     let msg = err.pointee.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
                     c.errors.append(SchemaSet.SchemaError(line: Int(err.pointee.line), message: msg))
                 }, Unmanaged.passUnretained(collector).toOpaque())
-                // the validator has no tree to take lines from: the parser's current line
+                // The validator has no tree to take lines from: the start line of the element of
+                // the current event when a tree is built, else the parser's current line.
                 xmlSchemaValidateSetLocator(v, { ctx, file, line in
                     guard let ctx else { return -1 }
-                    let parser = ctx.assumingMemoryBound(to: xmlParserCtxt.self)
+                    let source = Unmanaged<LineSource>.fromOpaque(ctx).takeUnretainedValue()
                     file?.pointee = nil
-                    line?.pointee = UInt(max(0, parser.pointee.input?.pointee.line ?? 0))
+                    let eventLine = source.builder?.state.eventLine ?? 0
+                    line?.pointee = UInt(eventLine > 0 ? eventLine : max(0, Int(source.parser.pointee.input?.pointee.line ?? 0)))
                     return 0
-                }, UnsafeMutableRawPointer(ctxt))
+                }, Unmanaged.passUnretained(lines).toOpaque())
                 // The plug swaps the parser's handler and user data for its own and calls ours
                 // from there; it keeps the addresses of both fields to put them back when unplugged.
                 let raw = UnsafeMutableRawPointer(ctxt)
@@ -269,6 +287,7 @@ enum SAXRun {
             }
             _ = xmlParseDocument(ctxt)
             if let plug { _ = xmlSchemaSAXUnplug(plug) }
+            withExtendedLifetime(lines) {}
             outcome.wellFormed = ctxt.pointee.wellFormed != 0
             if !outcome.wellFormed, let err = xmlCtxtGetLastError(ctxt) {
                 outcome.errorLine = Int(err.pointee.line)

@@ -289,7 +289,9 @@ public enum SafeXML {
         _ = initialised
         if data.isEmpty { throw .empty }
         if data.count > limits.maxBytes { throw .tooLarge(limit: limits.maxBytes) }
-        let rootName = try checkProlog(data)
+        // (a prolog longer than the check looks at — long licence comments of some examples —
+        // is searched on for the root element, so its schema is still checked in the same pass)
+        let rootName = try checkProlog(data) ?? rootElementName(data)
 
         // Large base64 attachments: checked here, handed to libxml2 as a short placeholder,
         // restored into the tree below (see `Attachments`).
@@ -362,6 +364,50 @@ public enum SafeXML {
             }
         }
         return nil
+    }
+
+    /// The local name of the first element after any comments and processing instructions, or
+    /// nil (then the parse decides what the document is). Byte search; comments may hold `<`.
+    static func rootElementName(_ data: Data) -> String? {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> String? in
+            let b = raw.bindMemory(to: UInt8.self)
+            guard let base = b.baseAddress else { return nil }
+            let n = b.count
+            /// Index just past the next occurrence of `needle` at or after `from`.
+            func after(_ needle: [UInt8], _ from: Int) -> Int? {
+                var k = from
+                while k + needle.count <= n, let hit = memchr(base + k, Int32(needle[0]), n - k) {
+                    k = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                    guard k + needle.count <= n else { return nil }
+                    if (1..<needle.count).allSatisfy({ b[k + $0] == needle[$0] }) { return k + needle.count }
+                    k += 1
+                }
+                return nil
+            }
+            var i = 0
+            while i < n, let hit = memchr(base + i, Int32(UInt8(ascii: "<")), n - i) {
+                i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                guard i + 1 < n else { return nil }
+                switch b[i + 1] {
+                case UInt8(ascii: "?"):
+                    guard let end = after(Array("?>".utf8), i + 2) else { return nil }
+                    i = end
+                case UInt8(ascii: "!"):
+                    guard i + 3 < n, b[i + 2] == UInt8(ascii: "-"), b[i + 3] == UInt8(ascii: "-"),
+                          let end = after(Array("-->".utf8), i + 4) else { return nil }
+                    i = end
+                default:
+                    var j = i + 1
+                    var local = j
+                    while j < n, b[j] != 0x20, b[j] != 0x0A, b[j] != 0x0D, b[j] != 0x09, b[j] != UInt8(ascii: ">"), b[j] != UInt8(ascii: "/") {
+                        if b[j] == UInt8(ascii: ":") { local = j + 1 }
+                        j += 1
+                    }
+                    return String(decoding: UnsafeBufferPointer(rebasing: b[local..<j]), as: UTF8.self)
+                }
+            }
+            return nil
+        }
     }
 
     /// The value of `encoding="…"` in an XML declaration (byte scan, no Foundation search).

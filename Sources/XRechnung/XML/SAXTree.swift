@@ -40,20 +40,11 @@ struct TreeState {
     /// Each element then gets its children array at once, in its final size.
     private var pending: [XElement] = []
     private var marks: [Int] = []
-    /// libxml2 interns names and namespace URIs per parse: each pointer is converted once
-    /// (long names would otherwise be a heap allocation per element) together with its slot
-    /// in the index, so no element name is hashed as a string.
-    private var names: [UnsafeRawPointer: SafeXML.NameInfo] = [:]
-    /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
-    private var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
-    private var namespaces: [UnsafeRawPointer: String] = [:]
+    /// The names converted so far, lent by the parser session (see `NameCaches`).
+    var caches = NameCaches()
 
     init(limits: XMLLimits) {
         self.limits = limits
-        // sized for a typical invoice, so the tables are not rebuilt while growing
-        names.reserveCapacity(256)
-        attributeNames.reserveCapacity(32)
-        namespaces.reserveCapacity(16)
         open.reserveCapacity(16)
         marks.reserveCapacity(16)
         pending.reserveCapacity(64)
@@ -73,17 +64,17 @@ struct TreeState {
         if count > limits.maxElements { return stop(.tooManyElements(limit: limits.maxElements)) }
         let namePtr = UnsafeRawPointer(localname)
         let info: SafeXML.NameInfo
-        if let known = names[namePtr] { info = known } else {
+        if let known = caches.names[namePtr] { info = known } else {
             info = SafeXML.NameInfo(String(cString: localname))
-            names[namePtr] = info
+            caches.names[namePtr] = info
         }
         var ns = ""
         if let uri {
             let key = UnsafeRawPointer(uri)
-            if let known = namespaces[key] { ns = known } else {
+            if let known = caches.namespaces[key] { ns = known } else {
                 // the shared constant itself, so later comparisons with it take the identity fast path
                 ns = XMLNamespaces.canonical(String(cString: uri))
-                namespaces[key] = ns
+                caches.namespaces[key] = ns
             }
         }
         // the line libxml2 is on when it reports the start tag (where its tree put the element)
@@ -102,13 +93,13 @@ struct TreeState {
                 guard let lname = a[0], let start = a[3], let end = a[4] else { continue }
                 let key = UnsafeRawPointer(lname)
                 let aname: String
-                if let known = attributeNames[key] {
+                if let known = caches.attributeNames[key] {
                     aname = known.0
                     if known.1 >= 0 { index.forbiddenAttributes.append(el, known.1) }
                 } else {
                     aname = String(cString: lname)
                     let forbidden = SyntaxRestrictions.attributeIndex[aname] ?? -1
-                    attributeNames[key] = (aname, forbidden)
+                    caches.attributeNames[key] = (aname, forbidden)
                     if forbidden >= 0 { index.forbiddenAttributes.append(el, forbidden) }
                 }
                 // the parser has already replaced references and normalised the value
@@ -166,6 +157,65 @@ struct TreeState {
     }
 }
 
+/// libxml2 interns element and attribute names and namespace URIs in its parser's dictionary:
+/// each pointer is converted once (long names would otherwise be a heap allocation per element)
+/// together with its slot in the index, so no element name is hashed as a string. The parser
+/// and its dictionary are kept between documents (`ParserSession`), and so are these tables:
+/// the names of the second invoice onwards are all known.
+struct NameCaches {
+    var names: [UnsafeRawPointer: SafeXML.NameInfo] = [:]
+    /// Attribute names, likewise, with their index among the forbidden attributes (or -1).
+    var attributeNames: [UnsafeRawPointer: (String, Int32)] = [:]
+    var namespaces: [UnsafeRawPointer: String] = [:]
+}
+
+/// A libxml2 parser context with its dictionary, reused for the next document (one per
+/// concurrent parse, from a small pool). Creating and freeing the context and its dictionary
+/// and converting every name again was measured at several per cent of a validation.
+final class ParserSession {
+    let ctxt: xmlParserCtxtPtr
+    private let ownSAX: xmlSAXHandlerPtr?
+    let handler: UnsafeMutablePointer<xmlSAXHandler>
+    var caches = NameCaches()
+
+    /// A dictionary beyond this many names (a document with invented names) is not kept.
+    static let maxNames = 20_000
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var idle: [ParserSession] = []
+
+    private init?() {
+        guard let ctxt = xmlNewParserCtxt() else { return nil }
+        self.ctxt = ctxt
+        ownSAX = ctxt.pointee.sax
+        handler = .allocate(capacity: 1)
+        handler.initialize(to: xmlSAXHandler())
+        ctxt.pointee.sax = handler
+    }
+
+    deinit {
+        // libxml2 frees the handler it made, not ours
+        ctxt.pointee.sax = ownSAX
+        xmlFreeParserCtxt(ctxt)
+        handler.deallocate()
+    }
+
+    static func take() -> ParserSession? {
+        lock.lock()
+        let s = idle.popLast()
+        lock.unlock()
+        return s ?? ParserSession()
+    }
+
+    /// Back to the pool after a complete parse; after a stopped or failed one, or with a grown
+    /// dictionary, the session is dropped (a fresh one costs only the time saved).
+    static func give(_ s: ParserSession) {
+        guard let dict = s.ctxt.pointee.dict, xmlDictSize(dict) < maxNames else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if idle.count < 16 { idle.append(s) }
+    }
+}
+
 /// One run of libxml2's parser over bytes with SAX2 events: into a `TreeBuilder`, into the XML
 /// schema validator, or both at once (the validator plugged into the event stream).
 enum SAXRun {
@@ -195,18 +245,21 @@ enum SAXRun {
 
     static func run(_ input: Data, builder: TreeBuilder?, schema: xmlSchemaPtr?) -> Outcome {
         var outcome = Outcome()
-        guard input.count < Int(Int32.max), let ctxt = xmlNewParserCtxt() else { return outcome }
-        let ownSAX = ctxt.pointee.sax
-        var handler = xmlSAXHandler()
-        withUnsafeMutablePointer(to: &handler) { h in
-            ctxt.pointee.sax = h
+        guard input.count < Int(Int32.max), let session = ParserSession.take() else { return outcome }
+        let ctxt = session.ctxt
+        var reusable = false
+        do {
+            xmlCtxtReset(ctxt)
+            let h = session.handler
+            h.initialize(to: xmlSAXHandler())
             defer {
-                // libxml2 frees the handler it made, not ours
-                ctxt.pointee.sax = ownSAX
-                xmlFreeParserCtxt(ctxt)
+                // frees the input; the dictionary stays for the next document
+                xmlCtxtReset(ctxt)
+                if reusable { ParserSession.give(session) }
             }
             h.pointee.initialized = UInt32(0xDEED_BEAF) // XML_SAX2_MAGIC
             if let builder {
+                swap(&builder.state.caches, &session.caches)
                 h.pointee.startElementNs = { ctx, localname, _, uri, _, _, attributeCount, _, attributes in
                     guard let ctx, let localname else { return }
                     Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue()
@@ -226,6 +279,7 @@ enum SAXRun {
             } else {
                 ctxt.pointee.userData = nil
             }
+            defer { if let builder { swap(&builder.state.caches, &session.caches) } }
             _ = xmlCtxtUseOptions(ctxt, options)
             if builder != nil {
                 // (after the options: NOCDATA clears the CDATA handler so CDATA comes as text)
@@ -248,7 +302,7 @@ enum SAXRun {
                 }
                 return inputPush(ctxt, stream) >= 0
             }
-            guard pushed else { return }
+            guard pushed else { return outcome }
 
             let collector = Collector()
             let lines = LineSource(parser: ctxt, builder: builder)
@@ -277,7 +331,7 @@ enum SAXRun {
                 // from there; it keeps the addresses of both fields to put them back when unplugged.
                 let raw = UnsafeMutableRawPointer(ctxt)
                 guard let saxOffset = MemoryLayout<xmlParserCtxt>.offset(of: \.sax),
-                      let dataOffset = MemoryLayout<xmlParserCtxt>.offset(of: \.userData) else { return }
+                      let dataOffset = MemoryLayout<xmlParserCtxt>.offset(of: \.userData) else { return outcome }
                 plug = xmlSchemaSAXPlug(v, (raw + saxOffset).assumingMemoryBound(to: xmlSAXHandlerPtr?.self),
                                         (raw + dataOffset).assumingMemoryBound(to: UnsafeMutableRawPointer?.self))
             }
@@ -289,6 +343,7 @@ enum SAXRun {
             if let plug { _ = xmlSchemaSAXUnplug(plug) }
             withExtendedLifetime(lines) {}
             outcome.wellFormed = ctxt.pointee.wellFormed != 0
+            reusable = outcome.wellFormed && builder?.failure == nil
             if !outcome.wellFormed, let err = xmlCtxtGetLastError(ctxt) {
                 outcome.errorLine = Int(err.pointee.line)
                 if let m = err.pointee.message { outcome.errorMessage = String(cString: m).trimmingCharacters(in: .whitespacesAndNewlines) }

@@ -111,10 +111,15 @@ enum CardinalityRules {
         for cat in r.all("TaxTotal", "TaxSubtotal", "TaxCategory") {
             atMost(c, "UBL-SR-32", cat.children("TaxExemptionReason"), at: cat, "Der Befreiungsgrund (BT-120)")
         }
-        for ref in r.children("AdditionalDocumentReference") {
+        // (the artefact's context is every cac:AdditionalDocumentReference)
+        for ref in c.named("AdditionalDocumentReference") where ref.namespace == XMLNamespaces.cac {
             atMost(c, "UBL-SR-33", ref.children("DocumentDescription"), at: ref, "Die Beschreibung der Unterlage (BT-123)")
-            let code = ref.child("DocumentTypeCode")?.normalizedText
-            if ref.child("ID")?.attribute("schemeID") != nil, code != "130", code != "50" {
+            // as bound: a code as written of 130 (CreditNote also 50), or neither a scheme
+            // identifier nor a code — a reference with any other code fails, scheme or not
+            let codes = ref.children("DocumentTypeCode").map(\.text)
+            let ok = codes.contains("130") || (r.name == "CreditNote" && codes.contains("50"))
+                || (!ref.children("ID").contains { $0.attribute("schemeID") != nil } && codes.isEmpty)
+            if !ok {
                 c.fail("UBL-SR-43", ref, de: "Eine Schema-Kennung (schemeID) ist nur bei der Objektkennung (DocumentTypeCode 130) erlaubt.")
             }
         }

@@ -120,15 +120,16 @@ enum TotalRules {
                 }
             }
         }
-        if let due = t.due?.value, let with = t.withVAT?.value {
+        if c.isExtension && c.isUBL, c.root.child("LegalMonetaryTotal") != nil {
+            // BR-DEX-09 replaces BR-CO-16: third party payments reduce the amount due. As bound, a
+            // missing amount due or total with VAT is an empty sequence and the comparison fails.
             let paid: Decimal = t.paid?.value ?? 0
             let rounding: Decimal = t.rounding?.value ?? 0
-            if c.isExtension && c.isUBL {
-                // BR-DEX-09 replaces BR-CO-16: third party payments reduce the amount due.
-                let third = sum(inv.thirdPartyPayments.map(\.amount))
-                if round2(due - rounding) != round2(with - paid + third) {
-                    c.fail("BR-DEX-09", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) + Summe der Zahlungen Dritter (BT-DEX-002) sein.")
-                }
+            let third = sum(inv.thirdPartyPayments.map(\.amount))
+            var ok = false
+            if let due = t.due?.value, let with = t.withVAT?.value { ok = round2(due - rounding) == round2(with - paid + third) }
+            if !ok {
+                c.fail("BR-DEX-09", loc, de: "Der fällige Betrag (BT-115) muss Gesamtbetrag mit Umsatzsteuer (BT-112) − gezahlter Betrag (BT-113) + Rundungsbetrag (BT-114) + Summe der Zahlungen Dritter (BT-DEX-002) sein.")
             }
         }
         if c.isUBL, let m = c.root.child("LegalMonetaryTotal") {

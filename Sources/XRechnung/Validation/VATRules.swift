@@ -336,7 +336,16 @@ enum VATRules {
     /// the category code exactly as written and, except for S and Z, a tax type VAT
     /// (`upper-case(TypeCode) = 'VAT'`: an empty or other type hides the breakdown; measured). nil for UBL.
     static func ciiBoundBreakdowns(_ c: RuleContext, _ code: String) -> Set<String>? {
-        guard c.isCII else { return nil }
+        guard c.isCII else {
+            // UBL: the subtotals whose TaxCategory has this code and the VAT scheme
+            // (`TaxCategory[normalize-space(cbc:ID) = '…'][cac:TaxScheme/…='VAT']`)
+            var out: Set<String> = []
+            for st in c.root.children("TaxTotal").flatMap({ $0.children("TaxSubtotal") })
+            where st.children("TaxCategory").contains(where: { cat in cat.children("ID").contains { $0.normalizedText == code } && VATSchemeRules.isVATScheme(cat) }) {
+                out.insert(st.xpath)
+            }
+            return out
+        }
         var out: Set<String> = []
         for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
             guard tax.children("CategoryCode").contains(where: { $0.text == code }) else { continue }

@@ -18,9 +18,24 @@ public enum XRechnungCIUS {
         }
         // BR-DE-16: VAT categories S, Z, E, AE, K, G, L, M require the seller's tax number or a tax representative.
         let supported: Set<String> = ["S", "Z", "E", "AE", "K", "G", "L", "M"]
-        let used = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
-        if used.contains(where: supported.contains) {
-            let hasTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || inv.taxRepresentative != nil
+        let usesSupported: Bool
+        let hasTaxID: Bool
+        if ubl {
+            // UBL as bound: the codes as written (" S" is none of them) of the lines and of the
+            // document allowances/charges whose indicator reads "false" or "true"; any non-blank
+            // CompanyID of the seller's tax schemes, or a tax representative
+            let charges = r.children("AllowanceCharge").filter { $0.children("ChargeIndicator").contains { $0.text == "false" || $0.text == "true" } }
+            let codes = charges.flatMap { $0.children("TaxCategory") }.flatMap { $0.children("ID") }
+                + (r.children("InvoiceLine") + r.children("CreditNoteLine")).flatMap { $0.children("Item") }.flatMap { $0.children("ClassifiedTaxCategory") }.flatMap { $0.children("ID") }
+            usesSupported = codes.contains { supported.contains($0.text) }
+            hasTaxID = r.child("TaxRepresentativeParty") != nil
+                || r.all("AccountingSupplierParty", "Party", "PartyTaxScheme", "CompanyID").contains { !$0.normalizedText.isEmpty }
+        } else {
+            let used = inv.lines.compactMap(\.vatCategory) + inv.allowances.compactMap(\.vatCategory) + inv.charges.compactMap(\.vatCategory)
+            usesSupported = used.contains(where: supported.contains)
+            hasTaxID = !inv.seller.vatID.isBlank || !inv.seller.taxRegistrationID.isBlank || inv.taxRepresentative != nil
+        }
+        if usesSupported {
             if !hasTaxID {
                 c.fail("BR-DE-16", r, de: "Bei Umsatzsteuerkategorien S, Z, E, AE, K, G, L oder M muss die Umsatzsteuer-Identifikationsnummer (BT-31) oder Steuernummer (BT-32) des Verkäufers oder ein Steuervertreter (BG-11) angegeben sein.")
             }

@@ -78,9 +78,22 @@ enum VATRules {
                 case .nonNegative: return r.value < 0
                 }
             }
-            for l in lines where rateBad(l.vatRate) {
-                c.fail("\(f.prefix)-05", l.location, de: f.rate == .zero ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) 0 sein."
-                    : (f.rate == .positive ? "In Position \(l.id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) größer als 0 sein." : "In Position \(l.id) mit Kategorie \(f.name) muss ein Steuersatz (BT-152) von 0 oder mehr angegeben sein."))
+            func rateText(_ id: String) -> String {
+                f.rate == .zero ? "In Position \(id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) 0 sein."
+                    : (f.rate == .positive ? "In Position \(id) mit Kategorie \(f.name) muss der Steuersatz (BT-152) größer als 0 sein." : "In Position \(id) mit Kategorie \(f.name) muss ein Steuersatz (BT-152) von 0 oder mehr angegeben sein.")
+            }
+            if c.isUBL {
+                // UBL as bound: every ClassifiedTaxCategory of a line's item with this code under
+                // the VAT scheme (a second category of one item too), its own rate
+                for cat in c.named("ClassifiedTaxCategory") {
+                    guard let item = cat.parent, item.name == "Item", let line = item.parent,
+                          line.name == "InvoiceLine" || line.name == "CreditNoteLine",
+                          cat.child("ID")?.normalizedText == f.code, VATSchemeRules.isVATScheme(cat) else { continue }
+                    let rate = cat.child("Percent").flatMap { DecimalValue($0.text) }
+                    if rateBad(rate) { c.fail("\(f.prefix)-05", line.xpath, de: rateText(line.child("ID")?.normalizedText ?? "")) }
+                }
+            } else {
+                for l in lines where rateBad(l.vatRate) { c.fail("\(f.prefix)-05", l.location, de: rateText(l.id)) }
             }
             for a in allowances where rateBad(a.vatRate) {
                 c.fail("\(f.prefix)-06", a.location, de: "Der Steuersatz des Nachlasses (BT-96) passt nicht zur Kategorie \(f.name).")
@@ -90,7 +103,9 @@ enum VATRules {
             }
             let bound = ciiBoundBreakdowns(c, f.code)
             for b in breakdowns where bound?.contains(b.location) ?? true {
-                guard let base = b.taxableAmount?.value else { continue }
+                // (a missing BT-116 is an empty sequence in the official test: the comparison is
+                // false and -08 fires; -09 and -10 do not depend on it)
+                let base = b.taxableAmount?.value
                 // UBL L and M: `every $rate in xs:decimal(cbc:Percent) satisfies …` holds without a rate
                 let vacuous = c.isUBL && (f.code == "L" || f.code == "M") && b.rate == nil
                 let rate = b.rate?.value
@@ -106,7 +121,10 @@ enum VATRules {
                 // never fire there, and neither do we.
                 let unreachable = (c.isCII && (f.code == "L" || f.code == "M")) || f.code == "S" || vacuous  // S: standardRateBase
                 let exact = !c.isCII && f.code != "L" && f.code != "M"
-                if !unreachable, exact ? base != expected : abs(base - expected) >= 1 {
+                if !unreachable, base == nil {
+                    c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") fehlt; sie muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein (\(c.givenExpected(nil, expected))).", en: c.givenExpectedEN(nil, expected))
+                }
+                if !unreachable, let base, exact ? base != expected : abs(base - expected) >= 1 {
                     c.fail("\(f.prefix)-08", b.location, de: "Die Bemessungsgrundlage (BT-116) der Kategorie \(f.name)\(rate.map { " zu \($0) %" } ?? "") muss Summe der Positionen − Nachlässe + Zuschläge dieser Kategorie sein: \(c.givenExpected(base, expected)).", en: c.givenExpectedEN(base, expected))
                 }
                 if f.rateMustBeZero, b.taxAmount?.value != 0 {

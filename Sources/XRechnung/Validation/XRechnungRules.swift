@@ -58,11 +58,17 @@ public enum XRechnungCIUS {
         if c.isCII, let s = settlement, s.children("SpecifiedTradePaymentTerms").contains(where: { $0.children("Description").count > 1 }) {
             c.fail("BR-DE-18-a", s, de: "Die Zahlungsbedingungen (BT-20) dürfen nur einmal angegeben sein.")
         }
-        if ubl, ![Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID].contains(inv.specificationID ?? "") {
+        // BR-DE-21 as bound: the identifier as written (" urn:…" is not it), UBL at the root,
+        // CII in each document context
+        let xrIDs: Set<String> = [Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID]
+        if ubl, !r.children("CustomizationID").contains(where: { xrIDs.contains($0.text) }) {
             c.fail("BR-DE-21", r, de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
         }
-        if c.isCII, ![Scenario.xrechnungID, Scenario.extensionID, Scenario.cvdID].contains(inv.specificationID ?? "") {
-            c.fail("BR-DE-21", r.child("ExchangedDocumentContext"), de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
+        if c.isCII {
+            for context in r.children("ExchangedDocumentContext")
+            where !context.children("GuidelineSpecifiedDocumentContextParameter").flatMap({ $0.children("ID") }).contains(where: { xrIDs.contains($0.text) }) {
+                c.fail("BR-DE-21", context, de: "Die Spezifikationskennung (BT-24) soll die Kennung von XRechnung 3.0 sein.")
+            }
         }
         let filenames = inv.attachments.compactMap(\.filename)
         if Set(filenames).count != filenames.count {

@@ -409,8 +409,30 @@ enum VATRules {
             if let t = b.taxAmount?.value, t != 0 { c.fail("BR-O-09", b.location, de: "Der Steuerbetrag (BT-117) der Kategorie „nicht steuerbar“ muss 0 sein.") }
             if b.exemptionReason == nil && b.exemptionCode == nil { c.fail("BR-O-10", b.location, de: "Für „nicht steuerbar“ (O) muss ein Befreiungsgrund (BT-120) oder dessen Code (BT-121) angegeben sein.") }
         }
+        if c.isUBL {
+            // UBL as bound: a breakdown category O under the VAT scheme, and categories under the
+            // VAT scheme with another code (a missing code counts as another) — in the breakdown
+            // (O-11), on any item anywhere (O-12), on any allowance (O-13) or charge (O-14),
+            // those of lines and prices included
+            func code(_ e: XElement) -> String { e.child("ID")?.normalizedText ?? "" }
+            let categories = c.root.all("TaxTotal", "TaxSubtotal", "TaxCategory").filter(VATSchemeRules.isVATScheme)
+            if categories.contains(where: { $0.children("ID").contains { $0.normalizedText == "O" } }) {
+                if categories.contains(where: { code($0) != "O" }) { c.fail("BR-O-11", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine andere Umsatzsteuerkategorie in der Aufschlüsselung enthalten.") }
+                if c.named("ClassifiedTaxCategory").contains(where: { code($0) != "O" && VATSchemeRules.isVATScheme($0) }) { c.fail("BR-O-12", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keine Position mit anderer Umsatzsteuerkategorie enthalten.") }
+                func other(charge: Bool) -> Bool {
+                    c.named("AllowanceCharge").contains { ac in
+                        // `cbc:ChargeIndicator = false()`: the text as xs:boolean
+                        let v = ac.child("ChargeIndicator")?.normalizedText
+                        let isCharge: Bool? = v == "true" || v == "1" ? true : (v == "false" || v == "0" ? false : nil)
+                        return isCharge == charge && ac.children("TaxCategory").contains { code($0) != "O" && VATSchemeRules.isVATScheme($0) }
+                    }
+                }
+                if other(charge: false) { c.fail("BR-O-13", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Nachlass mit anderer Umsatzsteuerkategorie enthalten.") }
+                if other(charge: true) { c.fail("BR-O-14", loc, de: "Eine Rechnung mit der Kategorie „nicht steuerbar“ (O) darf keinen Zuschlag mit anderer Umsatzsteuerkategorie enthalten.") }
+            }
+        }
         // (CII: bound to the O breakdowns of tax type VAT, as the -08 rules above)
-        if c.isCII ? !(bound?.isEmpty ?? true) : !breakdowns.isEmpty {
+        if c.isCII, !(bound?.isEmpty ?? true) {
             let otherCategory = c.isCII
                 ? c.named("ApplicableTradeTax").contains { $0.children("CategoryCode").contains { $0.text != "O" } }
                 : inv.vatBreakdown.contains(where: { $0.category != "O" })

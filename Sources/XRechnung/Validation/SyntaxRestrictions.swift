@@ -129,43 +129,52 @@ struct SyntaxRestrictions: Sendable {
         var out: [(rule: Rule, element: XElement)] = []
         var seen = Set<Int>()            // oncePerDocument rules
         var seenInContext = Set<Pair>()  // rule × context element
-        for (e, nameIndex) in candidates {
-            let paths = pathsByName[Int(nameIndex)]
-            let parentLength = e.parent?.nameLength ?? -1
-            for p in paths {
-                // Most paths fail at the parent: compare its stored name length first.
-                if let first = p.lengths.first, first != parentLength { continue }
-                // climb the ancestors named in the path (lengths first: a stored field each)
-                var node: XElement? = e.parent
-                var ok = true
-                var k = 0
-                while k < p.ancestors.count {
-                    guard let n = node, n.nameLength == p.lengths[k], n.name == p.ancestors[k] else { ok = false; break }
-                    node = n.parent
-                    k += 1
+        // The paths are read in place (through buffer pointers), not copied per candidate: a copy
+        // of a Path retains and releases its four arrays and strings — measured as most of the
+        // cost of this function.
+        pathsByName.withUnsafeBufferPointer { byName in
+            for (e, nameIndex) in candidates {
+                byName[Int(nameIndex)].withUnsafeBufferPointer { paths in
+                    let parentLength = e.parent?.nameLength ?? -1
+                    for i in paths.indices {
+                        // Most paths fail at the parent: compare its stored name length first.
+                        if let first = paths[i].lengths.first, first != parentLength { continue }
+                        check(paths[i], e, &out, &seen, &seenInContext)
+                    }
                 }
-                guard ok else { continue }
-                if let a = p.attribute, e.attribute(a) == nil { continue }
-                let contextElement: XElement
-                if p.ancestors.isEmpty, p.context == nil, byLastNameAnywhere.contains(e.name), rules[p.rule].oncePerDocument {
-                    contextElement = e // `//Name`: the element itself, anywhere
-                } else if let ctx = p.context {
-                    guard let n = node, n.nameLength == ctx.utf8.count, n.name == ctx else { continue }
-                    contextElement = n
-                } else {
-                    // anchored at the document element
-                    guard let n = node, n.parent == nil else { continue }
-                    contextElement = n
-                }
-                if rules[p.rule].oncePerDocument {
-                    guard seen.insert(p.rule).inserted else { continue }
-                } else {
-                    guard seenInContext.insert(Pair(rule: p.rule, context: ObjectIdentifier(contextElement))).inserted else { continue }
-                }
-                out.append((rules[p.rule], e))
             }
         }
         return out
+    }
+
+    @inline(__always)
+    private func check(_ p: borrowing Path, _ e: XElement, _ out: inout [(rule: Rule, element: XElement)], _ seen: inout Set<Int>, _ seenInContext: inout Set<Pair>) {
+        // climb the ancestors named in the path (lengths first: a stored field each)
+        var node: XElement? = e.parent
+        var k = 0
+        while k < p.ancestors.count {
+            guard let n = node, n.nameLength == p.lengths[k], n.name == p.ancestors[k] else { return }
+            node = n.parent
+            k += 1
+        }
+        if let a = p.attribute, e.attribute(a) == nil { return }
+        let contextElement: XElement
+        if p.ancestors.isEmpty, p.context == nil, byLastNameAnywhere.contains(e.name), rules[p.rule].oncePerDocument {
+            contextElement = e // `//Name`: the element itself, anywhere
+        } else if let ctx = p.context {
+            guard let n = node, n.nameLength == ctx.utf8.count, n.name == ctx else { return }
+            contextElement = n
+        } else {
+            // anchored at the document element
+            guard let n = node, n.parent == nil else { return }
+            contextElement = n
+        }
+        if rules[p.rule].oncePerDocument {
+            guard seen.insert(p.rule).inserted else { return }
+        } else {
+            guard seenInContext.insert(Pair(rule: p.rule, context: ObjectIdentifier(contextElement))).inserted else { return }
+        }
+        out.append((rules[p.rule], e))
     }
 
     struct Pair: Hashable { let rule: Int; let context: ObjectIdentifier }

@@ -137,6 +137,18 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(f[0].messageDE.contains("tiefer als"))
     }
 
+    /// One element's text is bounded as libxml2's tree builder bounded it (10 MB), so one request
+    /// never holds more: refused as not well-formed, where the text ends or not.
+    func testHugeTextInOneElementIsRefused() {
+        let huge = Data(("<?xml version='1.0'?><a>" + String(repeating: "A", count: 10_000_001) + "</a>").utf8)
+        let f = validator.validate(huge).findings
+        XCTAssertEqual(f.map(\.rule), ["XML-WELLFORMED"])
+        XCTAssertTrue(f[0].messageDE.contains("kein wohlgeformtes XML"), f[0].messageDE)
+        // just under the limit it is parsed (and is no invoice)
+        let large = Data(("<?xml version='1.0'?><a>" + String(repeating: "A", count: 9_999_000) + "</a>").utf8)
+        XCTAssertEqual(validator.validate(large).findings.map(\.rule), ["XML-ROOT"])
+    }
+
     func testNonXMLWrongRootEncodingAndPDF() {
         XCTAssertEqual(rule("Rechnung Nr. 1, 100 EUR"), ["XML-WELLFORMED"])
         XCTAssertEqual(rule("<Rechnung><Betrag>1</Betrag></Rechnung>"), ["XML-ROOT"])

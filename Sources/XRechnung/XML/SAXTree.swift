@@ -112,9 +112,19 @@ struct TreeState {
         if texts.count < depth { texts.append([]) } else { texts[depth - 1].removeAll(keepingCapacity: true) }
     }
 
+    /// libxml2's limit for one text node (XML_MAX_TEXT_LENGTH), which its tree builder enforced:
+    /// more text in one element is refused as not well-formed, as before — it bounds what one
+    /// request holds (the PDF bombs of the intake embed 19 MB of text in one element).
+    static let maxTextLength = 10_000_000
+
     mutating func characters(_ ch: UnsafePointer<xmlChar>, _ length: Int) {
         guard failure == nil, !open.isEmpty, length > 0 else { return }
-        texts[open.count - 1].append(contentsOf: UnsafeBufferPointer(start: ch, count: length))
+        let depth = open.count - 1
+        if texts[depth].count + length > Self.maxTextLength {
+            let line = parser.flatMap { $0.pointee.input.map { Int($0.pointee.line) } } ?? 0
+            return stop(.malformed(line: line, detail: "xmlSAX2Characters: huge text node"))
+        }
+        texts[depth].append(contentsOf: UnsafeBufferPointer(start: ch, count: length))
     }
 
     mutating func end() {

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support import expected_conditions as EC
 
 sys.path.insert(0, os.path.dirname(__file__))
 import journey  # noqa: E402
@@ -81,12 +83,17 @@ def main():
         login(d, "admin.bad-berka@demo.rathaus.test")
         d.get(BASE + f"/mandanten/{BERKA}/leitweg-ids")
         journey.expect(d, "Leitweg", "leitweg-ids")
-        for _ in range(5):
+        for _ in range(10):
             forms = d.find_elements(By.CSS_SELECTOR, "form[action$='/deaktivierung'] button[type=submit]")
             if not forms:
                 break
-            forms[0].click()
-            WebDriverWait(d, 10).until(lambda drv: "/leitweg-ids" in drv.current_url)
+            button = forms[0]
+            try:
+                button.click()
+            except StaleElementReferenceException:
+                continue  # the previous answer replaced the page meanwhile: look again
+            # wait for the answer page (the URL is the same before and after the click)
+            WebDriverWait(d, 10).until(EC.staleness_of(button))
         assert status_of(d, "DIENST-1") == "offen", "inheritance ends with the service"
 
         # a measure for the gap, then one click to a draft funding application

@@ -101,7 +101,7 @@ enum VATRules {
             for a in charges where rateBad(a.vatRate) {
                 c.fail("\(f.prefix)-07", a.location, de: "Der Steuersatz des Zuschlags (BT-103) passt nicht zur Kategorie \(f.name).")
             }
-            let bound = ciiBoundBreakdowns(c, f.code)
+            let bound = boundBreakdowns(c, f.code)
             for b in breakdowns where bound?.contains(b.location) ?? true {
                 // (a missing BT-116 is an empty sequence in the official test: the comparison is
                 // false and -08 fires; -09 and -10 do not depend on it)
@@ -350,10 +350,11 @@ enum VATRules {
         }
     }
 
-    /// CII: the xpaths of the VAT breakdowns the category's -08/-09/-10 rules see, as bound —
-    /// the category code exactly as written and, except for S and Z, a tax type VAT
-    /// (`upper-case(TypeCode) = 'VAT'`: an empty or other type hides the breakdown; measured). nil for UBL.
-    static func ciiBoundBreakdowns(_ c: RuleContext, _ code: String) -> Set<String>? {
+    /// The xpaths of the VAT breakdowns the category's -08/-09/-10 rules see, as bound. CII: the
+    /// category code exactly as written and, except for S and Z, a tax type VAT
+    /// (`upper-case(TypeCode) = 'VAT'`: an empty or other type hides the breakdown; measured).
+    /// UBL: subtotals whose TaxCategory has the code under the VAT scheme.
+    static func boundBreakdowns(_ c: RuleContext, _ code: String) -> Set<String>? {
         guard c.isCII else {
             // UBL: the subtotals whose TaxCategory has this code and the VAT scheme
             // (`TaxCategory[normalize-space(cbc:ID) = '…'][cac:TaxScheme/…='VAT']`)
@@ -396,7 +397,7 @@ enum VATRules {
         for l in lines where l.vatRate != nil { c.fail("BR-O-05", l.location, de: "Position \(l.id) „nicht steuerbar“ (O) darf keinen Steuersatz (BT-152) enthalten.") }
         for a in allowances where a.vatRate != nil { c.fail("BR-O-06", a.location, de: "Ein Nachlass „nicht steuerbar“ (O) darf keinen Steuersatz (BT-96) enthalten.") }
         for a in charges where a.vatRate != nil { c.fail("BR-O-07", a.location, de: "Ein Zuschlag „nicht steuerbar“ (O) darf keinen Steuersatz (BT-103) enthalten.") }
-        let bound = ciiBoundBreakdowns(c, "O")
+        let bound = boundBreakdowns(c, "O")
         for b in breakdowns where bound?.contains(b.location) ?? true {
             let expected = sum(lines.map(\.netAmount)) - sum(allowances.map(\.amount)) + sum(charges.map(\.amount))
             if b.taxableAmount == nil {

@@ -87,7 +87,7 @@ public enum FIMDataInstance {
         let element: XElement
         var used: [String: Int] = [:]
         mutating func next(_ name: String) -> XElement? {
-            let all = element.children(name)
+            let all = Array(element.children(name))
             let i = used[name, default: 0]
             guard i < all.count else { return nil }
             used[name] = i + 1

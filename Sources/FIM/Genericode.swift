@@ -34,7 +34,7 @@ public struct GenericodeList: Sendable, Equatable {
         let keyColumn = root.child("ColumnSet")?.child("Key")?.child("ColumnRef")?.attribute("Ref") ?? columns.first ?? ""
         let nameColumn = columns.first { $0 != keyColumn } ?? keyColumn
         var rows: [(String, String)] = []
-        for row in root.child("SimpleCodeList")?.children("Row") ?? [] {
+        for row in root.child("SimpleCodeList")?.children("Row") ?? .empty {
             var values: [String: String] = [:]
             for v in row.children("Value") {
                 if let ref = v.attribute("ColumnRef") { values[ref] = t(v, "SimpleValue") }

@@ -8,13 +8,13 @@ enum CardinalityRules {
     }
 
     /// Reports `rule` when `elements` has more than `max` members.
-    static func atMost(_ c: RuleContext, _ rule: String, _ elements: [XElement], _ max: Int = 1, at: XElement?, _ term: String) {
+    static func atMost(_ c: RuleContext, _ rule: String, _ elements: some Collection<XElement>, _ max: Int = 1, at: XElement?, _ term: String) {
         guard elements.count > max else { return }
-        c.fail(rule, elements[max], de: "\(term) darf höchstens \(max == 1 ? "einmal" : "\(max)-mal") vorkommen, kommt aber \(elements.count)-mal vor.")
+        c.fail(rule, Array(elements)[max], de: "\(term) darf höchstens \(max == 1 ? "einmal" : "\(max)-mal") vorkommen, kommt aber \(elements.count)-mal vor.")
     }
 
     /// PartyTaxScheme[TaxScheme/upper-case(ID) = 'VAT']/CompanyID (raw ID, upper-cased).
-    static func vatCompanyIDs(_ schemes: [XElement]) -> [XElement] {
+    static func vatCompanyIDs(_ schemes: some Sequence<XElement>) -> [XElement] {
         schemes.filter { pts in pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { VATSchemeRules.isVAT($0.text, normalize: false) } }
             .flatMap { $0.children("CompanyID") }
     }

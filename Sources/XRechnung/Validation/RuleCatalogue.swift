@@ -64,7 +64,8 @@ public final class RuleContext {
     public let invoice: Invoice
     public let scenario: Scenario
     let catalogue: RuleCatalogue
-    public private(set) var findings: [Finding] = []
+    /// (Appended to by the rules of one validation, on one thread: no run-time exclusivity checks.)
+    @exclusivity(unchecked) public private(set) var findings: [Finding] = []
 
     /// Elements by local name, elements with attributes, the first empty leaf (PEPPOL-R008):
     /// collected while the tree was built (`ElementIndex`), so the rules need no walks of their own.
@@ -115,7 +116,7 @@ public final class RuleContext {
         var out: Set<String> = []
         for tax in named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
             let types = tax.children("TypeCode")
-            guard types.count == 1, types[0].text.uppercased() == "VAT",
+            guard types.count == 1, types.first?.text.uppercased() == "VAT",
                   tax.children("CategoryCode").contains(where: { ["L", "M", "O"].contains($0.text) }) else { continue }
             out.insert(tax.xpath)
         }
@@ -127,7 +128,7 @@ public final class RuleContext {
     /// The document totals as the rules are bound to them (UBL `cac:LegalMonetaryTotal`, CII every
     /// `ram:SpecifiedTradeSettlementHeaderMonetarySummation`): none means nothing to check there.
     var monetarySummations: [XElement] {
-        isUBL ? root.children("LegalMonetaryTotal") : Array(named("SpecifiedTradeSettlementHeaderMonetarySummation"))
+        isUBL ? Array(root.children("LegalMonetaryTotal")) : Array(named("SpecifiedTradeSettlementHeaderMonetarySummation"))
     }
     var xr: Bool { scenario.runsXRechnungRules }
     var isExtension: Bool { scenario.profile == .xrechnungExtension }

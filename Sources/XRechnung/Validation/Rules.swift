@@ -98,7 +98,7 @@ enum Core {
         if inv.lines.isEmpty { c.fail("BR-16", loc, de: "Die Rechnung enthält keine Rechnungsposition (BG-25).") }
         // BR-17 as bound: the payee has a name element and neither its name nor its identifiers
         // equal the seller's (the payee is only given when it is someone else).
-        func texts(_ l: [XElement]) -> [String] { l.map(\.text) }
+        func texts(_ l: some Sequence<XElement>) -> [String] { l.map(\.text) }
         func shares(_ a: [String], _ b: [String]) -> Bool { a.contains { b.contains($0) } }
         if ubl {
             let seller = r.children("AccountingSupplierParty").flatMap { $0.children("Party") }
@@ -158,7 +158,7 @@ enum Core {
                 for period in c.named(parentName).flatMap({ $0.children("BillingSpecifiedPeriod") }) {
                     let ends = period.children("EndDateTime"), starts = period.children("StartDateTime")
                     guard !ends.isEmpty, !starts.isEmpty else { continue }
-                    func dates(_ l: [XElement]) -> [String] { l.flatMap { $0.children("DateTimeString") }.filter { $0.attribute("format") == "102" }.map(\.text) }
+                    func dates(_ l: some Sequence<XElement>) -> [String] { l.flatMap { $0.children("DateTimeString") }.filter { $0.attribute("format") == "102" }.map(\.text) }
                     let e = dates(ends), st = dates(starts)
                     if !e.contains(where: { a in st.contains { b in a >= b } }) { c.fail(rule, period, de: text) }
                 }
@@ -455,7 +455,7 @@ enum VATSchemeRules {
                     c.fail("BR-48", tax, de: "Der Steuersatz der Umsatzsteueraufschlüsselung (BT-119) fehlt.")
                 }
                 let vatNorm = tax.children("TypeCode").contains { VATSchemeRules.isVAT($0.text, normalize: true) }
-                let rates = vatNorm ? tax.children("RateApplicablePercent") : []
+                let rates = vatNorm ? tax.children("RateApplicablePercent") : .empty
                 guard rates.count <= 1, tax.children("CalculatedAmount").count <= 1, tax.children("BasisAmount").count <= 1 else { continue }
                 if !co17(rate: decimal(rates.first), tax: decimal(tax.child("CalculatedAmount")), base: decimal(tax.child("BasisAmount")), strict: false) {
                     c.fail("BR-CO-17", tax, de: co17Text)

@@ -369,8 +369,8 @@ enum CIIRestrictions {
         dataTypes(c)
     }
 
-    static func atMostOnce(_ c: RuleContext, _ rule: String, _ elements: [XElement], at: XElement, _ what: String) {
-        if elements.count > 1 { c.fail(rule, elements[1], de: "\(what) darf höchstens einmal vorkommen.") }
+    static func atMostOnce(_ c: RuleContext, _ rule: String, _ elements: some Collection<XElement>, at: XElement, _ what: String) {
+        if elements.count > 1, let second = elements.dropFirst().first { c.fail(rule, second, de: "\(what) darf höchstens einmal vorkommen.") }
     }
 
     static func counts(_ c: RuleContext) {
@@ -378,11 +378,11 @@ enum CIIRestrictions {
         if let ctx = r.child("ExchangedDocumentContext") {
             atMostOnce(c, "CII-SR-003", ctx.children("BusinessProcessSpecifiedDocumentContextParameter"), at: ctx, "Die Prozesskennung (BusinessProcessSpecifiedDocumentContextParameter)")
         }
-        for note in r.child("ExchangedDocument")?.children("IncludedNote") ?? [] {
+        for note in r.child("ExchangedDocument")?.children("IncludedNote") ?? .empty {
             atMostOnce(c, "CII-SR-030", note.children("Content"), at: note, "Der Text einer Bemerkung (Content)")
         }
         let tx = r.child("SupplyChainTradeTransaction")
-        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? [] {
+        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? .empty {
             if let doc = line.child("AssociatedDocumentLineDocument") {
                 let notes = doc.children("IncludedNote")
                 atMostOnce(c, "CII-SR-039", notes, at: doc, "Die Bemerkung zur Position (IncludedNote)")
@@ -440,7 +440,7 @@ enum CIIRestrictions {
         var plainIDs: [XElement] = []
         if let id = r.child("ExchangedDocumentContext")?.child("GuidelineSpecifiedDocumentContextParameter")?.child("ID") { plainIDs.append(id) }
         if let id = r.child("ExchangedDocument")?.child("ID") { plainIDs.append(id) }
-        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? [] {
+        for line in tx?.children("IncludedSupplyChainTradeLineItem") ?? .empty {
             if let id = line.child("AssociatedDocumentLineDocument")?.child("LineID") { plainIDs.append(id) }
             if let id = line.child("SpecifiedTradeProduct")?.child("SellerAssignedID") { plainIDs.append(id) }
         }
@@ -450,8 +450,8 @@ enum CIIRestrictions {
                 c.fail("CII-DT-00\(n + 1)", e, de: "Das Attribut \(a) gehört nicht an \(e.name).")
             }
         }
-        let lineCategoryCodes = Set((tx?.children("IncludedSupplyChainTradeLineItem") ?? []).compactMap { $0.child("SpecifiedLineTradeSettlement")?.child("ApplicableTradeTax")?.child("CategoryCode") }.map(ObjectIdentifier.init))
-        let anyBilledUnit = (tx?.children("IncludedSupplyChainTradeLineItem") ?? []).contains { $0.child("SpecifiedLineTradeDelivery")?.child("BilledQuantity")?.attribute("unitCode") != nil }
+        let lineCategoryCodes = Set((tx?.children("IncludedSupplyChainTradeLineItem") ?? .empty).compactMap { $0.child("SpecifiedLineTradeSettlement")?.child("ApplicableTradeTax")?.child("CategoryCode") }.map(ObjectIdentifier.init))
+        let anyBilledUnit = (tx?.children("IncludedSupplyChainTradeLineItem") ?? .empty).contains { $0.child("SpecifiedLineTradeDelivery")?.child("BilledQuantity")?.attribute("unitCode") != nil }
         for e in c.attributed where e.namespace == XMLNamespaces.ram {
             let name = e.name
             if name.hasSuffix("ID"), !plain.contains(ObjectIdentifier(e)) {

@@ -163,7 +163,7 @@ enum TotalRules {
             for m in c.named("SpecifiedTradeSettlementHeaderMonetarySummation") {
                 func value(_ name: String) -> Decimal? {
                     let l = m.children(name)
-                    return l.count == 1 ? VATSchemeRules.decimal(l[0]) : nil
+                    return l.count == 1 ? l.first.flatMap(VATSchemeRules.decimal) : nil
                 }
                 let d = value("DuePayableAmount"), g = value("GrandTotalAmount"), p = value("TotalPrepaidAmount"), r = value("RoundingAmount")
                 let noP = p.map { $0 == 0 } ?? true, noR = r.map { $0 == 0 } ?? true

@@ -189,7 +189,7 @@ enum VATRules {
     /// allowances at that rate, each rounded to cents, exactly.
     static func standardRateBase(_ c: RuleContext) {
         let d = VATSchemeRules.decimal
-        func hasS(_ cats: [XElement], _ child: String, rate: Decimal) -> Bool {
+        func hasS(_ cats: some Sequence<XElement>, _ child: String, rate: Decimal) -> Bool {
             cats.contains { $0.children(child).contains { XElement.normalizeSpace($0.text) == "S" } } && cats.contains { $0.children("Percent").contains { d($0) == rate } }
         }
         let fail = "Die Bemessungsgrundlage (BT-116) des Normalsatzes muss Summe der Positionen − Nachlässe + Zuschläge mit diesem Satz sein."
@@ -222,7 +222,7 @@ enum VATRules {
             for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
                 for _ in tax.children("CategoryCode").filter({ $0.text == "S" }) {
                     for rate in tax.children("RateApplicablePercent").compactMap(d) {
-                        func atRate(_ taxes: [XElement]) -> Bool {
+                        func atRate(_ taxes: some Sequence<XElement>) -> Bool {
                             taxes.contains { $0.children("CategoryCode").contains { $0.text == "S" } } && taxes.contains { $0.children("RateApplicablePercent").contains { d($0) == rate } }
                         }
                         let lines = lineSettlements.filter { atRate($0.children("ApplicableTradeTax")) }
@@ -370,7 +370,7 @@ enum VATRules {
             guard tax.children("CategoryCode").contains(where: { $0.text == code }) else { continue }
             if code != "S" && code != "Z" {
                 let types = tax.children("TypeCode")
-                guard types.count == 1, types[0].text.uppercased() == "VAT" else { continue }
+                guard types.count == 1, types.first?.text.uppercased() == "VAT" else { continue }
             }
             out.insert(tax.xpath)
         }
@@ -532,7 +532,7 @@ struct TaxIdentifiers {
             buyerLegal = !c.named("BuyerTradeParty").flatMap { $0.children("SpecifiedLegalOrganization") }.flatMap { $0.children("ID") }.isEmpty
         } else {
             func parties(_ role: String) -> [XElement] { c.named(role).flatMap { $0.children("Party") } }
-            func companyIDs(_ schemes: [XElement], vatOnly: Bool) -> Bool {
+            func companyIDs(_ schemes: some Sequence<XElement>, vatOnly: Bool) -> Bool {
                 schemes.contains { pts in
                     pts.child("CompanyID") != nil && (!vatOnly || pts.children("TaxScheme").flatMap { $0.children("ID") }.contains { $0.normalizedText.uppercased() == "VAT" })
                 }

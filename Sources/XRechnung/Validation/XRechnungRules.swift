@@ -26,7 +26,7 @@ public enum XRechnungCIUS {
             // CompanyID of the seller's tax schemes, or a tax representative
             let charges = r.children("AllowanceCharge").filter { $0.children("ChargeIndicator").contains { $0.text == "false" || $0.text == "true" } }
             let codes = charges.flatMap { $0.children("TaxCategory") }.flatMap { $0.children("ID") }
-                + (r.children("InvoiceLine") + r.children("CreditNoteLine")).flatMap { $0.children("Item") }.flatMap { $0.children("ClassifiedTaxCategory") }.flatMap { $0.children("ID") }
+                + (Array(r.children("InvoiceLine")) + Array(r.children("CreditNoteLine"))).flatMap { $0.children("Item") }.flatMap { $0.children("ClassifiedTaxCategory") }.flatMap { $0.children("ID") }
             usesSupported = codes.contains { supported.contains($0.text) }
             hasTaxID = r.child("TaxRepresentativeParty") != nil
                 || r.all("AccountingSupplierParty", "Party", "PartyTaxScheme", "CompanyID").contains { !$0.normalizedText.isEmpty }
@@ -124,7 +124,7 @@ public enum XRechnungCIUS {
             hasDate = r.first("Delivery", "ActualDeliveryDate") != nil || r.child("InvoicePeriod") != nil || lines.allSatisfy { $0.child("InvoicePeriod") != nil }
         } else {
             let tx = r.child("SupplyChainTradeTransaction")
-            let lines = tx?.children("IncludedSupplyChainTradeLineItem") ?? []
+            let lines = tx?.children("IncludedSupplyChainTradeLineItem") ?? .empty
             hasDate = tx?.first("ApplicableHeaderTradeDelivery", "ActualDeliverySupplyChainEvent", "OccurrenceDateTime") != nil
                 || settlement?.child("BillingSpecifiedPeriod") != nil
                 || lines.allSatisfy { $0.first("SpecifiedLineTradeSettlement", "BillingSpecifiedPeriod") != nil }
@@ -241,7 +241,7 @@ public enum XRechnungCIUS {
     static func skontoOverSeveralTerms(_ c: RuleContext) -> Bool? {
         let notes: [XElement] = c.isUBL
             ? c.root.children("PaymentTerms").compactMap { $0.children("Note").first }
-            : (c.root.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")?.children("SpecifiedTradePaymentTerms") ?? [])
+            : (c.root.first("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement")?.children("SpecifiedTradePaymentTerms") ?? .empty)
                 .compactMap { $0.children("Description").first }
         guard notes.filter({ !$0.text.isEmpty }).count >= 2 else { return nil }
         let lines = notes.flatMap { n in
@@ -388,7 +388,7 @@ enum Peppol {
         // written — a trailing space makes "20161231 " later than "20161231"
         if c.isCII {
             let header = c.named("ApplicableHeaderTradeSettlement").flatMap { $0.children("BillingSpecifiedPeriod") }
-            func strings(_ periods: [XElement], _ name: String) -> [String] {
+            func strings(_ periods: some Sequence<XElement>, _ name: String) -> [String] {
                 periods.flatMap { $0.children(name) }.flatMap { $0.children("DateTimeString") }.map(\.text)
             }
             let headerStarts = strings(header, "StartDateTime"), headerEnds = strings(header, "EndDateTime")
@@ -413,7 +413,7 @@ enum Peppol {
         if c.isCII {
             for line in c.named("IncludedSupplyChainTradeLineItem") {
                 let billed = line.children("SpecifiedLineTradeDelivery").flatMap { $0.children("BilledQuantity") }.compactMap { $0.attribute("unitCode") }
-                let prices = line.children("SpecifiedLineTradeAgreement").flatMap { $0.children("NetPriceProductTradePrice") + $0.children("GrossPriceProductTradePrice") }
+                let prices = line.children("SpecifiedLineTradeAgreement").flatMap { Array($0.children("NetPriceProductTradePrice")) + Array($0.children("GrossPriceProductTradePrice")) }
                 for bq in prices.flatMap({ $0.children("BasisQuantity") }) {
                     if let u = bq.attribute("unitCode"), !billed.contains(u) {
                         c.fail("PEPPOL-EN16931-R130", bq, de: "Die Einheit der Basismenge (BT-150) muss die Einheit der Menge (BT-130) sein.")
@@ -475,7 +475,7 @@ enum Peppol {
         // R120 as bound, on the elements: a missing amount counts as 0, a missing quantity or base
         // quantity (or one of 0) as 1, the line's allowances and charges by their indicator written
         // 'false'/'true', summed and rounded to cents; the unrounded result within the slack
-        let lineElements = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? [])
+        let lineElements = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? .empty)
             : r.children(c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine")
         for line in lineElements {
             // nil: an element that is there but no decimal (the official rules stop with a runtime error)
@@ -494,7 +494,7 @@ enum Peppol {
                 guard let b = VATSchemeRules.decimal(e) else { broken = true; break }
                 if b != 0 { base = b; break }
             }
-            let acs = c.isCII ? (settlement?.children("SpecifiedTradeAllowanceCharge") ?? []) : line.children("AllowanceCharge")
+            let acs = c.isCII ? (settlement?.children("SpecifiedTradeAllowanceCharge") ?? .empty) : line.children("AllowanceCharge")
             func total(_ indicator: String) -> Decimal? {
                 var sum: Decimal = 0
                 for ac in acs {
@@ -516,10 +516,10 @@ enum Peppol {
             }
         }
         // R101: a document reference on a line may only be the invoiced object (type 130).
-        let lines = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? [])
+        let lines = c.isCII ? (r.first("SupplyChainTradeTransaction")?.children("IncludedSupplyChainTradeLineItem") ?? .empty)
             : r.children(c.scenario.syntax == .ublCreditNote ? "CreditNoteLine" : "InvoiceLine")
         for line in lines {
-            let refs = c.isCII ? (line.child("SpecifiedLineTradeSettlement")?.children("AdditionalReferencedDocument") ?? []) : line.children("DocumentReference")
+            let refs = c.isCII ? (line.child("SpecifiedLineTradeSettlement")?.children("AdditionalReferencedDocument") ?? .empty) : line.children("DocumentReference")
             if !refs.isEmpty, !refs.contains(where: { $0.child(c.isCII ? "TypeCode" : "DocumentTypeCode")?.text == "130" }) {
                 c.fail("PEPPOL-EN16931-R101", line, de: "Ein Dokumentverweis in einer Position ist nur als Objektkennung (Typ 130, BT-128) erlaubt.")
             }
@@ -572,7 +572,7 @@ enum Peppol {
             }
         } else {
             for pm in c.named("SpecifiedTradeSettlementPaymentMeans") where pm.children("TypeCode").contains(where: { ["49", "59"].contains(XElement.normalizeSpace($0.text)) }) {
-                let terms = pm.parent?.children("SpecifiedTradePaymentTerms") ?? []
+                let terms = pm.parent?.children("SpecifiedTradePaymentTerms") ?? .empty
                 if !terms.contains(where: { !$0.children("DirectDebitMandateID").isEmpty }) {
                     c.fail("PEPPOL-EN16931-R061", pm, de: "Bei Lastschrift (Code 49 oder 59) muss die Mandatsreferenz (BT-89) angegeben sein.")
                 }

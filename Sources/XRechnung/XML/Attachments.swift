@@ -1,3 +1,4 @@
+import CBase64Scan
 import Foundation
 
 /// Embedded attachments (BT-125: `cbc:EmbeddedDocumentBinaryObject`, `ram:AttachmentBinaryObject`)
@@ -56,14 +57,17 @@ enum Attachments {
                 }
                 guard k < n, b[k - 1] != UInt8(ascii: "/") else { i = k; continue }
                 let start = k + 1
-                let e = find(UInt8(ascii: "<"), start, n)
+                // the content up to the next markup, checked on the way (content that fails is
+                // left to libxml2, and the search for `<` goes on from its start)
+                guard let content = scan(b, start..<n, plainOnly: true, untilMarkup: true) else { i = start; continue }
+                let e = content.end
                 // the next markup must be this element's end tag
                 let endTag = e + 1 < n && b[e + 1] == UInt8(ascii: "/")
-                if endTag, e - start >= minSize, let newlines = scan(b, start..<e, plainOnly: true) {
+                if endTag, e - start >= minSize {
                     // line of the start tag as libxml2 counts it (\n, \r\n and a lone \r end a line)
                     linesBefore += lineBreaks(b, counted..<i)
                     counted = i
-                    ranges.append(Original(range: start..<e, line: linesBefore + 1, newlines: newlines))
+                    ranges.append(Original(range: start..<e, line: linesBefore + 1, newlines: content.newlines))
                 }
                 i = e
             }
@@ -125,17 +129,18 @@ enum Attachments {
 
     /// One pass over an attachment's content: nil unless it passes libxml2's base64 rule (and,
     /// with `plainOnly`, has no `&`: references are left to libxml2), else its line breaks as
-    /// libxml2 counts them (\n, \r\n, a lone \r). Eight bytes at a time while they are all
-    /// alphabet characters — the whole of a typical attachment between its line breaks; this
-    /// check was the largest single cost of validating the testsuite (three passes and a
-    /// table lookup per byte before).
-    static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, plainOnly: Bool) -> Int? {
+    /// libxml2 counts them (\n, \r\n, a lone \r) and where it ends. With `untilMarkup` the
+    /// content ends at the first `<` (so the element's end is found in the same pass), else at the
+    /// end of `r`. The runs of alphabet characters between line breaks — nearly all of an
+    /// attachment — are found 16 bytes at a time (`rathaus_base64_alphabet_run`, C with SSE2);
+    /// this check was the largest single cost of validating the testsuite.
+    static func scan(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, plainOnly: Bool, untilMarkup: Bool = false) -> (newlines: Int, end: Int)? {
         guard let base = b.baseAddress, r.lowerBound >= 0, r.upperBound <= b.count else { return nil }
-        let raw = UnsafeRawPointer(base)
-        let end = r.upperBound
+        var end = r.upperBound
         var cur = r.lowerBound
         var count = 0
         var newlines = 0
+        var padding = false
         /// A byte outside the alphabet: false for `&` when only plain content is wanted.
         @inline(__always) func other(_ c: UInt8, _ at: Int) -> Bool {
             if c == 0x0A { newlines += 1 } else if c == 0x0D {
@@ -143,27 +148,16 @@ enum Attachments {
             } else if c == UInt8(ascii: "&"), plainOnly { return false }
             return true
         }
-        var padding = false
-        table.withUnsafeBufferPointer { t in
-            outer: while cur < end {
-                // two words per round while both pass (fewer branches), then one
-                while cur + 16 <= end, allAlphabet((raw + cur).loadUnaligned(as: UInt64.self)),
-                      allAlphabet((raw + cur + 8).loadUnaligned(as: UInt64.self)) { count += 16; cur += 16 }
-                if cur + 8 <= end, allAlphabet((raw + cur).loadUnaligned(as: UInt64.self)) { count += 8; cur += 8; continue }
-                let stop = min(cur + 8, end)
-                while cur < stop {
-                    let c = base[cur]
-                    let d = t[Int(c)]
-                    if d >= 0 {
-                        if d == 64 { padding = true; break outer }
-                        count += 1
-                    } else if !other(c, cur) {
-                        count = -1
-                        break outer
-                    }
-                    cur += 1
-                }
-            }
+        outer: while cur < end {
+            let run = rathaus_base64_alphabet_run(base + cur, end - cur)
+            count += run
+            cur += run
+            guard cur < end else { break }
+            let c = base[cur]
+            if c == UInt8(ascii: "=") { padding = true; break outer }
+            if untilMarkup, c == UInt8(ascii: "<") { end = cur; break outer }
+            if !other(c, cur) { return nil }
+            cur += 1
         }
         if count <= 0 { return nil }
         let firstPad = cur
@@ -171,6 +165,7 @@ enum Attachments {
         if padding {
             while cur < end {
                 let c = base[cur]
+                if untilMarkup, c == UInt8(ascii: "<") { end = cur; break }
                 let d = decode(c)
                 if d >= 0 && d < 64 { return nil }
                 if d == 64 { pad += 1 } else if !other(c, cur) { return nil }
@@ -194,24 +189,7 @@ enum Attachments {
         case 2: ok = count % 4 == 2 && (lastValue().map { $0 & ~0x30 == 0 } ?? false)
         default: ok = false
         }
-        return ok ? newlines : nil
-    }
-
-    /// Whether all eight bytes of `w` are base64 alphabet characters, without a lookup per byte
-    /// (per byte, x + (0x80 − lo) has its top bit set exactly when x ≥ lo, for x < 0x80). Written
-    /// with `SIMD16<UInt8>` instead, the whole validation ran six times slower (not specialised).
-    @inline(__always) static func allAlphabet(_ w: UInt64) -> Bool {
-        let top: UInt64 = 0x8080_8080_8080_8080
-        if w & top != 0 { return false }
-        @inline(__always) func rep(_ b: UInt64) -> UInt64 { b &* 0x0101_0101_0101_0101 }
-        @inline(__always) func inRange(_ lo: UInt64, _ hi: UInt64, _ x: UInt64) -> UInt64 {
-            (x &+ rep(0x80 - lo)) & ~(x &+ rep(0x7F - hi)) & top
-        }
-        // letters: setting bit 5 makes A–Z a–z and nothing else lands in a–z; / and 0–9 are
-        // adjacent (0x2F…0x39); and +
-        let letters = inRange(0x61, 0x7A, w | rep(0x20))
-        let ok = letters | inRange(0x2F, 0x39, w) | inRange(0x2B, 0x2B, w)
-        return ok == top
+        return ok ? (newlines, end) : nil
     }
 
     /// Points the substituted elements back at their original content (document order, same

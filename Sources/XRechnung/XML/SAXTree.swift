@@ -3,16 +3,30 @@ import Foundation
 
 /// Builds the element tree from libxml2's SAX2 events (see `SafeXML.parse`): no libxml2 tree is
 /// made, and the limits stop the parser at the first element too many or too deep.
-/// (The state is one struct changed by one mutating call per event: each access to a stored
-/// property of a class is an exclusivity check at run time, measured at 6 % of validation.)
+/// (The state is one struct changed by one mutating call per event, reached by the event
+/// callbacks through its address: no reference count and no run-time exclusivity check per
+/// event — through a class property both were measured at several per cent of validation.)
 final class TreeBuilder {
-    var state: TreeState
-    init(limits: XMLLimits) { state = TreeState(limits: limits) }
-    var failure: XMLInputError? { state.failure }
-    var root: XElement? { state.root }
-    var count: Int { state.count }
-    var index: ElementIndex { state.index }
-    var doctype: Bool { state.doctype }
+    /// Allocated with the builder, freed with it; one parse on one thread uses it at a time.
+    let state: UnsafeMutablePointer<TreeState>
+    init(limits: XMLLimits) {
+        state = .allocate(capacity: 1)
+        state.initialize(to: TreeState(limits: limits))
+    }
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+    /// What libxml2 passes back to the callbacks.
+    var context: UnsafeMutableRawPointer { UnsafeMutableRawPointer(state) }
+    @inline(__always) static func state(_ ctx: UnsafeMutableRawPointer) -> UnsafeMutablePointer<TreeState> {
+        ctx.assumingMemoryBound(to: TreeState.self)
+    }
+    var failure: XMLInputError? { state.pointee.failure }
+    var root: XElement? { state.pointee.root }
+    var count: Int { state.pointee.count }
+    var index: ElementIndex { state.pointee.index }
+    var doctype: Bool { state.pointee.doctype }
 }
 
 struct TreeState {
@@ -269,39 +283,38 @@ enum SAXRun {
             }
             h.pointee.initialized = UInt32(0xDEED_BEAF) // XML_SAX2_MAGIC
             if let builder {
-                swap(&builder.state.caches, &session.caches)
+                swap(&builder.state.pointee.caches, &session.caches)
                 h.pointee.startElementNs = { ctx, localname, _, uri, _, _, attributeCount, _, attributes in
                     guard let ctx, let localname else { return }
-                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue()
-                        .state.start(localname, uri: uri, attributeCount: Int(attributeCount), attributes: attributes)
+                    TreeBuilder.state(ctx).pointee.start(localname, uri: uri, attributeCount: Int(attributeCount), attributes: attributes)
                 }
                 h.pointee.endElementNs = { ctx, _, _, _ in
                     guard let ctx else { return }
-                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.end()
+                    TreeBuilder.state(ctx).pointee.end()
                 }
                 h.pointee.internalSubset = { ctx, _, _, _ in
                     guard let ctx else { return }
-                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.doctype = true
+                    TreeBuilder.state(ctx).pointee.doctype = true
                 }
                 h.pointee.externalSubset = h.pointee.internalSubset
-                ctxt.pointee.userData = Unmanaged.passUnretained(builder).toOpaque()
-                builder.state.parser = ctxt
+                ctxt.pointee.userData = builder.context
+                builder.state.pointee.parser = ctxt
             } else {
                 ctxt.pointee.userData = nil
             }
-            defer { if let builder { swap(&builder.state.caches, &session.caches) } }
+            defer { if let builder { swap(&builder.state.pointee.caches, &session.caches) } }
             _ = xmlCtxtUseOptions(ctxt, options)
             if builder != nil {
                 // (after the options: NOCDATA clears the CDATA handler so CDATA comes as text)
                 let text: charactersSAXFunc = { ctx, ch, length in
                     guard let ctx, let ch else { return }
-                    Unmanaged<TreeBuilder>.fromOpaque(ctx).takeUnretainedValue().state.characters(ch, Int(length))
+                    TreeBuilder.state(ctx).pointee.characters(ch, Int(length))
                 }
                 h.pointee.characters = text
                 // the same function for both: libxml2 then does not guess which blanks are ignorable
                 h.pointee.ignorableWhitespace = text
             }
-            defer { builder?.state.parser = nil }
+            defer { builder?.state.pointee.parser = nil }
             let pushed: Bool = input.withUnsafeBytes { raw in
                 guard let base = raw.baseAddress,
                       let buffer = xmlParserInputBufferCreateMem(base.assumingMemoryBound(to: CChar.self), Int32(raw.count), XML_CHAR_ENCODING_NONE)
@@ -333,7 +346,7 @@ enum SAXRun {
                     guard let ctx else { return -1 }
                     let source = Unmanaged<LineSource>.fromOpaque(ctx).takeUnretainedValue()
                     file?.pointee = nil
-                    let eventLine = source.builder?.state.eventLine ?? 0
+                    let eventLine = source.builder?.state.pointee.eventLine ?? 0
                     line?.pointee = UInt(eventLine > 0 ? eventLine : max(0, Int(source.parser.pointee.input?.pointee.line ?? 0)))
                     return 0
                 }, Unmanaged.passUnretained(lines).toOpaque())

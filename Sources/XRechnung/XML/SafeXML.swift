@@ -78,24 +78,27 @@ public final class XElement: @unchecked Sendable {
     public let name: String
     public let namespace: String
     public let line: Int
-    public internal(set) var attributes: [(name: String, value: String)] = []
+    // (The stored properties below are written only while the tree is built, by one thread, and
+    // read afterwards: their run-time exclusivity checks — each access a call into the runtime,
+    // measured at ~5 % of a validation — are switched off for them alone.)
+    @exclusivity(unchecked) public internal(set) var attributes: [(name: String, value: String)] = []
     /// The element's own text. Large attachments keep theirs in the input bytes (`lazyText`)
     /// until read, so validating an invoice does not copy megabytes of base64.
     public internal(set) var text: String {
         get { lazyText?.string ?? storedText }
         set { storedText = newValue; lazyText = nil }
     }
-    var storedText: String = ""
+    @exclusivity(unchecked) var storedText: String = ""
     /// Set by `Attachments.restore` for large base64 content.
-    public internal(set) var lazyText: LazyText?
-    public internal(set) var children: [XElement] = []
+    @exclusivity(unchecked) public internal(set) var lazyText: LazyText?
+    @exclusivity(unchecked) public internal(set) var children: [XElement] = []
     /// The parent keeps its children alive and the document keeps the root, so an unowned
     /// reference suffices; a weak one would give every element a side table (measured: ~10 %).
-    public internal(set) unowned(unsafe) var parent: XElement?
+    @exclusivity(unchecked) public internal(set) unowned(unsafe) var parent: XElement?
     /// Position among siblings with the same name and namespace (1-based), for XPath locations.
-    public internal(set) var index: Int = 1
+    @exclusivity(unchecked) public internal(set) var index: Int = 1
     /// Whether a sibling has the same name (then the XPath step needs `[index]`).
-    public internal(set) var repeated = false
+    @exclusivity(unchecked) public internal(set) var repeated = false
 
     let nameLength: Int
 
@@ -120,10 +123,9 @@ public final class XElement: @unchecked Sendable {
         return nil
     }
 
-    public func children(_ name: String) -> [XElement] {
-        let n = name.utf8.count
-        return children.filter { $0.nameLength == n && $0.name == name }
-    }
+    /// The children with that local name, as a view (no array is made: the rules ask this
+    /// hundreds of times per invoice, mostly to test presence, count or take the first).
+    public func children(_ name: String) -> ChildList { ChildList(children, name) }
 
     /// Follows a path of local names, taking the first match at each step.
     public func first(_ path: String...) -> XElement? {
@@ -139,7 +141,7 @@ public final class XElement: @unchecked Sendable {
         return nodes
     }
 
-    private var normalizedCache: String?
+    @exclusivity(unchecked) private var normalizedCache: String?
 
     /// Text with XPath `normalize-space` semantics; computed once per element. Works on UTF-8
     /// bytes: comparing Characters would cost more than everything else of a validation.
@@ -237,6 +239,65 @@ public enum XMLNamespaces {
         default: return "*"
         }
     }
+}
+
+/// The children of one element that have one local name, in document order, found as they are
+/// iterated. (Made as an array per call, this was the largest single allocation of validation.)
+public struct ChildList: Collection, Sendable {
+    @usableFromInline let all: [XElement]
+    @usableFromInline let name: String
+    @usableFromInline let length: Int
+
+    init(_ all: [XElement], _ name: String) {
+        self.all = all
+        self.name = name
+        self.length = name.utf8.count
+    }
+
+    public struct Index: Comparable, Sendable {
+        @usableFromInline let position: Int
+        public static func < (a: Index, b: Index) -> Bool { a.position < b.position }
+    }
+
+    @inline(__always) func next(from k: Int) -> Int {
+        var k = k
+        while k < all.count {
+            let c = all[k]
+            if c.nameLength == length && c.name == name { return k }
+            k += 1
+        }
+        return all.count
+    }
+
+    /// No children (for `?? .empty` where an element is missing).
+    public static let empty = ChildList([], "")
+
+    public var startIndex: Index { Index(position: next(from: 0)) }
+    public var endIndex: Index { Index(position: all.count) }
+    public func index(after i: Index) -> Index { Index(position: next(from: i.position + 1)) }
+    public subscript(i: Index) -> XElement { all[i.position] }
+    public var isEmpty: Bool { next(from: 0) == all.count }
+    public var first: XElement? {
+        let k = next(from: 0)
+        return k < all.count ? all[k] : nil
+    }
+    public var count: Int {
+        var n = 0
+        for c in all where c.nameLength == length && c.name == name { n += 1 }
+        return n
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let list: ChildList
+        var k = 0
+        public mutating func next() -> XElement? {
+            k = list.next(from: k)
+            guard k < list.all.count else { return nil }
+            defer { k += 1 }
+            return list.all[k]
+        }
+    }
+    public func makeIterator() -> Iterator { Iterator(list: self) }
 }
 
 /// A parsed document: the Swift element tree, and the XML schema's verdict when the schema was
@@ -484,18 +545,19 @@ final class ElementIndex {
     // The lists hold their elements unretained: the tree owns them and every holder of an index
     // (ParsedXML, RuleContext) holds the tree's root as well. Retaining each element once more
     // and releasing it again with the index was 2–3 % of a validation (measured).
-    var named: [ElementList] = Array(repeating: ElementList(), count: ElementIndex.allNames.count)
-    var attributed = ElementList()
-    var firstEmptyLeaf: XElement?
+    // (filled while the tree is built, read afterwards: no run-time exclusivity checks, as XElement)
+    @exclusivity(unchecked) var named: [ElementList] = Array(repeating: ElementList(), count: ElementIndex.allNames.count)
+    @exclusivity(unchecked) var attributed = ElementList()
+    @exclusivity(unchecked) var firstEmptyLeaf: XElement?
     /// Both attachment element kinds in document order.
-    var binaryObjects = ElementList()
+    @exclusivity(unchecked) var binaryObjects = ElementList()
     /// Elements whose name ends in "Amount" but not "PriceAmount" (UBL-DT-01).
-    var amounts = ElementList()
+    @exclusivity(unchecked) var amounts = ElementList()
     /// Elements whose name ends the path of a syntax restriction, with the name's index
     /// (`SyntaxRestrictions.lastNameIndex`), and elements carrying an attribute that is never
     /// allowed (`SyntaxRestrictions.attributeIndex`).
-    var restrictionCandidates = TaggedElementList()
-    var forbiddenAttributes = TaggedElementList()
+    @exclusivity(unchecked) var restrictionCandidates = TaggedElementList()
+    @exclusivity(unchecked) var forbiddenAttributes = TaggedElementList()
 
     func add(_ e: XElement, slot: Int) {
         named[slot].append(e)

@@ -2,6 +2,8 @@
 // xs:base64Binary rule (see Attachments.swift in XRechnung). Swift's SIMD types were not
 // specialised well enough for this loop (the whole validation ran six times slower), so the
 // run of alphabet characters between two other bytes is found here.
+#define _GNU_SOURCE
+#include <string.h>
 #include "CBase64Scan.h"
 
 #if defined(__SSE2__)
@@ -37,4 +39,9 @@ size_t rathaus_base64_alphabet_run(const uint8_t *p, size_t n) {
 #endif
     while (i < n && is_alphabet(p[i])) i++;
     return i;
+}
+
+size_t rathaus_find(const uint8_t *p, size_t n, const uint8_t *needle, size_t m) {
+    const void *hit = memmem(p, n, needle, m);
+    return hit ? (size_t)((const uint8_t *)hit - p) : n;
 }

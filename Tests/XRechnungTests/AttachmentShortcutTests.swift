@@ -116,6 +116,25 @@ final class AttachmentShortcutTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(parsed.root.first("a", "EmbeddedDocumentBinaryObject")).text.hasSuffix("AAAA"))
     }
 
+    /// The tags are found by their common name ending: with or without a prefix, both names, and
+    /// only start tags — not the name in text, in a comment's end tag, as part of a longer name
+    /// or after another prefix separator.
+    func testOnlyStartTagsOfTheTwoElementsAreFound() {
+        let content = String(repeating: "QUJD", count: 700)
+        func found(_ xml: String) -> Int { Attachments.substitute(Data(xml.utf8)).1.count }
+        XCTAssertEqual(found("<r><EmbeddedDocumentBinaryObject>\(content)</EmbeddedDocumentBinaryObject></r>"), 1)
+        XCTAssertEqual(found("<r><ram:AttachmentBinaryObject\n mimeCode=\"x\">\(content)</ram:AttachmentBinaryObject></r>"), 1)
+        XCTAssertEqual(found("<r>BinaryObject EmbeddedDocumentBinaryObject>\(content)</r>"), 0, "text, no tag")
+        XCTAssertEqual(found("<r><XEmbeddedDocumentBinaryObject>\(content)</XEmbeddedDocumentBinaryObject></r>"), 0, "a longer name")
+        XCTAssertEqual(found("<r><a:EmbeddedDocumentBinaryObjects>\(content)</a:EmbeddedDocumentBinaryObjects></r>"), 0, "a longer name")
+        XCTAssertEqual(found("<r><!EmbeddedDocumentBinaryObject>\(content)</r>"), 0, "markup declaration")
+        XCTAssertEqual(found("<r><a x=\"1\"/><b:EmbeddedDocumentBinaryObject/>\(content)</r>"), 0, "empty element")
+        // two attachments, the line of each start tag as libxml2 counts it
+        let two = "<r>\n<a:EmbeddedDocumentBinaryObject>\(content)</a:EmbeddedDocumentBinaryObject>\r\n\r<a:AttachmentBinaryObject>\(content)</a:AttachmentBinaryObject></r>"
+        let originals = Attachments.substitute(Data(two.utf8)).1
+        XCTAssertEqual(originals.map(\.line), [2, 4])
+    }
+
     /// A real invoice with an embedded PDF: same report with and without the shortcut's input.
     func testVerdictOfARealInvoiceWithAttachment() throws {
         let url = OracleAgreementTests.base.appendingPathComponent("testsuite/business-cases/standard/01.15a-INVOICE_ubl.xml")

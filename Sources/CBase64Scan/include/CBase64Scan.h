@@ -8,4 +8,8 @@
 /// one at a time elsewhere.
 size_t rathaus_base64_alphabet_run(const uint8_t *p, size_t n);
 
+/// The offset of the first occurrence of needle[0..<m] in p[0..<n], or n when there is none
+/// (glibc's memmem, which Swift does not import without _GNU_SOURCE).
+size_t rathaus_find(const uint8_t *p, size_t n, const uint8_t *needle, size_t m);
+
 #endif

@@ -26,6 +26,7 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
     /// xs:decimal lexical form → Decimal, exactly, without Foundation's locale-aware parser
     /// (which dominated validation time). Up to 38 significant digits.
     static func parse(_ s: String) -> Decimal? {
+        if let fast = parseShort(s) { return fast }
         var negative = false
         var digits: [UInt8] = []
         digits.reserveCapacity(24)
@@ -61,6 +62,39 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
         } else {
             for d in significant { result = result * 10 + Decimal(Int(d)) }
         }
+        if scale > 0 { result = Decimal(sign: .plus, exponent: -scale, significand: result) }
+        return negative ? -result : result
+    }
+
+    /// The common case without an array: up to 18 digits in all (leading zeros included), so the
+    /// digits fit a UInt64 as they come. The same Decimal as the general path (same constructors);
+    /// nil sends anything else there, malformed text included.
+    private static func parseShort(_ s: String) -> Decimal? {
+        var negative = false
+        var m: UInt64 = 0
+        var digits = 0
+        var scale = 0
+        var sawDot = false
+        var first = true
+        for b in s.utf8 {
+            defer { first = false }
+            switch b {
+            case UInt8(ascii: "+") where first: continue
+            case UInt8(ascii: "-") where first: negative = true
+            case UInt8(ascii: "."):
+                if sawDot { return nil }
+                sawDot = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                if digits > 18 { return nil }
+                m = m * 10 + UInt64(b - UInt8(ascii: "0"))
+                if sawDot { scale += 1 }
+            default:
+                return nil
+            }
+        }
+        guard digits > 0 else { return nil }
+        var result = Decimal(m)
         if scale > 0 { result = Decimal(sign: .plus, exponent: -scale, significand: result) }
         return negative ? -result : result
     }

@@ -23,8 +23,10 @@ struct SyntaxRestrictions: Sendable {
         let oncePerDocument: Bool
     }
 
-    /// One path of a rule, read from its last element upwards.
-    struct Path: Sendable {
+    /// One path of a rule, read from its last element upwards. (A class: the paths are read in
+    /// place per candidate element, and a struct of arrays and strings was copied there —
+    /// retaining and releasing each field — despite `borrowing`, measured in perf.)
+    final class Path: Sendable {
         let rule: Int
         /// The element names above the last one, nearest first (the last step is the key).
         let ancestors: [String]
@@ -32,6 +34,14 @@ struct SyntaxRestrictions: Sendable {
         /// The context element's name; nil: the document element itself.
         let context: String?
         let attribute: String?
+
+        init(rule: Int, ancestors: [String], lengths: [Int], context: String?, attribute: String?) {
+            self.rule = rule
+            self.ancestors = ancestors
+            self.lengths = lengths
+            self.context = context
+            self.attribute = attribute
+        }
     }
 
     private(set) var rules: [Rule] = []
@@ -115,12 +125,24 @@ struct SyntaxRestrictions: Sendable {
     /// Last names of paths that match wherever the element is (a bare `//Name`).
     private(set) var byLastNameAnywhere: Set<String> = []
 
-    /// `byLastName` as an array in the numbering of `SyntaxRestrictions.lastNameIndex`.
-    private(set) var pathsByName: [[Path]] = []
+    /// `byLastName` as an array in the numbering of `SyntaxRestrictions.lastNameIndex`, each
+    /// name's paths split by the length of the parent's name they need (`parentLengthBuckets`
+    /// buckets; the last holds the paths without ancestors and those of longer parent names,
+    /// which are checked for every element). Many paths end in the same name (`ID`, `Name`):
+    /// one element is then compared with only the few whose parent could be its parent.
+    private(set) var pathsByName: [[[Path]]] = []
+    static let parentLengthBuckets = 64
 
     mutating func numberPaths(_ index: [String: Int32]) {
-        pathsByName = Array(repeating: [], count: index.count)
-        for (name, i) in index { pathsByName[Int(i)] = byLastName[name] ?? [] }
+        let general = Self.parentLengthBuckets - 1
+        pathsByName = Array(repeating: Array(repeating: [], count: Self.parentLengthBuckets), count: index.count)
+        for (name, i) in index {
+            // (the table's order within each bucket, so reports keep their order per element)
+            for path in byLastName[name] ?? [] {
+                let bucket = path.lengths.first.map { $0 < general ? $0 : general } ?? general
+                pathsByName[Int(i)][bucket].append(path)
+            }
+        }
     }
 
     /// Every restriction the candidates break: (rule, offending element), once per rule and
@@ -132,14 +154,22 @@ struct SyntaxRestrictions: Sendable {
         // The paths are read in place (through buffer pointers), not copied per candidate: a copy
         // of a Path retains and releases its four arrays and strings — measured as most of the
         // cost of this function.
+        let general = Self.parentLengthBuckets - 1
         pathsByName.withUnsafeBufferPointer { byName in
             for (e, nameIndex) in candidates {
-                byName[Int(nameIndex)].withUnsafeBufferPointer { paths in
+                byName[Int(nameIndex)].withUnsafeBufferPointer { buckets in
                     let parentLength = e.parent?.nameLength ?? -1
-                    for i in paths.indices {
-                        // Most paths fail at the parent: compare its stored name length first.
-                        if let first = paths[i].lengths.first, first != parentLength { continue }
-                        check(paths[i], e, &out, &seen, &seenInContext)
+                    // Most paths fail at the parent: only those needing a parent name of its length.
+                    if parentLength >= 0, parentLength < general {
+                        buckets[parentLength].withUnsafeBufferPointer { paths in
+                            for i in paths.indices { check(paths[i], e, &out, &seen, &seenInContext) }
+                        }
+                    }
+                    buckets[general].withUnsafeBufferPointer { paths in
+                        for i in paths.indices {
+                            if let first = paths[i].lengths.first, first != parentLength { continue }
+                            check(paths[i], e, &out, &seen, &seenInContext)
+                        }
                     }
                 }
             }
@@ -148,7 +178,7 @@ struct SyntaxRestrictions: Sendable {
     }
 
     @inline(__always)
-    private func check(_ p: borrowing Path, _ e: XElement, _ out: inout [(rule: Rule, element: XElement)], _ seen: inout Set<Int>, _ seenInContext: inout Set<Pair>) {
+    private func check(_ p: Path, _ e: XElement, _ out: inout [(rule: Rule, element: XElement)], _ seen: inout Set<Int>, _ seenInContext: inout Set<Pair>) {
         // climb the ancestors named in the path (lengths first: a stored field each)
         var node: XElement? = e.parent
         var k = 0

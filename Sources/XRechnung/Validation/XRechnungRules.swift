@@ -374,8 +374,15 @@ enum Peppol {
             }
             if c.isUBL, let bu = l.baseQuantityUnit, let u = l.unitCode, bu != u { c.fail("PEPPOL-EN16931-R130", l.location, de: "Die Einheit der Basismenge (BT-150) in \(what) \(l.id) muss die Einheit der Menge (BT-130) sein.") }
         }
-        func below(_ l: InvoiceLine) -> [InvoiceLine] { l.subLines.flatMap { [$0] + below($0) } }
-        for l in inv.lines.flatMap(below) { priceRules(l, "Unterposition") }
+        // every sub-line at any depth, each before its own sub-lines (no flattened copies: an
+        // array per level copied every line below it again)
+        func below(_ l: InvoiceLine) {
+            for s in l.subLines {
+                priceRules(s, "Unterposition")
+                below(s)
+            }
+        }
+        for l in inv.lines { below(l) }
         for l in inv.lines {
             priceRules(l, "Position")
             if let b = l.baseQuantity?.value, b <= 0 { c.fail("PEPPOL-EN16931-R121", l.location, de: "Die Basismenge des Preises in Position \(l.id) (BT-149) muss größer als 0 sein.") }

@@ -28,25 +28,32 @@ enum Attachments {
             var i = 0
             var linesBefore = 0, counted = 0
             guard let base = b.baseAddress else { return }
-            /// Next position of `byte` at or after `from` (memchr: the document is scanned at memory speed).
-            func find(_ byte: UInt8, _ from: Int, _ to: Int) -> Int {
-                guard from < to, let p = memchr(base + from, Int32(byte), to - from) else { return to }
-                return base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            /// A byte that ends an element name in a tag.
+            @inline(__always) func delimits(_ c: UInt8) -> Bool {
+                c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09
             }
+            // Both names end in "BinaryObject": found with memmem (at memory speed, no look at the
+            // other tags), then the tag around it is checked as a name scan from its `<` would.
+            let suffix = Array("BinaryObject".utf8)
             while i < n {
-                i = find(UInt8(ascii: "<"), i, n)
-                guard i < n else { break }
-                guard i + 1 < n, b[i + 1] != UInt8(ascii: "/"), b[i + 1] != UInt8(ascii: "!"), b[i + 1] != UInt8(ascii: "?") else { i += 1; continue }
-                // element name (with optional prefix) of this start tag
-                var j = i + 1
-                var colon = -1
-                while j < n, b[j] != UInt8(ascii: ">"), b[j] != UInt8(ascii: "/"), b[j] != 0x20, b[j] != 0x0A, b[j] != 0x0D, b[j] != 0x09 {
-                    if b[j] == UInt8(ascii: ":") { colon = j }
-                    j += 1
+                let hit = i + suffix.withUnsafeBufferPointer { s in s.baseAddress.map { rathaus_find(base + i, n - i, $0, s.count) } ?? (n - i) }
+                guard hit < n else { break }
+                let j = hit + suffix.count
+                // the local name is exactly one of the two (its start follows `<` or the prefix's `:`)
+                var localStart = -1
+                for name in names where hit - (name.count - suffix.count) >= 0 {
+                    let from = hit - (name.count - suffix.count)
+                    if zip(name, b[from..<hit]).allSatisfy({ $0 == $1 }) { localStart = from; break }
                 }
-                let localStart = colon >= 0 ? colon + 1 : i + 1
-                let local = localStart..<j
-                guard names.contains(where: { $0.count == local.count && zip($0, b[local]).allSatisfy { $0 == $1 } }) else { i = j; continue }
+                guard localStart > 0, j < n, delimits(b[j]) else { i = hit + 1; continue }
+                // back to the tag's `<` over the prefix (no delimiter on the way)
+                var tag = localStart - 1
+                if b[tag] == UInt8(ascii: ":") {
+                    while tag >= 0, b[tag] != UInt8(ascii: "<"), !delimits(b[tag]) { tag -= 1 }
+                }
+                guard tag >= 0, b[tag] == UInt8(ascii: "<"), b[tag + 1] != UInt8(ascii: "/"), b[tag + 1] != UInt8(ascii: "!"),
+                      b[tag + 1] != UInt8(ascii: "?") else { i = hit + 1; continue }
+                i = tag
                 // end of the start tag (attribute values may not contain `<`, and `>` only quoted)
                 var k = j
                 var quote: UInt8 = 0

@@ -79,7 +79,8 @@ struct TreeState {
         let namePtr = UnsafeRawPointer(localname)
         let info: SafeXML.NameInfo
         if let known = caches.names[namePtr] { info = known } else {
-            info = SafeXML.NameInfo(String(cString: localname))
+            let parsed = String(cString: localname)
+            info = SafeXML.NameInfo(ElementNames.canonical[parsed] ?? parsed)
             caches.names[namePtr] = info
         }
         var ns = ""

@@ -540,7 +540,9 @@ final class ElementIndex {
     }()
     static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: allNames.enumerated().map { ($1, $0) })
     static func slot(of name: String) -> Int { slots[name] ?? -1 }
-    static let binarySlots: Set<Int> = [slots["EmbeddedDocumentBinaryObject"]!, slots["AttachmentBinaryObject"]!]
+    /// (Two slots compared directly: a Set lookup hashed the slot of every indexed element.)
+    static let embeddedSlot = slots["EmbeddedDocumentBinaryObject"] ?? -1
+    static let attachmentSlot = slots["AttachmentBinaryObject"] ?? -1
 
     // The lists hold their elements unretained: the tree owns them and every holder of an index
     // (ParsedXML, RuleContext) holds the tree's root as well. Retaining each element once more
@@ -561,7 +563,7 @@ final class ElementIndex {
 
     func add(_ e: XElement, slot: Int) {
         named[slot].append(e)
-        if ElementIndex.binarySlots.contains(slot) { binaryObjects.append(e) }
+        if slot == ElementIndex.embeddedSlot || slot == ElementIndex.attachmentSlot { binaryObjects.append(e) }
     }
 }
 

@@ -172,6 +172,30 @@ final class HostileInputTests: XCTestCase {
 }
 
 final class RuleUnitTests: XCTestCase {
+    /// `RuleContext.named` finds a name's slot by its literal's address first: a name built at run
+    /// time (another instance, not a literal) must give exactly the same elements, for every name.
+    func testNamedIsTheSameForLiteralsAndBuiltNames() throws {
+        for file in ["testsuite/business-cases/standard/01.15a-INVOICE_ubl.xml", "testsuite/business-cases/standard/01.12a-INVOICE_uncefact.xml"] {
+            let data = try Data(contentsOf: OracleAgreementTests.base.appendingPathComponent(file))
+            let parsed = try SafeXML.parse(data)
+            let cii = parsed.root.name == "CrossIndustryInvoice"
+            let invoice = cii ? CIIReader.read(parsed.root) : UBLReader.read(parsed.root)
+            let ctx = RuleContext(root: parsed.root, invoice: invoice, scenario: Scenario(profile: .xrechnung, syntax: invoice.syntax),
+                                  catalogue: .shared, index: parsed.index)
+            var found = 0
+            for name in ElementIndex.allNames {
+                let built = String(decoding: Array(name.utf8), as: UTF8.self)
+                XCTAssertEqual(ctx.named(name).map(ObjectIdentifier.init), ctx.named(built).map(ObjectIdentifier.init), name)
+                found += ctx.named(name).count
+            }
+            XCTAssertGreaterThan(found, 10, file)
+        }
+        // the table's own literals are found by address
+        let long = try XCTUnwrap(ElementIndex.allNames.first { $0.utf8.count > 15 })
+        XCTAssertEqual(ElementIndex.literalSlot(long), ElementIndex.slots[long])
+        XCTAssertNil(ElementIndex.literalSlot(String(decoding: Array(long.utf8), as: UTF8.self)))
+    }
+
     func testSkontoFormat() {
         XCTAssertTrue(XRechnungCIUS.skontoOK("#SKONTO#TAGE=14#PROZENT=2.00#\n"))
         XCTAssertTrue(XRechnungCIUS.skontoOK("#SKONTO#TAGE=14#PROZENT=2.00#BASISBETRAG=-5.53#\n  "))

@@ -16,8 +16,10 @@ public struct DecimalValue: Sendable, Equatable, Hashable, CustomStringConvertib
         self.value = v
         self.literal = t
         self.currency = currency
-        if let dot = literal.firstIndex(of: ".") {
-            self.rawFraction = literal.distance(from: dot, to: literal.endIndex) - 1
+        // (on bytes: the text parsed as a decimal, so it is ASCII digits, sign, dot and XML
+        // whitespace only — a Character search and count here was measured at 1 % of validation)
+        if let dot = literal.utf8.firstIndex(of: UInt8(ascii: ".")) {
+            self.rawFraction = literal.utf8.distance(from: dot, to: literal.utf8.endIndex) - 1
         } else {
             self.rawFraction = 0
         }

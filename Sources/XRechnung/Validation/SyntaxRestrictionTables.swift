@@ -203,6 +203,17 @@ extension SyntaxRestrictions {
         let names = ublParsed.lastNames.union(ciiParsed.lastNames).sorted()
         return Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
     }()
+    /// Every element name of both tables' paths (the instances the paths hold).
+    static let tableNames: [String] = {
+        var names: [String] = []
+        for t in [ublParsed, ciiParsed] {
+            for (last, paths) in t.byLastName {
+                names.append(last)
+                for p in paths { names.append(contentsOf: p.ancestors); if let c = p.context { names.append(c) } }
+            }
+        }
+        return names
+    }()
     /// Attribute names of `//@name` restrictions, numbered likewise.
     static let attributeIndex: [String: Int32] = {
         let names = Set(ublParsed.anyAttribute.map(\.attribute) + ciiParsed.anyAttribute.map(\.attribute)).sorted()

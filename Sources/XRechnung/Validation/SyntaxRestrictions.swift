@@ -90,8 +90,10 @@ struct SyntaxRestrictions: Sendable {
     }
 
     private mutating func addOne(id: String, context: String?, path: String) {
+        // (names as the rules' literals where there is one: compared with element names by identity)
         var steps = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        var ctx = context
+            .map { ElementNames.literal[$0] ?? $0 }
+        var ctx = context.map { ElementNames.literal[$0] ?? $0 }
         var once = false
         if path.hasPrefix("//") {
             steps.removeFirst(2)

@@ -123,7 +123,8 @@ enum CodeListRules {
         for e in c.named(c.isUBL ? "TaxExemptionReasonCode" : "ExemptionReasonCode") where !CodeLists.vatex.contains(norm(e.text.uppercased())) {
             c.fail("BR-CL-22", e, de: "Der Befreiungsgrund-Code (BT-121) „\(e.normalizedText)“ ist nicht in der Liste CEF VATEX (z. B. VATEX-EU-AE, VATEX-EU-IC, VATEX-EU-132-1A).")
         }
-        let quantities: Set<String> = c.isUBL ? ["InvoicedQuantity", "BaseQuantity", "CreditedQuantity"] : ["BasisQuantity", "BilledQuantity"]
+        // (arrays of literals compared by identity first; a Set literal was built and hashed per call)
+        let quantities = c.isUBL ? ["InvoicedQuantity", "BaseQuantity", "CreditedQuantity"] : ["BasisQuantity", "BilledQuantity"]
         for e in c.attributed where quantities.contains(e.name) {
             guard let unit = e.attribute("unitCode") else { continue }
             if !CodeLists.unitCodes.contains(norm(unit)) {

@@ -53,6 +53,15 @@ enum ElementNames {
         "UltimateCustomerOrderReferencedDocument",
     ]
 
-    /// The literal equal to a parsed name, if there is one.
-    static let canonical: [String: String] = Dictionary(literals.map { ($0, $0) }, uniquingKeysWith: { a, _ in a })
+    /// The literal equal to a name, if there is one (the syntax-restriction tables take their
+    /// names from here too).
+    static let literal: [String: String] = Dictionary(literals.map { ($0, $0) }, uniquingKeysWith: { a, _ in a })
+
+    /// The one instance of each known name: the literals, then the names of the syntax-restriction
+    /// paths (whose ancestors are compared with every candidate element's ancestors).
+    static let canonical: [String: String] = {
+        var all = literal
+        for name in SyntaxRestrictions.tableNames where all[name] == nil { all[name] = name }
+        return all
+    }()
 }

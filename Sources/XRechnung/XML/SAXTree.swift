@@ -150,16 +150,18 @@ struct TreeState {
             el.children = Array(pending[mark...])
             pending.removeSubrange(mark...)
         }
-        let text = texts[open.count]
-        if !text.isEmpty {
+        var blankText = true
+        texts.withUnsafeBufferPointer { all in
+            let text = all[open.count]
+            guard !text.isEmpty else { return }
             // Whitespace between child elements is layout, not content (libxml2's NOBLANKS
             // dropped it from its tree before): an element with children and only blank text has none.
-            let blank = !text.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) }
-            if !(hasChildren && blank) { el.storedText = String(decoding: text, as: UTF8.self) }
+            blankText = !text.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D) }
+            if !(hasChildren && blankText) { el.storedText = String(decoding: text, as: UTF8.self) }
         }
         // Leaves complete in document order, so the first one seen is the first in the document.
         // CII requires ApplicableHeaderTradeDelivery even when there is nothing to say.
-        if index.firstEmptyLeaf == nil, !hasChildren, el.name != "ApplicableHeaderTradeDelivery", el.isBlankText {
+        if index.firstEmptyLeaf == nil, !hasChildren, blankText, el.name != "ApplicableHeaderTradeDelivery" {
             index.firstEmptyLeaf = el
         }
         guard let parentMark = marks.last else {

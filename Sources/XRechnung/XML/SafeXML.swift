@@ -127,11 +127,25 @@ public final class XElement: @unchecked Sendable {
     /// hundreds of times per invoice, mostly to test presence, count or take the first).
     public func children(_ name: String) -> ChildList { ChildList(children, name) }
 
+    /// `first` for two and three steps without the array a variadic call makes (the readers
+    /// call these a few hundred times per invoice).
+    public func first(_ a: String) -> XElement? { child(a) }
+    public func first(_ a: String, _ b: String) -> XElement? { child(a)?.child(b) }
+    public func first(_ a: String, _ b: String, _ c: String) -> XElement? { child(a)?.child(b)?.child(c) }
+
     /// Follows a path of local names, taking the first match at each step.
     public func first(_ path: String...) -> XElement? {
         var node: XElement? = self
         for step in path { node = node?.child(step) }
         return node
+    }
+
+    public func all(_ a: String) -> [XElement] { Array(children(a)) }
+    /// `all` for two steps without the variadic array and the intermediate arrays.
+    public func all(_ a: String, _ b: String) -> [XElement] {
+        var out: [XElement] = []
+        for x in children(a) { for y in x.children(b) { out.append(y) } }
+        return out
     }
 
     /// All elements reached by a path of local names (every match at every step).
@@ -189,21 +203,26 @@ public final class XElement: @unchecked Sendable {
     /// (Built into one string: the readers give every line, allowance and VAT breakdown its
     /// location, so this runs a few hundred times per invoice.)
     public var xpath: String {
-        var chain: [Unmanaged<XElement>] = []
-        chain.reserveCapacity(12)
+        var depth = 0
         var node: XElement? = self
-        while let n = node { chain.append(.passUnretained(n)); node = n.parent }
-        var out = ""
-        out.reserveCapacity(chain.count * 28)
-        for u in chain.reversed() {
-            let n = u.takeUnretainedValue()
-            out += "/"
-            let prefix = XMLNamespaces.prefix(for: n.namespace)
-            if !prefix.isEmpty { out += prefix; out += ":" }
-            out += n.name
-            if n.repeated { out += "["; out += String(n.index); out += "]" }
+        while let n = node { depth += 1; node = n.parent }
+        // the ancestors on the stack (no array allocated per call), root first
+        return withUnsafeTemporaryAllocation(of: Unmanaged<XElement>.self, capacity: depth) { chain in
+            var k = depth
+            var node: XElement? = self
+            while let n = node, k > 0 { k -= 1; chain[k] = .passUnretained(n); node = n.parent }
+            var out = ""
+            out.reserveCapacity(depth * 28)
+            for u in chain {
+                let n = u.takeUnretainedValue()
+                out += "/"
+                let prefix = XMLNamespaces.prefix(for: n.namespace)
+                if !prefix.isEmpty { out += prefix; out += ":" }
+                out += n.name
+                if n.repeated { out += "["; out += String(n.index); out += "]" }
+            }
+            return out
         }
-        return out
     }
 
 }
@@ -385,9 +404,10 @@ public enum SafeXML {
         func find(_ needle: [UInt8], from: Int) -> Int? {
             guard needle.count <= bytes.count else { return nil }
             var k = from
-            while k + needle.count <= bytes.count {
-                if bytes[k] == needle[0] && Array(bytes[k..<(k + needle.count)]) == needle { return k }
-                k += 1
+            // (compared in place: an array per candidate position was most of this check's cost)
+            outer: while k + needle.count <= bytes.count {
+                for (o, b) in needle.enumerated() where bytes[k + o] != b { k += 1; continue outer }
+                return k
             }
             return nil
         }
@@ -540,6 +560,40 @@ final class ElementIndex {
     }()
     static let slots: [String: Int] = Dictionary(uniqueKeysWithValues: allNames.enumerated().map { ($1, $0) })
     static func slot(of name: String) -> Int { slots[name] ?? -1 }
+
+    /// The slots of the names longer than 15 bytes by the address of their literal's bytes: the
+    /// rules pass the same literals (equal literals are one constant in the binary), so
+    /// `RuleContext.named` finds most slots without hashing the name. Only constants' addresses
+    /// are keys (no heap string can have one); a miss falls back to `slots`.
+    private static let literalTable: (keys: [UInt], values: [Int], mask: Int) = {
+        let capacity = 256
+        var keys = [UInt](repeating: 0, count: capacity), values = [Int](repeating: -1, count: capacity)
+        for (slot, name) in allNames.enumerated() {
+            guard let address = literalAddress(name) else { continue }
+            var i = Int(truncatingIfNeeded: (address >> 3) &* 0x9E37_79B9) & (capacity - 1)
+            while keys[i] != 0 && keys[i] != address { i = (i + 1) & (capacity - 1) }
+            keys[i] = address
+            values[i] = slot
+        }
+        return (keys, values, capacity - 1)
+    }()
+
+    /// The address of a long string's bytes (short strings live inline and have none that lasts).
+    @inline(__always) private static func literalAddress(_ name: String) -> UInt? {
+        guard name.utf8.count > 15 else { return nil }
+        return name.utf8.withContiguousStorageIfAvailable { UInt(bitPattern: $0.baseAddress) }
+    }
+
+    static func literalSlot(_ name: String) -> Int? {
+        guard let address = literalAddress(name), address != 0 else { return nil }
+        let t = literalTable
+        var i = Int(truncatingIfNeeded: (address >> 3) &* 0x9E37_79B9) & t.mask
+        while t.keys[i] != 0 {
+            if t.keys[i] == address { return t.values[i] }
+            i = (i + 1) & t.mask
+        }
+        return nil
+    }
     /// (Two slots compared directly: a Set lookup hashed the slot of every indexed element.)
     static let embeddedSlot = slots["EmbeddedDocumentBinaryObject"] ?? -1
     static let attachmentSlot = slots["AttachmentBinaryObject"] ?? -1

@@ -194,6 +194,13 @@ final class RuleUnitTests: XCTestCase {
         let long = try XCTUnwrap(ElementIndex.allNames.first { $0.utf8.count > 15 })
         XCTAssertEqual(ElementIndex.literalSlot(long), ElementIndex.slots[long])
         XCTAssertNil(ElementIndex.literalSlot(String(decoding: Array(long.utf8), as: UTF8.self)))
+        // short names by their packed bytes: each one its own slot, others none
+        for name in ElementIndex.allNames where name.utf8.count <= 15 {
+            XCTAssertEqual(ElementIndex.shortSlot(name), ElementIndex.slots[name], name)
+        }
+        for other in ["ID", "Invoice", "TaxCategor", "TaxCategoryX", "", "Ä"] where ElementIndex.slots[other] == nil {
+            XCTAssertNil(ElementIndex.shortSlot(other), other)
+        }
     }
 
     func testSkontoFormat() {

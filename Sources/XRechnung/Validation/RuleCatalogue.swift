@@ -83,7 +83,8 @@ public final class RuleContext {
 
     /// Every element with this local name, in document order (no copy: the index's own list).
     func named(_ name: String) -> ElementList {
-        if let slot = ElementIndex.literalSlot(name) ?? ElementIndex.slots[name] { return index.named[slot] }
+        // (short names by their packed bytes, long ones by their literal's address, else hashed)
+        if let slot = ElementIndex.shortSlot(name) ?? ElementIndex.literalSlot(name) ?? ElementIndex.slots[name] { return index.named[slot] }
         // Not indexed: walk (a rule added without adding its name to `ElementIndex.indexedNames`).
         var found = ElementList()
         func visit(_ e: XElement) { if e.name == name { found.append(e) }; for c in e.children { visit(c) } }

@@ -584,6 +584,51 @@ final class ElementIndex {
         return name.utf8.withContiguousStorageIfAvailable { UInt(bitPattern: $0.baseAddress) }
     }
 
+    /// Names of up to 15 bytes by their bytes packed into two words (no hashing of a String).
+    private static let shortTable: (keys: [(UInt64, UInt64)], values: [Int], mask: Int) = {
+        let capacity = 256
+        var keys = [(UInt64, UInt64)](repeating: (0, 0), count: capacity), values = [Int](repeating: -1, count: capacity)
+        for (slot, name) in allNames.enumerated() {
+            guard let key = shortKey(name) else { continue }
+            var i = shortHome(key, capacity - 1)
+            while values[i] >= 0 && keys[i] != key { i = (i + 1) & (capacity - 1) }
+            keys[i] = key
+            values[i] = slot
+        }
+        return (keys, values, capacity - 1)
+    }()
+
+    /// The bytes of a name of up to 15 bytes and its length, packed (none is all zero: the length is in).
+    @inline(__always) private static func shortKey(_ name: String) -> (UInt64, UInt64)? {
+        let n = name.utf8.count
+        guard n <= 15 else { return nil }
+        var lo: UInt64 = 0, hi = UInt64(n) << 56
+        var i: UInt64 = 0
+        for b in name.utf8 {
+            if i < 8 { lo |= UInt64(b) << (8 * i) } else { hi |= UInt64(b) << (8 * (i - 8)) }
+            i += 1
+        }
+        return (lo, hi)
+    }
+
+    @inline(__always) private static func shortHome(_ key: (UInt64, UInt64), _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: ((key.0 ^ (key.1 &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9) >> 40) & mask
+    }
+
+    static func shortSlot(_ name: String) -> Int? {
+        guard let key = shortKey(name) else { return nil }
+        return shortTable.keys.withUnsafeBufferPointer { keys in
+            shortTable.values.withUnsafeBufferPointer { values in
+                var i = shortHome(key, shortTable.mask)
+                while values[i] >= 0 {
+                    if keys[i] == key { return values[i] }
+                    i = (i + 1) & shortTable.mask
+                }
+                return nil
+            }
+        }
+    }
+
     static func literalSlot(_ name: String) -> Int? {
         guard let address = literalAddress(name), address != 0 else { return nil }
         let t = literalTable

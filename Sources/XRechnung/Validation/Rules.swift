@@ -44,7 +44,15 @@ func percent(_ x: Decimal) -> Decimal {
     return Decimal(sign: x.sign, exponent: x.exponent - 2, significand: x.significand)
 }
 
-func sum(_ xs: [DecimalValue?]) -> Decimal { xs.reduce(Decimal(0)) { $0 + ($1?.value ?? 0) } }
+func sum(_ xs: [DecimalValue?]) -> Decimal { total(xs.lazy.compactMap { $0?.value }) }
+
+/// The sum of decimals, without adding to or with zero (Foundation normalises on every addition:
+/// `reduce(0, +)` paid one more per sum, and an addition of nothing per missing value).
+func total<S: Sequence>(_ xs: S) -> Decimal where S.Element == Decimal {
+    var result: Decimal?
+    for x in xs { result = result.map { $0 + x } ?? x }
+    return result ?? 0
+}
 
 extension Optional where Wrapped == String {
     /// nil, empty or only whitespace (byte scan; Foundation's trimming was a hot spot).

@@ -209,10 +209,10 @@ enum VATRules {
                         }
                         let a = acs.filter { hasS($0.children("TaxCategory"), "ID", rate: rate) }
                         let anyUse = !l.isEmpty || c.named("AllowanceCharge").contains { hasS($0.children("TaxCategory"), "ID", rate: rate) }
-                        let total = l.compactMap { d($0.child("LineExtensionAmount")) }.reduce(0, +)
-                            + a.filter { indicator($0) == true }.compactMap { d($0.child("Amount")) }.reduce(0, +)
-                            - a.filter { indicator($0) == false }.compactMap { d($0.child("Amount")) }.reduce(0, +)
-                        let ok = anyUse && (d(st.child("TaxableAmount")).map { $0 - 1 < total && $0 + 1 > total } ?? false)
+                        let sum = total(l.compactMap { d($0.child("LineExtensionAmount")) })
+                            + total(a.filter { indicator($0) == true }.compactMap { d($0.child("Amount")) })
+                            - total(a.filter { indicator($0) == false }.compactMap { d($0.child("Amount")) })
+                        let ok = anyUse && (d(st.child("TaxableAmount")).map { $0 - 1 < sum && $0 + 1 > sum } ?? false)
                         if !ok { c.fail("BR-S-08", st, de: fail) }
                     }
                 }
@@ -226,11 +226,11 @@ enum VATRules {
                         func atRate(_ taxes: some Sequence<XElement>) -> Bool {
                             taxes.contains { $0.children("CategoryCode").contains { $0.text == "S" } } && taxes.contains { $0.children("RateApplicablePercent").contains { d($0) == rate } }
                         }
-                        let lines = lineSettlements.filter { atRate($0.children("ApplicableTradeTax")) }
-                            .flatMap { $0.children("SpecifiedTradeSettlementLineMonetarySummation") }.compactMap { d($0.child("LineTotalAmount")) }.reduce(0, +)
+                        let lines = total(lineSettlements.filter { atRate($0.children("ApplicableTradeTax")) }
+                            .flatMap { $0.children("SpecifiedTradeSettlementLineMonetarySummation") }.compactMap { d($0.child("LineTotalAmount")) })
                         func acSum(_ charge: Bool) -> Decimal {
-                            acs.filter { ac in ac.children("ChargeIndicator").flatMap { $0.children("Indicator") }.contains { ["true", "1"].contains(XElement.normalizeSpace($0.text)) == charge }
-                                && atRate(ac.children("CategoryTradeTax")) }.compactMap { d($0.child("ActualAmount")) }.reduce(0, +)
+                            total(acs.filter { ac in ac.children("ChargeIndicator").flatMap { $0.children("Indicator") }.contains { ["true", "1"].contains(XElement.normalizeSpace($0.text)) == charge }
+                                && atRate(ac.children("CategoryTradeTax")) }.compactMap { d($0.child("ActualAmount")) })
                         }
                         let expected = round2(lines) + round2(acSum(true)) - round2(acSum(false))
                         if !tax.children("BasisAmount").contains(where: { d($0) == expected }) { c.fail("BR-S-08", tax, de: fail) }
@@ -336,17 +336,17 @@ enum VATRules {
         func raw(_ x: UBLCategories.Cat) -> Bool { x.raw.contains(code) }
         switch code {
         case "S":
-            let a = k.allowanceCharge.filter(norm).count + k.line.filter(norm).count
-            let b = k.subtotal.filter(norm).count
+            let a = k.allowanceCharge.lazy.filter(norm).count + k.line.lazy.filter(norm).count
+            let b = k.subtotal.lazy.filter(norm).count
             return (a > 0 && b > 0) || (a == 0 && b == 0)
         case "L", "M":
-            let a = k.allowanceCharge.filter { norm($0) && $0.vat }.count + k.line.filter { norm($0) && $0.vat }.count
-            let first = code == "L" ? k.subtotal.filter(raw).count : k.subtotal.filter { raw($0) && $0.vat }.count
-            let second = k.subtotal.filter { norm($0) && $0.vat }.count
+            let a = k.allowanceCharge.lazy.filter { norm($0) && $0.vat }.count + k.line.lazy.filter { norm($0) && $0.vat }.count
+            let first = code == "L" ? k.subtotal.lazy.filter(raw).count : k.subtotal.lazy.filter { raw($0) && $0.vat }.count
+            let second = k.subtotal.lazy.filter { norm($0) && $0.vat }.count
             return (a > 0 && first > 0) || (a == 0 && second == 0)
         default:
             let anyCat = k.anyTaxCategory.contains { $0.vat && norm($0) } || k.line.contains { $0.vat && norm($0) }
-            let b = k.subtotal.filter { $0.vat && norm($0) }.count
+            let b = k.subtotal.lazy.filter { $0.vat && norm($0) }.count
             return (anyCat && b == 1) || !anyCat
         }
     }
@@ -354,26 +354,27 @@ enum VATRules {
     /// The xpaths of the VAT breakdowns the category's -08/-09/-10 rules see, as bound. CII: the
     /// category code exactly as written and, except for S and Z, a tax type VAT
     /// (`upper-case(TypeCode) = 'VAT'`: an empty or other type hides the breakdown; measured).
-    /// UBL: subtotals whose TaxCategory has the code under the VAT scheme.
-    static func boundBreakdowns(_ c: RuleContext, _ code: String) -> Set<String>? {
+    /// UBL: subtotals whose TaxCategory has the code under the VAT scheme. (An array: there are a
+    /// few, and a Set hashed every xpath twice.)
+    static func boundBreakdowns(_ c: RuleContext, _ code: String) -> [String]? {
         guard c.isCII else {
             // UBL: the subtotals whose TaxCategory has this code and the VAT scheme
             // (`TaxCategory[normalize-space(cbc:ID) = '…'][cac:TaxScheme/…='VAT']`)
-            var out: Set<String> = []
+            var out: [String] = []
             for st in c.root.children("TaxTotal").flatMap({ $0.children("TaxSubtotal") })
             where st.children("TaxCategory").contains(where: { cat in cat.children("ID").contains { $0.normalizedText == code } && VATSchemeRules.isVATScheme(cat) }) {
-                out.insert(st.xpath)
+                out.append(st.xpath)
             }
             return out
         }
-        var out: Set<String> = []
+        var out: [String] = []
         for tax in c.named("ApplicableTradeTax") where tax.parent?.name == "ApplicableHeaderTradeSettlement" {
             guard tax.children("CategoryCode").contains(where: { $0.text == code }) else { continue }
             if code != "S" && code != "Z" {
                 let types = tax.children("TypeCode")
                 guard types.count == 1, types.first?.text.uppercased() == "VAT" else { continue }
             }
-            out.insert(tax.xpath)
+            out.append(tax.xpath)
         }
         return out
     }

@@ -527,8 +527,13 @@ enum Peppol {
             }
             guard !broken, let allowances = total("false"), let charges = total("true") else { continue }
             // (dividing by 1 is the common case and Foundation's Decimal division a long division)
-            let expected = qty * (base == 1 ? price : price / base) + charges - allowances
-            if !(ext + slack >= expected && ext - slack <= expected) {
+            // (no-op additions of zero skipped, and |ext − expected| ≤ slack tested with one
+            // subtraction: ext + slack ≥ expected and ext − slack ≤ expected, exact in Decimal —
+            // Foundation normalises on every addition, a cost per line)
+            var expected = qty * (base == 1 ? price : price / base)
+            if !charges.isZero { expected += charges }
+            if !allowances.isZero { expected -= allowances }
+            if abs(ext - expected) > slack {
                 let id = c.isCII ? line.child("AssociatedDocumentLineDocument")?.child("LineID")?.normalizedText : line.child("ID")?.normalizedText
                 c.fail("PEPPOL-EN16931-R120", line, de: "Der Nettobetrag der Position \(id ?? "") (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein: \(c.givenExpected(ext, round2(expected))).", en: c.givenExpectedEN(ext, round2(expected)))
             }

@@ -119,8 +119,11 @@ public final class XElement: @unchecked Sendable {
     /// field while a string comparison is a runtime call — measured ~3 % of validation.)
     public func child(_ name: String) -> XElement? {
         let n = name.utf8.count
-        for c in children where c.nameLength == n && c.name == name { return c }
-        return nil
+        // (by index into the buffer: a child is retained only when it is the one)
+        return children.withUnsafeBufferPointer { buf in
+            for i in buf.indices where buf[i].nameLength == n && buf[i].name == name { return buf[i] }
+            return nil
+        }
     }
 
     /// The children with that local name, as a view (no array is made: the rules ask this
@@ -279,13 +282,14 @@ public struct ChildList: Collection, Sendable {
     }
 
     @inline(__always) func next(from k: Int) -> Int {
-        var k = k
-        while k < all.count {
-            let c = all[k]
-            if c.nameLength == length && c.name == name { return k }
-            k += 1
+        all.withUnsafeBufferPointer { buf in
+            var k = k
+            while k < buf.count {
+                if buf[k].nameLength == length && buf[k].name == name { return k }
+                k += 1
+            }
+            return buf.count
         }
-        return all.count
     }
 
     /// No children (for `?? .empty` where an element is missing).
@@ -301,9 +305,11 @@ public struct ChildList: Collection, Sendable {
         return k < all.count ? all[k] : nil
     }
     public var count: Int {
-        var n = 0
-        for c in all where c.nameLength == length && c.name == name { n += 1 }
-        return n
+        all.withUnsafeBufferPointer { buf in
+            var n = 0
+            for i in buf.indices where buf[i].nameLength == length && buf[i].name == name { n += 1 }
+            return n
+        }
     }
 
     public struct Iterator: IteratorProtocol {
@@ -317,6 +323,16 @@ public struct ChildList: Collection, Sendable {
         }
     }
     public func makeIterator() -> Iterator { Iterator(list: self) }
+}
+
+extension Sequence where Element == XElement {
+    /// `flatMap` into the children views in one pass each (the generic one counts each view
+    /// first to reserve space: a second walk over the children for every element).
+    public func flatMap(_ transform: (XElement) throws -> ChildList) rethrows -> [XElement] {
+        var out: [XElement] = []
+        for e in self { for c in try transform(e) { out.append(c) } }
+        return out
+    }
 }
 
 /// A parsed document: the Swift element tree, and the XML schema's verdict when the schema was

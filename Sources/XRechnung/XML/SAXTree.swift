@@ -56,6 +56,8 @@ struct TreeState {
     private var marks: [Int] = []
     /// The names converted so far, lent by the parser session (see `NameCaches`).
     var caches = NameCaches()
+    private var lastNamespaceKey: UnsafeRawPointer?
+    private var lastNamespace = ""
 
     init(limits: XMLLimits) {
         self.limits = limits
@@ -86,7 +88,12 @@ struct TreeState {
         var ns = ""
         if let uri {
             let key = UnsafeRawPointer(uri)
-            if let known = caches.namespaces[key] { ns = known } else {
+            // (consecutive elements mostly share their namespace: the last one is tried first)
+            if key == lastNamespaceKey { ns = lastNamespace } else if let known = caches.namespaces[key] {
+                ns = known
+                lastNamespaceKey = key
+                lastNamespace = known
+            } else {
                 // the shared constant itself, so later comparisons with it take the identity fast path
                 ns = XMLNamespaces.canonical(String(cString: uri))
                 caches.namespaces[key] = ns

@@ -455,8 +455,9 @@ enum VATRules {
 enum DecimalRules {
     static func run(_ c: RuleContext) {
         let inv = c.invoice
-        func check(_ v: DecimalValue?, _ rule: String, _ term: String, _ loc: String) {
-            if let v, v.fractionDigits > 2 { c.fail(rule, loc, de: "\(term) „\(v.literal)“ hat mehr als zwei Nachkommastellen.") }
+        // (the term names the line: built only for a finding, not for every amount checked)
+        func check(_ v: DecimalValue?, _ rule: String, _ term: @autoclosure () -> String, _ loc: String) {
+            if let v, v.fractionDigits > 2 { c.fail(rule, loc, de: "\(term()) „\(v.literal)“ hat mehr als zwei Nachkommastellen.") }
         }
         for a in inv.allowances {
             check(a.amount, "BR-DEC-01", "Der Betrag des Nachlasses (BT-92)", a.location)

@@ -208,10 +208,25 @@ enum Attachments {
             guard next < originals.count else { return }
             let o = originals[next]
             // libxml2 keeps at most 65535 as an element's line without XML_PARSE_BIG_LINES
-            if e.line == o.line || (o.line >= 65535 && e.line >= 65535),
-               e.text.utf8.count == placeholder.count + o.newlines, e.text.utf8.prefix(placeholder.count).elementsEqual(placeholder) {
+            if e.line == o.line || (o.line >= 65535 && e.line >= 65535), isPlaceholder(e.storedText, newlines: o.newlines) {
                 e.lazyText = LazyText(data: data, range: o.range)
                 next += 1
+            }
+        }
+    }
+}
+
+extension Attachments {
+    /// Whether an element's text is the placeholder with `newlines` line breaks after it: compared
+    /// with memcmp (the generic comparison of a string's UTF-8 view with an array went byte by byte
+    /// through the collection protocols: ~1 % of a validation over the testsuite, measured).
+    static func isPlaceholder(_ text: String, newlines: Int) -> Bool {
+        var text = text
+        return text.withUTF8 { t in
+            guard t.count == placeholder.count + newlines, let tb = t.baseAddress else { return false }
+            return placeholder.withUnsafeBufferPointer { p in
+                guard let pb = p.baseAddress else { return false }
+                return memcmp(tb, pb, p.count) == 0
             }
         }
     }

@@ -26,7 +26,7 @@ enum Peppol {
         for p in buyers where !hasAddress(p) { c.fail("PEPPOL-EN16931-R010", p, de: "Die elektronische Adresse des Käufers (BT-49) fehlt.") }
         for p in sellers where !hasAddress(p) { c.fail("PEPPOL-EN16931-R020", p, de: "Die elektronische Adresse des Verkäufers (BT-34) fehlt.") }
         for a in inv.allowances + inv.charges + inv.lines.flatMap({ $0.allowances + $0.charges }) {
-            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, abs(amount - percent(base * pct)) > slack {
+            if let base = a.baseAmount?.value, let pct = a.percentage?.value, let amount = a.amount?.value, ExactDecimal.differ(amount, percent(ExactDecimal.multiply(base, pct)), byMoreThan: slack) {
                 c.fail("PEPPOL-EN16931-R040", a.location, de: "Der Betrag des Nachlasses/Zuschlags muss Grundbetrag × Prozentsatz / 100 sein: \(c.givenExpected(amount, round2(percent(base * pct)))).", en: c.givenExpectedEN(amount, round2(percent(base * pct))))
             }
             if a.percentage != nil, a.baseAmount == nil { c.fail("PEPPOL-EN16931-R041", a.location, de: "Zum Prozentsatz eines Nachlasses/Zuschlags muss der Grundbetrag angegeben sein.") }
@@ -182,7 +182,7 @@ enum Peppol {
                     guard XElement.normalizeSpace(i?.text ?? "") == indicator else { continue }
                     for a in ac.children(c.isCII ? "ActualAmount" : "Amount") {
                         guard let v = VATSchemeRules.decimal(a) else { return nil }
-                        sum += v
+                        sum = ExactDecimal.add(sum, v)
                     }
                 }
                 return round2(sum)
@@ -192,10 +192,10 @@ enum Peppol {
             // (no-op additions of zero skipped, and |ext − expected| ≤ slack tested with one
             // subtraction: ext + slack ≥ expected and ext − slack ≤ expected, exact in Decimal —
             // Foundation normalises on every addition, a cost per line)
-            var expected = qty * (base == 1 ? price : price / base)
-            if !charges.isZero { expected += charges }
-            if !allowances.isZero { expected -= allowances }
-            if abs(ext - expected) > slack {
+            var expected = ExactDecimal.multiply(qty, base == 1 ? price : price / base)
+            if !charges.isZero { expected = ExactDecimal.add(expected, charges) }
+            if !allowances.isZero { expected = ExactDecimal.subtract(expected, allowances) }
+            if ExactDecimal.differ(ext, expected, byMoreThan: slack) {
                 let id = c.isCII ? line.child("AssociatedDocumentLineDocument")?.child("LineID")?.normalizedText : line.child("ID")?.normalizedText
                 c.fail("PEPPOL-EN16931-R120", line, de: "Der Nettobetrag der Position \(id ?? "") (BT-131) soll Menge × (Nettopreis / Basismenge) + Zuschläge − Nachlässe sein: \(c.givenExpected(ext, round2(expected))).", en: c.givenExpectedEN(ext, round2(expected)))
             }

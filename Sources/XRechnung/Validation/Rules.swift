@@ -40,8 +40,19 @@ private let minusHalfCent = Decimal(sign: .minus, exponent: -3, significand: 5)
 /// x / 100, exactly, by moving the decimal point: Foundation's Decimal division is a long
 /// division with normalisation and was the largest single arithmetic cost of the rules.
 func percent(_ x: Decimal) -> Decimal {
+    if ExactDecimal.available, let p = ExactDecimal.parts(x),
+       let r = ExactDecimal.make(negative: p.negative, exponent: p.exponent - 2, mantissa: p.mantissa) { return r }
     guard !x.isNaN, x.exponent > -120 else { return x / 100 }
     return Decimal(sign: x.sign, exponent: x.exponent - 2, significand: x.significand)
+}
+
+/// |tax| − 1 < expected < |tax| + 1 (with ≤ when not strict): the bound of BR-CO-17 and BR-S-09
+/// (exact, without Foundation's variable-length arithmetic — see `ExactDecimal`).
+func withinOne(_ tax: Decimal, of expected: Decimal, strict: Bool) -> Bool {
+    let t = ExactDecimal.magnitude(tax)
+    let low = ExactDecimal.subtract(t, 1), high = ExactDecimal.add(t, 1)
+    return strict ? ExactDecimal.less(low, expected) && ExactDecimal.less(expected, high)
+                  : !ExactDecimal.less(expected, low) && !ExactDecimal.less(high, expected)
 }
 
 func sum(_ xs: [DecimalValue?]) -> Decimal { total(xs.lazy.compactMap { $0?.value }) }
@@ -50,7 +61,7 @@ func sum(_ xs: [DecimalValue?]) -> Decimal { total(xs.lazy.compactMap { $0?.valu
 /// `reduce(0, +)` paid one more per sum, and an addition of nothing per missing value).
 func total<S: Sequence>(_ xs: S) -> Decimal where S.Element == Decimal {
     var result: Decimal?
-    for x in xs { result = result.map { $0 + x } ?? x }
+    for x in xs { result = result.map { ExactDecimal.add($0, x) } ?? x }
     return result ?? 0
 }
 
@@ -412,8 +423,8 @@ enum VATSchemeRules {
         if roundsToZero(rate) { return tax.map(roundsToZero) ?? false }
         guard let tax, let base else { return false }
         // round(abs(base) × rate/100 × 100) div 100, with the exact /100 and the fast cent rounding
-        let expected = round2(abs(base) * percent(rate))
-        return strict ? (abs(tax) - 1 < expected && abs(tax) + 1 > expected) : (abs(tax) - 1 <= expected && abs(tax) + 1 >= expected)
+        let expected = round2(ExactDecimal.multiply(ExactDecimal.magnitude(base), percent(rate)))
+        return withinOne(tax, of: expected, strict: strict)
     }
 
     static func run(_ c: RuleContext) {

@@ -247,8 +247,8 @@ enum VATRules {
     static func taxAmountRules(_ c: RuleContext) {
         func within(_ tax: Decimal?, _ base: Decimal?, _ rate: Decimal?) -> Bool {
             guard let tax, let base, let rate else { return false }
-            let expected = round2(abs(base) * percent(rate))
-            return abs(tax) - 1 < expected && abs(tax) + 1 > expected
+            let expected = round2(ExactDecimal.multiply(ExactDecimal.magnitude(base), percent(rate)))
+            return withinOne(tax, of: expected, strict: true)
         }
         let d = VATSchemeRules.decimal
         if c.isUBL {

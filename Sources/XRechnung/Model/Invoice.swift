@@ -257,35 +257,123 @@ public struct ItemAttribute: Sendable, Equatable {
 }
 
 public struct InvoiceLine: Sendable, Equatable {
-    public var id: String = ""                 // BT-126
-    public var note: String?                   // BT-127
-    public var objectID: Identifier?           // BT-128
-    public var quantity: DecimalValue?         // BT-129
-    public var unitCode: String?               // BT-130
-    public var netAmount: DecimalValue?        // BT-131
-    public var orderLineReference: String?     // BT-132
-    public var accountingReference: String?    // BT-133
-    public var period: Period?                 // BG-26
-    public var allowances: [AllowanceCharge] = [] // BG-27
-    public var charges: [AllowanceCharge] = []    // BG-28
-    public var netPrice: DecimalValue?         // BT-146
-    public var priceDiscount: DecimalValue?    // BT-147
-    public var grossPrice: DecimalValue?       // BT-148
-    public var baseQuantity: DecimalValue?     // BT-149
-    public var baseQuantityUnit: String?       // BT-150
-    public var vatCategory: String?            // BT-151
-    public var vatRate: DecimalValue?          // BT-152
-    public var itemName: String?               // BT-153
-    public var itemDescription: String?        // BT-154
-    public var sellersItemID: String?          // BT-155
-    public var buyersItemID: String?           // BT-156
-    public var standardItemID: Identifier?     // BT-157
-    public var classifications: [Identifier] = [] // BT-158
-    public var originCountry: String?          // BT-159
-    public var attributes: [ItemAttribute] = [] // BG-32
-    public var subLines: [InvoiceLine] = []    // XRechnung extension BG-DEX-01
-    public var location: String = ""
+    // The fields live in one copy-on-write box: the rules go through the lines many times per
+    // invoice, and each copy of 28 separate fields was ~30 reference-count operations (about
+    // 1 % of a validation, measured with callgrind). Value semantics are unchanged: a line is
+    // copied before it is changed while another value shares its box.
+    private final class Storage: @unchecked Sendable {
+        var id: String = ""
+        var note: String? = nil
+        var objectID: Identifier? = nil
+        var quantity: DecimalValue? = nil
+        var unitCode: String? = nil
+        var netAmount: DecimalValue? = nil
+        var orderLineReference: String? = nil
+        var accountingReference: String? = nil
+        var period: Period? = nil
+        var allowances: [AllowanceCharge] = []
+        var charges: [AllowanceCharge] = []
+        var netPrice: DecimalValue? = nil
+        var priceDiscount: DecimalValue? = nil
+        var grossPrice: DecimalValue? = nil
+        var baseQuantity: DecimalValue? = nil
+        var baseQuantityUnit: String? = nil
+        var vatCategory: String? = nil
+        var vatRate: DecimalValue? = nil
+        var itemName: String? = nil
+        var itemDescription: String? = nil
+        var sellersItemID: String? = nil
+        var buyersItemID: String? = nil
+        var standardItemID: Identifier? = nil
+        var classifications: [Identifier] = []
+        var originCountry: String? = nil
+        var attributes: [ItemAttribute] = []
+        var subLines: [InvoiceLine] = []
+        var location: String = ""
+        init() {}
+        init(copying o: Storage) {
+            id = o.id
+            note = o.note
+            objectID = o.objectID
+            quantity = o.quantity
+            unitCode = o.unitCode
+            netAmount = o.netAmount
+            orderLineReference = o.orderLineReference
+            accountingReference = o.accountingReference
+            period = o.period
+            allowances = o.allowances
+            charges = o.charges
+            netPrice = o.netPrice
+            priceDiscount = o.priceDiscount
+            grossPrice = o.grossPrice
+            baseQuantity = o.baseQuantity
+            baseQuantityUnit = o.baseQuantityUnit
+            vatCategory = o.vatCategory
+            vatRate = o.vatRate
+            itemName = o.itemName
+            itemDescription = o.itemDescription
+            sellersItemID = o.sellersItemID
+            buyersItemID = o.buyersItemID
+            standardItemID = o.standardItemID
+            classifications = o.classifications
+            originCountry = o.originCountry
+            attributes = o.attributes
+            subLines = o.subLines
+            location = o.location
+        }
+    }
+
+    private var storage = Storage()
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        return storage
+    }
+
+    public var id: String { get { storage.id } _modify { let s = unique(); yield &s.id } } // BT-126
+    public var note: String? { get { storage.note } _modify { let s = unique(); yield &s.note } } // BT-127
+    public var objectID: Identifier? { get { storage.objectID } _modify { let s = unique(); yield &s.objectID } } // BT-128
+    public var quantity: DecimalValue? { get { storage.quantity } _modify { let s = unique(); yield &s.quantity } } // BT-129
+    public var unitCode: String? { get { storage.unitCode } _modify { let s = unique(); yield &s.unitCode } } // BT-130
+    public var netAmount: DecimalValue? { get { storage.netAmount } _modify { let s = unique(); yield &s.netAmount } } // BT-131
+    public var orderLineReference: String? { get { storage.orderLineReference } _modify { let s = unique(); yield &s.orderLineReference } } // BT-132
+    public var accountingReference: String? { get { storage.accountingReference } _modify { let s = unique(); yield &s.accountingReference } } // BT-133
+    public var period: Period? { get { storage.period } _modify { let s = unique(); yield &s.period } } // BG-26
+    public var allowances: [AllowanceCharge] { get { storage.allowances } _modify { let s = unique(); yield &s.allowances } } // BG-27
+    public var charges: [AllowanceCharge] { get { storage.charges } _modify { let s = unique(); yield &s.charges } } // BG-28
+    public var netPrice: DecimalValue? { get { storage.netPrice } _modify { let s = unique(); yield &s.netPrice } } // BT-146
+    public var priceDiscount: DecimalValue? { get { storage.priceDiscount } _modify { let s = unique(); yield &s.priceDiscount } } // BT-147
+    public var grossPrice: DecimalValue? { get { storage.grossPrice } _modify { let s = unique(); yield &s.grossPrice } } // BT-148
+    public var baseQuantity: DecimalValue? { get { storage.baseQuantity } _modify { let s = unique(); yield &s.baseQuantity } } // BT-149
+    public var baseQuantityUnit: String? { get { storage.baseQuantityUnit } _modify { let s = unique(); yield &s.baseQuantityUnit } } // BT-150
+    public var vatCategory: String? { get { storage.vatCategory } _modify { let s = unique(); yield &s.vatCategory } } // BT-151
+    public var vatRate: DecimalValue? { get { storage.vatRate } _modify { let s = unique(); yield &s.vatRate } } // BT-152
+    public var itemName: String? { get { storage.itemName } _modify { let s = unique(); yield &s.itemName } } // BT-153
+    public var itemDescription: String? { get { storage.itemDescription } _modify { let s = unique(); yield &s.itemDescription } } // BT-154
+    public var sellersItemID: String? { get { storage.sellersItemID } _modify { let s = unique(); yield &s.sellersItemID } } // BT-155
+    public var buyersItemID: String? { get { storage.buyersItemID } _modify { let s = unique(); yield &s.buyersItemID } } // BT-156
+    public var standardItemID: Identifier? { get { storage.standardItemID } _modify { let s = unique(); yield &s.standardItemID } } // BT-157
+    public var classifications: [Identifier] { get { storage.classifications } _modify { let s = unique(); yield &s.classifications } } // BT-158
+    public var originCountry: String? { get { storage.originCountry } _modify { let s = unique(); yield &s.originCountry } } // BT-159
+    public var attributes: [ItemAttribute] { get { storage.attributes } _modify { let s = unique(); yield &s.attributes } } // BG-32
+    public var subLines: [InvoiceLine] { get { storage.subLines } _modify { let s = unique(); yield &s.subLines } } // XRechnung extension BG-DEX-01
+    public var location: String { get { storage.location } _modify { let s = unique(); yield &s.location } }
     public init() {}
+
+    public static func == (a: InvoiceLine, b: InvoiceLine) -> Bool {
+        if a.storage === b.storage { return true }
+        let x = a.storage, y = b.storage
+        return x.id == y.id && x.note == y.note && x.objectID == y.objectID && x.quantity == y.quantity &&
+            x.unitCode == y.unitCode && x.netAmount == y.netAmount && x.orderLineReference == y.orderLineReference &&
+            x.accountingReference == y.accountingReference && x.period == y.period && x.allowances == y.allowances &&
+            x.charges == y.charges && x.netPrice == y.netPrice && x.priceDiscount == y.priceDiscount &&
+            x.grossPrice == y.grossPrice && x.baseQuantity == y.baseQuantity &&
+            x.baseQuantityUnit == y.baseQuantityUnit && x.vatCategory == y.vatCategory && x.vatRate == y.vatRate &&
+            x.itemName == y.itemName && x.itemDescription == y.itemDescription && x.sellersItemID == y.sellersItemID &&
+            x.buyersItemID == y.buyersItemID && x.standardItemID == y.standardItemID &&
+            x.classifications == y.classifications && x.originCountry == y.originCountry &&
+            x.attributes == y.attributes && x.subLines == y.subLines && x.location == y.location
+    }
 }
 
 /// The semantic model of EN 16931-1 (BT-1 … BT-165, BG-1 … BG-32) shared by both syntaxes.

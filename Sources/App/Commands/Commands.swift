@@ -129,7 +129,7 @@ struct UserCommand: AsyncCommand {
         let hash = try await context.application.password.async.hash(password)
         let tenantARS = tenant
         let user = User(email: email, name: signature.name ?? email, passwordHash: hash)
-        try await db.transaction { tx in
+        try await context.application.writeTransaction { tx in
             try await user.create(on: tx)
             try await RoleAssignment(userID: user.requireID(), role: role, tenantARS: tenantARS, createdBy: "cli:user").create(on: tx)
             try await Audit.record(on: tx, actor: "cli:user", actorID: nil, tenant: tenantARS, action: "user.create",
@@ -171,7 +171,7 @@ struct TokenCommand: AsyncCommand {
                 throw CommandFailure(message: "--scope muss aus membership, operator, audit, payments, finder, rechnungen, antraege, onlinedienste, metrics bestehen.")
             }
             let (token, clear) = APIToken.generate(tenant: tenant.ars, scopes: scopes, name: signature.name ?? "CLI", createdBy: "cli:token")
-            try await db.transaction { tx in
+            try await context.application.writeTransaction { tx in
                 try await token.create(on: tx)
                 try await Audit.record(on: tx, actor: "cli:token", actorID: nil, tenant: tenant.ars, action: "token.create",
                                        objectType: "api_token", objectID: token.prefix, before: nil, after: "Scopes \(token.scopes)")
@@ -191,7 +191,7 @@ struct TokenCommand: AsyncCommand {
             guard tokens.count == 1, let token = tokens.first else {
                 throw CommandFailure(message: tokens.isEmpty ? "Kein aktiver Token mit diesem Anfang." : "Mehrere Tokens passen; bitte den ganzen Token angeben.")
             }
-            try await db.transaction { tx in
+            try await context.application.writeTransaction { tx in
                 token.revokedAt = Date()
                 try await token.save(on: tx)
                 try await Audit.record(on: tx, actor: "cli:token", actorID: nil, tenant: token.tenantARS, action: "token.revoke",
